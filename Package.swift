@@ -1,0 +1,79 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "JamPasir",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "jampasird", targets: ["jampasird"]),
+        .executable(name: "jampasir", targets: ["jampasir"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+    ],
+    targets: [
+        // C stays at the edge: the few system calls Swift's Glibc overlay does not expose.
+        .target(name: "CJamPasirSystem"),
+        // The two-minute rules: pure, no clocks, no I/O.
+        .target(name: "JamPasirCore", swiftSettings: strict),
+        // Domain-named hardware protocols and the seven-segment font.
+        .target(name: "JamPasirHardware", dependencies: ["JamPasirCore"], swiftSettings: strict),
+        // Terminal backends for the simulator.
+        .target(
+            name: "JamPasirTerminal", dependencies: ["JamPasirCore", "JamPasirHardware"],
+            swiftSettings: strict),
+        // SQLite store of session outcomes.
+        .target(
+            name: "JamPasirStore",
+            dependencies: ["JamPasirCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict),
+        // Statistics and CSV/JSON writers shared by the CLI and (later) the USB export.
+        .target(name: "JamPasirReports", dependencies: ["JamPasirCore", "JamPasirStore"], swiftSettings: strict),
+        // The TOML configuration file.
+        .target(name: "JamPasirConfig", dependencies: ["JamPasirCore"], swiftSettings: strict),
+        // Daemon wiring: controller, run loop, clocks, recorder.
+        .target(
+            name: "JamPasirDaemon",
+            dependencies: [
+                "JamPasirCore", "JamPasirHardware", "JamPasirTerminal", "JamPasirStore", "JamPasirConfig",
+                "CJamPasirSystem",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+        // The supervisor's and technician's command line.
+        .target(
+            name: "JamPasirCLI",
+            dependencies: [
+                "JamPasirCore", "JamPasirStore", "JamPasirReports", "JamPasirConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+        // Fakes for tests, shipped with the library as gpiozero ships MockFactory.
+        .target(
+            name: "JamPasirTesting",
+            dependencies: ["JamPasirCore", "JamPasirHardware", "JamPasirDaemon"],
+            swiftSettings: strict),
+        .executableTarget(name: "jampasird", dependencies: ["JamPasirDaemon"], swiftSettings: strict),
+        .executableTarget(name: "jampasir", dependencies: ["JamPasirCLI"], swiftSettings: strict),
+
+        .testTarget(name: "JamPasirCoreTests", dependencies: ["JamPasirCore"], swiftSettings: strict),
+        .testTarget(
+            name: "JamPasirHardwareTests", dependencies: ["JamPasirHardware", "JamPasirTesting"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "JamPasirTerminalTests", dependencies: ["JamPasirTerminal", "JamPasirHardware"],
+            swiftSettings: strict),
+        .testTarget(name: "JamPasirStoreTests", dependencies: ["JamPasirStore"], swiftSettings: strict),
+        .testTarget(name: "JamPasirReportsTests", dependencies: ["JamPasirReports"], swiftSettings: strict),
+        .testTarget(name: "JamPasirConfigTests", dependencies: ["JamPasirConfig"], swiftSettings: strict),
+        .testTarget(
+            name: "JamPasirDaemonTests",
+            dependencies: ["JamPasirDaemon", "JamPasirTesting", "JamPasirCLI", "JamPasirStore"],
+            swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,44 @@
+/// The whole counter logic: gesture recogniser feeding the session machine, in time order.
+/// Pure; the daemon, the simulator, the tests and (later) replay all drive this one type.
+public struct CounterEngine: Sendable {
+    public private(set) var recognizer: GestureRecognizer
+    public private(set) var machine: SessionMachine
+
+    public init(rules: ServiceRules) {
+        recognizer = GestureRecognizer(rules: rules)
+        machine = SessionMachine(rules: rules)
+    }
+
+    public var rules: ServiceRules { machine.rules }
+
+    public mutating func start(at now: MonotonicInstant) -> [Action] {
+        machine.start(at: now)
+    }
+
+    /// One raw button edge, with its kernel timestamp.
+    public mutating func edge(_ edge: ButtonEdge) -> [Action] {
+        feed(recognizer.edge(edge), until: edge.at)
+    }
+
+    /// Time has reached `now` (a wake-up the engine asked for, or any later instant).
+    public mutating func advance(to now: MonotonicInstant) -> [Action] {
+        feed(recognizer.advance(to: now), until: now)
+    }
+
+    public mutating func shutdown(at now: MonotonicInstant) -> [Action] {
+        machine.shutdown(at: now)
+    }
+
+    /// The earliest instant either part needs to be advanced to.
+    public var nextWake: MonotonicInstant? {
+        [recognizer.nextWake, machine.nextWake].compactMap { $0 }.min()
+    }
+
+    private mutating func feed(_ gestures: [Gesture], until now: MonotonicInstant) -> [Action] {
+        var actions: [Action] = []
+        for gesture in gestures {
+            actions += machine.handle(gesture)
+        }
+        return actions + machine.advance(to: now)
+    }
+}

@@ -1,0 +1,27 @@
+/// The rules of the two-minute service and of the button, as configured. Defaults are the
+/// office's published promise and what a technician would choose for a panel push button.
+public struct ServiceRules: Equatable, Sendable {
+    /// The promise. A session of exactly `limit` is in time.
+    public var limit: Duration = .seconds(120)
+    /// Warning beeps, as time remaining; values not below the limit are never sounded.
+    public var warnings: [Duration] = [.seconds(30), .seconds(10)]
+    /// Holding the button this long while a session runs cancels it.
+    public var longPress: Duration = .seconds(2)
+    /// Edges closer than this to the last accepted edge are contact bounce.
+    public var debounce: Duration = .milliseconds(30)
+    /// A button held longer than this is a fault (stuck, or something resting on it).
+    public var stuckAfter: Duration = .seconds(30)
+    /// How long the outcome stays on the display after a session ends.
+    public var resultHold: Duration = .seconds(5)
+    /// A press this soon after a stop is a double press and is ignored.
+    public var rearmGuard: Duration = .seconds(1)
+    /// Whether a session cut short by a power loss or crash counts as free service.
+    public var interruptedIsFree: Bool = true
+
+    public init() {}
+
+    /// Warning thresholds that can actually sound, largest (earliest) first.
+    public var effectiveWarnings: [Duration] {
+        Array(Set(warnings.filter { $0 > .zero && $0 < limit })).sorted(by: >)
+    }
+}

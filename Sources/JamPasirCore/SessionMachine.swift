@@ -1,0 +1,228 @@
+/// The two-minute service as a state machine: gestures and time in, actions out.
+///
+/// idle ──press──▶ running ──press──▶ result (in time / FrEE) ──hold over──▶ idle
+///                    └──long press──▶ result (----)
+///
+/// A press during the result hold starts the next session, unless it comes within the re-arm
+/// guard of the stop (a double press). Durations run from press to press, using the edges'
+/// timestamps; the instant a gesture is recognised only decides what the display shows.
+public struct SessionMachine: Sendable {
+    private struct Running: Sendable {
+        var startedAt: MonotonicInstant
+        var warningsSounded = 0
+        var overtimeAnnounced = false
+    }
+
+    private enum Phase: Sendable {
+        case idle
+        case running(Running)
+        case showingResult(SessionEnd, until: MonotonicInstant, rearmFrom: MonotonicInstant)
+    }
+
+    public let rules: ServiceRules
+    private let warnings: [Duration]
+    private var phase: Phase = .idle
+    private var buttonStuck = false
+    private var shownFrame: DisplayFrame?
+    private var shownLights: LightState?
+    private var presentedAt = MonotonicInstant(nanoseconds: 0)
+
+    public init(rules: ServiceRules) {
+        self.rules = rules
+        self.warnings = rules.effectiveWarnings
+    }
+
+    /// Whether a session is open (started and not yet ended).
+    public var isRunning: Bool {
+        if case .running = phase { return true }
+        return false
+    }
+
+    /// The first frame and lights after start-up.
+    public mutating func start(at now: MonotonicInstant) -> [Action] {
+        present(at: now)
+    }
+
+    public mutating func handle(_ gesture: Gesture) -> [Action] {
+        let now = gesture.recognizedAt
+        var actions = advance(to: now)
+        switch (gesture, phase) {
+        case (.press(let downAt, _), .idle):
+            actions += startSession(at: downAt, now: now)
+        case (.press(let downAt, _), .running(let running)):
+            let duration = downAt - running.startedAt
+            actions += endSession(running, as: duration <= rules.limit ? .inTime : .overtime, at: downAt, now: now)
+        case (.press(let downAt, _), .showingResult(_, _, let rearmFrom)):
+            if downAt - rearmFrom >= rules.rearmGuard {
+                actions += startSession(at: downAt, now: now)
+            }
+        case (.longPress(let downAt, _), .running(let running)):
+            actions += endSession(running, as: .cancelled, at: downAt, now: now)
+        case (.longPress, _):
+            break  // nothing to cancel
+        case (.stuck, _):
+            buttonStuck = true
+            actions.append(.sound(.fault))
+            actions += present(at: now)
+        case (.unstuck, _):
+            buttonStuck = false
+            actions += present(at: now)
+        }
+        return actions
+    }
+
+    /// Lets time pass up to `now`: warnings, the limit, countdown frames, the end of the result hold.
+    public mutating func advance(to now: MonotonicInstant) -> [Action] {
+        var actions: [Action] = []
+        switch phase {
+        case .idle:
+            break
+        case .running(var running):
+            while running.warningsSounded < warnings.count,
+                running.startedAt + rules.limit - warnings[running.warningsSounded] <= now
+            {
+                actions.append(.sound(.warning))
+                running.warningsSounded += 1
+            }
+            if !running.overtimeAnnounced, now >= overtimeBegins(running) {
+                actions.append(.sound(.limitReached))
+                running.overtimeAnnounced = true
+            }
+            phase = .running(running)
+        case .showingResult(_, let until, _):
+            if now >= until { phase = .idle }
+        }
+        return actions + present(at: now)
+    }
+
+    /// The daemon is stopping: an open session is recorded as interrupted and everything goes dark.
+    public mutating func shutdown(at now: MonotonicInstant) -> [Action] {
+        var actions: [Action] = []
+        if case .running(let running) = phase {
+            let end = SessionEnd(
+                outcome: .interrupted, startedAt: running.startedAt, endedAt: now, limit: rules.limit,
+                freeService: Outcome.interrupted.isFreeService(rules: rules))
+            actions.append(.record(.ended(end)))
+        }
+        phase = .idle
+        shownFrame = .blank
+        shownLights = .off
+        return actions + [.show(.blank), .light(.off)]
+    }
+
+    /// When the machine next needs `advance(to:)`, if ever.
+    public var nextWake: MonotonicInstant? {
+        switch phase {
+        case .idle:
+            return nil
+        case .running(let running):
+            var candidates = [nextFrameChange(running)]
+            if running.warningsSounded < warnings.count {
+                candidates.append(running.startedAt + rules.limit - warnings[running.warningsSounded])
+            }
+            if !running.overtimeAnnounced { candidates.append(overtimeBegins(running)) }
+            return candidates.min()
+        case .showingResult(_, let until, _):
+            return until
+        }
+    }
+
+    // MARK: - Transitions
+
+    private mutating func startSession(at downAt: MonotonicInstant, now: MonotonicInstant) -> [Action] {
+        phase = .running(Running(startedAt: downAt))
+        return [.record(.started(at: downAt, limit: rules.limit)), .sound(.start)] + advance(to: now)
+    }
+
+    private mutating func endSession(
+        _ running: Running, as outcome: Outcome, at endedAt: MonotonicInstant, now: MonotonicInstant
+    ) -> [Action] {
+        let end = SessionEnd(
+            outcome: outcome, startedAt: running.startedAt, endedAt: endedAt, limit: rules.limit,
+            freeService: outcome.isFreeService(rules: rules))
+        phase = .showingResult(end, until: now + rules.resultHold, rearmFrom: now)
+        return [.record(.ended(end)), .sound(outcome == .cancelled ? .cancel : .stop)] + present(at: now)
+    }
+
+    // MARK: - Presentation
+
+    /// Shows what the current phase calls for at `now`, emitting only what changed.
+    private mutating func present(at now: MonotonicInstant) -> [Action] {
+        presentedAt = now
+        var (frame, lights) = appearance(at: now)
+        if buttonStuck {
+            frame = .fault(.stuckButton)
+            lights = LightState(red: true, sand: lights.sand)
+        }
+        var actions: [Action] = []
+        if frame != shownFrame {
+            actions.append(.show(frame))
+            shownFrame = frame
+        }
+        if lights != shownLights {
+            actions.append(.light(lights))
+            shownLights = lights
+        }
+        return actions
+    }
+
+    private func appearance(at now: MonotonicInstant) -> (DisplayFrame, LightState) {
+        switch phase {
+        case .idle:
+            return (.clock(seconds: Self.wholeSecondsRoundedUp(rules.limit), negative: false, brightness: .dim), .ready)
+        case .running(let running):
+            let remaining = running.startedAt + rules.limit - now
+            let sand = Double(remaining.nanoseconds) / Double(rules.limit.nanoseconds)
+            let lights: LightState
+            if remaining < .zero {
+                lights = LightState(red: true, sand: 0)
+            } else if let firstWarning = warnings.first, remaining <= firstWarning {
+                lights = LightState(amber: true, sand: sand)
+            } else {
+                lights = LightState(green: true, sand: sand)
+            }
+            return (Self.countdownFrame(remaining: remaining), lights)
+        case .showingResult(let end, _, _):
+            let sand = max(0, Double((end.limit - end.duration).nanoseconds) / Double(end.limit.nanoseconds))
+            switch end.outcome {
+            case .inTime:
+                return (Self.countdownFrame(remaining: end.limit - end.duration), LightState(green: true, sand: sand))
+            case .overtime, .interrupted:
+                return (.free, LightState(red: true, sand: 0))
+            case .cancelled:
+                return (.cancelled, LightState(amber: true, sand: sand))
+            }
+        }
+    }
+
+    /// `M:SS` rounded up while time remains (so `2:00` shows for the whole first second and
+    /// `0:00` only at the limit itself), then `-M:SS` of whole seconds over, from the first
+    /// nanosecond past the limit.
+    static func countdownFrame(remaining: Duration) -> DisplayFrame {
+        if remaining >= .zero {
+            return .clock(seconds: wholeSecondsRoundedUp(remaining), negative: false)
+        }
+        return .clock(seconds: Int(-remaining.nanoseconds / 1_000_000_000), negative: true)
+    }
+
+    private static func wholeSecondsRoundedUp(_ duration: Duration) -> Int {
+        Int((duration.nanoseconds + 999_999_999) / 1_000_000_000)
+    }
+
+    private func overtimeBegins(_ running: Running) -> MonotonicInstant {
+        running.startedAt + rules.limit + .nanoseconds(1)
+    }
+
+    /// The next instant the countdown frame changes, after the last instant presented.
+    private func nextFrameChange(_ running: Running) -> MonotonicInstant {
+        let deadline = running.startedAt + rules.limit
+        let second: Int64 = 1_000_000_000
+        let remaining = (deadline - presentedAt).nanoseconds
+        if remaining > 0 {
+            let shown = (remaining + second - 1) / second
+            return deadline - .nanoseconds((shown - 1) * second)
+        }
+        if remaining == 0 { return deadline + .nanoseconds(1) }
+        return deadline + .nanoseconds((-remaining / second + 1) * second)
+    }
+}

@@ -1,0 +1,75 @@
+import JamPasirCore
+
+/// Drives a `CounterEngine` the way the daemon does: raw edges at their instants, and between
+/// them every wake-up the engine asks for. Records each action with the instant it was taken.
+struct EngineHarness {
+    enum Input {
+        case down(Double)
+        case up(Double)
+        /// Press at `at`, release `hold` seconds later.
+        static func tap(_ at: Double, hold: Double = 0.1) -> [Input] { [.down(at), .up(at + hold)] }
+    }
+
+    struct Timed: CustomStringConvertible {
+        var at: MonotonicInstant
+        var action: Action
+        var description: String { "\(at) \(action)" }
+    }
+
+    var engine: CounterEngine
+    private(set) var log: [Timed] = []
+    private(set) var now = MonotonicInstant.seconds(0)
+
+    init(rules: ServiceRules = ServiceRules()) {
+        engine = CounterEngine(rules: rules)
+        record(engine.start(at: now))
+    }
+
+    mutating func run(_ inputs: [Input], until end: Double) {
+        for input in inputs {
+            let edge: ButtonEdge
+            switch input {
+            case .down(let s): edge = ButtonEdge(.pressed, at: .seconds(s))
+            case .up(let s): edge = ButtonEdge(.released, at: .seconds(s))
+            }
+            advance(to: edge.at)
+            now = edge.at
+            record(engine.edge(edge))
+        }
+        advance(to: .seconds(end))
+    }
+
+    private mutating func advance(to target: MonotonicInstant) {
+        while let wake = engine.nextWake, wake <= target {
+            now = max(now, wake)
+            record(engine.advance(to: now))
+        }
+        now = max(now, target)
+    }
+
+    private mutating func record(_ actions: [Action]) {
+        log += actions.map { Timed(at: now, action: $0) }
+    }
+
+    // MARK: - Views of the log
+
+    var frames: [(at: MonotonicInstant, text: String)] {
+        log.compactMap { if case .show(let f) = $0.action { (at: $0.at, text: f.description) } else { nil } }
+    }
+
+    var sounds: [(at: MonotonicInstant, pattern: SoundPattern)] {
+        log.compactMap { if case .sound(let p) = $0.action { (at: $0.at, pattern: p) } else { nil } }
+    }
+
+    var starts: [MonotonicInstant] {
+        log.compactMap { if case .record(.started(let at, _)) = $0.action { at } else { nil } }
+    }
+
+    var ends: [SessionEnd] {
+        log.compactMap { if case .record(.ended(let end)) = $0.action { end } else { nil } }
+    }
+
+    func frame(at seconds: Double) -> String? {
+        frames.last { $0.at <= .seconds(seconds) }?.text
+    }
+}
