@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "JamPasirHardware", dependencies: ["JamPasirCore"], swiftSettings: strict),
         // Terminal backends for the simulator.
         .target(
-            name: "JamPasirTerminal", dependencies: ["JamPasirCore", "JamPasirHardware"],
+            name: "JamPasirTerminal", dependencies: ["JamPasirCore", "JamPasirHardware", "CJamPasirSystem"],
             swiftSettings: strict),
         // SQLite store of session outcomes.
         .target(

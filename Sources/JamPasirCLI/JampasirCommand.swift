@@ -1,0 +1,26 @@
+import ArgumentParser
+import Foundation
+
+/// `jampasir`: the supervisor's and technician's tool. Reads the store; never changes it.
+public struct JampasirCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "jampasir",
+        abstract: "Sessions, statistics and exports of the JamPasir counter timer.",
+        version: "0.1.0",
+        subcommands: [SessionsCommand.self, StatsCommand.self, ExportCommand.self])
+
+    public init() {}
+
+    /// Runs the command line; failures print one line and leave with their exit status.
+    public static func runMain() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let failure as CLIFailure {
+            FileHandle.standardError.write(Data("jampasir: \(failure.message)\n".utf8))
+            Foundation.exit(failure.exitStatus)
+        } catch {
+            exit(withError: error)
+        }
+    }
+}

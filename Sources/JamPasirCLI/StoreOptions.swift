@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+import JamPasirConfig
+import JamPasirStore
+
+/// `--store` and `--config`, shared by every command that reads the store.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("SQLite store (default: store.path from the configuration).", valueName: "path"))
+    var store: String?
+
+    @Option(name: .long, help: ArgumentHelp("Configuration file (default: \(Configuration.defaultPath) if present).", valueName: "path"))
+    var config: String?
+
+    func configuration() throws -> Configuration {
+        do {
+            var (configuration, _) = try Configuration.load(
+                path: config ?? Configuration.defaultPath, required: config != nil)
+            if let store { configuration.storePath = store }
+            return configuration
+        } catch {
+            throw CLIFailure(message: "configuration error: \(error)", exitStatus: ConfigurationError.exitStatus)
+        }
+    }
+
+    /// Opens the store read-only: the CLI never changes the log, and works while the daemon writes.
+    func openStore(_ configuration: Configuration) throws -> SessionStore {
+        do {
+            return try SessionStore(path: configuration.storePath, access: .readOnly)
+        } catch {
+            throw CLIFailure(message: "\(error)", exitStatus: 66)
+        }
+    }
+}
+
+/// A failure to report to the person at the terminal, with the exit status to leave with.
+struct CLIFailure: Error, CustomStringConvertible {
+    var message: String
+    var exitStatus: Int32
+    var description: String { message }
+}
+
+/// `--date`, or `--from`/`--to`: local days in the report time zone.
+struct DayRangeOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("One day, YYYY-MM-DD (local time).", valueName: "day"))
+    var date: String?
+
+    @Option(name: .long, help: ArgumentHelp("First day, YYYY-MM-DD, inclusive.", valueName: "day"))
+    var from: String?
+
+    @Option(name: .long, help: ArgumentHelp("Last day, YYYY-MM-DD, inclusive.", valueName: "day"))
+    var to: String?
+
+    func validate() throws {
+        if date != nil && (from != nil || to != nil) {
+            throw ValidationError("use either --date or --from/--to, not both")
+        }
+    }
+
+    /// The half-open instant range these days cover, in `timeZone`.
+    func interval(in timeZone: TimeZone) throws -> (from: Date?, to: Date?) {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        func day(_ text: String, option: String) throws -> Date {
+            let parts = text.split(separator: "-").compactMap { Int($0) }
+            guard text.count == 10, parts.count == 3,
+                let date = calendar.date(from: DateComponents(year: parts[0], month: parts[1], day: parts[2])),
+                DailyKey.key(date, calendar) == text
+            else {
+                throw ValidationError("\(option) '\(text)' is not a date: use YYYY-MM-DD, e.g. 2026-11-29")
+            }
+            return date
+        }
+        let first = try (date ?? from).map { try day($0, option: date != nil ? "--date" : "--from") }
+        let last = try (date ?? to).map { try day($0, option: date != nil ? "--date" : "--to") }
+        if let first, let last, last < first {
+            throw ValidationError("--to \(to!) is before --from \(from!)")
+        }
+        return (first, last.flatMap { calendar.date(byAdding: .day, value: 1, to: $0) })
+    }
+}
+
+enum DailyKey {
+    static func key(_ date: Date, _ calendar: Calendar) -> String {
+        let c = calendar.dateComponents([.year, .month, .day], from: date)
+        return String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
+    }
+}

@@ -1,0 +1,311 @@
+import Foundation
+import JamPasirCore
+
+/// Everything a counter is told by its configuration file (`/etc/jampasir/jampasir.toml`).
+/// Every key is optional; the README lists each with its default.
+public struct Configuration: Equatable, Sendable {
+    public static let defaultPath = "/etc/jampasir/jampasir.toml"
+    public static let defaultStorePath = "/var/lib/jampasir/jampasir.sqlite"
+
+    /// Names this counter in the store and in exports.
+    public var counterID: String
+    public var rules = ServiceRules()
+    public var storePath = Configuration.defaultStorePath
+    /// Days in statistics are local days of this zone; nil means the system's.
+    public var timeZoneIdentifier: String?
+    public var hardware = HardwareConfiguration()
+
+    public init(counterID: String = Configuration.defaultCounterID) {
+        self.counterID = counterID
+    }
+
+    /// The host name, which on an installed counter is unique in the office.
+    public static var defaultCounterID: String {
+        let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? ""
+        return host.isEmpty ? "counter-1" : host
+    }
+
+    public var timeZone: TimeZone {
+        timeZoneIdentifier.flatMap(TimeZone.init(identifier:)) ?? .current
+    }
+
+    /// Reads `text` (the contents of `file`) over the defaults.
+    public init(parsing text: String, file: String) throws(ConfigurationError) {
+        self.init()
+        let document: TOMLDocument
+        do {
+            document = try TOMLDocument(parsing: text)
+        } catch {
+            throw ConfigurationError(file: file, line: error.line, message: error.message)
+        }
+        let fields = Self.fields
+        let knownTables = Set(fields.map(\.table))
+        for table in document.tables where !knownTables.contains(table.name) {
+            throw ConfigurationError(
+                file: file, line: table.line,
+                message: "unknown table [\(table.name)]; known tables: "
+                    + knownTables.sorted().map { "[\($0)]" }.joined(separator: ", "))
+        }
+        for entry in document.entries {
+            guard let field = fields.first(where: { $0.table == entry.table && $0.key == entry.key }) else {
+                let known = fields.filter { $0.table == entry.table }.map(\.key)
+                let hint = known.isEmpty ? "put keys under a [table] header" : "known keys here: " + known.joined(separator: ", ")
+                throw ConfigurationError(file: file, line: entry.line, key: entry.path, message: "unknown key; \(hint)")
+            }
+            do {
+                try field.apply(entry.value, &self)
+            } catch {
+                throw ConfigurationError(
+                    file: file, line: entry.line, key: entry.path,
+                    message: "\(Self.render(entry.value)) is not allowed: \(error.allowed)")
+            }
+        }
+        try checkConsistency(file: file)
+    }
+
+    /// Loads the file at `path`. A missing file gives the defaults when `required` is false
+    /// (the daemon's default path); a file named on the command line must exist.
+    public static func load(path: String, required: Bool) throws(ConfigurationError) -> (Configuration, found: Bool) {
+        guard FileManager.default.fileExists(atPath: path) else {
+            if required {
+                throw ConfigurationError(file: path, message: "no such file; check --config PATH")
+            }
+            return (Configuration(), false)
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigurationError(file: path, message: "cannot read the file; check its permissions")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigurationError(file: path, message: "the file is not UTF-8 text")
+        }
+        return (try Configuration(parsing: text, file: path), true)
+    }
+
+    /// Parses a `--limit` style value in seconds (a decimal such as `2`, `120` or `90.5`).
+    public static func limit(fromArgument text: String, option: String) throws(ConfigurationError) -> Duration {
+        guard let seconds = Double(text), let duration = Allowed.seconds(in: 1...86_400).duration(seconds) else {
+            throw ConfigurationError(
+                file: "command line", key: option,
+                message: "'\(text)' is not allowed: \(Allowed.seconds(in: 1...86_400).allowed)")
+        }
+        return duration
+    }
+
+    private func checkConsistency(file: String) throws(ConfigurationError) {
+        if rules.longPress >= rules.stuckAfter {
+            throw ConfigurationError(
+                file: file, key: "button.long_press_seconds",
+                message: "must be shorter than button.stuck_seconds, or a long press would be a stuck button")
+        }
+        if rules.debounce >= rules.longPress {
+            throw ConfigurationError(file: file, key: "button.debounce_ms", message: "must be shorter than the long press")
+        }
+    }
+
+    private static func render(_ value: TOMLDocument.Value) -> String {
+        switch value {
+        case .string(let s): "\"\(s)\""
+        case .integer(let i): "\(i)"
+        case .float(let d): "\(d)"
+        case .boolean(let b): "\(b)"
+        case .array(let items): "[" + items.map(render).joined(separator: ", ") + "]"
+        }
+    }
+}
+
+// MARK: - The keys
+
+/// A rejected value: says what would have been accepted.
+struct Rejected: Error {
+    var allowed: String
+}
+
+/// A configuration key: where it lives and how its value is checked and applied.
+struct Field: Sendable {
+    var table: String
+    var key: String
+    var apply: @Sendable (TOMLDocument.Value, inout Configuration) throws(Rejected) -> Void
+}
+
+/// Validators, each with the wording of what it allows.
+enum Allowed {
+    struct Seconds {
+        var range: ClosedRange<Double>
+        var allowed: String { "a number of seconds from \(Self.format(range.lowerBound)) to \(Self.format(range.upperBound))" }
+        func duration(_ seconds: Double) -> Duration? {
+            guard seconds.isFinite, range.contains(seconds) else { return nil }
+            return .milliseconds(Int64((seconds * 1000).rounded()))
+        }
+        static func format(_ value: Double) -> String {
+            value == value.rounded() ? String(Int(value)) : String(value)
+        }
+    }
+
+    static func seconds(in range: ClosedRange<Double>) -> Seconds { Seconds(range: range) }
+
+    static func number(_ value: TOMLDocument.Value) -> Double? {
+        switch value {
+        case .integer(let i): Double(i)
+        case .float(let d): d
+        default: nil
+        }
+    }
+}
+
+extension Field {
+    static func seconds(
+        _ table: String, _ key: String, in range: ClosedRange<Double>,
+        _ set: @escaping @Sendable (inout Configuration, Duration) -> Void
+    ) -> Field {
+        Field(table: table, key: key) { value, config throws(Rejected) in
+            let rule = Allowed.seconds(in: range)
+            guard let seconds = Allowed.number(value), let duration = rule.duration(seconds) else {
+                throw Rejected(allowed: rule.allowed)
+            }
+            set(&config, duration)
+        }
+    }
+
+    static func integer(
+        _ table: String, _ key: String, in range: ClosedRange<Int>, _ set: @escaping @Sendable (inout Configuration, Int) -> Void
+    ) -> Field {
+        Field(table: table, key: key) { value, config throws(Rejected) in
+            guard case .integer(let i) = value, let int = Int(exactly: i), range.contains(int) else {
+                throw Rejected(allowed: "a whole number from \(range.lowerBound) to \(range.upperBound)")
+            }
+            set(&config, int)
+        }
+    }
+
+    /// A GPIO line offset; `-1` (where `optional`) means not fitted.
+    static func line(
+        _ table: String, _ key: String, optional: Bool = false,
+        _ set: @escaping @Sendable (inout Configuration, Int?) -> Void
+    ) -> Field {
+        Field(table: table, key: key) { value, config throws(Rejected) in
+            let allowed = "a GPIO line offset from 0 to 1023" + (optional ? ", or -1 when not fitted" : "")
+            guard case .integer(let i) = value, (optional ? -1 : 0)...1023 ~= i else { throw Rejected(allowed: allowed) }
+            set(&config, i == -1 ? nil : Int(i))
+        }
+    }
+
+    static func boolean(_ table: String, _ key: String, _ set: @escaping @Sendable (inout Configuration, Bool) -> Void) -> Field {
+        Field(table: table, key: key) { value, config throws(Rejected) in
+            guard case .boolean(let b) = value else { throw Rejected(allowed: "true or false (no quotes)") }
+            set(&config, b)
+        }
+    }
+
+    static func text(
+        _ table: String, _ key: String, what: String, valid: @escaping @Sendable (String) -> Bool = { !$0.isEmpty },
+        _ set: @escaping @Sendable (inout Configuration, String) -> Void
+    ) -> Field {
+        Field(table: table, key: key) { value, config throws(Rejected) in
+            guard case .string(let s) = value, valid(s) else { throw Rejected(allowed: what) }
+            set(&config, s)
+        }
+    }
+
+    static func choice<T: RawRepresentable & CaseIterable & Sendable>(
+        _ table: String, _ key: String, _ type: T.Type, _ set: @escaping @Sendable (inout Configuration, T) -> Void
+    ) -> Field where T.RawValue == String {
+        Field(table: table, key: key) { value, config throws(Rejected) in
+            guard case .string(let s) = value, let choice = T(rawValue: s) else {
+                throw Rejected(allowed: "one of " + T.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))
+            }
+            set(&config, choice)
+        }
+    }
+}
+
+extension Configuration {
+    static let fields: [Field] = [
+        .text("counter", "id", what: "a non-empty name of letters, digits, '-', '_' or '.', at most 64 characters",
+              valid: isValidCounterID) { $0.counterID = $1 },
+
+        .seconds("service", "limit_seconds", in: 1...86_400) { $0.rules.limit = $1 },
+        Field(table: "service", key: "warning_seconds") { value, config throws(Rejected) in
+            let rejected = Rejected(allowed: "an array of seconds remaining, each from 1 to 3600, e.g. [30, 10]")
+            guard case .array(let items) = value else { throw rejected }
+            var warnings: [Duration] = []
+            for item in items {
+                guard let seconds = Allowed.number(item), let d = Allowed.seconds(in: 1...3600).duration(seconds) else {
+                    throw rejected
+                }
+                warnings.append(d)
+            }
+            config.rules.warnings = warnings
+        },
+        .seconds("service", "result_hold_seconds", in: 1...60) { $0.rules.resultHold = $1 },
+        .seconds("service", "rearm_guard_seconds", in: 0...10) { $0.rules.rearmGuard = $1 },
+        .boolean("service", "interrupted_is_free") { $0.rules.interruptedIsFree = $1 },
+
+        .text("store", "path", what: "an absolute path to the SQLite file, e.g. \"\(Configuration.defaultStorePath)\"",
+              valid: { $0.hasPrefix("/") }) { $0.storePath = $1 },
+
+        .text("report", "time_zone", what: "an IANA time zone such as \"Asia/Jakarta\"",
+              valid: { TimeZone(identifier: $0) != nil }) { $0.timeZoneIdentifier = $1 },
+
+        .text("button", "chip", what: "a GPIO chip name, path or label, e.g. \"gpiochip0\"") { $0.hardware.button.chip = $1 },
+        .line("button", "line") { $0.hardware.button.line = $1! },
+        .boolean("button", "active_low") { $0.hardware.button.activeLow = $1 },
+        .choice("button", "bias", LineBias.self) { $0.hardware.button.bias = $1 },
+        Field(table: "button", key: "debounce_ms") { value, config throws(Rejected) in
+            guard case .integer(let ms) = value, (1...500).contains(ms) else {
+                throw Rejected(allowed: "a whole number of milliseconds from 1 to 500")
+            }
+            config.rules.debounce = .milliseconds(ms)
+        },
+        .seconds("button", "long_press_seconds", in: 0.5...10) { $0.rules.longPress = $1 },
+        .seconds("button", "stuck_seconds", in: 5...600) { $0.rules.stuckAfter = $1 },
+
+        .choice("display", "kind", DisplayKind.self) { $0.hardware.display.kind = $1 },
+        .integer("display", "brightness", in: 0...7) { $0.hardware.display.brightness = $1 },
+        .integer("display", "idle_brightness", in: 0...7) { $0.hardware.display.idleBrightness = $1 },
+        .text("display", "chip", what: "a GPIO chip name, path or label") { $0.hardware.display.chip = $1 },
+        .line("display", "clk_line") { $0.hardware.display.clockLine = $1! },
+        .line("display", "dio_line") { $0.hardware.display.dataLine = $1! },
+        .integer("display", "bit_delay_us", in: 5...1000) { $0.hardware.display.bitDelayMicroseconds = $1 },
+        .integer("display", "i2c_bus", in: 0...255) { $0.hardware.display.i2cBus = $1 },
+        .integer("display", "i2c_address", in: 0x08...0x77) { $0.hardware.display.i2cAddress = $1 },
+        .text("display", "spi_device", what: "an SPI device path such as \"/dev/spidev0.0\"",
+              valid: { $0.hasPrefix("/dev/") }) { $0.hardware.display.spiDevice = $1 },
+        .integer("display", "chain_length", in: 1...8) { $0.hardware.display.chainLength = $1 },
+
+        .choice("buzzer", "kind", BuzzerKind.self) { $0.hardware.buzzer.kind = $1 },
+        .text("buzzer", "chip", what: "a GPIO chip name, path or label") { $0.hardware.buzzer.chip = $1 },
+        .line("buzzer", "line") { $0.hardware.buzzer.line = $1! },
+
+        .text("lights", "chip", what: "a GPIO chip name, path or label") { $0.hardware.lights.chip = $1 },
+        .line("lights", "green_line", optional: true) { $0.hardware.lights.greenLine = $1 },
+        .line("lights", "amber_line", optional: true) { $0.hardware.lights.amberLine = $1 },
+        .line("lights", "red_line", optional: true) { $0.hardware.lights.redLine = $1 },
+        Field(table: "lights", key: "sand_lines") { value, config throws(Rejected) in
+            let rejected = Rejected(allowed: "an array of up to 16 GPIO line offsets, e.g. [16, 20, 21], or []")
+            guard case .array(let items) = value, items.count <= 16 else { throw rejected }
+            var lines: [Int] = []
+            for item in items {
+                guard case .integer(let i) = item, (0...1023).contains(i) else { throw rejected }
+                lines.append(Int(i))
+            }
+            config.hardware.lights.sandLines = lines
+        },
+    ]
+
+    static func isValidCounterID(_ id: String) -> Bool {
+        !id.isEmpty && id.count <= 64
+            && id.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) && $0.isASCII || "-_.".unicodeScalars.contains($0) }
+    }
+}
+
+extension Configuration {
+    /// Checks a `--counter` value with the same rule as `counter.id`.
+    public static func counterID(fromArgument text: String) throws(ConfigurationError) -> String {
+        guard isValidCounterID(text) else {
+            throw ConfigurationError(
+                file: "command line", key: "--counter",
+                message: "'\(text)' is not allowed: a non-empty name of letters, digits, '-', '_' or '.', at most 64 characters")
+        }
+        return text
+    }
+}

@@ -1,0 +1,49 @@
+import CJamPasirSystem
+import Foundation
+import JamPasirCore
+
+/// The one time base: CLOCK_MONOTONIC, the clock of kernel GPIO edge timestamps.
+/// Injected so that tests move time by hand instead of sleeping.
+public protocol MonotonicClock: Sendable {
+    func now() -> MonotonicInstant
+    /// Returns at or after `deadline`; throws `CancellationError` if the task is cancelled.
+    func sleep(until deadline: MonotonicInstant) async throws
+}
+
+/// The real CLOCK_MONOTONIC. Swift's `SuspendingClock` reads the same clock on Linux
+/// (`ContinuousClock` reads CLOCK_BOOTTIME), so relative sleeps on it stay on our time base.
+public struct SystemMonotonicClock: MonotonicClock {
+    public init() {}
+
+    public func now() -> MonotonicInstant {
+        MonotonicInstant(nanoseconds: jp_monotonic_ns())
+    }
+
+    public func sleep(until deadline: MonotonicInstant) async throws {
+        let remaining = deadline - now()
+        if remaining > .zero {
+            try await Task.sleep(for: remaining, tolerance: .zero, clock: SuspendingClock())
+        }
+    }
+}
+
+/// Wall-clock time, for people: start and end times in the log.
+public protocol WallClock: Sendable {
+    func now() -> Date
+    /// Whether the wall clock is NTP-synchronised (a Raspberry Pi has no RTC).
+    var isSynchronized: Bool { get }
+}
+
+public struct SystemWallClock: WallClock {
+    public init() {}
+    public func now() -> Date { Date() }
+    public var isSynchronized: Bool { jp_wall_clock_synchronized() == 1 }
+}
+
+/// The kernel's random id of this boot: monotonic instants only compare within one boot.
+public enum BootID {
+    public static func current() -> String {
+        let text = (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8)) ?? "unknown"
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import JamPasirCore
+import JamPasirHardware
+import Logging
+
+/// Carries out what the engine decides: frames to the display, patterns to the buzzer, lights,
+/// and events to the recorder. Owns the engine; all input reaches it through here.
+public actor CounterController {
+    private var engine: CounterEngine
+    private let hardware: CounterHardware
+    private let recorder: SessionRecorder
+    private let clock: any MonotonicClock
+    private let wallClock: any WallClock
+    private let brightness: BrightnessLevels
+    private let logger: Logger
+    private var displayFault: String?
+
+    public init(
+        rules: ServiceRules, hardware: CounterHardware, recorder: SessionRecorder, clock: any MonotonicClock,
+        wallClock: any WallClock, brightness: BrightnessLevels = BrightnessLevels(), logger: Logger
+    ) {
+        engine = CounterEngine(rules: rules)
+        self.hardware = hardware
+        self.recorder = recorder
+        self.clock = clock
+        self.wallClock = wallClock
+        self.brightness = brightness
+        self.logger = logger
+    }
+
+    public func start() {
+        perform(engine.start(at: clock.now()))
+    }
+
+    /// A button edge with its kernel timestamp.
+    public func handle(_ edge: ButtonEdge) {
+        logger.trace("edge \(edge)")
+        perform(engine.edge(edge))
+    }
+
+    /// The wake-up the engine asked for has come (or time has otherwise moved on).
+    public func wake() {
+        perform(engine.advance(to: clock.now()))
+    }
+
+    /// Stopping: an open session is recorded as interrupted, display dark, buzzer silent.
+    public func shutdown() {
+        perform(engine.shutdown(at: clock.now()))
+        hardware.buzzer.silence()
+    }
+
+    public var nextWake: MonotonicInstant? { engine.nextWake }
+    public var isRunningSession: Bool { engine.machine.isRunning }
+
+    private func perform(_ actions: [Action]) {
+        for action in actions {
+            switch action {
+            case .show(let frame):
+                show(frame)
+            case .sound(let pattern):
+                hardware.buzzer.play(pattern)
+            case .light(let state):
+                hardware.lights.set(state)
+            case .record(let event):
+                recorder.submit(event, wallTime: wallTime(at: event.instant), clockSynchronized: wallClock.isSynchronized)
+            }
+        }
+    }
+
+    /// A display that stops answering is logged once; the countdown carries on regardless.
+    private func show(_ frame: DisplayFrame) {
+        do {
+            try hardware.display.show(SegmentFrame(frame, levels: brightness))
+            if let fault = displayFault {
+                logger.notice("display answers again after: \(fault)")
+                displayFault = nil
+            }
+        } catch {
+            if displayFault == nil {
+                displayFault = "\(error)"
+                logger.error("display did not take frame '\(frame)': \(error); the countdown goes on and is recorded")
+            }
+        }
+    }
+
+    /// The wall-clock time of a monotonic instant (edges are stamped in the past).
+    private func wallTime(at instant: MonotonicInstant) -> Date {
+        let age = clock.now() - instant
+        return wallClock.now().addingTimeInterval(-Double(age.nanoseconds) / 1e9)
+    }
+}
+
+extension SessionEvent {
+    var instant: MonotonicInstant {
+        switch self {
+        case .started(let at, _): at
+        case .ended(let end): end.endedAt
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import Dispatch
+import Foundation
+import JamPasirConfig
+import JamPasirCore
+import JamPasirHardware
+import JamPasirStore
+import JamPasirTerminal
+import Logging
+
+/// Start-up and shutdown of the counter daemon around `CounterLoop`.
+public struct Daemon: Sendable {
+    public enum Mode: Sendable {
+        /// Real GPIO hardware, as configured.
+        case hardware
+        /// Terminal backends: the display drawn large, keys for the button.
+        case simulate
+    }
+
+    /// Exit statuses from sysexits.h, so that systemd and a technician can tell causes apart.
+    public enum ExitStatus {
+        public static let unavailable: Int32 = 69
+        public static let ioError: Int32 = 74
+    }
+
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+        public var exitStatus: Int32
+    }
+
+    public let configuration: Configuration
+    public let mode: Mode
+    public let logger: Logger
+
+    public init(configuration: Configuration, mode: Mode, logger: Logger) {
+        self.configuration = configuration
+        self.mode = mode
+        self.logger = logger
+    }
+
+    /// Runs until SIGTERM/SIGINT, or `q` in the simulator.
+    public func run(screen: TerminalScreen?, startedAt: MonotonicInstant) async throws(Failure) {
+        let store = try openStore()
+        let hardware = try makeHardware(screen: screen)
+        let clock = SystemMonotonicClock()
+        let recorder = SessionRecorder(
+            store: store, counterID: configuration.counterID, bootID: BootID.current(), logger: logger)
+        let controller = CounterController(
+            rules: configuration.rules, hardware: hardware, recorder: recorder, clock: clock,
+            wallClock: SystemWallClock(), brightness: brightnessLevels, logger: logger)
+
+        let loop = Task {
+            await CounterLoop.run(controller: controller, button: hardware.button, clock: clock, logger: logger)
+        }
+        let signals = [SIGTERM, SIGINT].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number)
+            source.setEventHandler {
+                logger.notice("signal \(number == SIGTERM ? "SIGTERM" : "SIGINT"): stopping")
+                loop.cancel()
+            }
+            source.resume()
+            return source
+        }
+        let readyAfter = clock.now() - startedAt
+        logger.notice(
+            "ready after \(readyAfter.nanoseconds / 1_000_000) ms",
+            metadata: [
+                "counter": "\(configuration.counterID)", "limit_s": "\(Double(configuration.rules.limit.nanoseconds) / 1e9)",
+                "store": "\(store.path)",
+            ])
+        await loop.value
+        signals.forEach { $0.cancel() }
+        await recorder.flush()
+        logger.notice("stopped")
+    }
+
+    private var brightnessLevels: BrightnessLevels {
+        BrightnessLevels(
+            active: UInt8(configuration.hardware.display.brightness),
+            idle: UInt8(configuration.hardware.display.idleBrightness))
+    }
+
+    private func openStore() throws(Failure) -> SessionStore {
+        let store: SessionStore
+        do {
+            store = try SessionStore(path: configuration.storePath, access: .readWrite)
+            let recovered = try store.interruptOpenSessions(
+                at: Date(), freeService: configuration.rules.interruptedIsFree)
+            for session in recovered {
+                logger.warning(
+                    "session \(session.id!) was still running when the daemon last stopped (power cut or crash): recorded as interrupted",
+                    metadata: ["started_at": "\(session.startedAt)", "free_service": "\(session.freeService ?? false)"])
+            }
+        } catch {
+            throw Failure(description: "\(error)", exitStatus: ExitStatus.ioError)
+        }
+        return store
+    }
+
+    private func makeHardware(screen: TerminalScreen?) throws(Failure) -> CounterHardware {
+        switch mode {
+        case .simulate:
+            let screen = screen ?? TerminalScreen(title: "JamPasir \(configuration.counterID)")
+            return CounterHardware(
+                button: KeyboardButton(longPress: configuration.rules.longPress),
+                display: TerminalDisplay(screen: screen), buzzer: TerminalBuzzer(screen: screen),
+                lights: TerminalLights(screen: screen))
+        case .hardware:
+            throw Failure(
+                description: """
+                    the GPIO backends for button.*, display.*, buzzer.* and lights.* are not part of this build yet; \
+                    run `jampasird --simulate` to use the counter in a terminal
+                    """,
+                exitStatus: ExitStatus.unavailable)
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import ArgumentParser
+import Foundation
+import JamPasirConfig
+import JamPasirCore
+import JamPasirTerminal
+import Logging
+
+/// `jampasird`: the counter daemon.
+public struct DaemonCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "jampasird",
+        abstract: "The two-minute passport service timer at one counter.",
+        discussion: """
+            Reads the start/stop button, drives the countdown display, buzzer and lights, and records \
+            every session in the SQLite store. With --simulate, the display, lights and buzzer are drawn \
+            in this terminal and the keyboard is the button (space/enter = press, c = long press, q = quit).
+            """,
+        version: JamPasirVersion.string)
+
+    @Option(name: .long, help: ArgumentHelp("Configuration file.", valueName: "path"))
+    public var config: String?
+
+    @Option(name: .long, help: ArgumentHelp("SQLite store, overriding store.path.", valueName: "path"))
+    public var store: String?
+
+    @Option(name: .long, help: ArgumentHelp("Service limit in seconds (e.g. 2 or 120), overriding service.limit_seconds.", valueName: "seconds"))
+    public var limit: String?
+
+    @Option(name: .long, help: ArgumentHelp("Counter id, overriding counter.id.", valueName: "id"))
+    public var counter: String?
+
+    @Flag(name: .long, help: "Run in this terminal with no hardware.")
+    public var simulate = false
+
+    @Option(name: .long, help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "level"))
+    public var logLevel: Logger.Level = .info
+
+    public init() {}
+
+    public func run() async throws {
+        let startedAt = SystemMonotonicClock().now()
+        let configuration: Configuration
+        let configFound: Bool
+        do {
+            (configuration, configFound) = try resolvedConfiguration()
+        } catch {
+            FileHandle.standardError.write(Data("jampasird: configuration error: \(error)\n".utf8))
+            throw ExitCode(ConfigurationError.exitStatus)
+        }
+
+        let screen = simulate ? TerminalScreen(title: "JamPasir · loket \(configuration.counterID) · --simulate") : nil
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            if let screen { return ScreenLogHandler(screen: screen, level: level) }
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "jampasird")
+        if !configFound {
+            logger.notice("no configuration file at \(config ?? Configuration.defaultPath): using the defaults")
+        }
+
+        let terminal = RawTerminalMode()
+        if let screen {
+            terminal.enable()
+            screen.open()
+        }
+        defer {
+            if let screen {
+                screen.close()
+                terminal.restore()
+            }
+        }
+        do {
+            try await Daemon(configuration: configuration, mode: simulate ? .simulate : .hardware, logger: logger)
+                .run(screen: screen, startedAt: startedAt)
+        } catch {
+            screen?.close()
+            terminal.restore()
+            FileHandle.standardError.write(Data("jampasird: \(error)\n".utf8))
+            throw ExitCode(error.exitStatus)
+        }
+    }
+
+    /// The file (or defaults), then the command-line overrides.
+    func resolvedConfiguration() throws(ConfigurationError) -> (Configuration, found: Bool) {
+        var (configuration, found) = try Configuration.load(path: config ?? Configuration.defaultPath, required: config != nil)
+        if let store { configuration.storePath = store }
+        if let limit { configuration.rules.limit = try Configuration.limit(fromArgument: limit, option: "--limit") }
+        if let counter { configuration.counterID = try Configuration.counterID(fromArgument: counter) }
+        return (configuration, found)
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+public enum JamPasirVersion {
+    public static let string = "0.1.0"
+}

@@ -1,0 +1,76 @@
+import Dispatch
+import Foundation
+import JamPasirCore
+import JamPasirStore
+import Logging
+
+/// Writes session events to the store on its own serial queue, in order, so a slow SD card
+/// never delays a countdown frame or a button press. If a start could not be written, the
+/// end is written as a complete row: an outcome is never dropped because its start was.
+public final class SessionRecorder: @unchecked Sendable {
+    // `openSession` is only touched on `queue`.
+    private let queue = DispatchQueue(label: "jampasir.store")
+    private let store: SessionStore
+    private let counterID: String
+    private let bootID: String
+    private let logger: Logger
+    private var openSession: SessionRecord?
+
+    public init(store: SessionStore, counterID: String, bootID: String, logger: Logger) {
+        self.store = store
+        self.counterID = counterID
+        self.bootID = bootID
+        self.logger = logger
+    }
+
+    /// Queues one event. `wallTime` is the wall-clock time of the event's instant.
+    public func submit(_ event: SessionEvent, wallTime: Date, clockSynchronized: Bool) {
+        queue.async { self.write(event, wallTime: wallTime, clockSynchronized: clockSynchronized) }
+    }
+
+    /// Returns once everything submitted before has been written (or has failed and been logged).
+    public func flush() async {
+        await withCheckedContinuation { done in queue.async { done.resume() } }
+    }
+
+    private func write(_ event: SessionEvent, wallTime: Date, clockSynchronized: Bool) {
+        switch event {
+        case .started(let at, let limit):
+            var session = SessionRecord(
+                counterID: counterID, bootID: bootID, startedAt: wallTime, startedMonotonicNs: at.nanoseconds,
+                clockSynchronized: clockSynchronized, limitMs: limit.millisecondsRoundedUp)
+            do {
+                session.id = try store.begin(session)
+                logger.info("session \(session.id!) started", metadata: ["limit_ms": "\(session.limitMs)"])
+            } catch {
+                logger.error("could not record the start of a session: \(error)")
+            }
+            openSession = session
+        case .ended(let end):
+            let durationMs = end.duration.millisecondsRoundedUp
+            let metadata: Logger.Metadata = [
+                "outcome": "\(end.outcome.rawValue)", "duration_ms": "\(durationMs)", "free_service": "\(end.freeService)",
+            ]
+            do {
+                if let id = openSession?.id {
+                    try store.finish(
+                        id: id, endedAt: wallTime, durationMs: durationMs, outcome: end.outcome, freeService: end.freeService)
+                    logger.info("session \(id) ended", metadata: metadata)
+                } else {
+                    let startedAt = wallTime.addingTimeInterval(-Double(end.duration.nanoseconds) / 1e9)
+                    try store.insertFinished(
+                        SessionRecord(
+                            counterID: counterID, bootID: bootID, startedAt: openSession?.startedAt ?? startedAt,
+                            startedMonotonicNs: end.startedAt.nanoseconds,
+                            clockSynchronized: openSession?.clockSynchronized ?? clockSynchronized,
+                            limitMs: end.limit.millisecondsRoundedUp, endedAt: wallTime, durationMs: durationMs,
+                            outcome: end.outcome, freeService: end.freeService))
+                    logger.warning("session ended; its start had not been recorded, so it was recorded whole", metadata: metadata)
+                }
+            } catch {
+                logger.critical("could not record a session outcome: \(error)", metadata: metadata)
+            }
+            openSession = nil
+        }
+    }
+}

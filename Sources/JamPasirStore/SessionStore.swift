@@ -1,0 +1,184 @@
+import Foundation
+import GRDB
+import JamPasirCore
+
+/// The durable log of sessions: one SQLite file in WAL mode with `synchronous=FULL`, so a
+/// committed outcome survives a power cut. Readers (the CLI) work while the daemon writes.
+public final class SessionStore: Sendable {
+    public enum Access: Sendable {
+        /// The daemon: creates the file and its directory, migrates the schema.
+        case readWrite
+        /// The CLI: never creates or changes anything.
+        case readOnly
+    }
+
+    public let path: String
+    private let pool: DatabasePool
+
+    public init(path: String, access: Access) throws(StoreError) {
+        self.path = path
+        let fileManager = FileManager.default
+        var configuration = Configuration()
+        configuration.readonly = access == .readOnly
+        configuration.busyMode = .timeout(5)
+        configuration.label = "jampasir-store"
+        configuration.prepareDatabase { db in
+            // GRDB picks NORMAL for WAL; NORMAL may lose the last commits on power loss.
+            if !db.configuration.readonly {
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+            }
+        }
+        switch access {
+        case .readOnly:
+            guard fileManager.fileExists(atPath: path) else { throw .missing(path: path) }
+        case .readWrite:
+            let directory = (path as NSString).deletingLastPathComponent
+            if !directory.isEmpty {
+                do {
+                    try fileManager.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                } catch {
+                    throw .cannotOpen(path: path, reason: "cannot create directory \(directory): \(error.localizedDescription)")
+                }
+            }
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+        } catch {
+            throw .cannotOpen(path: path, reason: "\(error)")
+        }
+        do {
+            let migrator = StoreMigrations.migrator
+            switch access {
+            case .readWrite:
+                try migrator.migrate(pool)
+            case .readOnly:
+                let complete = try pool.read { db in try migrator.hasCompletedMigrations(db) }
+                if !complete { throw StoreError.outdatedSchema(path: path) }
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw .cannotOpen(path: path, reason: "\(error)")
+        }
+    }
+
+    // MARK: - Writing (daemon)
+
+    /// Records a session that has just started; returns its id.
+    public func begin(_ session: SessionRecord) throws(StoreError) -> Int64 {
+        try write { db in
+            var record = session
+            try record.insert(db)
+            return record.id!
+        }
+    }
+
+    /// Records how an open session ended. Throws if the session is not open.
+    public func finish(
+        id: Int64, endedAt: Date, durationMs: Int64?, outcome: Outcome, freeService: Bool
+    ) throws(StoreError) {
+        try write { db in
+            try db.execute(
+                sql: """
+                    UPDATE session SET ended_at = ?, duration_ms = ?, outcome = ?, free_service = ?
+                    WHERE id = ? AND outcome IS NULL
+                    """,
+                arguments: [endedAt, durationMs, outcome, freeService, id])
+            if db.changesCount != 1 { throw StoreError.notOpen(id: id) }
+        }
+    }
+
+    /// Records a session that started and ended while the store was not reachable at its start.
+    public func insertFinished(_ session: SessionRecord) throws(StoreError) {
+        try write { db in
+            var record = session
+            try record.insert(db)
+        }
+    }
+
+    /// Every session still open from an earlier run (crash, power cut) becomes `interrupted`.
+    /// The time the run died is unknown, so the duration stays unknown: never silently dropped,
+    /// never invented.
+    @discardableResult
+    public func interruptOpenSessions(at now: Date, freeService: Bool) throws(StoreError) -> [SessionRecord] {
+        try write { db in
+            let open = try SessionRecord.filter(Column("outcome") == nil).order(Column("id")).fetchAll(db)
+            for session in open {
+                try db.execute(
+                    sql: "UPDATE session SET ended_at = ?, outcome = 'interrupted', free_service = ? WHERE id = ?",
+                    arguments: [now, freeService, session.id])
+            }
+            return try SessionRecord.filter(keys: open.compactMap(\.id)).order(Column("id")).fetchAll(db)
+        }
+    }
+
+    // MARK: - Reading (CLI, export)
+
+    /// Sessions that started in `[from, to)`, oldest first. `nil` bounds are open.
+    public func sessions(from: Date? = nil, to: Date? = nil) throws(StoreError) -> [SessionRecord] {
+        try read { db in try Self.query(from: from, to: to).fetchAll(db) }
+    }
+
+    /// Streams sessions in `[from, to)` oldest first, without holding them all in memory.
+    /// An error thrown by `body` stops the walk and is rethrown as it is.
+    public func forEachSession(
+        from: Date? = nil, to: Date? = nil, _ body: (SessionRecord) throws -> Void
+    ) throws {
+        var bodyError: (any Error)?
+        try read { db in
+            let cursor = try Self.query(from: from, to: to).fetchCursor(db)
+            while let session = try cursor.next() {
+                do {
+                    try body(session)
+                } catch {
+                    bodyError = error
+                    return
+                }
+            }
+        }
+        if let bodyError { throw bodyError }
+    }
+
+    public func session(id: Int64) throws(StoreError) -> SessionRecord? {
+        try read { db in try SessionRecord.fetchOne(db, key: id) }
+    }
+
+    /// A PRAGMA's value as this connection sees it (for diagnostics and tests).
+    public func pragma(_ name: String) throws(StoreError) -> String? {
+        try write { db in try String.fetchOne(db, sql: "PRAGMA \(name)") }
+    }
+
+    private static func query(from: Date?, to: Date?) -> QueryInterfaceRequest<SessionRecord> {
+        var request = SessionRecord.all()
+        if let from { request = request.filter(Column("started_at") >= from) }
+        if let to { request = request.filter(Column("started_at") < to) }
+        return request.order(Column("started_at"), Column("id"))
+    }
+
+    private func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        do {
+            return try pool.write(body)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw .failed(path: path, reason: "\(error)")
+        }
+    }
+
+    private func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        do {
+            return try pool.read(body)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw .failed(path: path, reason: "\(error)")
+        }
+    }
+}
+
+extension SessionStore {
+    /// How many sessions the store holds.
+    public func count() throws(StoreError) -> Int {
+        try read { db in try SessionRecord.fetchCount(db) }
+    }
+}

@@ -1,0 +1,45 @@
+import GRDB
+
+/// The store's schema, as named migrations. A migration that has shipped is never edited:
+/// changes come as new migrations appended here.
+enum StoreMigrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-sessions") { db in
+            // Invariants live in the schema so that no writer, including a hand-run sqlite3,
+            // can store a session that contradicts the rules.
+            try db.execute(
+                sql: """
+                    CREATE TABLE session (
+                      id INTEGER PRIMARY KEY AUTOINCREMENT,
+                      counter_id TEXT NOT NULL CHECK (length(counter_id) > 0),
+                      boot_id TEXT NOT NULL,
+                      started_at TEXT NOT NULL,
+                      started_monotonic_ns INTEGER NOT NULL,
+                      clock_synchronized INTEGER NOT NULL CHECK (clock_synchronized IN (0, 1)),
+                      limit_ms INTEGER NOT NULL CHECK (limit_ms > 0),
+                      ended_at TEXT,
+                      duration_ms INTEGER CHECK (duration_ms >= 0),
+                      outcome TEXT CHECK (outcome IN ('in_time', 'overtime', 'cancelled', 'interrupted')),
+                      free_service INTEGER CHECK (free_service IN (0, 1)),
+                      CHECK ((outcome IS NULL) = (ended_at IS NULL)),
+                      CHECK ((outcome IS NULL) = (free_service IS NULL)),
+                      CHECK (duration_ms IS NOT NULL OR outcome IS NULL OR outcome = 'interrupted'),
+                      CHECK (outcome IS NOT 'in_time' OR (duration_ms <= limit_ms AND free_service = 0)),
+                      CHECK (outcome IS NOT 'overtime' OR (duration_ms > limit_ms AND free_service = 1)),
+                      CHECK (outcome IS NOT 'cancelled' OR free_service = 0)
+                    );
+                    -- At most one session runs at a counter.
+                    CREATE UNIQUE INDEX session_one_open_per_counter ON session(counter_id) WHERE outcome IS NULL;
+                    CREATE INDEX session_started_at ON session(started_at);
+                    -- An outcome, once recorded, is final; sessions are never deleted.
+                    CREATE TRIGGER session_outcome_is_final BEFORE UPDATE ON session
+                      WHEN OLD.outcome IS NOT NULL
+                      BEGIN SELECT RAISE(ABORT, 'a recorded session outcome is final'); END;
+                    CREATE TRIGGER session_never_deleted BEFORE DELETE ON session
+                      BEGIN SELECT RAISE(ABORT, 'sessions are never deleted'); END;
+                    """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import JamPasirCore
+import JamPasirDaemon
+import JamPasirStore
+import Logging
+
+/// The daemon's wiring (controller, recorder, real SQLite store) on fake hardware, driven in
+/// virtual time: the test presses at instants and the rig delivers every wake-up the engine
+/// asks for in between, exactly as the run loop would, without sleeping.
+public final class CounterRig: Sendable {
+    public let clock: ManualClock
+    public let display: FakeDisplay
+    public let buzzer: FakeBuzzer
+    public let lights: FakeLights
+    public let button: FakeButton
+    public let store: SessionStore
+    public let recorder: SessionRecorder
+    public let controller: CounterController
+
+    public init(
+        rules: ServiceRules = ServiceRules(), storePath: String, counterID: String = "loket-test",
+        epoch: Date = Date(timeIntervalSince1970: 1_796_000_000), bootID: String = "test-boot"
+    ) throws {
+        clock = ManualClock(now: .seconds(0))
+        display = FakeDisplay(clock: clock)
+        buzzer = FakeBuzzer(clock: clock)
+        lights = FakeLights(clock: clock)
+        button = FakeButton()
+        store = try SessionStore(path: storePath, access: .readWrite)
+        let logger = Logger(label: "jampasird.test")
+        recorder = SessionRecorder(store: store, counterID: counterID, bootID: bootID, logger: logger)
+        controller = CounterController(
+            rules: rules,
+            hardware: CounterHardware(button: button, display: display, buzzer: buzzer, lights: lights),
+            recorder: recorder, clock: clock, wallClock: FakeWallClock(clock: clock, epoch: epoch), logger: logger)
+    }
+
+    public func start() async {
+        await controller.start()
+    }
+
+    /// Lets virtual time run to `seconds`, delivering each wake-up at its instant.
+    public func run(until seconds: Double) async {
+        let target = MonotonicInstant.seconds(seconds)
+        while let wake = await controller.nextWake, wake <= target {
+            clock.advance(to: wake)
+            await controller.wake()
+        }
+        clock.advance(to: target)
+    }
+
+    public func edge(_ kind: ButtonEdge.Kind, at seconds: Double) async {
+        await run(until: seconds)
+        await controller.handle(ButtonEdge(kind, at: .seconds(seconds)))
+    }
+
+    /// Press at `seconds`, release `hold` seconds later.
+    public func tap(at seconds: Double, hold: Double = 0.1) async {
+        await edge(.pressed, at: seconds)
+        await edge(.released, at: seconds + hold)
+    }
+
+    /// Everything recorded so far is in the store.
+    public func settle() async {
+        await recorder.flush()
+    }
+}

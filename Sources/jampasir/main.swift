@@ -1,0 +1,3 @@
+import JamPasirCLI
+
+JampasirCommand.runMain()
