@@ -63,17 +63,25 @@ let package = Package(
 
         .testTarget(name: "JamPasirCoreTests", dependencies: ["JamPasirCore"], swiftSettings: strict),
         .testTarget(
-            name: "JamPasirHardwareTests", dependencies: ["JamPasirHardware", "JamPasirTesting"],
+            name: "JamPasirHardwareTests", dependencies: ["JamPasirHardware", "JamPasirTesting", "JamPasirCore"],
             swiftSettings: strict),
         .testTarget(
-            name: "JamPasirTerminalTests", dependencies: ["JamPasirTerminal", "JamPasirHardware"],
+            name: "JamPasirTerminalTests", dependencies: ["JamPasirTerminal", "JamPasirHardware", "JamPasirCore"],
             swiftSettings: strict),
-        .testTarget(name: "JamPasirStoreTests", dependencies: ["JamPasirStore"], swiftSettings: strict),
-        .testTarget(name: "JamPasirReportsTests", dependencies: ["JamPasirReports"], swiftSettings: strict),
-        .testTarget(name: "JamPasirConfigTests", dependencies: ["JamPasirConfig"], swiftSettings: strict),
+        .testTarget(
+            name: "JamPasirStoreTests", dependencies: ["JamPasirStore", "JamPasirTesting", "JamPasirCore"], swiftSettings: strict),
+        .testTarget(
+            name: "JamPasirReportsTests", dependencies: ["JamPasirReports", "JamPasirStore", "JamPasirTesting"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "JamPasirConfigTests", dependencies: ["JamPasirConfig", "JamPasirTesting"], swiftSettings: strict),
         .testTarget(
             name: "JamPasirDaemonTests",
-            dependencies: ["JamPasirDaemon", "JamPasirTesting", "JamPasirCLI", "JamPasirStore"],
+            dependencies: [
+                "JamPasirDaemon", "JamPasirTesting", "JamPasirCLI", "JamPasirStore", "JamPasirReports", "JamPasirHardware",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strict),
     ]
 )

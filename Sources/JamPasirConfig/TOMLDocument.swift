@@ -160,7 +160,7 @@ private struct Scanner {
             items.append(try value())
             skipSpace()
             if take(",") { continue }
-            skipSpace()
+            if rest.isEmpty || peek == "#" { throw fail("an array must be closed on the same line") }
             guard take("]") else { throw fail("expected ',' or ']' in the array") }
             return .array(items)
         }

@@ -22,12 +22,6 @@ public final class SessionStore: Sendable {
         configuration.readonly = access == .readOnly
         configuration.busyMode = .timeout(5)
         configuration.label = "jampasir-store"
-        configuration.prepareDatabase { db in
-            // GRDB picks NORMAL for WAL; NORMAL may lose the last commits on power loss.
-            if !db.configuration.readonly {
-                try db.execute(sql: "PRAGMA synchronous = FULL")
-            }
-        }
         switch access {
         case .readOnly:
             guard fileManager.fileExists(atPath: path) else { throw .missing(path: path) }
@@ -43,6 +37,11 @@ public final class SessionStore: Sendable {
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
+            if access == .readWrite {
+                // GRDB sets NORMAL when it enables WAL, after `prepareDatabase`; NORMAL can lose
+                // the last commits on a power cut. The pool's single writer connection keeps this.
+                try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            }
         } catch {
             throw .cannotOpen(path: path, reason: "\(error)")
         }
@@ -180,5 +179,12 @@ extension SessionStore {
     /// How many sessions the store holds.
     public func count() throws(StoreError) -> Int {
         try read { db in try SessionRecord.fetchCount(db) }
+    }
+}
+
+extension SessionStore {
+    /// Runs raw SQL in a write transaction (maintenance and tests; the daemon never needs it).
+    public func execute(_ sql: String) throws(StoreError) {
+        try write { db in try db.execute(sql: sql) }
     }
 }

@@ -1,0 +1,158 @@
+import Foundation
+import JamPasirConfig
+import JamPasirCore
+import JamPasirTesting
+import Testing
+
+@Suite("Configuration file")
+struct ConfigurationTests {
+    @Test func everyKeyIsReadOverTheDefaults() throws {
+        let text = """
+            # a counter at Singkawang
+            [counter]
+            id = "loket-3"
+
+            [service]
+            limit_seconds = 90.5
+            warning_seconds = [20, 5]
+            result_hold_seconds = 4
+            rearm_guard_seconds = 0.5
+            interrupted_is_free = false
+
+            [store]
+            path = '/srv/jampasir/s.sqlite'   # literal string
+
+            [report]
+            time_zone = "Asia/Pontianak"
+
+            [button]
+            chip = "pinctrl-bcm2711"
+            line = 27
+            active_low = false
+            bias = "pull-down"
+            debounce_ms = 20
+            long_press_seconds = 3
+            stuck_seconds = 45
+
+            [display]
+            kind = "ht16k33"
+            brightness = 5
+            idle_brightness = 1
+            i2c_bus = 3
+            i2c_address = 0x71
+            chain_length = 2
+
+            [buzzer]
+            kind = "none"
+
+            [lights]
+            amber_line = -1
+            sand_lines = [16, 20, 21]
+            """
+        let c = try Configuration(parsing: text, file: "test.toml")
+        #expect(c.counterID == "loket-3")
+        #expect(c.rules.limit == .milliseconds(90_500))
+        #expect(c.rules.warnings == [.seconds(20), .seconds(5)])
+        #expect(c.rules.resultHold == .seconds(4))
+        #expect(c.rules.rearmGuard == .milliseconds(500))
+        #expect(c.rules.interruptedIsFree == false)
+        #expect(c.storePath == "/srv/jampasir/s.sqlite")
+        #expect(c.timeZone.identifier == "Asia/Pontianak")
+        #expect(c.hardware.button.chip == "pinctrl-bcm2711")
+        #expect(c.hardware.button.line == 27)
+        #expect(c.hardware.button.activeLow == false)
+        #expect(c.hardware.button.bias == .pullDown)
+        #expect(c.rules.debounce == .milliseconds(20))
+        #expect(c.rules.longPress == .seconds(3))
+        #expect(c.rules.stuckAfter == .seconds(45))
+        #expect(c.hardware.display.kind == .ht16k33)
+        #expect(c.hardware.display.i2cAddress == 0x71)
+        #expect(c.hardware.display.chainLength == 2)
+        #expect(c.hardware.buzzer.kind == BuzzerKind.none)
+        #expect(c.hardware.lights.amberLine == nil)
+        #expect(c.hardware.lights.greenLine == 5)
+        #expect(c.hardware.lights.sandLines == [16, 20, 21])
+    }
+
+    @Test func emptyFileGivesTheDefaults() throws {
+        let c = try Configuration(parsing: "", file: "empty.toml")
+        #expect(c.rules == ServiceRules())
+        #expect(c.storePath == "/var/lib/jampasir/jampasir.sqlite")
+    }
+
+    struct Bad: CustomTestStringConvertible, Sendable {
+        var text: String
+        var expected: String
+        var testDescription: String { expected }
+    }
+
+    static let bad: [Bad] = [
+        Bad(text: "[service]\nlimit_seconds = -5", expected: "bad.toml:2: service.limit_seconds: -5 is not allowed: a number of seconds from 1 to 86400"),
+        Bad(text: "[service]\nlimit_seconds = \"120\"", expected: "bad.toml:2: service.limit_seconds: \"120\" is not allowed: a number of seconds from 1 to 86400"),
+        Bad(text: "[service]\nlimt_seconds = 120", expected: "bad.toml:2: service.limt_seconds: unknown key; known keys here: limit_seconds, warning_seconds, result_hold_seconds, rearm_guard_seconds, interrupted_is_free"),
+        Bad(text: "[servce]\nlimit_seconds = 120", expected: "bad.toml:1: unknown table [servce]; known tables: [button], [buzzer], [counter], [display], [lights], [report], [service], [store]"),
+        Bad(text: "\n\n[service]\nlimit_seconds = ", expected: "bad.toml:4: missing value after '='"),
+        Bad(text: "[service]\nlimit_seconds 120", expected: "bad.toml:2: expected '=' after key 'limit_seconds'"),
+        Bad(text: "[counter]\nid = \"loket 1\"", expected: "bad.toml:2: counter.id: \"loket 1\" is not allowed: a non-empty name of letters, digits, '-', '_' or '.', at most 64 characters"),
+        Bad(text: "[counter]\nid = \"unterminated", expected: "bad.toml:2: unterminated string"),
+        Bad(text: "[service]\ninterrupted_is_free = \"yes\"", expected: "bad.toml:2: service.interrupted_is_free: \"yes\" is not allowed: true or false (no quotes)"),
+        Bad(text: "[button]\nbias = \"up\"", expected: "bad.toml:2: button.bias: \"up\" is not allowed: one of \"pull-up\", \"pull-down\", \"disabled\""),
+        Bad(text: "[button]\nline = 2000", expected: "bad.toml:2: button.line: 2000 is not allowed: a GPIO line offset from 0 to 1023"),
+        Bad(text: "[display]\ni2c_address = 0x80", expected: "bad.toml:2: display.i2c_address: 128 is not allowed: a whole number from 8 to 119"),
+        Bad(text: "[display]\nkind = \"lcd\"", expected: "bad.toml:2: display.kind: \"lcd\" is not allowed: one of \"tm1637\", \"ht16k33\", \"max7219\", \"none\""),
+        Bad(text: "[service]\nwarning_seconds = [30, \"x\"]", expected: "bad.toml:2: service.warning_seconds: [30, \"x\"] is not allowed: an array of seconds remaining, each from 1 to 3600, e.g. [30, 10]"),
+        Bad(text: "[service]\nlimit_seconds = 1\nlimit_seconds = 2", expected: "bad.toml:3: key 'service.limit_seconds' is already set on line 2"),
+        Bad(text: "[store]\npath = \"relative.sqlite\"", expected: "bad.toml:2: store.path: \"relative.sqlite\" is not allowed: an absolute path to the SQLite file, e.g. \"/var/lib/jampasir/jampasir.sqlite\""),
+        Bad(text: "[report]\ntime_zone = \"Mars/Olympus\"", expected: "bad.toml:2: report.time_zone: \"Mars/Olympus\" is not allowed: an IANA time zone such as \"Asia/Jakarta\""),
+        Bad(text: "limit_seconds = 120", expected: "bad.toml:1: limit_seconds: unknown key; put keys under a [table] header"),
+        Bad(text: "[service]\nlimit_seconds = { a = 1 }", expected: "bad.toml:2: inline tables are not used in this file: use a [table] header"),
+        Bad(text: "[button]\nlong_press_seconds = 5\nstuck_seconds = 5", expected: "bad.toml: button.long_press_seconds: must be shorter than button.stuck_seconds, or a long press would be a stuck button"),
+        Bad(text: "[lights]\nsand_lines = [1, 2", expected: "bad.toml:2: an array must be closed on the same line"),
+    ]
+
+    @Test(arguments: bad)
+    func badValueNamesLineKeyAndWhatIsAllowed(_ bad: Bad) {
+        #expect(throws: (any Error).self) { try Configuration(parsing: bad.text, file: "bad.toml") }
+        do {
+            _ = try Configuration(parsing: bad.text, file: "bad.toml")
+        } catch {
+            #expect(error.description == bad.expected)
+        }
+    }
+
+    @Test func missingDefaultFileGivesDefaultsButANamedFileMustExist() throws {
+        let directory = try TemporaryDirectory("config")
+        let (defaults, found) = try Configuration.load(path: directory.file("absent.toml"), required: false)
+        #expect(!found)
+        #expect(defaults.rules == ServiceRules())
+        #expect(throws: ConfigurationError.self) { try Configuration.load(path: directory.file("absent.toml"), required: true) }
+    }
+
+    @Test func fileThatIsNotUTF8IsRefused() throws {
+        let directory = try TemporaryDirectory("config")
+        let path = directory.file("latin1.toml")
+        FileManager.default.createFile(atPath: path, contents: Data([0x5B, 0xE9, 0xFF, 0x5D]))
+        do {
+            _ = try Configuration.load(path: path, required: true)
+            Issue.record("a non-UTF-8 file was accepted")
+        } catch {
+            #expect(error.description == "\(path): the file is not UTF-8 text")
+        }
+    }
+
+    @Test func limitFlagTakesDecimalSeconds() throws {
+        #expect(try Configuration.limit(fromArgument: "2", option: "--limit") == .seconds(2))
+        #expect(try Configuration.limit(fromArgument: "120", option: "--limit") == .seconds(120))
+        #expect(try Configuration.limit(fromArgument: "0.5e1", option: "--limit") == .seconds(5))
+        #expect(throws: ConfigurationError.self) { try Configuration.limit(fromArgument: "0", option: "--limit") }
+        #expect(throws: ConfigurationError.self) { try Configuration.limit(fromArgument: "nan", option: "--limit") }
+        #expect(throws: ConfigurationError.self) { try Configuration.counterID(fromArgument: "a/b") }
+    }
+
+    @Test func shippedExampleConfigLoads() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../systemd/jampasir.toml").standardized.path
+        let (c, found) = try Configuration.load(path: path, required: true)
+        #expect(found)
+        #expect(c.rules == ServiceRules())
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import JamPasirCore
+import JamPasirDaemon
+import JamPasirTesting
+import Logging
+import Testing
+
+/// The real event loop, with a clock moved by hand: no test here sleeps.
+@Suite("Daemon event loop")
+struct CounterLoopTests {
+    /// Lets other tasks run until `condition` holds (bounded; never sleeps).
+    func eventually(_ what: String, _ condition: () async -> Bool) async {
+        for _ in 0..<200_000 {
+            if await condition() { return }
+            await Task.yield()
+        }
+        Issue.record("never happened: \(what)")
+    }
+
+    @Test func edgesAndWakeupsDriveTheDisplayAndShutdownRecords() async throws {
+        let directory = try TemporaryDirectory("loop")
+        let rig = try CounterRig(storePath: directory.file("s.sqlite"))
+        let loop = Task {
+            await CounterLoop.run(controller: rig.controller, button: rig.button, clock: rig.clock, logger: Logger(label: "test"))
+        }
+        await eventually("idle frame") { rig.display.text == "2:00" }
+        #expect(rig.clock.sleeperCount == 0)  // idle: nothing scheduled, no wake-ups
+
+        rig.clock.advance(to: .seconds(1.1))
+        rig.button.press(at: .seconds(1))
+        rig.button.release(at: .seconds(1.1))
+        await eventually("start beep") { rig.buzzer.patterns.map(\.value) == [.start] }
+        await eventually("a wake-up scheduled") { rig.clock.sleeperCount == 1 }
+
+        rig.clock.advance(to: .seconds(2))
+        await eventually("the 1:59 frame") { rig.display.text == "1:59" }
+        #expect(rig.display.frames.last?.at == .seconds(2))
+
+        rig.clock.advance(to: .seconds(31))
+        await eventually("a later frame") { rig.display.text == "1:30" }
+
+        loop.cancel()
+        await loop.value
+        await rig.settle()
+        let sessions = try rig.store.sessions()
+        #expect(sessions.map(\.outcome) == [.interrupted])
+        #expect(sessions.first?.durationMs == 30_000)
+    }
+
+    @Test func loopEndsWhenTheButtonGoesAway() async throws {
+        let directory = try TemporaryDirectory("loop")
+        let rig = try CounterRig(storePath: directory.file("s.sqlite"))
+        let loop = Task {
+            await CounterLoop.run(controller: rig.controller, button: rig.button, clock: rig.clock, logger: Logger(label: "test"))
+        }
+        rig.button.remove()
+        await loop.value
+        #expect(rig.display.text == "")
+    }
+}

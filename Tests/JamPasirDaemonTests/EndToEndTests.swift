@@ -1,0 +1,154 @@
+import Foundation
+import ArgumentParser
+import JamPasirCLI
+import JamPasirCore
+import JamPasirDaemon
+import JamPasirReports
+import JamPasirStore
+import JamPasirTesting
+import Testing
+
+/// The daemon's wiring on fake hardware and a real SQLite file, read back through the CLI code.
+@Suite("Counter end to end")
+struct EndToEndTests {
+    let directory: TemporaryDirectory
+    let storePath: String
+    let configPath: String
+
+    init() throws {
+        directory = try TemporaryDirectory("e2e")
+        storePath = directory.file("jampasir.sqlite")
+        configPath = directory.file("jampasir.toml")
+        try "[report]\ntime_zone = \"Asia/Jakarta\"\n".write(toFile: configPath, atomically: true, encoding: .utf8)
+    }
+
+    func cli<C: JampasirRenderable>(_ type: C.Type, _ arguments: [String]) throws -> String {
+        try C.parse(arguments + ["--store", storePath, "--config", configPath]).render()
+    }
+
+    @Test func sessionsOfEveryKindReachTheStoreAndTheCLI() async throws {
+        let rig = try CounterRig(storePath: storePath)
+        await rig.start()
+        await rig.tap(at: 10)  // in time: stopped at 1:35
+        await rig.tap(at: 105)
+        await rig.tap(at: 200)  // overtime: stopped at 2:01.5
+        await rig.tap(at: 321.5)
+        await rig.tap(at: 400)  // cancelled before the limit
+        await rig.tap(at: 430, hold: 2.5)
+        await rig.tap(at: 500)  // cancelled after the limit
+        await rig.tap(at: 630, hold: 3)
+        await rig.tap(at: 700)  // exactly at the limit
+        await rig.tap(at: 820)
+        await rig.run(until: 900)
+        await rig.settle()
+
+        let json = try cli(SessionsCommand.self, ["--format", "json"])
+        let rows = try JSONDecoder().decode([SessionJSON].self, from: Data(json.utf8))
+        #expect(rows.map(\.outcome) == ["in_time", "overtime", "cancelled", "cancelled", "in_time"])
+        #expect(rows.map(\.durationMs) == [95_000, 121_500, 30_000, 130_000, 120_000])
+        #expect(rows.map(\.freeService) == [false, true, false, false, false])
+        #expect(rows.allSatisfy { $0.counterID == "loket-test" && $0.limitMs == 120_000 && $0.endedAt != nil })
+        // Wall-clock times come from the edge instants: epoch + 10 s for the first start.
+        #expect(rows[0].startedAt == Timestamp.iso8601(Date(timeIntervalSince1970: 1_796_000_010)))
+        #expect(rows[0].endedAt == Timestamp.iso8601(Date(timeIntervalSince1970: 1_796_000_105)))
+
+        let statsJSON = try cli(StatsCommand.self, ["--format", "json"])
+        let stats = try JSONDecoder().decode([DailyStatistics].self, from: Data(statsJSON.utf8))
+        #expect(stats.count == 1)
+        #expect(stats[0].sessions == 5)
+        #expect(stats[0].inTime == 2)
+        #expect(stats[0].overtime == 1)
+        #expect(stats[0].freeServices == 1)
+        #expect(stats[0].cancelled == 2)
+        #expect(stats[0].cancelledAfterLimit == 1)
+
+        let table = try cli(SessionsCommand.self, [])
+        #expect(table.contains("FREE"))
+        #expect(table.components(separatedBy: "\n").count == 1 + 5 + 1)
+
+        // What the applicant saw at the overtime stop, and the buzzer's story of it.
+        #expect(rig.display.texts.contains("FrEE"))
+        #expect(rig.display.texts.contains("----"))
+        #expect(rig.buzzer.patterns.filter { $0.value == .limitReached }.count == 3)
+    }
+
+    @Test func exportWritesTheSameRowsAsCSV() async throws {
+        let rig = try CounterRig(storePath: storePath)
+        await rig.start()
+        await rig.tap(at: 1)
+        await rig.tap(at: 50)
+        await rig.tap(at: 60)
+        await rig.tap(at: 200)
+        await rig.settle()
+        let exportDirectory = try TemporaryDirectory("export")
+        let message = try ExportCommand.parse(["--to", exportDirectory.path, "--store", storePath, "--config", configPath]).export()
+        #expect(message.hasPrefix("exported 2 sessions to "))
+        let files = try FileManager.default.contentsOfDirectory(atPath: exportDirectory.path)
+        #expect(files.count == 1)
+        let csv = try String(contentsOfFile: exportDirectory.file(files[0]), encoding: .utf8)
+        let lines = csv.components(separatedBy: "\r\n").filter { !$0.isEmpty }
+        #expect(lines.count == 3)
+        #expect(lines[1].hasPrefix("1,loket-test,"))
+        #expect(lines[1].contains(",49000,120000,in_time,false,"))
+        #expect(lines[2].contains(",140000,120000,overtime,true,"))
+    }
+
+    @Test func exportToMissingDirectoryFailsClearly() throws {
+        _ = try SessionStore(path: storePath, access: .readWrite)
+        #expect(throws: (any Error).self) {
+            try ExportCommand.parse(["--to", directory.file("nope"), "--store", storePath]).export()
+        }
+    }
+
+    @Test func aDeadDisplayNeverStopsTheCountdownOrTheRecord() async throws {
+        let rig = try CounterRig(storePath: storePath)
+        await rig.start()
+        await rig.tap(at: 5)
+        await rig.run(until: 20)
+        rig.display.failing = true
+        await rig.run(until: 100)
+        #expect(rig.buzzer.patterns.map(\.value) == [.start, .warning])  // the 0:30 warning still sounded
+        rig.display.failing = false
+        await rig.run(until: 110)
+        #expect(rig.display.text == "0:15")
+        await rig.tap(at: 118)
+        await rig.settle()
+        #expect(try rig.store.sessions().map(\.outcome) == [.inTime])
+    }
+
+    @Test func shutdownWhileRunningRecordsAnInterruptedSession() async throws {
+        let rig = try CounterRig(storePath: storePath)
+        await rig.start()
+        await rig.tap(at: 5)
+        await rig.run(until: 47)
+        await rig.controller.shutdown()
+        await rig.settle()
+        let sessions = try rig.store.sessions()
+        #expect(sessions.map(\.outcome) == [.interrupted])
+        #expect(sessions[0].durationMs == 42_000)
+        #expect(sessions[0].freeService == true)
+        #expect(rig.display.text == "")
+        #expect(rig.buzzer.silenceCount == 1)
+    }
+
+    @Test func storeWriteFailureKeepsTheOutcome() async throws {
+        let rig = try CounterRig(storePath: storePath)
+        await rig.start()
+        // Someone left a session open for this counter by hand: the start cannot be recorded.
+        _ = try rig.store.begin(
+            SessionRecord(counterID: "loket-test", bootID: "x", startedAt: Date(), startedMonotonicNs: 0, clockSynchronized: false, limitMs: 120_000))
+        await rig.tap(at: 1)
+        try rig.store.interruptOpenSessions(at: Date(), freeService: true)
+        await rig.tap(at: 30)
+        await rig.settle()
+        let outcomes = try rig.store.sessions().map(\.outcome)
+        #expect(outcomes.sorted { $0!.rawValue < $1!.rawValue } == [.inTime, .interrupted])
+    }
+}
+
+/// The CLI commands whose output tests read.
+protocol JampasirRenderable: ParsableCommand {
+    func render() throws -> String
+}
+extension SessionsCommand: JampasirRenderable {}
+extension StatsCommand: JampasirRenderable {}
