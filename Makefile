@@ -1,0 +1,47 @@
+# JamPasir: the one place to look for how to build, run and test.
+#
+#   make run     build and start the simulator (the counter in this terminal)
+#   make test    run every test
+#
+# Variables: STORE (simulator store), LIMIT (seconds, e.g. LIMIT=10 for a quick try), CONFIG.
+
+STORE  ?= .state/jampasir.sqlite
+LIMIT  ?=
+CONFIG ?=
+DAEMON_FLAGS = --simulate --store $(STORE) $(if $(LIMIT),--limit $(LIMIT)) $(if $(CONFIG),--config $(CONFIG))
+CLI_FLAGS = --store $(STORE) $(if $(CONFIG),--config $(CONFIG))
+
+.PHONY: all deps build release run test sessions stats clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	swift build
+
+release: deps
+	swift build -c release
+
+run: deps
+	swift build --product jampasird
+	swift build --product jampasir
+	.build/debug/jampasird $(DAEMON_FLAGS)
+	@echo
+	@echo "Sessions so far:  make sessions   (or: .build/debug/jampasir sessions $(CLI_FLAGS))"
+	@echo "Statistics:       make stats"
+
+sessions:
+	@swift build --product jampasir >/dev/null
+	@.build/debug/jampasir sessions $(CLI_FLAGS)
+
+stats:
+	@swift build --product jampasir >/dev/null
+	@.build/debug/jampasir stats $(CLI_FLAGS)
+
+test: deps
+	scripts/run-tests.sh
+
+clean:
+	rm -rf .build .state
