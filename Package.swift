@@ -69,7 +69,8 @@ let package = Package(
             name: "JamPasirTerminalTests", dependencies: ["JamPasirTerminal", "JamPasirHardware", "JamPasirCore"],
             swiftSettings: strict),
         .testTarget(
-            name: "JamPasirStoreTests", dependencies: ["JamPasirStore", "JamPasirTesting", "JamPasirCore"], swiftSettings: strict),
+            name: "JamPasirStoreTests", dependencies: ["JamPasirStore", "JamPasirTesting", "JamPasirCore"],
+            swiftSettings: strict),
         .testTarget(
             name: "JamPasirReportsTests", dependencies: ["JamPasirReports", "JamPasirStore", "JamPasirTesting"],
             swiftSettings: strict),
@@ -78,7 +79,8 @@ let package = Package(
         .testTarget(
             name: "JamPasirDaemonTests",
             dependencies: [
-                "JamPasirDaemon", "JamPasirTesting", "JamPasirCLI", "JamPasirStore", "JamPasirReports", "JamPasirHardware",
+                "JamPasirDaemon", "JamPasirTesting", "JamPasirCLI", "JamPasirStore", "JamPasirReports",
+                "JamPasirHardware",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

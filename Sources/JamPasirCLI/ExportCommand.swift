@@ -27,10 +27,14 @@ public struct ExportCommand: ParsableCommand {
         let store = try storeOptions.openStore(configuration)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw CLIFailure(message: "export directory \(directory) does not exist or is not a directory", exitStatus: 73)
+            throw CLIFailure(
+                message: "export directory \(directory) does not exist or is not a directory", exitStatus: 73)
         }
-        let stamp = Timestamp.iso8601(Date()).replacingOccurrences(of: ":", with: "").replacingOccurrences(of: ".", with: "")
-        let path = URL(fileURLWithPath: directory).appendingPathComponent("jampasir-\(configuration.counterID)-\(stamp).csv").path
+        let stamp = Timestamp.iso8601(Date()).replacingOccurrences(of: ":", with: "").replacingOccurrences(
+            of: ".", with: "")
+        let path = URL(fileURLWithPath: directory).appendingPathComponent(
+            "jampasir-\(configuration.counterID)-\(stamp).csv"
+        ).path
         let total = progress == nil ? 0 : try store.count()
         var written = 0
         do {

@@ -24,10 +24,7 @@ public struct SessionsCommand: ParsableCommand {
 
     /// The command's whole output.
     public func render() throws -> String {
-        let configuration = try storeOptions.configuration()
-        let store = try storeOptions.openStore(configuration)
-        let range = try days.interval(in: configuration.timeZone)
-        let sessions = try store.sessions(from: range.from, to: range.to)
+        let (configuration, sessions) = try days.sessions(storeOptions)
         switch format {
         case .csv:
             return CSVFormat.header + sessions.map(CSVFormat.row).joined()

@@ -29,10 +29,8 @@ public struct StatsCommand: ParsableCommand {
     }
 
     public func render() throws -> String {
-        let configuration = try storeOptions.configuration()
-        let store = try storeOptions.openStore(configuration)
-        let range = try days.interval(in: configuration.timeZone)
-        let stats = DailyStatistics.compute(try store.sessions(from: range.from, to: range.to), timeZone: configuration.timeZone)
+        let (configuration, sessions) = try days.sessions(storeOptions)
+        let stats = DailyStatistics.compute(sessions, timeZone: configuration.timeZone)
         switch format {
         case .json:
             let encoder = JSONEncoder()

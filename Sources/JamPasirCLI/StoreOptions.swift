@@ -1,14 +1,19 @@
 import ArgumentParser
 import Foundation
 import JamPasirConfig
+import JamPasirReports
 import JamPasirStore
 
 /// `--store` and `--config`, shared by every command that reads the store.
 struct StoreOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("SQLite store (default: store.path from the configuration).", valueName: "path"))
+    @Option(
+        name: .long, help: ArgumentHelp("SQLite store (default: store.path from the configuration).", valueName: "path")
+    )
     var store: String?
 
-    @Option(name: .long, help: ArgumentHelp("Configuration file (default: \(Configuration.defaultPath) if present).", valueName: "path"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Configuration file (default: \(Configuration.defaultPath) if present).", valueName: "path"))
     var config: String?
 
     func configuration() throws -> Configuration {
@@ -64,7 +69,7 @@ struct DayRangeOptions: ParsableArguments {
             let parts = text.split(separator: "-").compactMap { Int($0) }
             guard text.count == 10, parts.count == 3,
                 let date = calendar.date(from: DateComponents(year: parts[0], month: parts[1], day: parts[2])),
-                DailyKey.key(date, calendar) == text
+                DailyStatistics.dayKey(date, calendar: calendar) == text
             else {
                 throw ValidationError("\(option) '\(text)' is not a date: use YYYY-MM-DD, e.g. 2026-11-29")
             }
@@ -79,9 +84,12 @@ struct DayRangeOptions: ParsableArguments {
     }
 }
 
-enum DailyKey {
-    static func key(_ date: Date, _ calendar: Calendar) -> String {
-        let c = calendar.dateComponents([.year, .month, .day], from: date)
-        return String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
+extension DayRangeOptions {
+    /// The configuration and the sessions these days select from the store it names.
+    func sessions(_ storeOptions: StoreOptions) throws -> (Configuration, [SessionRecord]) {
+        let configuration = try storeOptions.configuration()
+        let store = try storeOptions.openStore(configuration)
+        let range = try interval(in: configuration.timeZone)
+        return (configuration, try store.sessions(from: range.from, to: range.to))
     }
 }

@@ -7,10 +7,11 @@ enum TextTable {
     static func render(_ header: [String], _ rows: [[String]], rightAligned: Set<Int>) -> String {
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
         func line(_ cells: [String]) -> String {
-            cells.enumerated().map { column, cell in
+            let joined = cells.enumerated().map { column, cell in
                 let pad = String(repeating: " ", count: widths[column] - cell.count)
                 return rightAligned.contains(column) ? pad + cell : cell + pad
-            }.joined(separator: "  ").trimmingCharacters(in: .whitespaces) + "\n"
+            }.joined(separator: "  ")
+            return String(joined.reversed().drop { $0 == " " }.reversed()) + "\n"
         }
         return line(header) + rows.map(line).joined()
     }
@@ -25,7 +26,8 @@ enum TextTable {
             ]
         }
         let zone = timeZone.identifier
-        return render(["ID", "STARTED (\(zone))", "DURATION", "LIMIT", "OUTCOME", "FREE"], rows, rightAligned: [0, 2, 3])
+        return render(
+            ["ID", "STARTED (\(zone))", "DURATION", "LIMIT", "OUTCOME", "FREE"], rows, rightAligned: [0, 2, 3])
             + (sessions.contains { !$0.clockSynchronized } ? "? = wall clock not synchronised at the start\n" : "")
     }
 
@@ -40,7 +42,10 @@ enum TextTable {
             ]
         }
         return render(
-            ["DAY", "SESSIONS", "IN TIME", "OVERTIME", "FREE", "CANCELLED", "INTERRUPTED", "% IN TIME", "MEDIAN", "P90"],
+            [
+                "DAY", "SESSIONS", "IN TIME", "OVERTIME", "FREE", "CANCELLED", "INTERRUPTED", "% IN TIME", "MEDIAN",
+                "P90",
+            ],
             rows, rightAligned: Set(1...9))
     }
 

@@ -49,7 +49,9 @@ public struct Configuration: Equatable, Sendable {
         for entry in document.entries {
             guard let field = fields.first(where: { $0.table == entry.table && $0.key == entry.key }) else {
                 let known = fields.filter { $0.table == entry.table }.map(\.key)
-                let hint = known.isEmpty ? "put keys under a [table] header" : "known keys here: " + known.joined(separator: ", ")
+                let hint =
+                    known.isEmpty
+                    ? "put keys under a [table] header" : "known keys here: " + known.joined(separator: ", ")
                 throw ConfigurationError(file: file, line: entry.line, key: entry.path, message: "unknown key; \(hint)")
             }
             do {
@@ -98,7 +100,8 @@ public struct Configuration: Equatable, Sendable {
                 message: "must be shorter than button.stuck_seconds, or a long press would be a stuck button")
         }
         if rules.debounce >= rules.longPress {
-            throw ConfigurationError(file: file, key: "button.debounce_ms", message: "must be shorter than the long press")
+            throw ConfigurationError(
+                file: file, key: "button.debounce_ms", message: "must be shorter than the long press")
         }
     }
 
@@ -131,7 +134,9 @@ struct Field: Sendable {
 enum Allowed {
     struct Seconds {
         var range: ClosedRange<Double>
-        var allowed: String { "a number of seconds from \(Self.format(range.lowerBound)) to \(Self.format(range.upperBound))" }
+        var allowed: String {
+            "a number of seconds from \(Self.format(range.lowerBound)) to \(Self.format(range.upperBound))"
+        }
         func duration(_ seconds: Double) -> Duration? {
             guard seconds.isFinite, range.contains(seconds) else { return nil }
             return .milliseconds(Int64((seconds * 1000).rounded()))
@@ -167,7 +172,8 @@ extension Field {
     }
 
     static func integer(
-        _ table: String, _ key: String, in range: ClosedRange<Int>, _ set: @escaping @Sendable (inout Configuration, Int) -> Void
+        _ table: String, _ key: String, in range: ClosedRange<Int>,
+        _ set: @escaping @Sendable (inout Configuration, Int) -> Void
     ) -> Field {
         Field(table: table, key: key) { value, config throws(Rejected) in
             guard case .integer(let i) = value, let int = Int(exactly: i), range.contains(int) else {
@@ -184,12 +190,16 @@ extension Field {
     ) -> Field {
         Field(table: table, key: key) { value, config throws(Rejected) in
             let allowed = "a GPIO line offset from 0 to 1023" + (optional ? ", or -1 when not fitted" : "")
-            guard case .integer(let i) = value, (optional ? -1 : 0)...1023 ~= i else { throw Rejected(allowed: allowed) }
+            guard case .integer(let i) = value, (optional ? -1 : 0)...1023 ~= i else {
+                throw Rejected(allowed: allowed)
+            }
             set(&config, i == -1 ? nil : Int(i))
         }
     }
 
-    static func boolean(_ table: String, _ key: String, _ set: @escaping @Sendable (inout Configuration, Bool) -> Void) -> Field {
+    static func boolean(_ table: String, _ key: String, _ set: @escaping @Sendable (inout Configuration, Bool) -> Void)
+        -> Field
+    {
         Field(table: table, key: key) { value, config throws(Rejected) in
             guard case .boolean(let b) = value else { throw Rejected(allowed: "true or false (no quotes)") }
             set(&config, b)
@@ -220,8 +230,10 @@ extension Field {
 
 extension Configuration {
     static let fields: [Field] = [
-        .text("counter", "id", what: "a non-empty name of letters, digits, '-', '_' or '.', at most 64 characters",
-              valid: isValidCounterID) { $0.counterID = $1 },
+        .text(
+            "counter", "id", what: "a non-empty name of letters, digits, '-', '_' or '.', at most 64 characters",
+            valid: isValidCounterID
+        ) { $0.counterID = $1 },
 
         .seconds("service", "limit_seconds", in: 1...86_400) { $0.rules.limit = $1 },
         Field(table: "service", key: "warning_seconds") { value, config throws(Rejected) in
@@ -240,13 +252,19 @@ extension Configuration {
         .seconds("service", "rearm_guard_seconds", in: 0...10) { $0.rules.rearmGuard = $1 },
         .boolean("service", "interrupted_is_free") { $0.rules.interruptedIsFree = $1 },
 
-        .text("store", "path", what: "an absolute path to the SQLite file, e.g. \"\(Configuration.defaultStorePath)\"",
-              valid: { $0.hasPrefix("/") }) { $0.storePath = $1 },
+        .text(
+            "store", "path", what: "an absolute path to the SQLite file, e.g. \"\(Configuration.defaultStorePath)\"",
+            valid: { $0.hasPrefix("/") }
+        ) { $0.storePath = $1 },
 
-        .text("report", "time_zone", what: "an IANA time zone such as \"Asia/Jakarta\"",
-              valid: { TimeZone(identifier: $0) != nil }) { $0.timeZoneIdentifier = $1 },
+        .text(
+            "report", "time_zone", what: "an IANA time zone such as \"Asia/Jakarta\"",
+            valid: { TimeZone(identifier: $0) != nil }
+        ) { $0.timeZoneIdentifier = $1 },
 
-        .text("button", "chip", what: "a GPIO chip name, path or label, e.g. \"gpiochip0\"") { $0.hardware.button.chip = $1 },
+        .text("button", "chip", what: "a GPIO chip name, path or label, e.g. \"gpiochip0\"") {
+            $0.hardware.button.chip = $1
+        },
         .line("button", "line") { $0.hardware.button.line = $1! },
         .boolean("button", "active_low") { $0.hardware.button.activeLow = $1 },
         .choice("button", "bias", LineBias.self) { $0.hardware.button.bias = $1 },
@@ -268,8 +286,10 @@ extension Configuration {
         .integer("display", "bit_delay_us", in: 5...1000) { $0.hardware.display.bitDelayMicroseconds = $1 },
         .integer("display", "i2c_bus", in: 0...255) { $0.hardware.display.i2cBus = $1 },
         .integer("display", "i2c_address", in: 0x08...0x77) { $0.hardware.display.i2cAddress = $1 },
-        .text("display", "spi_device", what: "an SPI device path such as \"/dev/spidev0.0\"",
-              valid: { $0.hasPrefix("/dev/") }) { $0.hardware.display.spiDevice = $1 },
+        .text(
+            "display", "spi_device", what: "an SPI device path such as \"/dev/spidev0.0\"",
+            valid: { $0.hasPrefix("/dev/") }
+        ) { $0.hardware.display.spiDevice = $1 },
         .integer("display", "chain_length", in: 1...8) { $0.hardware.display.chainLength = $1 },
 
         .choice("buzzer", "kind", BuzzerKind.self) { $0.hardware.buzzer.kind = $1 },
@@ -294,7 +314,9 @@ extension Configuration {
 
     static func isValidCounterID(_ id: String) -> Bool {
         !id.isEmpty && id.count <= 64
-            && id.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) && $0.isASCII || "-_.".unicodeScalars.contains($0) }
+            && id.unicodeScalars.allSatisfy {
+                CharacterSet.alphanumerics.contains($0) && $0.isASCII || "-_.".unicodeScalars.contains($0)
+            }
     }
 }
 
@@ -304,7 +326,9 @@ extension Configuration {
         guard isValidCounterID(text) else {
             throw ConfigurationError(
                 file: "command line", key: "--counter",
-                message: "'\(text)' is not allowed: a non-empty name of letters, digits, '-', '_' or '.', at most 64 characters")
+                message:
+                    "'\(text)' is not allowed: a non-empty name of letters, digits, '-', '_' or '.', at most 64 characters"
+            )
         }
         return text
     }

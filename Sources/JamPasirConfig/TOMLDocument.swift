@@ -217,7 +217,8 @@ private struct Scanner {
                 case "u", "U":
                     let width = escape == "u" ? 4 : 8
                     let hex = rest.prefix(width)
-                    guard hex.count == width, let code = UInt32(hex, radix: 16), let scalar = Unicode.Scalar(code) else {
+                    guard hex.count == width, let code = UInt32(hex, radix: 16), let scalar = Unicode.Scalar(code)
+                    else {
                         throw fail("invalid \\\(escape) escape in string")
                     }
                     rest = rest.dropFirst(width)

@@ -21,7 +21,9 @@ public struct SessionEnd: Equatable, Sendable {
     public var limit: Duration
     public var freeService: Bool
 
-    public init(outcome: Outcome, startedAt: MonotonicInstant, endedAt: MonotonicInstant, limit: Duration, freeService: Bool) {
+    public init(
+        outcome: Outcome, startedAt: MonotonicInstant, endedAt: MonotonicInstant, limit: Duration, freeService: Bool
+    ) {
         self.outcome = outcome
         self.startedAt = startedAt
         self.endedAt = endedAt

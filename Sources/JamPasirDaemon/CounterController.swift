@@ -62,7 +62,8 @@ public actor CounterController {
             case .light(let state):
                 hardware.lights.set(state)
             case .record(let event):
-                recorder.submit(event, wallTime: wallTime(at: event.instant), clockSynchronized: wallClock.isSynchronized)
+                recorder.submit(
+                    event, wallTime: wallTime(at: event.instant), clockSynchronized: wallClock.isSynchronized)
             }
         }
     }

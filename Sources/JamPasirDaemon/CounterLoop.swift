@@ -13,7 +13,9 @@ public enum CounterLoop {
         case buttonGone
     }
 
-    public static func run(controller: CounterController, button: any ButtonInput, clock: any MonotonicClock, logger: Logger) async {
+    public static func run(
+        controller: CounterController, button: any ButtonInput, clock: any MonotonicClock, logger: Logger
+    ) async {
         let (events, sink) = AsyncStream.makeStream(of: Event.self)
         let buttonTask = Task {
             for await edge in button.edges() { sink.yield(.edge(edge)) }

@@ -65,11 +65,12 @@ public struct Daemon: Sendable {
         logger.notice(
             "ready after \(readyAfter.nanoseconds / 1_000_000) ms",
             metadata: [
-                "counter": "\(configuration.counterID)", "limit_s": "\(Double(configuration.rules.limit.nanoseconds) / 1e9)",
+                "counter": "\(configuration.counterID)",
+                "limit_s": "\(Double(configuration.rules.limit.nanoseconds) / 1e9)",
                 "store": "\(store.path)",
             ])
         await loop.value
-        signals.forEach { $0.cancel() }
+        for source in signals { source.cancel() }
         await recorder.flush()
         logger.notice("stopped")
     }

@@ -23,7 +23,10 @@ public struct DaemonCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("SQLite store, overriding store.path.", valueName: "path"))
     public var store: String?
 
-    @Option(name: .long, help: ArgumentHelp("Service limit in seconds (e.g. 2 or 120), overriding service.limit_seconds.", valueName: "seconds"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Service limit in seconds (e.g. 2 or 120), overriding service.limit_seconds.", valueName: "seconds"))
     public var limit: String?
 
     @Option(name: .long, help: ArgumentHelp("Counter id, overriding counter.id.", valueName: "id"))
@@ -32,7 +35,8 @@ public struct DaemonCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Run in this terminal with no hardware.")
     public var simulate = false
 
-    @Option(name: .long, help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "level"))
+    @Option(
+        name: .long, help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "level"))
     public var logLevel: Logger.Level = .info
 
     public init() {}
@@ -85,7 +89,8 @@ public struct DaemonCommand: AsyncParsableCommand {
 
     /// The file (or defaults), then the command-line overrides.
     func resolvedConfiguration() throws(ConfigurationError) -> (Configuration, found: Bool) {
-        var (configuration, found) = try Configuration.load(path: config ?? Configuration.defaultPath, required: config != nil)
+        var (configuration, found) = try Configuration.load(
+            path: config ?? Configuration.defaultPath, required: config != nil)
         if let store { configuration.storePath = store }
         if let limit { configuration.rules.limit = try Configuration.limit(fromArgument: limit, option: "--limit") }
         if let counter { configuration.counterID = try Configuration.counterID(fromArgument: counter) }

@@ -49,12 +49,14 @@ public final class SessionRecorder: @unchecked Sendable {
         case .ended(let end):
             let durationMs = end.duration.millisecondsRoundedUp
             let metadata: Logger.Metadata = [
-                "outcome": "\(end.outcome.rawValue)", "duration_ms": "\(durationMs)", "free_service": "\(end.freeService)",
+                "outcome": "\(end.outcome.rawValue)", "duration_ms": "\(durationMs)",
+                "free_service": "\(end.freeService)",
             ]
             do {
                 if let id = openSession?.id {
                     try store.finish(
-                        id: id, endedAt: wallTime, durationMs: durationMs, outcome: end.outcome, freeService: end.freeService)
+                        id: id, endedAt: wallTime, durationMs: durationMs, outcome: end.outcome,
+                        freeService: end.freeService)
                     logger.info("session \(id) ended", metadata: metadata)
                 } else {
                     let startedAt = wallTime.addingTimeInterval(-Double(end.duration.nanoseconds) / 1e9)
@@ -65,7 +67,8 @@ public final class SessionRecorder: @unchecked Sendable {
                             clockSynchronized: openSession?.clockSynchronized ?? clockSynchronized,
                             limitMs: end.limit.millisecondsRoundedUp, endedAt: wallTime, durationMs: durationMs,
                             outcome: end.outcome, freeService: end.freeService))
-                    logger.warning("session ended; its start had not been recorded, so it was recorded whole", metadata: metadata)
+                    logger.warning(
+                        "session ended; its start had not been recorded, so it was recorded whole", metadata: metadata)
                 }
             } catch {
                 logger.critical("could not record a session outcome: \(error)", metadata: metadata)

@@ -23,7 +23,8 @@ public final class AtomicFile {
     public init(path: String) throws(Failure) {
         self.path = path
         let url = URL(fileURLWithPath: path)
-        temporaryPath = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
+        temporaryPath =
+            url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
         fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         if fd < 0 { throw Failure(path: temporaryPath, operation: "create", errno: errno) }
         buffer.reserveCapacity(1 << 16)

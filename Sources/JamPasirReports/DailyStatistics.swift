@@ -87,7 +87,8 @@ public struct DailyStatistics: Equatable, Sendable, Codable {
         return values[max(0, min(values.count - 1, rank - 1))]
     }
 
-    static func dayKey(_ date: Date, calendar: Calendar) -> String {
+    /// `yyyy-MM-dd` of `date` in the calendar's time zone.
+    public static func dayKey(_ date: Date, calendar: Calendar) -> String {
         let c = calendar.dateComponents([.year, .month, .day], from: date)
         return String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
     }

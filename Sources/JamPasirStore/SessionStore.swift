@@ -31,7 +31,8 @@ public final class SessionStore: Sendable {
                 do {
                     try fileManager.createDirectory(atPath: directory, withIntermediateDirectories: true)
                 } catch {
-                    throw .cannotOpen(path: path, reason: "cannot create directory \(directory): \(error.localizedDescription)")
+                    throw .cannotOpen(
+                        path: path, reason: "cannot create directory \(directory): \(error.localizedDescription)")
                 }
             }
         }

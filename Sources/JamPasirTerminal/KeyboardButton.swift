@@ -31,7 +31,9 @@ public final class KeyboardButton: ButtonInput, @unchecked Sendable {
                 switch byte {
                 case UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\r"): hold = shortHold
                 case UInt8(ascii: "c"), UInt8(ascii: "C"): hold = longHold
-                case UInt8(ascii: "q"), UInt8(ascii: "Q"): sink.finish(); return
+                case UInt8(ascii: "q"), UInt8(ascii: "Q"):
+                    sink.finish()
+                    return
                 default: continue
                 }
                 sink.yield(ButtonEdge(.pressed, at: MonotonicInstant(nanoseconds: jp_monotonic_ns())))

@@ -6,7 +6,9 @@ public enum SegmentArt {
     /// Rows of the drawing, without colours: `#` lit, `.` unlit, space background.
     public static func rows(_ frame: SegmentFrame) -> [String] {
         let digits = frame.digits.map(digitRows)
-        let colon = ["   ", "   ", " # ", "   ", " # ", "   ", "   "].map { frame.colon ? $0 : $0.replacingHash(with: ".") }
+        let colon = ["   ", "   ", " # ", "   ", " # ", "   ", "   "].map {
+            frame.colon ? $0 : $0.replacingHash(with: ".")
+        }
         return (0..<7).map { row in
             digits[0][row] + "  " + digits[1][row] + colon[row] + digits[2][row] + "  " + digits[3][row]
         }

@@ -56,9 +56,11 @@ public final class TerminalScreen: Sendable {
         lines += SegmentArt.coloured(state.frame).map { "    " + $0 }
         lines += [
             "",
-            "  " + lamp(state.lights.green, "32", "hijau/green") + "   " + lamp(state.lights.amber, "33", "kuning/amber")
+            "  " + lamp(state.lights.green, "32", "hijau/green") + "   "
+                + lamp(state.lights.amber, "33", "kuning/amber")
                 + "   " + lamp(state.lights.red, "31", "merah/red"),
-            "  pasir/sand [" + String(repeating: "▮", count: filled) + String(repeating: "·", count: sandWidth - filled) + "]",
+            "  pasir/sand [" + String(repeating: "▮", count: filled) + String(repeating: "·", count: sandWidth - filled)
+                + "]",
             "  buzzer: " + state.sound,
             "",
             "  \u{1B}[7m space/enter \u{1B}[0m start/stop   \u{1B}[7m c \u{1B}[0m long press (cancel)   \u{1B}[7m q \u{1B}[0m quit",

@@ -80,7 +80,9 @@ public final class FakeBuzzer: Buzzer {
     private let silenced = Mutex(0)
 
     public init(clock: any MonotonicClock) { self.clock = clock }
-    public func play(_ pattern: SoundPattern) { played.withLock { $0.append(Stamped(at: clock.now(), value: pattern)) } }
+    public func play(_ pattern: SoundPattern) {
+        played.withLock { $0.append(Stamped(at: clock.now(), value: pattern)) }
+    }
     public func silence() { silenced.withLock { $0 += 1 } }
     public var patterns: [Stamped<SoundPattern>] { played.withLock { $0 } }
     public var silenceCount: Int { silenced.withLock { $0 } }

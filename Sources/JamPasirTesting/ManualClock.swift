@@ -35,7 +35,7 @@ public final class ManualClock: MonotonicClock {
             for id in ready.keys { state.sleepers[id] = nil }
             return ready.values.map(\.continuation)
         }
-        due.forEach { $0.resume() }
+        for continuation in due { continuation.resume() }
     }
 
     public func advance(by duration: Duration) {

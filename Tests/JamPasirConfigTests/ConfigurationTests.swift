@@ -87,26 +87,76 @@ struct ConfigurationTests {
     }
 
     static let bad: [Bad] = [
-        Bad(text: "[service]\nlimit_seconds = -5", expected: "bad.toml:2: service.limit_seconds: -5 is not allowed: a number of seconds from 1 to 86400"),
-        Bad(text: "[service]\nlimit_seconds = \"120\"", expected: "bad.toml:2: service.limit_seconds: \"120\" is not allowed: a number of seconds from 1 to 86400"),
-        Bad(text: "[service]\nlimt_seconds = 120", expected: "bad.toml:2: service.limt_seconds: unknown key; known keys here: limit_seconds, warning_seconds, result_hold_seconds, rearm_guard_seconds, interrupted_is_free"),
-        Bad(text: "[servce]\nlimit_seconds = 120", expected: "bad.toml:1: unknown table [servce]; known tables: [button], [buzzer], [counter], [display], [lights], [report], [service], [store]"),
+        Bad(
+            text: "[service]\nlimit_seconds = -5",
+            expected: "bad.toml:2: service.limit_seconds: -5 is not allowed: a number of seconds from 1 to 86400"),
+        Bad(
+            text: "[service]\nlimit_seconds = \"120\"",
+            expected: "bad.toml:2: service.limit_seconds: \"120\" is not allowed: a number of seconds from 1 to 86400"),
+        Bad(
+            text: "[service]\nlimt_seconds = 120",
+            expected:
+                "bad.toml:2: service.limt_seconds: unknown key; known keys here: limit_seconds, warning_seconds, result_hold_seconds, rearm_guard_seconds, interrupted_is_free"
+        ),
+        Bad(
+            text: "[servce]\nlimit_seconds = 120",
+            expected:
+                "bad.toml:1: unknown table [servce]; known tables: [button], [buzzer], [counter], [display], [lights], [report], [service], [store]"
+        ),
         Bad(text: "\n\n[service]\nlimit_seconds = ", expected: "bad.toml:4: missing value after '='"),
         Bad(text: "[service]\nlimit_seconds 120", expected: "bad.toml:2: expected '=' after key 'limit_seconds'"),
-        Bad(text: "[counter]\nid = \"loket 1\"", expected: "bad.toml:2: counter.id: \"loket 1\" is not allowed: a non-empty name of letters, digits, '-', '_' or '.', at most 64 characters"),
+        Bad(
+            text: "[counter]\nid = \"loket 1\"",
+            expected:
+                "bad.toml:2: counter.id: \"loket 1\" is not allowed: a non-empty name of letters, digits, '-', '_' or '.', at most 64 characters"
+        ),
         Bad(text: "[counter]\nid = \"unterminated", expected: "bad.toml:2: unterminated string"),
-        Bad(text: "[service]\ninterrupted_is_free = \"yes\"", expected: "bad.toml:2: service.interrupted_is_free: \"yes\" is not allowed: true or false (no quotes)"),
-        Bad(text: "[button]\nbias = \"up\"", expected: "bad.toml:2: button.bias: \"up\" is not allowed: one of \"pull-up\", \"pull-down\", \"disabled\""),
-        Bad(text: "[button]\nline = 2000", expected: "bad.toml:2: button.line: 2000 is not allowed: a GPIO line offset from 0 to 1023"),
-        Bad(text: "[display]\ni2c_address = 0x80", expected: "bad.toml:2: display.i2c_address: 128 is not allowed: a whole number from 8 to 119"),
-        Bad(text: "[display]\nkind = \"lcd\"", expected: "bad.toml:2: display.kind: \"lcd\" is not allowed: one of \"tm1637\", \"ht16k33\", \"max7219\", \"none\""),
-        Bad(text: "[service]\nwarning_seconds = [30, \"x\"]", expected: "bad.toml:2: service.warning_seconds: [30, \"x\"] is not allowed: an array of seconds remaining, each from 1 to 3600, e.g. [30, 10]"),
-        Bad(text: "[service]\nlimit_seconds = 1\nlimit_seconds = 2", expected: "bad.toml:3: key 'service.limit_seconds' is already set on line 2"),
-        Bad(text: "[store]\npath = \"relative.sqlite\"", expected: "bad.toml:2: store.path: \"relative.sqlite\" is not allowed: an absolute path to the SQLite file, e.g. \"/var/lib/jampasir/jampasir.sqlite\""),
-        Bad(text: "[report]\ntime_zone = \"Mars/Olympus\"", expected: "bad.toml:2: report.time_zone: \"Mars/Olympus\" is not allowed: an IANA time zone such as \"Asia/Jakarta\""),
-        Bad(text: "limit_seconds = 120", expected: "bad.toml:1: limit_seconds: unknown key; put keys under a [table] header"),
-        Bad(text: "[service]\nlimit_seconds = { a = 1 }", expected: "bad.toml:2: inline tables are not used in this file: use a [table] header"),
-        Bad(text: "[button]\nlong_press_seconds = 5\nstuck_seconds = 5", expected: "bad.toml: button.long_press_seconds: must be shorter than button.stuck_seconds, or a long press would be a stuck button"),
+        Bad(
+            text: "[service]\ninterrupted_is_free = \"yes\"",
+            expected: "bad.toml:2: service.interrupted_is_free: \"yes\" is not allowed: true or false (no quotes)"),
+        Bad(
+            text: "[button]\nbias = \"up\"",
+            expected: "bad.toml:2: button.bias: \"up\" is not allowed: one of \"pull-up\", \"pull-down\", \"disabled\""),
+        Bad(
+            text: "[button]\nline = 2000",
+            expected: "bad.toml:2: button.line: 2000 is not allowed: a GPIO line offset from 0 to 1023"),
+        Bad(
+            text: "[display]\ni2c_address = 0x80",
+            expected: "bad.toml:2: display.i2c_address: 128 is not allowed: a whole number from 8 to 119"),
+        Bad(
+            text: "[display]\nkind = \"lcd\"",
+            expected:
+                "bad.toml:2: display.kind: \"lcd\" is not allowed: one of \"tm1637\", \"ht16k33\", \"max7219\", \"none\""
+        ),
+        Bad(
+            text: "[service]\nwarning_seconds = [30, \"x\"]",
+            expected:
+                "bad.toml:2: service.warning_seconds: [30, \"x\"] is not allowed: an array of seconds remaining, each from 1 to 3600, e.g. [30, 10]"
+        ),
+        Bad(
+            text: "[service]\nlimit_seconds = 1\nlimit_seconds = 2",
+            expected: "bad.toml:3: key 'service.limit_seconds' is already set on line 2"),
+        Bad(
+            text: "[store]\npath = \"relative.sqlite\"",
+            expected:
+                "bad.toml:2: store.path: \"relative.sqlite\" is not allowed: an absolute path to the SQLite file, e.g. \"/var/lib/jampasir/jampasir.sqlite\""
+        ),
+        Bad(
+            text: "[report]\ntime_zone = \"Mars/Olympus\"",
+            expected:
+                "bad.toml:2: report.time_zone: \"Mars/Olympus\" is not allowed: an IANA time zone such as \"Asia/Jakarta\""
+        ),
+        Bad(
+            text: "limit_seconds = 120",
+            expected: "bad.toml:1: limit_seconds: unknown key; put keys under a [table] header"),
+        Bad(
+            text: "[service]\nlimit_seconds = { a = 1 }",
+            expected: "bad.toml:2: inline tables are not used in this file: use a [table] header"),
+        Bad(
+            text: "[button]\nlong_press_seconds = 5\nstuck_seconds = 5",
+            expected:
+                "bad.toml: button.long_press_seconds: must be shorter than button.stuck_seconds, or a long press would be a stuck button"
+        ),
         Bad(text: "[lights]\nsand_lines = [1, 2", expected: "bad.toml:2: an array must be closed on the same line"),
     ]
 
@@ -125,13 +175,15 @@ struct ConfigurationTests {
         let (defaults, found) = try Configuration.load(path: directory.file("absent.toml"), required: false)
         #expect(!found)
         #expect(defaults.rules == ServiceRules())
-        #expect(throws: ConfigurationError.self) { try Configuration.load(path: directory.file("absent.toml"), required: true) }
+        #expect(throws: ConfigurationError.self) {
+            try Configuration.load(path: directory.file("absent.toml"), required: true)
+        }
     }
 
     @Test func fileThatIsNotUTF8IsRefused() throws {
         let directory = try TemporaryDirectory("config")
         let path = directory.file("latin1.toml")
-        FileManager.default.createFile(atPath: path, contents: Data([0x5B, 0xE9, 0xFF, 0x5D]))
+        #expect(FileManager.default.createFile(atPath: path, contents: Data([0x5B, 0xE9, 0xFF, 0x5D])))
         do {
             _ = try Configuration.load(path: path, required: true)
             Issue.record("a non-UTF-8 file was accepted")
@@ -150,7 +202,9 @@ struct ConfigurationTests {
     }
 
     @Test func shippedExampleConfigLoads() throws {
-        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../systemd/jampasir.toml").standardized.path
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../../systemd/jampasir.toml"
+        ).standardized.path
         let (c, found) = try Configuration.load(path: path, required: true)
         #expect(found)
         #expect(c.rules == ServiceRules())

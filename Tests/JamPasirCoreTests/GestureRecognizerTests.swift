@@ -15,7 +15,10 @@ struct GestureRecognizerTests {
     @Test func edgeJustOutsideTheWindowIsAccepted() {
         var recognizer = GestureRecognizer(rules: ServiceRules())
         #expect(recognizer.edge(ButtonEdge(.pressed, at: .seconds(1))).isEmpty)
-        #expect(recognizer.edge(ButtonEdge(.released, at: .seconds(1.030))) == [.press(downAt: .seconds(1), upAt: .seconds(1.030))])
+        #expect(
+            recognizer.edge(ButtonEdge(.released, at: .seconds(1.030))) == [
+                .press(downAt: .seconds(1), upAt: .seconds(1.030))
+            ])
     }
 
     @Test func noiseSpikeIsNotAPressAndDoesNotLeaveTheButtonHeld() {

@@ -15,19 +15,35 @@ struct SessionOutcomeTests {
     }
 
     static let cases: [Case] = [
-        Case(name: "in time at 1:00", stopPressAt: 60, outcome: .inTime, free: false, durationNs: 60_000_000_000, resultFrame: "1:00"),
-        Case(name: "exactly 120.000 s is in time", stopPressAt: 120, outcome: .inTime, free: false, durationNs: 120_000_000_000, resultFrame: "0:00"),
-        Case(name: "120.001 s is overtime", stopPressAt: 120.001, outcome: .overtime, free: true, durationNs: 120_001_000_000, resultFrame: "FrEE"),
-        Case(name: "stop pressed at 119.9 and released after the limit is in time", stopPressAt: 119.9, hold: 0.5, outcome: .inTime, free: false, durationNs: 119_900_000_000, resultFrame: "0:01"),
-        Case(name: "cancel before the limit", stopPressAt: 50, hold: 2.5, outcome: .cancelled, free: false, durationNs: 50_000_000_000, resultFrame: "----"),
-        Case(name: "cancel after the limit", stopPressAt: 130, hold: 3, outcome: .cancelled, free: false, durationNs: 130_000_000_000, resultFrame: "----"),
-        Case(name: "a 1.99 s hold is a stop, not a cancel", stopPressAt: 30, hold: 1.99, outcome: .inTime, free: false, durationNs: 30_000_000_000, resultFrame: "1:30"),
+        Case(
+            name: "in time at 1:00", stopPressAt: 60, outcome: .inTime, free: false, durationNs: 60_000_000_000,
+            resultFrame: "1:00"),
+        Case(
+            name: "exactly 120.000 s is in time", stopPressAt: 120, outcome: .inTime, free: false,
+            durationNs: 120_000_000_000, resultFrame: "0:00"),
+        Case(
+            name: "120.001 s is overtime", stopPressAt: 120.001, outcome: .overtime, free: true,
+            durationNs: 120_001_000_000, resultFrame: "FrEE"),
+        Case(
+            name: "stop pressed at 119.9 and released after the limit is in time", stopPressAt: 119.9, hold: 0.5,
+            outcome: .inTime, free: false, durationNs: 119_900_000_000, resultFrame: "0:01"),
+        Case(
+            name: "cancel before the limit", stopPressAt: 50, hold: 2.5, outcome: .cancelled, free: false,
+            durationNs: 50_000_000_000, resultFrame: "----"),
+        Case(
+            name: "cancel after the limit", stopPressAt: 130, hold: 3, outcome: .cancelled, free: false,
+            durationNs: 130_000_000_000, resultFrame: "----"),
+        Case(
+            name: "a 1.99 s hold is a stop, not a cancel", stopPressAt: 30, hold: 1.99, outcome: .inTime, free: false,
+            durationNs: 30_000_000_000, resultFrame: "1:30"),
     ]
 
     @Test(arguments: cases)
     func outcome(of c: Case) {
         var h = EngineHarness()
-        h.run(EngineHarness.Input.tap(10) + EngineHarness.Input.tap(10 + c.stopPressAt, hold: c.hold), until: 10 + c.stopPressAt + 10)
+        h.run(
+            EngineHarness.Input.tap(10) + EngineHarness.Input.tap(10 + c.stopPressAt, hold: c.hold),
+            until: 10 + c.stopPressAt + 10)
         #expect(h.starts == [.seconds(10)])
         #expect(h.ends.count == 1)
         let end = h.ends[0]

@@ -21,7 +21,8 @@ struct CounterLoopTests {
         let directory = try TemporaryDirectory("loop")
         let rig = try CounterRig(storePath: directory.file("s.sqlite"))
         let loop = Task {
-            await CounterLoop.run(controller: rig.controller, button: rig.button, clock: rig.clock, logger: Logger(label: "test"))
+            await CounterLoop.run(
+                controller: rig.controller, button: rig.button, clock: rig.clock, logger: Logger(label: "test"))
         }
         await eventually("idle frame") { rig.display.text == "2:00" }
         #expect(rig.clock.sleeperCount == 0)  // idle: nothing scheduled, no wake-ups
@@ -51,7 +52,8 @@ struct CounterLoopTests {
         let directory = try TemporaryDirectory("loop")
         let rig = try CounterRig(storePath: directory.file("s.sqlite"))
         let loop = Task {
-            await CounterLoop.run(controller: rig.controller, button: rig.button, clock: rig.clock, logger: Logger(label: "test"))
+            await CounterLoop.run(
+                controller: rig.controller, button: rig.button, clock: rig.clock, logger: Logger(label: "test"))
         }
         rig.button.remove()
         await loop.value

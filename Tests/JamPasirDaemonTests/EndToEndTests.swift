@@ -1,5 +1,5 @@
-import Foundation
 import ArgumentParser
+import Foundation
 import JamPasirCLI
 import JamPasirCore
 import JamPasirDaemon
@@ -72,6 +72,26 @@ struct EndToEndTests {
         #expect(rig.buzzer.patterns.filter { $0.value == .limitReached }.count == 3)
     }
 
+    @Test func sessionsFilterByLocalDay() async throws {
+        // The rig's epoch, 1_796_000_000, is 2026-11-30 05:33:20 in Jakarta (UTC+7).
+        let rig = try CounterRig(storePath: storePath)
+        await rig.start()
+        await rig.tap(at: 1)
+        await rig.tap(at: 20)
+        await rig.tap(at: 86_400)  // the next local day
+        await rig.tap(at: 86_430)
+        await rig.settle()
+        let day1 = try cli(SessionsCommand.self, ["--date", "2026-11-30", "--format", "csv"])
+        #expect(day1.components(separatedBy: "\r\n").filter { !$0.isEmpty }.count == 2)
+        let both = try cli(SessionsCommand.self, ["--from", "2026-11-30", "--to", "2026-12-01", "--format", "json"])
+        #expect(try JSONDecoder().decode([SessionJSON].self, from: Data(both.utf8)).count == 2)
+        #expect(try cli(SessionsCommand.self, ["--date", "2026-11-29"]) == "no sessions\n")
+        #expect(throws: (any Error).self) { try cli(SessionsCommand.self, ["--date", "2026-02-30"]) }
+        #expect(throws: (any Error).self) {
+            try cli(SessionsCommand.self, ["--from", "2026-12-02", "--to", "2026-12-01"])
+        }
+    }
+
     @Test func exportWritesTheSameRowsAsCSV() async throws {
         let rig = try CounterRig(storePath: storePath)
         await rig.start()
@@ -81,7 +101,9 @@ struct EndToEndTests {
         await rig.tap(at: 200)
         await rig.settle()
         let exportDirectory = try TemporaryDirectory("export")
-        let message = try ExportCommand.parse(["--to", exportDirectory.path, "--store", storePath, "--config", configPath]).export()
+        let message = try ExportCommand.parse([
+            "--to", exportDirectory.path, "--store", storePath, "--config", configPath,
+        ]).export()
         #expect(message.hasPrefix("exported 2 sessions to "))
         let files = try FileManager.default.contentsOfDirectory(atPath: exportDirectory.path)
         #expect(files.count == 1)
@@ -136,7 +158,9 @@ struct EndToEndTests {
         await rig.start()
         // Someone left a session open for this counter by hand: the start cannot be recorded.
         _ = try rig.store.begin(
-            SessionRecord(counterID: "loket-test", bootID: "x", startedAt: Date(), startedMonotonicNs: 0, clockSynchronized: false, limitMs: 120_000))
+            SessionRecord(
+                counterID: "loket-test", bootID: "x", startedAt: Date(), startedMonotonicNs: 0,
+                clockSynchronized: false, limitMs: 120_000))
         await rig.tap(at: 1)
         try rig.store.interruptOpenSessions(at: Date(), freeService: true)
         await rig.tap(at: 30)

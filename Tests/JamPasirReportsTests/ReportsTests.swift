@@ -6,7 +6,8 @@ import JamPasirTesting
 import Testing
 
 func session(
-    id: Int64, startedAt: String, durationMs: Int64?, outcome: Outcome?, limitMs: Int64 = 120_000, counter: String = "loket-1"
+    id: Int64, startedAt: String, durationMs: Int64?, outcome: Outcome?, limitMs: Int64 = 120_000,
+    counter: String = "loket-1"
 ) -> SessionRecord {
     let start = try! Date(startedAt, strategy: .iso8601)
     let free: Bool? = outcome.map { $0 == .overtime || $0 == .interrupted }
@@ -60,18 +61,27 @@ struct DailyStatisticsTests {
 @Suite("CSV and JSON writers")
 struct FormatTests {
     @Test func csvFollowsRFC4180() {
-        #expect(CSVFormat.row(["plain", "with,comma", "with \"quote\"", "two\nlines", ""]) == "plain,\"with,comma\",\"with \"\"quote\"\"\",\"two\nlines\",\r\n")
+        #expect(
+            CSVFormat.row(["plain", "with,comma", "with \"quote\"", "two\nlines", ""])
+                == "plain,\"with,comma\",\"with \"\"quote\"\"\",\"two\nlines\",\r\n")
         #expect(CSVFormat.header.hasPrefix("\u{FEFF}id,counter_id,started_at,ended_at,duration_ms"))
         #expect(CSVFormat.header.hasSuffix("\r\n"))
     }
 
     @Test func csvRowCarriesUTCTimesAndOutcome() {
-        let row = CSVFormat.row(session(id: 3, startedAt: "2026-11-29T01:20:00Z", durationMs: 125_000, outcome: .overtime, counter: "loket,3"))
-        #expect(row == "3,\"loket,3\",2026-11-29T01:20:00.000Z,2026-11-29T01:22:05.000Z,125000,120000,overtime,true,true,b\r\n")
+        let row = CSVFormat.row(
+            session(
+                id: 3, startedAt: "2026-11-29T01:20:00Z", durationMs: 125_000, outcome: .overtime, counter: "loket,3"))
+        #expect(
+            row
+                == "3,\"loket,3\",2026-11-29T01:20:00.000Z,2026-11-29T01:22:05.000Z,125000,120000,overtime,true,true,b\r\n"
+        )
     }
 
     @Test func jsonHasEveryKeyEvenWhenUnknown() throws {
-        let data = try SessionJSON.encoder.encode([SessionJSON(session(id: 6, startedAt: "2026-11-29T01:50:00Z", durationMs: nil, outcome: nil))])
+        let data = try SessionJSON.encoder.encode([
+            SessionJSON(session(id: 6, startedAt: "2026-11-29T01:50:00Z", durationMs: nil, outcome: nil))
+        ])
         let objects = try #require(try JSONSerialization.jsonObject(with: data) as? [[String: Any]])
         #expect(Set(objects[0].keys) == Set(SessionColumnsNames.all))
         #expect(objects[0]["duration_ms"] is NSNull)

@@ -48,7 +48,8 @@ struct SessionStoreTests {
             #expect(try store.session(id: id)?.isOpen == true)
         }  // the daemon "dies" with the session open
         let store = try SessionStore(path: path, access: .readWrite)
-        let recovered = try store.interruptOpenSessions(at: Date(timeIntervalSince1970: 1_796_000_500), freeService: true)
+        let recovered = try store.interruptOpenSessions(
+            at: Date(timeIntervalSince1970: 1_796_000_500), freeService: true)
         #expect(recovered.count == 1)
         let session = try #require(try store.session(id: recovered[0].id!))
         #expect(session.outcome == .interrupted)
@@ -61,7 +62,9 @@ struct SessionStoreTests {
     @Test func finishRecordsTheOutcomeOnce() throws {
         let store = try SessionStore(path: path, access: .readWrite)
         let id = try started(store)
-        try store.finish(id: id, endedAt: Date(timeIntervalSince1970: 1_796_000_121), durationMs: 120_001, outcome: .overtime, freeService: true)
+        try store.finish(
+            id: id, endedAt: Date(timeIntervalSince1970: 1_796_000_121), durationMs: 120_001, outcome: .overtime,
+            freeService: true)
         #expect(throws: StoreError.notOpen(id: id)) {
             try store.finish(id: id, endedAt: Date(), durationMs: 5, outcome: .inTime, freeService: false)
         }
@@ -87,7 +90,9 @@ struct SessionStoreTests {
     @Test func readerSeesCommittedSessionsWhileTheWriterIsOpen() throws {
         let writer = try SessionStore(path: path, access: .readWrite)
         let id = try started(writer)
-        try writer.finish(id: id, endedAt: Date(timeIntervalSince1970: 1_796_000_060), durationMs: 60_000, outcome: .inTime, freeService: false)
+        try writer.finish(
+            id: id, endedAt: Date(timeIntervalSince1970: 1_796_000_060), durationMs: 60_000, outcome: .inTime,
+            freeService: false)
         let reader = try SessionStore(path: path, access: .readOnly)
         #expect(try reader.sessions().map(\.outcome) == [.inTime])
     }
@@ -96,7 +101,9 @@ struct SessionStoreTests {
         let store = try SessionStore(path: path, access: .readWrite)
         for (index, offset) in [0.0, 3600, 7200].enumerated() {
             let id = try started(store, counter: "c\(index)", at: offset)
-            try store.finish(id: id, endedAt: Date(timeIntervalSince1970: 1_796_000_010 + offset), durationMs: 10_000, outcome: .inTime, freeService: false)
+            try store.finish(
+                id: id, endedAt: Date(timeIntervalSince1970: 1_796_000_010 + offset), durationMs: 10_000,
+                outcome: .inTime, freeService: false)
         }
         let from = Date(timeIntervalSince1970: 1_796_000_000 + 1800)
         let to = Date(timeIntervalSince1970: 1_796_000_000 + 7200)
@@ -111,9 +118,14 @@ struct StoreTriggerTests {
         let path = directory.file("s.sqlite")
         let store = try SessionStore(path: path, access: .readWrite)
         let id = try store.begin(
-            SessionRecord(counterID: "c", bootID: "b", startedAt: Date(), startedMonotonicNs: 0, clockSynchronized: true, limitMs: 120_000))
+            SessionRecord(
+                counterID: "c", bootID: "b", startedAt: Date(), startedMonotonicNs: 0, clockSynchronized: true,
+                limitMs: 120_000))
         try store.finish(id: id, endedAt: Date(), durationMs: 121_000, outcome: .overtime, freeService: true)
-        #expect(throws: StoreError.self) { try store.execute("UPDATE session SET outcome = 'in_time', free_service = 0, duration_ms = 1 WHERE id = \(id)") }
+        #expect(throws: StoreError.self) {
+            try store.execute(
+                "UPDATE session SET outcome = 'in_time', free_service = 0, duration_ms = 1 WHERE id = \(id)")
+        }
         #expect(throws: StoreError.self) { try store.execute("DELETE FROM session WHERE id = \(id)") }
         #expect(try store.session(id: id)?.outcome == .overtime)
     }
