@@ -21,7 +21,20 @@ let package = Package(
         // The two-minute rules: pure, no clocks, no I/O.
         .target(name: "JamPasirCore", swiftSettings: strict),
         // Domain-named hardware protocols and the seven-segment font.
-        .target(name: "JamPasirHardware", dependencies: ["JamPasirCore"], swiftSettings: strict),
+        .target(
+            name: "JamPasirHardware",
+            dependencies: ["JamPasirCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
+        // libgpiod v1/v2 behind one interface: the only C that knows libgpiod.
+        .target(name: "CGPIOD", linkerSettings: [.linkedLibrary("gpiod")]),
+        // Real backends on Linux: GPIO button and outputs, TM1637/HT16K33/MAX7219 over GPIO, I2C, SPI.
+        .target(
+            name: "JamPasirLinux",
+            dependencies: [
+                "JamPasirCore", "JamPasirHardware", "CGPIOD", "CJamPasirSystem",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
         // Terminal backends for the simulator.
         .target(
             name: "JamPasirTerminal", dependencies: ["JamPasirCore", "JamPasirHardware", "CJamPasirSystem"],
@@ -40,7 +53,7 @@ let package = Package(
             name: "JamPasirDaemon",
             dependencies: [
                 "JamPasirCore", "JamPasirHardware", "JamPasirTerminal", "JamPasirStore", "JamPasirConfig",
-                "CJamPasirSystem",
+                "JamPasirLinux", "CJamPasirSystem",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -64,6 +77,10 @@ let package = Package(
         .testTarget(name: "JamPasirCoreTests", dependencies: ["JamPasirCore"], swiftSettings: strict),
         .testTarget(
             name: "JamPasirHardwareTests", dependencies: ["JamPasirHardware", "JamPasirTesting", "JamPasirCore"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "JamPasirLinuxTests",
+            dependencies: ["JamPasirLinux", "JamPasirHardware", "JamPasirTesting", "JamPasirCore"],
             swiftSettings: strict),
         .testTarget(
             name: "JamPasirTerminalTests", dependencies: ["JamPasirTerminal", "JamPasirHardware", "JamPasirCore"],

@@ -17,3 +17,16 @@ int jp_wall_clock_synchronized(void) {
     if (state == -1 || state == TIME_ERROR) return 0;
     return (tx.status & STA_UNSYNC) ? 0 : 1;
 }
+
+#include <linux/i2c-dev.h>
+#include <linux/spi/spidev.h>
+#include <sys/ioctl.h>
+
+int jp_i2c_set_address(int fd, int address) {
+    return ioctl(fd, I2C_SLAVE, address);
+}
+
+int jp_spi_configure(int fd, unsigned char mode, unsigned int speed_hz) {
+    if (ioctl(fd, SPI_IOC_WR_MODE, &mode) != 0) return -1;
+    return ioctl(fd, SPI_IOC_WR_MAX_SPEED_HZ, &speed_hz);
+}

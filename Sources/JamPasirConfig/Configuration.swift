@@ -274,6 +274,7 @@ extension Configuration {
             }
             config.rules.debounce = .milliseconds(ms)
         },
+        .integer("button", "kernel_debounce_ms", in: 0...100) { $0.hardware.button.kernelDebounce = .milliseconds($1) },
         .seconds("button", "long_press_seconds", in: 0.5...10) { $0.rules.longPress = $1 },
         .seconds("button", "stuck_seconds", in: 5...600) { $0.rules.stuckAfter = $1 },
 

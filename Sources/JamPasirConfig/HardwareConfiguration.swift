@@ -22,6 +22,9 @@ public struct ButtonConfiguration: Equatable, Sendable {
     /// A button to ground with a pull-up reads low when pressed.
     public var activeLow = true
     public var bias = LineBias.pullUp
+    /// Debounce asked of the kernel (libgpiod v2 only). Off by default: the kernel reports a
+    /// debounced edge late, and software debounce (`button.debounce_ms`) already handles bounce.
+    public var kernelDebounce: Duration = .zero
 }
 
 public enum DisplayKind: String, CaseIterable, Sendable {

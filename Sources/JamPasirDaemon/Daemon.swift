@@ -18,7 +18,6 @@ public struct Daemon: Sendable {
 
     /// Exit statuses from sysexits.h, so that systemd and a technician can tell causes apart.
     public enum ExitStatus {
-        public static let unavailable: Int32 = 69
         public static let ioError: Int32 = 74
     }
 
@@ -40,8 +39,8 @@ public struct Daemon: Sendable {
     /// Runs until SIGTERM/SIGINT, or `q` in the simulator.
     public func run(screen: TerminalScreen?, startedAt: MonotonicInstant) async throws(Failure) {
         let store = try openStore()
-        let hardware = try makeHardware(screen: screen)
         let clock = SystemMonotonicClock()
+        let (hardware, displayWorker) = makeHardware(screen: screen, clock: clock)
         let recorder = SessionRecorder(
             store: store, counterID: configuration.counterID, bootID: BootID.current(), logger: logger)
         let controller = CounterController(
@@ -71,6 +70,7 @@ public struct Daemon: Sendable {
             ])
         await loop.value
         for source in signals { source.cancel() }
+        displayWorker?.finish(within: .seconds(1))
         await recorder.flush()
         logger.notice("stopped")
     }
@@ -98,21 +98,17 @@ public struct Daemon: Sendable {
         return store
     }
 
-    private func makeHardware(screen: TerminalScreen?) throws(Failure) -> CounterHardware {
+    private func makeHardware(screen: TerminalScreen?, clock: any MonotonicClock) -> (CounterHardware, DisplayWorker?) {
         switch mode {
         case .simulate:
             let screen = screen ?? TerminalScreen(title: "JamPasir \(configuration.counterID)")
-            return CounterHardware(
+            let hardware = CounterHardware(
                 button: KeyboardButton(longPress: configuration.rules.longPress),
                 display: TerminalDisplay(screen: screen), buzzer: TerminalBuzzer(screen: screen),
                 lights: TerminalLights(screen: screen))
+            return (hardware, nil)
         case .hardware:
-            throw Failure(
-                description: """
-                    the GPIO backends for button.*, display.*, buzzer.* and lights.* are not part of this build yet; \
-                    run `jampasird --simulate` to use the counter in a terminal
-                    """,
-                exitStatus: ExitStatus.unavailable)
+            return HardwareFactory(configuration: configuration, clock: clock, logger: logger).make()
         }
     }
 }

@@ -1,0 +1,89 @@
+import JamPasirConfig
+import JamPasirCore
+import JamPasirHardware
+import JamPasirLinux
+import Logging
+
+/// Builds the real backends from the `[button]`, `[display]`, `[buzzer]` and `[lights]` keys.
+/// Nothing here fails: a part that cannot be had is logged and retried in the background,
+/// so a miswired counter still counts, records and tells the technician what is wrong.
+struct HardwareFactory {
+    let configuration: Configuration
+    let clock: any MonotonicClock
+    let logger: Logger
+
+    func make() -> (hardware: CounterHardware, display: DisplayWorker?) {
+        let hardware = configuration.hardware
+        let now: @Sendable () -> MonotonicInstant = { [clock] in clock.now() }
+        let button = GPIOButton(
+            GPIOButton.Settings(
+                line: GPIOLineSpec(chip: hardware.button.chip, offset: hardware.button.line, key: "button.line"),
+                activeLow: hardware.button.activeLow, bias: bias(hardware.button.bias),
+                kernelDebounce: hardware.button.kernelDebounce),
+            logger: logger)
+        let display = makeDisplay(hardware.display)
+        let buzzer: any Buzzer =
+            switch hardware.buzzer.kind {
+            case .active:
+                GPIOBuzzer(
+                    GPIOLineSpec(chip: hardware.buzzer.chip, offset: hardware.buzzer.line, key: "buzzer.line"),
+                    clock: now, logger: logger)
+            case .none: NoBuzzer()
+            }
+        let lights = hardware.lights
+        let spec = { (line: Int?, key: String) in line.map { GPIOLineSpec(chip: lights.chip, offset: $0, key: key) } }
+        let indicators = GPIOLights(
+            green: spec(lights.greenLine, "lights.green_line"), amber: spec(lights.amberLine, "lights.amber_line"),
+            red: spec(lights.redLine, "lights.red_line"),
+            sand: lights.sandLines.map { GPIOLineSpec(chip: lights.chip, offset: $0, key: "lights.sand_lines") },
+            clock: now, logger: logger)
+        return (
+            CounterHardware(button: button, display: display ?? NoDisplay(), buzzer: buzzer, lights: indicators),
+            display
+        )
+    }
+
+    private func makeDisplay(_ display: DisplayConfiguration) -> DisplayWorker? {
+        let name = display.kind.rawValue.uppercased()
+        switch display.kind {
+        case .none:
+            return nil
+        case .tm1637:
+            let clockLine = GPIOLineSpec(chip: display.chip, offset: display.clockLine, key: "display.clk_line")
+            let dataLine = GPIOLineSpec(chip: display.chip, offset: display.dataLine, key: "display.dio_line")
+            let halfBit = Duration.microseconds(display.bitDelayMicroseconds)
+            return DisplayWorker(name: name, logger: logger) {
+                TM1637Display(wires: try GPIOTM1637Wires(clock: clockLine, data: dataLine, halfBit: halfBit))
+            }
+        case .ht16k33:
+            let (bus, address) = (display.i2cBus, display.i2cAddress)
+            return DisplayWorker(name: name, logger: logger) {
+                HT16K33Display(bus: try LinuxI2CDevice(bus: bus, address: address))
+            }
+        case .max7219:
+            let (path, chain) = (display.spiDevice, display.chainLength)
+            return DisplayWorker(name: name, logger: logger) {
+                MAX7219Display(bus: try LinuxSPIDevice(path: path), chainLength: chain)
+            }
+        }
+    }
+
+    private func bias(_ bias: LineBias) -> LineBiasSetting {
+        switch bias {
+        case .pullUp: .pullUp
+        case .pullDown: .pullDown
+        case .disabled: .disabled
+        }
+    }
+}
+
+/// `display.kind = "none"`.
+struct NoDisplay: SegmentDisplay {
+    func show(_ segments: SegmentFrame) {}
+}
+
+/// `buzzer.kind = "none"`.
+struct NoBuzzer: Buzzer {
+    func play(_ pattern: SoundPattern) {}
+    func silence() {}
+}

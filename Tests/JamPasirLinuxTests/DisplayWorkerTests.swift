@@ -1,0 +1,63 @@
+import Foundation
+import JamPasirCore
+import JamPasirHardware
+import Logging
+import Synchronization
+import Testing
+
+final class GatedDisplay: SegmentDisplay, @unchecked Sendable {
+    let gate = DispatchSemaphore(value: 0)
+    let shown = Mutex<[SegmentFrame]>([])
+    let failuresLeft = Mutex(0)
+    let blocking: Bool
+    struct Broken: Error {}
+
+    init(blocking: Bool) { self.blocking = blocking }
+
+    func show(_ segments: SegmentFrame) throws {
+        if blocking { gate.wait() }
+        if failuresLeft.withLock({ left in
+            defer { left = max(0, left - 1) }
+            return left > 0
+        }) {
+            throw Broken()
+        }
+        shown.withLock { $0.append(segments) }
+    }
+}
+
+@Suite("Display worker")
+struct DisplayWorkerTests {
+    @Test func aHungDisplayNeverBlocksTheCaller() {
+        let display = GatedDisplay(blocking: true)
+        let worker = DisplayWorker(name: "test", logger: Logger(label: "test")) { display }
+        for seconds in stride(from: 120, through: 100, by: -1) {
+            worker.show(SegmentFrame(.clock(seconds: seconds, negative: false)))  // returns at once
+        }
+        display.gate.signal()
+        display.gate.signal()
+        worker.finish(within: .seconds(5))
+        // Only the frame in progress and the latest one were written: no backlog.
+        let shown = display.shown.withLock { $0 }
+        #expect(shown.count <= 2)
+        #expect(shown.last == SegmentFrame(.clock(seconds: 100, negative: false)))
+    }
+
+    @Test func aFailingDisplayIsReopenedAndGetsTheLatestFrame() {
+        let display = GatedDisplay(blocking: false)
+        display.failuresLeft.withLock { $0 = 1 }
+        let opened = Mutex(0)
+        let worker = DisplayWorker(
+            name: "test", logger: Logger(label: "test"),
+            backoff: Backoff(first: .milliseconds(1), maximum: .milliseconds(2))
+        ) {
+            opened.withLock { $0 += 1 }
+            return display
+        }
+        worker.show(SegmentFrame(DisplayFrame("2:00")))
+        worker.finish(within: .seconds(5))
+        #expect(worker.health == .ok)
+        #expect(opened.withLock { $0 } == 2)
+        #expect(display.shown.withLock { $0 } == [SegmentFrame(DisplayFrame("2:00"))])
+    }
+}
