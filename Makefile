@@ -2,6 +2,7 @@
 #
 #   make run     build and start the simulator (the counter in this terminal)
 #   make test    run every test
+#   make test-kernel   the real-kernel GPIO suite (QEMU + gpio-sim, ~5 min the first time)
 #
 # Variables: STORE (simulator store), LIMIT (seconds, e.g. LIMIT=10 for a quick try), CONFIG.
 
@@ -11,7 +12,7 @@ CONFIG ?=
 DAEMON_FLAGS = --simulate --store $(STORE) $(if $(LIMIT),--limit $(LIMIT)) $(if $(CONFIG),--config $(CONFIG))
 CLI_FLAGS = --store $(STORE) $(if $(CONFIG),--config $(CONFIG))
 
-.PHONY: all deps build release run test sessions stats clean
+.PHONY: all deps build release run test test-kernel sessions stats clean
 
 all: build
 
@@ -43,5 +44,8 @@ stats:
 test: deps
 	scripts/run-tests.sh
 
+test-kernel: deps
+	Tests/kernel/run.sh
+
 clean:
-	rm -rf .build .state
+	rm -rf .build .build-static-* .build-kernel .state

@@ -23,7 +23,7 @@ let package = Package(
         // Domain-named hardware protocols and the seven-segment font.
         .target(
             name: "JamPasirHardware",
-            dependencies: ["JamPasirCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["JamPasirCore", "CJamPasirSystem", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         // libgpiod v1/v2 behind one interface: the only C that knows libgpiod.
         .target(name: "CGPIOD", linkerSettings: [.linkedLibrary("gpiod")]),
@@ -62,8 +62,8 @@ let package = Package(
         .target(
             name: "JamPasirCLI",
             dependencies: [
-                "JamPasirCore", "JamPasirStore", "JamPasirReports", "JamPasirConfig",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "JamPasirCore", "JamPasirStore", "JamPasirReports", "JamPasirConfig", "JamPasirHardware",
+                "JamPasirLinux", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
         // Fakes for tests, shipped with the library as gpiozero ships MockFactory.

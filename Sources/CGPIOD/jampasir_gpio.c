@@ -15,6 +15,7 @@ static void copy_text(char *to, size_t size, const char *from) {
 struct jp_gpio_line {
     struct gpiod_chip *chip;
     struct gpiod_line *line;
+    char consumer[32];
 };
 
 const char *jp_gpio_library_version(void) {
@@ -60,13 +61,15 @@ static jp_gpio_line *request(const char *chip_name, unsigned offset, const char 
     jp_gpio_line *handle = calloc(1, sizeof *handle);
     handle->chip = chip;
     handle->line = line;
+    copy_text(handle->consumer, sizeof handle->consumer, consumer);
     return handle;
 }
 
-jp_gpio_line *jp_gpio_request_input(const char *chip, unsigned offset, const char *consumer, int bias,
+jp_gpio_line *jp_gpio_request_input(const char *chip, unsigned offset, const char *consumer, int bias, int edges,
                                     unsigned debounce_us, jp_gpio_status *status) {
     (void)debounce_us; /* the v1 uAPI has no debounce */
-    return request(chip, offset, consumer, GPIOD_LINE_REQUEST_EVENT_BOTH_EDGES, bias_flags(bias), 0, status);
+    int type = edges ? GPIOD_LINE_REQUEST_EVENT_BOTH_EDGES : GPIOD_LINE_REQUEST_DIRECTION_INPUT;
+    return request(chip, offset, consumer, type, bias_flags(bias), 0, status);
 }
 
 jp_gpio_line *jp_gpio_request_output(const char *chip, unsigned offset, const char *consumer, int initial_value,
@@ -87,17 +90,23 @@ int jp_gpio_read_event(jp_gpio_line *line, int64_t *timestamp_ns, int *rising) {
 int jp_gpio_get_value(jp_gpio_line *line) { return gpiod_line_get_value(line->line); }
 int jp_gpio_set_value(jp_gpio_line *line, int value) { return gpiod_line_set_value(line->line, value); }
 
-int jp_gpio_set_input(jp_gpio_line *line, int bias) {
-    return gpiod_line_set_config(line->line, GPIOD_LINE_REQUEST_DIRECTION_INPUT, bias_flags(bias), 0);
+static int rerequest(jp_gpio_line *line, int type, int flags, int value) {
+    if (gpiod_line_is_requested(line->line)) gpiod_line_release(line->line);
+    struct gpiod_line_request_config config = {line->consumer, type, flags};
+    return gpiod_line_request(line->line, &config, value);
 }
 
-int jp_gpio_set_output(jp_gpio_line *line, int value) {
-    return gpiod_line_set_config(line->line, GPIOD_LINE_REQUEST_DIRECTION_OUTPUT, 0, value);
+int jp_gpio_rerequest_input(jp_gpio_line *line, int bias) {
+    return rerequest(line, GPIOD_LINE_REQUEST_DIRECTION_INPUT, bias_flags(bias), 0);
+}
+
+int jp_gpio_rerequest_output(jp_gpio_line *line, int value) {
+    return rerequest(line, GPIOD_LINE_REQUEST_DIRECTION_OUTPUT, 0, value);
 }
 
 void jp_gpio_release(jp_gpio_line *line) {
     if (!line) return;
-    gpiod_line_release(line->line);
+    if (gpiod_line_is_requested(line->line)) gpiod_line_release(line->line);
     gpiod_chip_close(line->chip);
     free(line);
 }
@@ -107,9 +116,11 @@ void jp_gpio_release(jp_gpio_line *line) {
 #include <dirent.h>
 
 struct jp_gpio_line {
+    struct gpiod_chip *chip; /* kept open for re-requests */
     struct gpiod_line_request *request;
     struct gpiod_edge_event_buffer *events;
     unsigned offset;
+    char consumer[32];
 };
 
 const char *jp_gpio_library_version(void) {
@@ -204,25 +215,29 @@ static jp_gpio_line *request(const char *chip_name, unsigned offset, const char 
         goto done;
     }
     handle = calloc(1, sizeof *handle);
+    handle->chip = chip;
     handle->request = request;
     handle->offset = offset;
     handle->events = gpiod_edge_event_buffer_new(16);
+    copy_text(handle->consumer, sizeof handle->consumer, consumer);
 done:
     gpiod_line_config_free(line_config);
     gpiod_request_config_free(request_config);
     gpiod_line_settings_free(settings);
-    if (chip) gpiod_chip_close(chip); /* the request outlives the chip handle */
+    if (chip && !handle) gpiod_chip_close(chip);
     return handle;
 }
 
-jp_gpio_line *jp_gpio_request_input(const char *chip, unsigned offset, const char *consumer, int bias,
+jp_gpio_line *jp_gpio_request_input(const char *chip, unsigned offset, const char *consumer, int bias, int edges,
                                     unsigned debounce_us, jp_gpio_status *status) {
     struct gpiod_line_settings *settings = gpiod_line_settings_new();
     gpiod_line_settings_set_direction(settings, GPIOD_LINE_DIRECTION_INPUT);
-    gpiod_line_settings_set_edge_detection(settings, GPIOD_LINE_EDGE_BOTH);
     gpiod_line_settings_set_bias(settings, bias_value(bias));
-    gpiod_line_settings_set_debounce_period_us(settings, debounce_us);
-    gpiod_line_settings_set_event_clock(settings, GPIOD_LINE_CLOCK_MONOTONIC);
+    if (edges) {
+        gpiod_line_settings_set_edge_detection(settings, GPIOD_LINE_EDGE_BOTH);
+        gpiod_line_settings_set_debounce_period_us(settings, debounce_us);
+        gpiod_line_settings_set_event_clock(settings, GPIOD_LINE_CLOCK_MONOTONIC);
+    }
     return request(chip, offset, consumer, settings, status);
 }
 
@@ -234,9 +249,10 @@ jp_gpio_line *jp_gpio_request_output(const char *chip, unsigned offset, const ch
     return request(chip, offset, consumer, settings, status);
 }
 
-int jp_gpio_event_fd(jp_gpio_line *line) { return gpiod_line_request_get_fd(line->request); }
+int jp_gpio_event_fd(jp_gpio_line *line) { return line->request ? gpiod_line_request_get_fd(line->request) : -1; }
 
 int jp_gpio_read_event(jp_gpio_line *line, int64_t *timestamp_ns, int *rising) {
+    if (!line->request) { errno = ENODEV; return -1; }
     if (gpiod_line_request_read_edge_events(line->request, line->events, 1) != 1) return -1;
     struct gpiod_edge_event *event = gpiod_edge_event_buffer_get_event(line->events, 0);
     *timestamp_ns = (int64_t)gpiod_edge_event_get_timestamp_ns(event);
@@ -245,43 +261,52 @@ int jp_gpio_read_event(jp_gpio_line *line, int64_t *timestamp_ns, int *rising) {
 }
 
 int jp_gpio_get_value(jp_gpio_line *line) {
+    if (!line->request) { errno = ENODEV; return -1; }
     enum gpiod_line_value value = gpiod_line_request_get_value(line->request, line->offset);
     return value == GPIOD_LINE_VALUE_ERROR ? -1 : value == GPIOD_LINE_VALUE_ACTIVE;
 }
 
 int jp_gpio_set_value(jp_gpio_line *line, int value) {
+    if (!line->request) { errno = ENODEV; return -1; }
     return gpiod_line_request_set_value(line->request, line->offset,
                                         value ? GPIOD_LINE_VALUE_ACTIVE : GPIOD_LINE_VALUE_INACTIVE);
 }
 
-static int reconfigure(jp_gpio_line *line, struct gpiod_line_settings *settings) {
-    struct gpiod_line_config *config = gpiod_line_config_new();
-    int result = -1;
-    if (config && gpiod_line_config_add_line_settings(config, &line->offset, 1, settings) == 0)
-        result = gpiod_line_request_reconfigure_lines(line->request, config);
-    gpiod_line_config_free(config);
+static int rerequest(jp_gpio_line *line, struct gpiod_line_settings *settings) {
+    if (line->request) gpiod_line_request_release(line->request);
+    line->request = NULL;
+    struct gpiod_line_config *line_config = gpiod_line_config_new();
+    struct gpiod_request_config *request_config = gpiod_request_config_new();
+    if (line_config && request_config &&
+        gpiod_line_config_add_line_settings(line_config, &line->offset, 1, settings) == 0) {
+        gpiod_request_config_set_consumer(request_config, line->consumer);
+        line->request = gpiod_chip_request_lines(line->chip, request_config, line_config);
+    }
+    gpiod_line_config_free(line_config);
+    gpiod_request_config_free(request_config);
     gpiod_line_settings_free(settings);
-    return result;
+    return line->request ? 0 : -1;
 }
 
-int jp_gpio_set_input(jp_gpio_line *line, int bias) {
+int jp_gpio_rerequest_input(jp_gpio_line *line, int bias) {
     struct gpiod_line_settings *settings = gpiod_line_settings_new();
     gpiod_line_settings_set_direction(settings, GPIOD_LINE_DIRECTION_INPUT);
     gpiod_line_settings_set_bias(settings, bias_value(bias));
-    return reconfigure(line, settings);
+    return rerequest(line, settings);
 }
 
-int jp_gpio_set_output(jp_gpio_line *line, int value) {
+int jp_gpio_rerequest_output(jp_gpio_line *line, int value) {
     struct gpiod_line_settings *settings = gpiod_line_settings_new();
     gpiod_line_settings_set_direction(settings, GPIOD_LINE_DIRECTION_OUTPUT);
     gpiod_line_settings_set_output_value(settings, value ? GPIOD_LINE_VALUE_ACTIVE : GPIOD_LINE_VALUE_INACTIVE);
-    return reconfigure(line, settings);
+    return rerequest(line, settings);
 }
 
 void jp_gpio_release(jp_gpio_line *line) {
     if (!line) return;
-    gpiod_line_request_release(line->request);
+    if (line->request) gpiod_line_request_release(line->request);
     gpiod_edge_event_buffer_free(line->events);
+    gpiod_chip_close(line->chip);
     free(line);
 }
 

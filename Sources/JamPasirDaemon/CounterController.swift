@@ -34,7 +34,7 @@ public actor CounterController {
 
     /// A button edge with its kernel timestamp.
     public func handle(_ edge: ButtonEdge) {
-        logger.trace("edge \(edge)")
+        logger.debug("button \(edge.kind)", metadata: ["edge_ns": "\(edge.at.nanoseconds)"])
         perform(engine.edge(edge))
     }
 

@@ -1,3 +1,4 @@
+import CJamPasirSystem
 import Foundation
 import Logging
 
@@ -81,7 +82,12 @@ public final class DisplayWorker: SegmentDisplay, @unchecked Sendable {
 
             do {
                 if display == nil { display = try open() }
+                let began = jp_monotonic_ns()
                 try display!.show(frame)
+                let ended = jp_monotonic_ns()
+                logger.debug(
+                    "\(name) frame written",
+                    metadata: ["done_ns": "\(ended)", "took_us": "\((ended - began) / 1000)"])
                 retryAt = nil
                 backoff.reset()
                 record(.ok)

@@ -63,7 +63,8 @@ public final class GPIOButton: ButtonInput {
             let line: GPIOLine
             do {
                 line = try GPIOLine.input(
-                    settings.line, consumer: "jampasird", bias: settings.bias, kernelDebounce: settings.kernelDebounce)
+                    settings.line, consumer: "jampasird", bias: settings.bias, edges: true,
+                    kernelDebounce: settings.kernelDebounce)
             } catch {
                 if error.description != lastProblem {
                     logger.error("button: \(error); retrying in the background")

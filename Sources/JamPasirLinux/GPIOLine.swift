@@ -45,6 +45,12 @@ public struct GPIOError: Error, Equatable, CustomStringConvertible {
     public var line: GPIOLineSpec
     public var chipName: String
 
+    public init(kind: Kind, line: GPIOLineSpec, chipName: String) {
+        self.kind = kind
+        self.line = line
+        self.chipName = chipName
+    }
+
     public var description: String {
         let place = "\(line.key) = \(line.offset) on \(line.chipKey) = \"\(line.chip)\""
         switch kind {
@@ -83,13 +89,16 @@ public final class GPIOLine: @unchecked Sendable {
 
     deinit { jp_gpio_release(handle) }
 
-    /// An input with both-edge events; values and edges are physical levels.
+    /// An input; with `edges`, both-edge events are delivered on `eventDescriptor` (and the
+    /// line can no longer change direction). Values and edges are physical levels.
     public static func input(
-        _ spec: GPIOLineSpec, consumer: String, bias: LineBiasSetting, kernelDebounce: Duration = .zero
+        _ spec: GPIOLineSpec, consumer: String, bias: LineBiasSetting, edges: Bool = false,
+        kernelDebounce: Duration = .zero
     ) throws(GPIOError) -> GPIOLine {
         try request(spec) { status in
             jp_gpio_request_input(
-                spec.chip, UInt32(spec.offset), consumer, bias.raw, UInt32(kernelDebounce.nanoseconds / 1000), status)
+                spec.chip, UInt32(spec.offset), consumer, bias.raw, edges ? 1 : 0,
+                UInt32(kernelDebounce.nanoseconds / 1000), status)
         }
     }
 
@@ -151,14 +160,14 @@ public final class GPIOLine: @unchecked Sendable {
         guard jp_gpio_set_value(handle, value ? 1 : 0) == 0 else { throw GPIOIOError(spec: spec, errno: errno) }
     }
 
-    /// Open-drain emulation: let go of the line; the pull decides its level.
+    /// Open-drain emulation: let go of the line (requested again as an input); the pull decides its level.
     public func release(bias: LineBiasSetting) throws(GPIOIOError) {
-        guard jp_gpio_set_input(handle, bias.raw) == 0 else { throw GPIOIOError(spec: spec, errno: errno) }
+        guard jp_gpio_rerequest_input(handle, bias.raw) == 0 else { throw GPIOIOError(spec: spec, errno: errno) }
     }
 
-    /// Open-drain emulation: drive the line.
+    /// Open-drain emulation: drive the line (requested again as an output).
     public func drive(_ value: Bool) throws(GPIOIOError) {
-        guard jp_gpio_set_output(handle, value ? 1 : 0) == 0 else { throw GPIOIOError(spec: spec, errno: errno) }
+        guard jp_gpio_rerequest_output(handle, value ? 1 : 0) == 0 else { throw GPIOIOError(spec: spec, errno: errno) }
     }
 }
 

@@ -97,8 +97,9 @@ public final class TM1637Display: SegmentDisplay, @unchecked Sendable {
     }
 }
 
-/// TM1637 wires on two GPIO lines: CLK push-pull, DIO open drain emulated (released = input
-/// with pull-up, low = output driving 0).
+/// TM1637 wires on two GPIO lines: CLK push-pull, DIO open drain emulated (released = input,
+/// low = output driving 0). The bias is left as it is: TM1637 modules carry their own pull-ups,
+/// and asking for one would also override what drives the line (gpio-sim's simulated pull).
 public final class GPIOTM1637Wires: TM1637Wires {
     private let clockLine: GPIOLine
     private let dataLine: GPIOLine
@@ -107,7 +108,7 @@ public final class GPIOTM1637Wires: TM1637Wires {
 
     public init(clock: GPIOLineSpec, data: GPIOLineSpec, halfBit: Duration) throws(GPIOError) {
         clockLine = try GPIOLine.output(clock, consumer: "jampasird", initial: true)
-        dataLine = try GPIOLine.input(data, consumer: "jampasird", bias: .pullUp)
+        dataLine = try GPIOLine.input(data, consumer: "jampasird", bias: .asIs)
         self.halfBit = halfBit
     }
 
@@ -115,7 +116,7 @@ public final class GPIOTM1637Wires: TM1637Wires {
 
     public func data(_ high: Bool) throws {
         guard high != dataReleased else { return }
-        if high { try dataLine.release(bias: .pullUp) } else { try dataLine.drive(false) }
+        if high { try dataLine.release(bias: .asIs) } else { try dataLine.drive(false) }
         dataReleased = high
     }
 

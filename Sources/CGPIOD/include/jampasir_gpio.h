@@ -33,13 +33,14 @@ typedef struct {
 const char *jp_gpio_library_version(void);
 
 /*
- * An input with edge events on both edges. `chip` is a name ("gpiochip0"), a path
- * ("/dev/gpiochip0"), a label ("pinctrl-bcm2711") or a number ("0").
+ * An input, with edge events on both edges when `edges` is 1 (such a line cannot later be
+ * turned into an output: use edges = 0 for open-drain emulation). `chip` is a name
+ * ("gpiochip0"), a path ("/dev/gpiochip0"), a label ("pinctrl-bcm2711") or a number ("0").
  * `debounce_us` is applied by the kernel where the API has it (v2); 0 = off.
  * Values and edges are physical (active-low is left to the caller).
  */
 jp_gpio_line *jp_gpio_request_input(const char *chip, unsigned offset, const char *consumer,
-                                    int bias, unsigned debounce_us, jp_gpio_status *status);
+                                    int bias, int edges, unsigned debounce_us, jp_gpio_status *status);
 
 /* A push-pull output with an initial physical value. */
 jp_gpio_line *jp_gpio_request_output(const char *chip, unsigned offset, const char *consumer,
@@ -55,9 +56,14 @@ int jp_gpio_read_event(jp_gpio_line *line, int64_t *timestamp_ns, int *rising);
 int jp_gpio_get_value(jp_gpio_line *line);
 int jp_gpio_set_value(jp_gpio_line *line, int value);
 
-/* Open-drain emulation: release the line (input with `bias`), or drive it as an output. */
-int jp_gpio_set_input(jp_gpio_line *line, int bias);
-int jp_gpio_set_output(jp_gpio_line *line, int value);
+/*
+ * Open-drain emulation: let go of the line, or drive it. Both give the line back to the kernel
+ * and request it again (input with `bias`, or output with `value`), which is what makes an
+ * input read its pull again: gpio-sim, for one, keeps the last driven value on a line that is
+ * merely switched to input. The chip stays open, so this is two ioctls.
+ */
+int jp_gpio_rerequest_input(jp_gpio_line *line, int bias);
+int jp_gpio_rerequest_output(jp_gpio_line *line, int value);
 
 void jp_gpio_release(jp_gpio_line *line);
 

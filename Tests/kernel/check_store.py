@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""Checks what the real-kernel run left behind: the store (read with the host's jampasir CLI)
+and the daemon's debug log (edge-to-frame latency, TM1637 frame write time).
+
+usage: check_store.py JAMPASIR STORE DAEMON_LOG FLAVOUR
+"""
+import json
+import re
+import statistics
+import subprocess
+import sys
+
+cli, store, log_path, flavour = sys.argv[1:5]
+sessions = json.loads(subprocess.run(
+    [cli, "sessions", "--store", store, "--format", "json"], check=True, capture_output=True, text=True).stdout)
+problems = []
+outcomes = [s["outcome"] for s in sessions]
+durations = [s["duration_ms"] for s in sessions]
+if outcomes != ["in_time", "overtime"]:
+    problems.append(f"outcomes {outcomes}, expected ['in_time', 'overtime']")
+elif not (1400 <= durations[0] <= 1700 and 2400 <= durations[1] <= 2750):
+    problems.append(f"durations {durations} ms, expected about 1500 and 2500 (kernel timestamps)")
+if any(s["limit_ms"] != 2000 or s["counter_id"] != "vm" for s in sessions):
+    problems.append("limit or counter id not as configured")
+
+# Edge-to-frame latency: from the kernel timestamp of a release that starts or stops a session
+# to the end of the first TM1637 frame written after it.
+edge_re = re.compile(r"edge_ns=(\d+) .*button released")
+frame_re = re.compile(r"done_ns=(\d+) took_us=(\d+) .*frame written")
+latencies, writes, pending = [], [], None
+for line in open(log_path, encoding="utf-8", errors="replace"):
+    if m := edge_re.search(line):
+        pending = int(m.group(1))
+    elif m := frame_re.search(line):
+        writes.append(int(m.group(2)))
+        if pending is not None:
+            latencies.append((int(m.group(1)) - pending) / 1e6)
+            pending = None
+if not latencies or not writes:
+    problems.append("no edge or frame timing in the daemon log")
+
+print(f"[{flavour}] sessions: {outcomes} {durations} ms")
+if latencies:
+    print(f"[{flavour}] edge-to-frame (kernel timestamp to TM1637 frame written, TCG VM): "
+          f"median {statistics.median(latencies):.1f} ms, max {max(latencies):.1f} ms over {len(latencies)} edges")
+if writes:
+    print(f"[{flavour}] TM1637 frame write (bit delay 50 us): median {statistics.median(writes) / 1000:.2f} ms, "
+          f"max {max(writes) / 1000:.2f} ms over {len(writes)} frames")
+for p in problems:
+    print(f"[{flavour}] not ok - {p}")
+print(f"[{flavour}] {'ok' if not problems else 'not ok'} - store and timing checks")
+sys.exit(1 if problems else 0)
