@@ -53,7 +53,7 @@ let package = Package(
             name: "JamPasirDaemon",
             dependencies: [
                 "JamPasirCore", "JamPasirHardware", "JamPasirTerminal", "JamPasirStore", "JamPasirConfig",
-                "JamPasirLinux", "CJamPasirSystem",
+                "JamPasirLinux", "JamPasirReports", "CJamPasirSystem",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -63,7 +63,7 @@ let package = Package(
             name: "JamPasirCLI",
             dependencies: [
                 "JamPasirCore", "JamPasirStore", "JamPasirReports", "JamPasirConfig", "JamPasirHardware",
-                "JamPasirLinux", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "JamPasirLinux", "JamPasirDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
         // Fakes for tests, shipped with the library as gpiozero ships MockFactory.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import JamPasirConfig
+import JamPasirDaemon
 import JamPasirHardware
 import JamPasirLinux
 import JamPasirStore
@@ -86,6 +87,16 @@ public struct DoctorCommand: ParsableCommand {
             }
         }
         if !daemonHoldsLines, let finding = probe(display) { findings.append(finding) }
+        if let status = DaemonStatus.read(), status.isCurrent {
+            let ok = status.display != "failing"
+            let problem = status.displayProblem.map { ": \($0)" } ?? ""
+            findings.append(
+                Finding(
+                    ok: ok,
+                    text:
+                        "display (\(status.displayKind)) as jampasird pid \(status.pid) sees it: \(status.display)\(problem)"
+                ))
+        }
         return findings
     }
 

@@ -296,6 +296,9 @@ extension Configuration {
         .choice("buzzer", "kind", BuzzerKind.self) { $0.hardware.buzzer.kind = $1 },
         .text("buzzer", "chip", what: "a GPIO chip name, path or label") { $0.hardware.buzzer.chip = $1 },
         .line("buzzer", "line") { $0.hardware.buzzer.line = $1! },
+        .integer("buzzer", "pwm_chip", in: 0...31) { $0.hardware.buzzer.pwmChip = $1 },
+        .integer("buzzer", "pwm_channel", in: 0...15) { $0.hardware.buzzer.pwmChannel = $1 },
+        .integer("buzzer", "frequency_hz", in: 100...10_000) { $0.hardware.buzzer.frequencyHz = $1 },
 
         .text("lights", "chip", what: "a GPIO chip name, path or label") { $0.hardware.lights.chip = $1 },
         .line("lights", "green_line", optional: true) { $0.hardware.lights.greenLine = $1 },

@@ -52,13 +52,21 @@ public struct DisplayConfiguration: Equatable, Sendable {
 }
 
 public enum BuzzerKind: String, CaseIterable, Sendable {
-    case active, none
+    /// On/off buzzer on a GPIO line (through a transistor).
+    case active
+    /// Passive buzzer driven by a kernel PWM channel at its resonant frequency.
+    case passive
+    case none
 }
 
 public struct BuzzerConfiguration: Equatable, Sendable {
     public var kind = BuzzerKind.active
     public var chip = "gpiochip0"
     public var line = 18
+    /// `/sys/class/pwm/pwmchip<pwm_chip>/pwm<pwm_channel>`.
+    public var pwmChip = 0
+    public var pwmChannel = 0
+    public var frequencyHz = 2700
 }
 
 public struct LightsConfiguration: Equatable, Sendable {

@@ -22,14 +22,7 @@ struct HardwareFactory {
                 kernelDebounce: hardware.button.kernelDebounce),
             logger: logger)
         let display = makeDisplay(hardware.display)
-        let buzzer: any Buzzer =
-            switch hardware.buzzer.kind {
-            case .active:
-                GPIOBuzzer(
-                    GPIOLineSpec(chip: hardware.buzzer.chip, offset: hardware.buzzer.line, key: "buzzer.line"),
-                    clock: now, logger: logger)
-            case .none: NoBuzzer()
-            }
+        let buzzer = makeBuzzer(hardware.buzzer, clock: now)
         let lights = hardware.lights
         let spec = { (line: Int?, key: String) in line.map { GPIOLineSpec(chip: lights.chip, offset: $0, key: key) } }
         let indicators = GPIOLights(
@@ -43,8 +36,29 @@ struct HardwareFactory {
         )
     }
 
+    private func makeBuzzer(_ buzzer: BuzzerConfiguration, clock: @escaping @Sendable () -> MonotonicInstant)
+        -> any Buzzer
+    {
+        switch buzzer.kind {
+        case .none:
+            return NoBuzzer()
+        case .active:
+            let line = GPIOLineSpec(chip: buzzer.chip, offset: buzzer.line, key: "buzzer.line")
+            return PatternBuzzer(SwitchedOutput(line, logger: logger), clock: clock)
+        case .passive:
+            let (chip, channel, frequency) = (buzzer.pwmChip, buzzer.pwmChannel, buzzer.frequencyHz)
+            let output = SwitchedOutput(key: "buzzer.pwm_channel", logger: logger) { _ in
+                try PWMChannel(chip: chip, channel: channel, frequency: frequency)
+            }
+            return PatternBuzzer(output, clock: clock)
+        }
+    }
+
     private func makeDisplay(_ display: DisplayConfiguration) -> DisplayWorker? {
         let name = display.kind.rawValue.uppercased()
+        let report: @Sendable (DisplayWorker.Health) -> Void = { health in
+            DaemonStatus(displayKind: display.kind.rawValue, health: health).write()
+        }
         switch display.kind {
         case .none:
             return nil
@@ -52,17 +66,17 @@ struct HardwareFactory {
             let clockLine = GPIOLineSpec(chip: display.chip, offset: display.clockLine, key: "display.clk_line")
             let dataLine = GPIOLineSpec(chip: display.chip, offset: display.dataLine, key: "display.dio_line")
             let halfBit = Duration.microseconds(display.bitDelayMicroseconds)
-            return DisplayWorker(name: name, logger: logger) {
+            return DisplayWorker(name: name, logger: logger, healthChanged: report) {
                 TM1637Display(wires: try GPIOTM1637Wires(clock: clockLine, data: dataLine, halfBit: halfBit))
             }
         case .ht16k33:
             let (bus, address) = (display.i2cBus, display.i2cAddress)
-            return DisplayWorker(name: name, logger: logger) {
+            return DisplayWorker(name: name, logger: logger, healthChanged: report) {
                 HT16K33Display(bus: try LinuxI2CDevice(bus: bus, address: address))
             }
         case .max7219:
             let (path, chain) = (display.spiDevice, display.chainLength)
-            return DisplayWorker(name: name, logger: logger) {
+            return DisplayWorker(name: name, logger: logger, healthChanged: report) {
                 MAX7219Display(bus: try LinuxSPIDevice(path: path), chainLength: chain)
             }
         }

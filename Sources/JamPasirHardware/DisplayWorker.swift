@@ -24,14 +24,17 @@ public final class DisplayWorker: SegmentDisplay, @unchecked Sendable {
     private let open: @Sendable () throws -> any SegmentDisplay
     private let logger: Logger
     private let firstBackoff: Backoff
+    private let healthChanged: @Sendable (Health) -> Void
 
     /// `open` makes (or remakes) the driver: it runs on the worker thread.
     public init(
         name: String, logger: Logger, backoff: Backoff = Backoff(),
+        healthChanged: @escaping @Sendable (Health) -> Void = { _ in },
         open: @escaping @Sendable () throws -> any SegmentDisplay
     ) {
         self.name = name
         self.firstBackoff = backoff
+        self.healthChanged = healthChanged
         self.open = open
         self.logger = logger
         let thread = Thread { [unowned self] in self.serve() }
@@ -110,6 +113,7 @@ public final class DisplayWorker: SegmentDisplay, @unchecked Sendable {
         let previous = state
         state = health
         condition.unlock()
+        if previous != health { healthChanged(health) }
         switch (previous, health) {
         case (.failing, .ok): logger.notice("\(name) display answers again")
         case (.ok, .failing(let why)), (.starting, .failing(let why)):

@@ -4,70 +4,81 @@ import JamPasirHardware
 import Logging
 import Synchronization
 
-/// An output line that is requested on first use and again after a failure (with backoff),
-/// logging a problem once. Writes never throw to the caller: a missing LED must not stop
-/// the countdown.
-final class ReconnectingOutput: Sendable {
+/// Something that is on or off: a GPIO output line, a PWM channel.
+public protocol Switch: AnyObject {
+    func set(_ on: Bool) throws
+}
+
+extension GPIOLine: Switch {}
+
+/// An LED or buzzer output that is opened on first use and again after a failure (with
+/// backoff), logging a problem once. Writes never throw to the caller: a missing LED must not
+/// stop the countdown.
+public final class SwitchedOutput: Sendable {
     private struct State {
-        var line: GPIOLine?
+        var device: (any Switch)?
         var retryAt: MonotonicInstant?
         var backoff = Backoff()
         var lastProblem: String?
-        var lastValue = false
     }
 
-    let spec: GPIOLineSpec
+    /// The configuration key, for log lines.
+    let key: String
+    private let open: @Sendable (Bool) throws -> any Switch
     private let logger: Logger
     private let state = Mutex(State())
 
-    init(_ spec: GPIOLineSpec, logger: Logger) {
-        self.spec = spec
+    /// `open(initialValue)` makes the device; it is called again after a failure.
+    public init(key: String, logger: Logger, open: @escaping @Sendable (Bool) throws -> any Switch) {
+        self.key = key
         self.logger = logger
+        self.open = open
     }
 
-    func set(_ value: Bool, now: MonotonicInstant) {
+    /// A GPIO output line.
+    public convenience init(_ spec: GPIOLineSpec, logger: Logger) {
+        self.init(key: spec.key, logger: logger) { initial in
+            try GPIOLine.output(spec, consumer: "jampasird", initial: initial)
+        }
+    }
+
+    public func set(_ on: Bool, now: MonotonicInstant) {
         state.withLock { state in
-            state.lastValue = value
-            if state.line == nil {
-                if let retryAt = state.retryAt, now < retryAt { return }
-                do {
-                    state.line = try GPIOLine.output(spec, consumer: "jampasird", initial: value)
-                    if state.lastProblem != nil { logger.notice("\(spec.key): \(spec) is now available") }
-                    state.lastProblem = nil
-                    state.backoff.reset()
-                    return
-                } catch {
-                    note("\(error)", &state, now: now)
+            do {
+                if let device = state.device {
+                    try device.set(on)
                     return
                 }
-            }
-            do {
-                try state.line?.set(value)
+                if let retryAt = state.retryAt, now < retryAt { return }
+                state.device = try open(on)
+                try state.device?.set(on)
+                if state.lastProblem != nil { logger.notice("\(key): available again") }
+                state.lastProblem = nil
+                state.retryAt = nil
+                state.backoff.reset()
             } catch {
-                state.line = nil
-                note("\(error)", &state, now: now)
+                state.device = nil
+                let problem = "\(error)"
+                if problem != state.lastProblem {
+                    logger.error("\(key): \(problem); retrying in the background")
+                    state.lastProblem = problem
+                }
+                state.retryAt = now + state.backoff.delay()
             }
         }
-    }
-
-    private func note(_ problem: String, _ state: inout State, now: MonotonicInstant) {
-        if problem != state.lastProblem {
-            logger.error("\(spec.key): \(problem); retrying in the background")
-            state.lastProblem = problem
-        }
-        state.retryAt = now + state.backoff.delay()
     }
 }
 
-/// An active buzzer (on/off) on a GPIO line, through a transistor. Patterns play on a task;
-/// a new pattern replaces one still sounding.
-public final class GPIOBuzzer: Buzzer {
-    private let output: ReconnectingOutput
+/// A buzzer that sounds the core's patterns on a switched output: an active buzzer on a GPIO
+/// line, or a passive one on a PWM channel. Patterns play on a task; a new pattern replaces one
+/// still sounding.
+public final class PatternBuzzer: Buzzer {
+    private let output: SwitchedOutput
     private let clock: @Sendable () -> MonotonicInstant
     private let playing = Mutex<Task<Void, Never>?>(nil)
 
-    public init(_ spec: GPIOLineSpec, clock: @escaping @Sendable () -> MonotonicInstant, logger: Logger) {
-        output = ReconnectingOutput(spec, logger: logger)
+    public init(_ output: SwitchedOutput, clock: @escaping @Sendable () -> MonotonicInstant) {
+        self.output = output
         self.clock = clock
     }
 
@@ -97,20 +108,20 @@ public final class GPIOBuzzer: Buzzer {
 
 /// Green, amber and red LEDs and the optional sand bar, each on its own GPIO line.
 public final class GPIOLights: IndicatorLights {
-    private let green: ReconnectingOutput?
-    private let amber: ReconnectingOutput?
-    private let red: ReconnectingOutput?
-    private let sand: [ReconnectingOutput]
+    private let green: SwitchedOutput?
+    private let amber: SwitchedOutput?
+    private let red: SwitchedOutput?
+    private let sand: [SwitchedOutput]
     private let clock: @Sendable () -> MonotonicInstant
 
     public init(
         green: GPIOLineSpec?, amber: GPIOLineSpec?, red: GPIOLineSpec?, sand: [GPIOLineSpec],
         clock: @escaping @Sendable () -> MonotonicInstant, logger: Logger
     ) {
-        self.green = green.map { ReconnectingOutput($0, logger: logger) }
-        self.amber = amber.map { ReconnectingOutput($0, logger: logger) }
-        self.red = red.map { ReconnectingOutput($0, logger: logger) }
-        self.sand = sand.map { ReconnectingOutput($0, logger: logger) }
+        self.green = green.map { SwitchedOutput($0, logger: logger) }
+        self.amber = amber.map { SwitchedOutput($0, logger: logger) }
+        self.red = red.map { SwitchedOutput($0, logger: logger) }
+        self.sand = sand.map { SwitchedOutput($0, logger: logger) }
         self.clock = clock
     }
 

@@ -7,6 +7,7 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp
+mkdir -p /run/jampasir   # the daemon's runtime directory: status.json for jampasir doctor
 insmod /lib/modules/configfs.ko
 mount -t configfs none /sys/kernel/config
 insmod /lib/modules/gpio-sim.ko
@@ -97,6 +98,7 @@ wait $pid
 check "daemon stopped on SIGTERM" grep -q "stopped" /tmp/daemon.log
 check "no TM1637 error while DIO answers" sh -c "! grep -q 'did not acknowledge' /tmp/daemon.log"
 check "display frames written" grep -q "TM1637 frame written" /tmp/daemon.log
+check "status file: display ok" grep -q '"display":"ok"' /run/jampasir/status.json
 
 # A line held by another program: the message names that consumer.
 gpioset --mode=signal jampasir-sim 7=1 &
@@ -116,6 +118,7 @@ jampasird --config /tmp/nack.toml 2> /tmp/nack.log &
 pid=$!
 check "TM1637 without ACK reported missing" wait_log /tmp/nack.log "TM1637 did not acknowledge"
 check "daemon keeps running without a display" kill -0 $pid
+check "status file: display failing, with the reason" grep -q 'did not acknowledge' /run/jampasir/status.json
 kill -TERM $pid; wait $pid
 
 echo "1..$n"

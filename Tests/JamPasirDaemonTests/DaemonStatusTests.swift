@@ -1,0 +1,23 @@
+import Foundation
+import JamPasirDaemon
+import JamPasirHardware
+import JamPasirTesting
+import Testing
+
+@Suite("Daemon status file")
+struct DaemonStatusTests {
+    @Test func failingDisplayIsReportedWithItsReason() throws {
+        let directory = try TemporaryDirectory("status")
+        let path = directory.file("status.json")
+        DaemonStatus(displayKind: "tm1637", health: .failing("TM1637 did not acknowledge byte 0x40")).write(to: path)
+        let status = try #require(DaemonStatus.read(from: path))
+        #expect(status.display == "failing")
+        #expect(status.displayProblem == "TM1637 did not acknowledge byte 0x40")
+        #expect(status.isCurrent)  // written by this process
+    }
+
+    @Test func noRuntimeDirectoryMeansNoFileAndNoError() {
+        DaemonStatus(displayKind: "tm1637", health: .ok).write(to: "/nonexistent-jampasir-dir/status.json")
+        #expect(DaemonStatus.read(from: "/nonexistent-jampasir-dir/status.json") == nil)
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import JamPasirCore
+import JamPasirLinux
+import JamPasirTesting
+import Logging
+import Synchronization
+import Testing
+
+@Suite("PWM passive buzzer through sysfs")
+struct PWMChannelTests {
+    /// A sysfs-like tree: pwmchip0 with its export file; the "kernel" (this test) makes pwm0.
+    func tree() throws -> TemporaryDirectory {
+        let root = try TemporaryDirectory("pwm")
+        try FileManager.default.createDirectory(atPath: root.file("pwmchip0/pwm1"), withIntermediateDirectories: true)
+        for file in ["pwmchip0/export", "pwmchip0/pwm1/period", "pwmchip0/pwm1/duty_cycle", "pwmchip0/pwm1/enable"] {
+            #expect(FileManager.default.createFile(atPath: root.file(file), contents: Data()))
+        }
+        return root
+    }
+
+    func read(_ root: TemporaryDirectory, _ file: String) throws -> String {
+        try String(contentsOfFile: root.file(file), encoding: .utf8)
+    }
+
+    @Test func setsPeriodAndHalfDutyThenSwitchesEnable() throws {
+        let root = try tree()
+        let channel = try PWMChannel(chip: 0, channel: 1, frequency: 2500, root: root.path)
+        #expect(try read(root, "pwmchip0/pwm1/period") == "400000")
+        #expect(try read(root, "pwmchip0/pwm1/duty_cycle") == "200000")
+        try channel.set(true)
+        #expect(try read(root, "pwmchip0/pwm1/enable") == "1")
+        try channel.set(false)
+        #expect(try read(root, "pwmchip0/pwm1/enable") == "0")
+        #expect(try read(root, "pwmchip0/export") == "")  // already exported: not exported again
+    }
+
+    @Test func missingChipNamesTheKey() throws {
+        let root = try TemporaryDirectory("pwm")
+        #expect(throws: PWMChannel.Failure.self) {
+            try PWMChannel(chip: 3, channel: 0, frequency: 2700, root: root.path)
+        }
+        do {
+            _ = try PWMChannel(chip: 3, channel: 0, frequency: 2700, root: root.path)
+        } catch {
+            #expect(error.description.contains("(buzzer.pwm_chip)"))
+        }
+    }
+}
+
+final class FlakySwitch: Switch, Sendable {
+    let values = Mutex<[Bool]>([])
+    let failNext = Mutex(false)
+    struct Gone: Error {}
+    func set(_ on: Bool) throws {
+        let fail = failNext.withLock { fail in
+            defer { fail = false }
+            return fail
+        }
+        if fail { throw Gone() }
+        values.withLock { $0.append(on) }
+    }
+}
+
+@Suite("Switched outputs")
+struct SwitchedOutputTests {
+    @Test func reopensAfterAFailureOnlyAfterTheBackoff() {
+        let device = FlakySwitch()
+        let opens = Mutex(0)
+        let output = SwitchedOutput(key: "lights.red_line", logger: Logger(label: "test")) { _ in
+            opens.withLock { $0 += 1 }
+            return device
+        }
+        output.set(true, now: .seconds(0))
+        device.failNext.withLock { $0 = true }
+        output.set(false, now: .seconds(1))  // fails: dropped, retry in 1 s
+        output.set(true, now: .seconds(1.5))  // too early: nothing
+        output.set(true, now: .seconds(2.0))  // reopened
+        #expect(opens.withLock { $0 } == 2)
+        #expect(device.values.withLock { $0 } == [true, true])
+    }
+}
