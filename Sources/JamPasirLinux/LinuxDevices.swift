@@ -1,85 +1,89 @@
 import CJamPasirSystem
 import Foundation
 
-/// An I2C device at a 7-bit address on `/dev/i2c-<bus>`.
-public final class LinuxI2CDevice: ByteBus {
-    public struct Failure: Error, CustomStringConvertible {
-        public var description: String
-    }
+/// A device file (`/dev/i2c-1`, `/dev/spidev0.0`) failure, naming the configuration key.
+public struct DeviceFailure: Error, CustomStringConvertible {
+    public var description: String
+}
 
-    private let fd: Int32
-    private let path: String
-    private let address: Int
+/// An open device file that whole messages are written to.
+final class DeviceFile {
+    let fd: Int32
+    let path: String
 
-    public init(bus: Int, address: Int) throws(Failure) {
-        path = "/dev/i2c-\(bus)"
-        self.address = address
+    /// `key` names the setting; `whenMissing` says how to make the device appear; `group` owns it.
+    init(path: String, key: String, whenMissing: String, group: String) throws(DeviceFailure) {
+        self.path = path
         fd = open(path, O_RDWR | O_CLOEXEC)
         if fd < 0 {
             let error = errno
-            throw Failure(
-                description: error == ENOENT
-                    ? "I2C bus \(path) not found (display.i2c_bus): enable I2C (raspi-config, or dtparam=i2c_arm=on) or fix the bus number"
-                    : "\(path) (display.i2c_bus): \(String(cString: strerror(error)))\(error == EACCES ? ": add the daemon's user to group i2c" : "")"
-            )
-        }
-        if jp_i2c_set_address(fd, Int32(address)) != 0 {
-            let error = errno
-            close(fd)
-            throw Failure(
-                description:
-                    "\(path): cannot select address 0x\(String(address, radix: 16)) (display.i2c_address): \(String(cString: strerror(error)))"
-            )
+            switch error {
+            case ENOENT: throw DeviceFailure(description: "\(path) not found (\(key)): \(whenMissing)")
+            case EACCES, EPERM:
+                throw DeviceFailure(
+                    description: "\(path) (\(key)): permission denied: add the daemon's user to group \(group)")
+            default: throw DeviceFailure(description: "\(path) (\(key)): \(String(cString: strerror(error)))")
+            }
         }
     }
 
     deinit { close(fd) }
 
-    public func write(_ bytes: [UInt8]) throws {
+    /// Writes all of `bytes` in one call; returns errno on failure.
+    func write(_ bytes: [UInt8]) -> Int32? {
         let written = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
-        if written != bytes.count {
-            let error = errno
-            throw Failure(
-                description: error == ENXIO || error == EREMOTEIO
-                    ? "no device answers at 0x\(String(address, radix: 16)) on \(path) (display.i2c_address): check wiring and address with `i2cdetect -y \(path.dropFirst(9))`"
-                    : "\(path): \(String(cString: strerror(error)))")
+        return written == bytes.count ? nil : (written < 0 ? errno : EIO)
+    }
+}
+
+/// An I2C device at a 7-bit address on `/dev/i2c-<bus>`.
+public final class LinuxI2CDevice: ByteBus {
+    private let file: DeviceFile
+    private let address: Int
+    private let bus: Int
+
+    public init(bus: Int, address: Int) throws(DeviceFailure) {
+        self.bus = bus
+        self.address = address
+        file = try DeviceFile(
+            path: "/dev/i2c-\(bus)", key: "display.i2c_bus",
+            whenMissing: "enable I2C (raspi-config, or dtparam=i2c_arm=on) or fix the bus number", group: "i2c")
+        if jp_i2c_set_address(file.fd, Int32(address)) != 0 {
+            throw DeviceFailure(
+                description:
+                    "\(file.path): cannot select address \(hex) (display.i2c_address): \(String(cString: strerror(errno)))"
+            )
         }
+    }
+
+    private var hex: String { "0x" + String(address, radix: 16) }
+
+    public func write(_ bytes: [UInt8]) throws {
+        guard let error = file.write(bytes) else { return }
+        throw DeviceFailure(
+            description: error == ENXIO || error == EREMOTEIO
+                ? "no device answers at \(hex) on \(file.path) (display.i2c_address): check wiring and address with `i2cdetect -y \(bus)`"
+                : "\(file.path): \(String(cString: strerror(error)))")
     }
 }
 
 /// An SPI device (`/dev/spidevB.C`), mode 0 at 1 MHz: well within the MAX7219's 10 MHz.
 public final class LinuxSPIDevice: ByteBus {
-    public struct Failure: Error, CustomStringConvertible {
-        public var description: String
-    }
+    private let file: DeviceFile
 
-    private let fd: Int32
-    private let path: String
-
-    public init(path: String) throws(Failure) {
-        self.path = path
-        fd = open(path, O_RDWR | O_CLOEXEC)
-        if fd < 0 {
-            let error = errno
-            throw Failure(
-                description: error == ENOENT
-                    ? "SPI device \(path) not found (display.spi_device): enable SPI (raspi-config, or dtparam=spi=on)"
-                    : "\(path) (display.spi_device): \(String(cString: strerror(error)))\(error == EACCES ? ": add the daemon's user to group spi" : "")"
-            )
-        }
-        if jp_spi_configure(fd, 0, 1_000_000) != 0 {
-            let error = errno
-            close(fd)
-            throw Failure(description: "\(path): cannot set SPI mode 0 at 1 MHz: \(String(cString: strerror(error)))")
+    public init(path: String) throws(DeviceFailure) {
+        file = try DeviceFile(
+            path: path, key: "display.spi_device", whenMissing: "enable SPI (raspi-config, or dtparam=spi=on)",
+            group: "spi")
+        if jp_spi_configure(file.fd, 0, 1_000_000) != 0 {
+            throw DeviceFailure(
+                description: "\(path): cannot set SPI mode 0 at 1 MHz: \(String(cString: strerror(errno)))")
         }
     }
-
-    deinit { close(fd) }
 
     public func write(_ bytes: [UInt8]) throws {
-        let written = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
-        if written != bytes.count {
-            throw Failure(description: "\(path): \(String(cString: strerror(errno)))")
+        if let error = file.write(bytes) {
+            throw DeviceFailure(description: "\(file.path): \(String(cString: strerror(error)))")
         }
     }
 }

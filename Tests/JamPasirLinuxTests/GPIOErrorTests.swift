@@ -35,3 +35,24 @@ struct GPIOErrorTests {
         }
     }
 }
+
+@Suite("I2C and SPI device errors")
+struct DeviceErrorTests {
+    @Test func missingBusesNameTheKeyAndTheFix() {
+        do {
+            _ = try LinuxI2CDevice(bus: 250, address: 0x70)
+            Issue.record("/dev/i2c-250 opened")
+        } catch {
+            #expect(
+                error.description
+                    == "/dev/i2c-250 not found (display.i2c_bus): enable I2C (raspi-config, or dtparam=i2c_arm=on) or fix the bus number"
+            )
+        }
+        do {
+            _ = try LinuxSPIDevice(path: "/dev/spidev9.9")
+            Issue.record("/dev/spidev9.9 opened")
+        } catch {
+            #expect(error.description.hasPrefix("/dev/spidev9.9 not found (display.spi_device): enable SPI"))
+        }
+    }
+}
