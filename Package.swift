@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
         // C stays at the edge: the few system calls Swift's Glibc overlay does not expose.
@@ -46,6 +47,11 @@ let package = Package(
             swiftSettings: strict),
         // Statistics and CSV/JSON writers shared by the CLI and (later) the USB export.
         .target(name: "JamPasirReports", dependencies: ["JamPasirCore", "JamPasirStore"], swiftSettings: strict),
+        // Signed exports: the files a USB stick (or `jampasir export`) receives, and their verification.
+        .target(
+            name: "JamPasirExport",
+            dependencies: ["JamPasirReports", "JamPasirStore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
         // The TOML configuration file.
         .target(name: "JamPasirConfig", dependencies: ["JamPasirCore"], swiftSettings: strict),
         // Daemon wiring: controller, run loop, clocks, recorder.
@@ -53,7 +59,7 @@ let package = Package(
             name: "JamPasirDaemon",
             dependencies: [
                 "JamPasirCore", "JamPasirHardware", "JamPasirTerminal", "JamPasirStore", "JamPasirConfig",
-                "JamPasirLinux", "JamPasirReports", "CJamPasirSystem",
+                "JamPasirLinux", "JamPasirReports", "JamPasirExport", "CJamPasirSystem",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -63,7 +69,8 @@ let package = Package(
             name: "JamPasirCLI",
             dependencies: [
                 "JamPasirCore", "JamPasirStore", "JamPasirReports", "JamPasirConfig", "JamPasirHardware",
-                "JamPasirLinux", "JamPasirDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "JamPasirLinux", "JamPasirDaemon", "JamPasirExport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
         // Fakes for tests, shipped with the library as gpiozero ships MockFactory.
@@ -87,6 +94,10 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "JamPasirStoreTests", dependencies: ["JamPasirStore", "JamPasirTesting", "JamPasirCore"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "JamPasirExportTests",
+            dependencies: ["JamPasirExport", "JamPasirReports", "JamPasirStore", "JamPasirTesting", "JamPasirCore"],
             swiftSettings: strict),
         .testTarget(
             name: "JamPasirReportsTests", dependencies: ["JamPasirReports", "JamPasirStore", "JamPasirTesting"],

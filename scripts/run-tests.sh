@@ -10,7 +10,7 @@ status=${PIPESTATUS[0]}
 
 summary=$(grep -E "Test run with [0-9]+ tests" "$log" | tail -n 1)
 total=$(sed -nE 's/.*Test run with ([0-9]+) tests.*/\1/p' <<<"$summary")
-failed_tests=$(grep -E "^✘ Test .* failed" "$log" | wc -l)
+failed_tests=$(grep -E "^✘ Test .* failed" "$log" | grep -vc "^✘ Test run with")
 if [ -z "$total" ]; then
     echo "no test run summary found" >&2
     exit 1

@@ -1,13 +1,20 @@
 import ArgumentParser
 import Foundation
+import JamPasirConfig
+import JamPasirExport
 import JamPasirReports
 import JamPasirStore
 
-/// `jampasir export --to DIR`: the whole log as one CSV file, written atomically.
+/// `jampasir export --to DIR`: the same signed set of files a USB stick receives.
 public struct ExportCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write the session log as CSV (RFC 4180, UTF-8, UTC times) into a directory.")
+        abstract: "Write the session log, the report and a signed manifest into a directory.",
+        discussion: """
+            Writes DIR/JAMPASIR/<counter-id>/<UTC time>/ with sessions.csv (RFC 4180, UTF-8, UTC \
+            times), sessions.jsonl, report.html and manifest.json (SHA-256 of each file, signed with \
+            the counter's device key). Check it later with `jampasir verify`.
+            """)
 
     @OptionGroup var storeOptions: StoreOptions
     @Option(name: .customLong("to"), help: ArgumentHelp("Directory to write into.", valueName: "dir"))
@@ -21,7 +28,7 @@ public struct ExportCommand: ParsableCommand {
         print(try export(progress: progress))
     }
 
-    /// Writes the file; returns a line saying where and how much.
+    /// Writes the export; returns a line saying where and how much.
     public func export(progress: ((Int, Int) -> Void)? = nil) throws -> String {
         let configuration = try storeOptions.configuration()
         let store = try storeOptions.openStore(configuration)
@@ -30,32 +37,59 @@ public struct ExportCommand: ParsableCommand {
             throw CLIFailure(
                 message: "export directory \(directory) does not exist or is not a directory", exitStatus: 73)
         }
-        let stamp = Timestamp.iso8601(Date()).replacingOccurrences(of: ":", with: "").replacingOccurrences(
-            of: ".", with: "")
-        let path = URL(fileURLWithPath: directory).appendingPathComponent(
-            "jampasir-\(configuration.counterID)-\(stamp).csv"
-        ).path
-        let total = progress == nil ? 0 : try store.count()
-        var written = 0
+        let key: DeviceKey
         do {
-            let file = try AtomicFile(path: path)
-            try file.write(CSVFormat.header)
-            try store.forEachSession { session in
-                try file.write(CSVFormat.row(session))
-                written += 1
-                if written % 10_000 == 0 { progress?(written, total) }
+            guard FileManager.default.fileExists(atPath: configuration.deviceKeyPath) else {
+                throw CLIFailure(
+                    message:
+                        "no device key at \(configuration.deviceKeyPath): jampasird creates it when it first starts (config key store.device_key)",
+                    exitStatus: 66)
             }
-            try file.commit()
-        } catch let failure as AtomicFile.Failure {
-            throw CLIFailure(message: "\(failure)", exitStatus: 73)
+            key = try DeviceKey.loadOrCreate(at: configuration.deviceKeyPath)
+        } catch let failure as DeviceKey.Failure {
+            throw CLIFailure(message: failure.description, exitStatus: 66)
         }
-        progress?(written, total)
-        return "exported \(written) sessions to \(path)"
+        let writer = ExportWriter(
+            store: store, counterID: configuration.counterID, key: key, timeZone: configuration.timeZone,
+            language: HTMLReport.Language(rawValue: configuration.reportLanguage) ?? .indonesian)
+        do {
+            let result = try writer.write(into: directory, at: Date(), progress: progress)
+            return "exported \(result.manifest.body.sessions.count) sessions to \(result.directory)"
+        } catch {
+            throw CLIFailure(message: "export failed: \(error)", exitStatus: 73)
+        }
     }
 
     static func printProgress(done: Int, total: Int) {
         let percent = total == 0 ? 100 : done * 100 / total
         FileHandle.standardError.write(Data("\rexporting: \(done) / \(total) sessions (\(percent)%)\u{1B}[K".utf8))
         if done >= total { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}
+
+/// `jampasir verify DIR`: is this export intact and signed by the expected counter?
+public struct VerifyCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check an export folder: file hashes, manifest signature, session count and id range.")
+
+    @Argument(help: ArgumentHelp("The export folder (the one holding manifest.json).", valueName: "dir"))
+    var directory: String
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp("The counter's public key (base64) the export must be signed with.", valueName: "key"))
+    var publicKey: String?
+
+    public init() {}
+
+    public func run() throws {
+        let problems = ExportVerifier.verify(directory: directory, expectedPublicKey: publicKey)
+        if problems.isEmpty {
+            print("OK \(directory)")
+            return
+        }
+        for problem in problems { print("FAIL \(problem)") }
+        throw ExitCode(1)
     }
 }

@@ -7,7 +7,9 @@ public struct JampasirCommand: ParsableCommand {
         commandName: "jampasir",
         abstract: "Sessions, statistics and exports of the JamPasir counter timer.",
         version: "0.1.0",
-        subcommands: [SessionsCommand.self, StatsCommand.self, ExportCommand.self, DoctorCommand.self])
+        subcommands: [
+            SessionsCommand.self, StatsCommand.self, ExportCommand.self, VerifyCommand.self, DoctorCommand.self,
+        ])
 
     public init() {}
 

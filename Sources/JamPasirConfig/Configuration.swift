@@ -13,6 +13,14 @@ public struct Configuration: Equatable, Sendable {
     public var storePath = Configuration.defaultStorePath
     /// Days in statistics are local days of this zone; nil means the system's.
     public var timeZoneIdentifier: String?
+    /// Language of the HTML report: "id" (Bahasa Indonesia) or "en".
+    public var reportLanguage = "id"
+    /// The Ed25519 device key that signs exports; nil means `device.key` next to the store.
+    public var deviceKeyPathSetting: String?
+
+    public var deviceKeyPath: String {
+        deviceKeyPathSetting ?? ((storePath as NSString).deletingLastPathComponent + "/device.key")
+    }
     public var hardware = HardwareConfiguration()
 
     public init(counterID: String = Configuration.defaultCounterID) {
@@ -257,6 +265,15 @@ extension Configuration {
             valid: { $0.hasPrefix("/") }
         ) { $0.storePath = $1 },
 
+        .text(
+            "report", "language", what: "\"id\" (Bahasa Indonesia) or \"en\" (English)",
+            valid: { ["id", "en"].contains($0) }
+        ) {
+            $0.reportLanguage = $1
+        },
+        .text(
+            "store", "device_key", what: "an absolute path for the export signing key", valid: { $0.hasPrefix("/") }
+        ) { $0.deviceKeyPathSetting = $1 },
         .text(
             "report", "time_zone", what: "an IANA time zone such as \"Asia/Jakarta\"",
             valid: { TimeZone(identifier: $0) != nil }

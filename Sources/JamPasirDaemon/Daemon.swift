@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import JamPasirConfig
 import JamPasirCore
+import JamPasirExport
 import JamPasirHardware
 import JamPasirStore
 import JamPasirTerminal
@@ -85,6 +86,9 @@ public struct Daemon: Sendable {
         let store: SessionStore
         do {
             store = try SessionStore(path: configuration.storePath, access: .readWrite)
+            // The key that signs exports: created once, on the first start, next to the store.
+            let key = try DeviceKey.loadOrCreate(at: configuration.deviceKeyPath)
+            logger.info("device key \(configuration.deviceKeyPath): public key \(key.publicKeyBase64)")
             let recovered = try store.interruptOpenSessions(
                 at: Date(), freeService: configuration.rules.interruptedIsFree)
             for session in recovered {

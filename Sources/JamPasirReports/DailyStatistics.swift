@@ -45,11 +45,27 @@ public struct DailyStatistics: Equatable, Sendable, Codable {
 
     /// Per-day figures over `sessions`, in day order.
     public static func compute(_ sessions: some Sequence<SessionRecord>, timeZone: TimeZone) -> [DailyStatistics] {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = timeZone
-        var days: [String: DailyStatistics] = [:]
-        var serviceTimes: [String: [Int64]] = [:]
-        for session in sessions {
+        var accumulator = Accumulator(timeZone: timeZone)
+        for session in sessions { accumulator.add(session) }
+        return accumulator.result()
+    }
+
+    /// Builds the figures one session at a time, so a long log is never held in memory
+    /// (only the service times, 8 bytes a session, for the percentiles).
+    public struct Accumulator {
+        private var calendar: Calendar
+        private var days: [String: DailyStatistics] = [:]
+        private var serviceTimes: [String: [Int64]] = [:]
+
+        public init(timeZone: TimeZone) {
+            calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = timeZone
+        }
+
+        /// Service times of in-time and overtime sessions, all days.
+        public var allServiceTimes: [Int64] { serviceTimes.values.flatMap { $0 } }
+
+        public mutating func add(_ session: SessionRecord) {
             let day = dayKey(session.startedAt, calendar: calendar)
             var stats = days[day] ?? DailyStatistics(day: day)
             stats.sessions += 1
@@ -68,15 +84,18 @@ public struct DailyStatistics: Equatable, Sendable, Codable {
             }
             days[day] = stats
         }
-        return days.keys.sorted().map { day in
-            var stats = days[day]!
-            let times = (serviceTimes[day] ?? []).sorted()
-            stats.medianServiceMs = percentile(50, ofSorted: times)
-            stats.p90ServiceMs = percentile(90, ofSorted: times)
-            if stats.services > 0 {
-                stats.percentInTime = (Double(stats.inTime) * 1000 / Double(stats.services)).rounded() / 10
+
+        public func result() -> [DailyStatistics] {
+            days.keys.sorted().map { day in
+                var stats = days[day]!
+                let times = (serviceTimes[day] ?? []).sorted()
+                stats.medianServiceMs = percentile(50, ofSorted: times)
+                stats.p90ServiceMs = percentile(90, ofSorted: times)
+                if stats.services > 0 {
+                    stats.percentInTime = (Double(stats.inTime) * 1000 / Double(stats.services)).rounded() / 10
+                }
+                return stats
             }
-            return stats
         }
     }
 

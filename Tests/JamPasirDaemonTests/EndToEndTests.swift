@@ -3,6 +3,7 @@ import Foundation
 import JamPasirCLI
 import JamPasirCore
 import JamPasirDaemon
+import JamPasirExport
 import JamPasirReports
 import JamPasirStore
 import JamPasirTesting
@@ -19,7 +20,8 @@ struct EndToEndTests {
         directory = try TemporaryDirectory("e2e")
         storePath = directory.file("jampasir.sqlite")
         configPath = directory.file("jampasir.toml")
-        try "[report]\ntime_zone = \"Asia/Jakarta\"\n".write(toFile: configPath, atomically: true, encoding: .utf8)
+        try "[counter]\nid = \"loket-test\"\n[report]\ntime_zone = \"Asia/Jakarta\"\n".write(
+            toFile: configPath, atomically: true, encoding: .utf8)
     }
 
     func cli<C: JampasirRenderable>(_ type: C.Type, _ arguments: [String]) throws -> String {
@@ -92,7 +94,7 @@ struct EndToEndTests {
         }
     }
 
-    @Test func exportWritesTheSameRowsAsCSV() async throws {
+    @Test func exportWritesASignedExportThatVerifies() async throws {
         let rig = try CounterRig(storePath: storePath)
         await rig.start()
         await rig.tap(at: 1)
@@ -100,19 +102,21 @@ struct EndToEndTests {
         await rig.tap(at: 60)
         await rig.tap(at: 200)
         await rig.settle()
-        let exportDirectory = try TemporaryDirectory("export")
-        let message = try ExportCommand.parse([
-            "--to", exportDirectory.path, "--store", storePath, "--config", configPath,
-        ]).export()
-        #expect(message.hasPrefix("exported 2 sessions to "))
-        let files = try FileManager.default.contentsOfDirectory(atPath: exportDirectory.path)
-        #expect(files.count == 1)
-        let csv = try String(contentsOfFile: exportDirectory.file(files[0]), encoding: .utf8)
+        let arguments = ["--to", directory.path, "--store", storePath, "--config", configPath]
+        // The device key is made by the daemon on its first start, not by the CLI.
+        #expect(throws: (any Error).self) { try ExportCommand.parse(arguments).export() }
+        let key = try DeviceKey.loadOrCreate(at: directory.file("device.key"))
+        let message = try ExportCommand.parse(arguments).export()
+        #expect(message.hasPrefix("exported 2 sessions to \(directory.path)/JAMPASIR/loket-test/"))
+        let exportDirectory = String(message.dropFirst("exported 2 sessions to ".count))
+        #expect(ExportVerifier.verify(directory: exportDirectory, expectedPublicKey: key.publicKeyBase64).isEmpty)
+        let csv = try String(contentsOfFile: exportDirectory + "/sessions.csv", encoding: .utf8)
         let lines = csv.components(separatedBy: "\r\n").filter { !$0.isEmpty }
         #expect(lines.count == 3)
         #expect(lines[1].hasPrefix("1,loket-test,"))
         #expect(lines[1].contains(",49000,120000,in_time,false,"))
         #expect(lines[2].contains(",140000,120000,overtime,true,"))
+        #expect(throws: Never.self) { try VerifyCommand.parse([exportDirectory]).run() }
     }
 
     @Test func exportToMissingDirectoryFailsClearly() throws {

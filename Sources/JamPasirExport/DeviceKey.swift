@@ -1,0 +1,61 @@
+import Crypto
+import Foundation
+
+/// The counter's Ed25519 signing key, created on first use and kept next to the store
+/// (`device.key`, mode 0600). Every export manifest is signed with it, so the office can check
+/// later that nobody edited an export; the public key is printed in each manifest.
+public struct DeviceKey: Sendable {
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// The raw 32-byte key (Crypto's key type is not Sendable; the bytes are).
+    private let raw: Data
+
+    private init(privateKey: Curve25519.Signing.PrivateKey) {
+        raw = privateKey.rawRepresentation
+    }
+
+    private var privateKey: Curve25519.Signing.PrivateKey {
+        // `raw` came from a valid key, so this cannot fail.
+        try! Curve25519.Signing.PrivateKey(rawRepresentation: raw)
+    }
+
+    public var publicKeyBase64: String { privateKey.publicKey.rawRepresentation.base64EncodedString() }
+
+    /// Loads the key at `path`, or creates it (atomically) if there is none yet.
+    public static func loadOrCreate(at path: String) throws(Failure) -> DeviceKey {
+        if let data = FileManager.default.contents(atPath: path) {
+            do {
+                return DeviceKey(privateKey: try Curve25519.Signing.PrivateKey(rawRepresentation: data))
+            } catch {
+                throw Failure(
+                    description:
+                        "device key \(path) is damaged (\(data.count) bytes, expected 32): restore it from backup; a new key would make earlier exports unverifiable against it"
+                )
+            }
+        }
+        if FileManager.default.fileExists(atPath: path) {
+            throw Failure(description: "device key \(path) cannot be read: run as the jampasir user or with sudo")
+        }
+        let key = Curve25519.Signing.PrivateKey()
+        let temporary = path + ".tmp-\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw Failure(description: "cannot create the device key \(path): \(String(cString: strerror(errno)))")
+        }
+        let bytes = [UInt8](key.rawRepresentation)
+        let written = write(fd, bytes, bytes.count)
+        let synced = fsync(fd) == 0
+        close(fd)
+        guard written == bytes.count, synced, rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw Failure(description: "cannot write the device key \(path): \(String(cString: strerror(errno)))")
+        }
+        return DeviceKey(privateKey: key)
+    }
+
+    public func sign(_ data: Data) throws -> Data {
+        try privateKey.signature(for: data)
+    }
+}

@@ -1,0 +1,116 @@
+import Crypto
+import Foundation
+
+/// Checks an export folder: every file's size and SHA-256 against the manifest, the manifest's
+/// signature, the expected public key if one is given, and that the CSV holds exactly the
+/// sessions the manifest claims.
+public enum ExportVerifier {
+    /// The problems found; empty means the export is intact.
+    public static func verify(directory: String, expectedPublicKey: String? = nil) -> [String] {
+        let manifestPath = directory + "/manifest.json"
+        guard let data = FileManager.default.contents(atPath: manifestPath) else {
+            return ["no manifest.json in \(directory): not an export, or an unfinished one"]
+        }
+        let manifest: ExportManifest
+        do {
+            manifest = try JSONDecoder().decode(ExportManifest.self, from: data)
+        } catch {
+            return ["manifest.json cannot be read: \(error)"]
+        }
+        var problems: [String] = []
+        let body = manifest.body
+        if body.format != ExportManifest.formatName { problems.append("unknown format \(body.format)") }
+        if let expectedPublicKey, expectedPublicKey != body.devicePublicKey {
+            problems.append(
+                "signed by a different device key (\(body.devicePublicKey)) than expected (\(expectedPublicKey))")
+        }
+        if let keyData = Data(base64Encoded: body.devicePublicKey),
+            let key = try? Curve25519.Signing.PublicKey(rawRepresentation: keyData),
+            let signature = Data(base64Encoded: manifest.signature),
+            let signed = try? body.canonicalData(), key.isValidSignature(signature, for: signed)
+        {
+        } else {
+            problems.append("the manifest's signature does not verify: manifest.json was edited")
+        }
+        for file in body.files {
+            guard let contents = FileManager.default.contents(atPath: directory + "/" + file.name) else {
+                problems.append("\(file.name) is missing")
+                continue
+            }
+            if contents.count != file.size {
+                problems.append("\(file.name): \(contents.count) bytes, manifest says \(file.size)")
+            }
+            let digest = SHA256.hash(data: contents).map { String(format: "%02x", $0) }.joined()
+            if digest != file.sha256 {
+                problems.append("\(file.name): SHA-256 does not match the manifest: the file was changed")
+            }
+        }
+        if let csv = FileManager.default.contents(atPath: directory + "/sessions.csv") {
+            problems += checkRows(String(decoding: csv, as: UTF8.self), against: body.sessions)
+        }
+        return problems
+    }
+
+    /// The CSV's rows against the manifest's session count and id range.
+    static func checkRows(_ csv: String, against range: ExportManifest.SessionRange) -> [String] {
+        let records = CSVRecords.parse(csv)
+        let ids = records.dropFirst().compactMap { $0.first.flatMap { Int64($0) } }
+        var problems: [String] = []
+        if records.count - 1 != range.count {
+            problems.append("sessions.csv has \(records.count - 1) sessions, manifest says \(range.count)")
+        }
+        if Set(ids).count != ids.count { problems.append("sessions.csv repeats a session id") }
+        if ids.min() != range.firstID || ids.max() != range.lastID {
+            problems.append(
+                "sessions.csv ids run \(ids.min().map(String.init) ?? "-")…\(ids.max().map(String.init) ?? "-"), manifest says \(range.firstID.map(String.init) ?? "-")…\(range.lastID.map(String.init) ?? "-")"
+            )
+        }
+        return problems
+    }
+}
+
+/// A small RFC 4180 reader: quoted fields, doubled quotes, CRLF or LF, a leading BOM.
+enum CSVRecords {
+    static func parse(_ text: String) -> [[String]] {
+        var records: [[String]] = []
+        var record: [String] = []
+        var field = ""
+        var quoted = false
+        var iterator = text.drop { $0 == "\u{FEFF}" }.makeIterator()
+        var pending: Character? = nil
+        while let character = pending ?? iterator.next() {
+            pending = nil
+            if quoted {
+                if character == "\"" {
+                    let next = iterator.next()
+                    if next == "\"" {
+                        field.append("\"")
+                    } else {
+                        quoted = false
+                        pending = next
+                    }
+                } else {
+                    field.append(character)
+                }
+                continue
+            }
+            switch character {
+            case "\"": quoted = true
+            case ",":
+                record.append(field)
+                field = ""
+            case "\r\n", "\n", "\r":
+                record.append(field)
+                records.append(record)
+                record = []
+                field = ""
+            default: field.append(character)
+            }
+        }
+        if !field.isEmpty || !record.isEmpty {
+            record.append(field)
+            records.append(record)
+        }
+        return records
+    }
+}

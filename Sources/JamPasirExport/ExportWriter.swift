@@ -1,0 +1,177 @@
+import Crypto
+import Foundation
+import JamPasirReports
+import JamPasirStore
+
+/// Writes one export: `JAMPASIR/<counter-id>/<UTC time>/` under a root (a USB stick's mount
+/// point, or a directory given to `jampasir export`) with `sessions.csv`, `sessions.jsonl`,
+/// `report.html` and, last, the signed `manifest.json`. Every file goes to a hidden temporary
+/// name, is fsynced and renamed, so an export is complete exactly when its manifest exists and
+/// verifies. Nothing under the root is followed if it is a symbolic link.
+public struct ExportWriter: Sendable {
+    /// Why an export failed, one code per kind (shown on the display as `E` + code).
+    public enum FailureKind: Int, Sendable {
+        case unsafePath = 1
+        case noSpace = 2
+        case readOnly = 3
+        case ioError = 4
+        case vanished = 5
+        case store = 6
+    }
+
+    public struct Failure: Error, CustomStringConvertible {
+        public var kind: FailureKind
+        public var description: String
+    }
+
+    public struct Result: Sendable {
+        public var directory: String
+        public var manifest: ExportManifest
+    }
+
+    public var store: SessionStore
+    public var counterID: String
+    public var key: DeviceKey
+    public var timeZone: TimeZone
+    public var language: HTMLReport.Language
+
+    public init(
+        store: SessionStore, counterID: String, key: DeviceKey, timeZone: TimeZone, language: HTMLReport.Language
+    ) {
+        self.store = store
+        self.counterID = counterID
+        self.key = key
+        self.timeZone = timeZone
+        self.language = language
+    }
+
+    /// `progress(done, total)` is called every 10,000 sessions and at the end.
+    public func write(into root: String, at now: Date, progress: ((Int, Int) -> Void)? = nil) throws(Failure) -> Result
+    {
+        let stamp = Timestamp.iso8601(now).replacingOccurrences(of: ":", with: "").replacingOccurrences(
+            of: ".", with: "")
+        var directory = root
+        for component in ["JAMPASIR", counterID, stamp] {
+            directory += "/" + component
+            try Self.makeDirectory(directory, mustBeNew: component == stamp)
+        }
+        do {
+            return try writeFiles(into: directory, at: now, progress: progress)
+        } catch let failure as Failure {
+            rmdir(directory)  // only succeeds if nothing was left in it
+            throw failure
+        } catch {
+            rmdir(directory)
+            throw Failure(kind: .store, description: "reading the store for the export: \(error)")
+        }
+    }
+
+    private func writeFiles(into directory: String, at now: Date, progress: ((Int, Int) -> Void)?) throws -> Result {
+        let total = try store.count()
+        let csv = try HashedFile(directory, "sessions.csv")
+        let jsonl = try HashedFile(directory, "sessions.jsonl")
+        var statistics = DailyStatistics.Accumulator(timeZone: timeZone)
+        var range = ExportManifest.SessionRange(count: 0)
+        var limitMs: Int64 = 120_000
+        try csv.write(CSVFormat.header)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        try store.forEachSession { session in
+            try csv.write(CSVFormat.row(session))
+            try jsonl.write(String(decoding: try encoder.encode(SessionJSON(session)), as: UTF8.self) + "\n")
+            statistics.add(session)
+            range.count += 1
+            if let id = session.id {
+                range.firstID = min(range.firstID ?? id, id)
+                range.lastID = max(range.lastID ?? id, id)
+            }
+            limitMs = session.limitMs
+            if range.count % 10_000 == 0 { progress?(range.count, total) }
+        }
+        let report = try HashedFile(directory, "report.html")
+        try report.write(
+            HTMLReport(
+                counterID: counterID, generatedAt: now, timeZone: timeZone, limitMs: limitMs,
+                days: statistics.result(), serviceTimesMs: statistics.allServiceTimes, language: language
+            ).render())
+        var files: [ExportManifest.File] = []
+        for file in [csv, jsonl, report] {
+            files.append(try file.commit())
+        }
+        let body = ExportManifest.Body(
+            counterID: counterID, exportedAt: Timestamp.iso8601(now), sessions: range, files: files,
+            devicePublicKey: key.publicKeyBase64)
+        let manifest = ExportManifest(
+            body: body, signature: try key.sign(try body.canonicalData()).base64EncodedString())
+        let manifestFile = try HashedFile(directory, "manifest.json")
+        let pretty = JSONEncoder()
+        pretty.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        try manifestFile.write(String(decoding: try pretty.encode(manifest), as: UTF8.self) + "\n")
+        _ = try manifestFile.commit()
+        progress?(range.count, total)
+        return Result(directory: directory, manifest: manifest)
+    }
+
+    /// Creates a directory without following links; an existing one must be a real directory.
+    static func makeDirectory(_ path: String, mustBeNew: Bool) throws(Failure) {
+        var info = stat()
+        if lstat(path, &info) == 0 {
+            if info.st_mode & S_IFMT == S_IFLNK {
+                throw Failure(
+                    kind: .unsafePath, description: "\(path) is a symbolic link: refusing to write through it")
+            }
+            if info.st_mode & S_IFMT != S_IFDIR {
+                throw Failure(kind: .unsafePath, description: "\(path) exists and is not a directory")
+            }
+            if mustBeNew { throw Failure(kind: .unsafePath, description: "\(path) already exists") }
+            return
+        }
+        if mkdir(path, 0o755) != 0 { throw failure(errno, path: path, doing: "create") }
+    }
+
+    static func failure(_ error: Int32, path: String, doing: String) -> Failure {
+        let reason = String(cString: strerror(error))
+        switch error {
+        case ENOSPC, EDQUOT: return Failure(kind: .noSpace, description: "the stick is full while writing \(path)")
+        case EROFS: return Failure(kind: .readOnly, description: "the stick is read-only (\(path))")
+        case ENOENT, ENODEV, ENXIO, ESTALE:
+            return Failure(kind: .vanished, description: "\(path) vanished: stick removed? (\(reason))")
+        case EACCES, EPERM: return Failure(kind: .readOnly, description: "cannot \(doing) \(path): \(reason)")
+        default: return Failure(kind: .ioError, description: "cannot \(doing) \(path): \(reason)")
+        }
+    }
+}
+
+/// An `AtomicFile` that also computes the SHA-256 and size of what is written.
+final class HashedFile {
+    private let file: AtomicFile
+    private var hasher = SHA256()
+    private var size = 0
+    let name: String
+
+    init(_ directory: String, _ name: String) throws(ExportWriter.Failure) {
+        self.name = name
+        do {
+            file = try AtomicFile(path: directory + "/" + name)
+        } catch {
+            throw ExportWriter.failure(error.errno, path: error.path, doing: error.operation)
+        }
+    }
+
+    func write(_ text: String) throws(ExportWriter.Failure) {
+        let bytes = Data(text.utf8)
+        hasher.update(data: bytes)
+        size += bytes.count
+        do { try file.write(text) } catch {
+            throw ExportWriter.failure(error.errno, path: error.path, doing: error.operation)
+        }
+    }
+
+    func commit() throws(ExportWriter.Failure) -> ExportManifest.File {
+        do { try file.commit() } catch {
+            throw ExportWriter.failure(error.errno, path: error.path, doing: error.operation)
+        }
+        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return ExportManifest.File(name: name, sha256: digest, size: size)
+    }
+}
