@@ -74,11 +74,9 @@ public struct ExportWriter: Sendable {
         var range = ExportManifest.SessionRange(count: 0)
         var limitMs: Int64 = 120_000
         try csv.write(CSVFormat.header)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         try store.forEachSession { session in
             try csv.write(CSVFormat.row(session))
-            try jsonl.write(String(decoding: try encoder.encode(SessionJSON(session)), as: UTF8.self) + "\n")
+            try jsonl.write(SessionJSON(session).jsonLine)
             statistics.add(session)
             range.count += 1
             if let id = session.id {

@@ -46,7 +46,7 @@ public struct HTMLReport {
             h1{font-size:1.5em;margin-bottom:.2em} .sub{color:#555;margin-top:0}
             .big{display:flex;gap:2em;margin:1em 0} .big div{background:#f3f3f3;padding:.6em 1em;border-radius:6px}
             .big b{display:block;font-size:1.8em}
-            table{border-collapse:collapse;margin:1em 0} th,td{border:1px solid #ccc;padding:.3em .6em;text-align:right}
+            table{border-collapse:collapse;margin:1em 0} th,td{border:1px solid #ccc;padding:.3em .6em;text-align:right} td{white-space:nowrap}
             th{background:#eee} td:first-child,th:first-child{text-align:left} .free{color:#b00;font-weight:bold}
             .note{color:#555;font-size:.9em}
             </style></head><body>
@@ -98,10 +98,11 @@ public struct HTMLReport {
         }
         for tick in stride(from: Int64(0), through: Int64(binCount) * binMs, by: 30_000) {
             let x = left + Double(tick) / Double(binMs) * barWidth
+            if x > width - 20 { break }
             svg +=
                 "<text x=\"\(fmt(x))\" y=\"\(fmt(height - 10))\" font-size=\"11\" text-anchor=\"middle\">\(clock(tick))</text>"
         }
-        svg += "<text x=\"4\" y=\"14\" font-size=\"11\">\(Int(tallest))</text>"
+        svg += "<text x=\"4\" y=\"14\" font-size=\"11\">\(Int(tallest)) \(escape(words.sessions.lowercased()))</text>"
         let limitX = left + Double(limitMs) / Double(binMs) * barWidth
         svg +=
             "<line x1=\"\(fmt(limitX))\" y1=\"4\" x2=\"\(fmt(limitX))\" y2=\"\(fmt(height - bottom))\" stroke=\"#000\" stroke-width=\"2\" stroke-dasharray=\"6 4\"/>"

@@ -20,11 +20,49 @@ public enum SessionColumns {
     }
 }
 
-/// ISO-8601 UTC with milliseconds: `2026-11-29T02:12:09.123Z`.
+/// ISO-8601 UTC with milliseconds: `2026-11-29T02:12:09.123Z`. Formatted by hand with
+/// `gmtime_r`: Foundation's formatter dominated the time of a 300,000-session export.
 public enum Timestamp {
     public static func iso8601(_ date: Date) -> String {
-        date.formatted(
-            Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: TimeZone(identifier: "UTC")!))
+        // Stored times have millisecond precision; rounding to the nearest undoes binary fractions.
+        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
+        var seconds = time_t(milliseconds.floorDivided(by: 1000))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(24)
+        func put(_ value: Int32, _ width: Int) {
+            var divisor: Int32 = 1
+            for _ in 1..<width { divisor *= 10 }
+            var rest = value
+            while divisor > 0 {
+                bytes.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
+                rest %= divisor
+                divisor /= 10
+            }
+        }
+        put(parts.tm_year + 1900, 4)
+        bytes.append(UInt8(ascii: "-"))
+        put(parts.tm_mon + 1, 2)
+        bytes.append(UInt8(ascii: "-"))
+        put(parts.tm_mday, 2)
+        bytes.append(UInt8(ascii: "T"))
+        put(parts.tm_hour, 2)
+        bytes.append(UInt8(ascii: ":"))
+        put(parts.tm_min, 2)
+        bytes.append(UInt8(ascii: ":"))
+        put(parts.tm_sec, 2)
+        bytes.append(UInt8(ascii: "."))
+        put(Int32(milliseconds - milliseconds.floorDivided(by: 1000) * 1000), 3)
+        bytes.append(UInt8(ascii: "Z"))
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+extension Int64 {
+    fileprivate func floorDivided(by divisor: Int64) -> Int64 {
+        let quotient = self / divisor
+        return (self % divisor != 0 && (self < 0) != (divisor < 0)) ? quotient - 1 : quotient
     }
 }
 
@@ -44,9 +82,10 @@ public enum CSVFormat {
     }
 
     static func quoted(_ field: String) -> String {
-        guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\r" || $0 == "\n" || $0 == "\r\n" }) else {
-            return field
-        }
+        // Scanning bytes, not Characters: grapheme breaking dominated long exports.
+        guard
+            field.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 13 || $0 == 10 })
+        else { return field }
         return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }
@@ -104,9 +143,44 @@ public struct SessionJSON: Codable, Equatable, Sendable {
         try c.encode(bootID, forKey: .bootID)
     }
 
+    /// One JSON object on one line (JSON Lines), written by hand: the same keys and values as
+    /// `encoder` gives, several times faster for a long log.
+    public var jsonLine: String {
+        func text(_ value: String?) -> String { value.map(JSONText.quoted) ?? "null" }
+        func number(_ value: Int64?) -> String { value.map(String.init) ?? "null" }
+        func flag(_ value: Bool?) -> String { value.map { $0 ? "true" : "false" } ?? "null" }
+        return "{\"boot_id\":\(text(bootID)),\"clock_synchronized\":\(flag(clockSynchronized)),"
+            + "\"counter_id\":\(text(counterID)),\"duration_ms\":\(number(durationMs)),\"ended_at\":\(text(endedAt)),"
+            + "\"free_service\":\(flag(freeService)),\"id\":\(number(id)),\"limit_ms\":\(limitMs),"
+            + "\"outcome\":\(text(outcome)),\"started_at\":\(text(startedAt))}\n"
+    }
+
     public static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
     }()
+}
+
+/// JSON string quoting (RFC 8259): quotes, backslashes and control characters escaped.
+enum JSONText {
+    static func quoted(_ text: String) -> String {
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            return "\"" + text + "\""
+        }
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                out += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
 }

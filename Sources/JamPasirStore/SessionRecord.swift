@@ -59,6 +59,21 @@ public struct SessionRecord: Codable, Equatable, Sendable, FetchableRecord, Muta
 
     public var isOpen: Bool { outcome == nil }
 
+    /// Decoded column by column: GRDB's Codable path cost most of the time of a long export.
+    public init(row: Row) throws {
+        id = row[CodingKeys.id.rawValue]
+        counterID = row[CodingKeys.counterID.rawValue]
+        bootID = row[CodingKeys.bootID.rawValue]
+        startedAt = row[CodingKeys.startedAt.rawValue]
+        startedMonotonicNs = row[CodingKeys.startedMonotonicNs.rawValue]
+        clockSynchronized = row[CodingKeys.clockSynchronized.rawValue]
+        limitMs = row[CodingKeys.limitMs.rawValue]
+        endedAt = row[CodingKeys.endedAt.rawValue]
+        durationMs = row[CodingKeys.durationMs.rawValue]
+        outcome = row[CodingKeys.outcome.rawValue]
+        freeService = row[CodingKeys.freeService.rawValue]
+    }
+
     public mutating func didInsert(_ inserted: InsertionSuccess) {
         id = inserted.rowID
     }

@@ -112,3 +112,25 @@ struct FormatTests {
 enum SessionColumnsNames {
     static let all = SessionColumns.names
 }
+
+@Suite("Hand-written formats agree with Foundation")
+struct FastFormatTests {
+    @Test(arguments: [
+        (0, "1970-01-01T00:00:00.000Z"), (1_796_000_000_123, "2026-11-30T00:53:20.123Z"),
+        (951_782_400_500, "2000-02-29T00:00:00.500Z"), (-1_500, "1969-12-31T23:59:58.500Z"),
+        (1_798_761_599_999, "2026-12-31T23:59:59.999Z"),
+    ])
+    func timestampIsISO8601WithMilliseconds(_ milliseconds: Int64, _ expected: String) {
+        #expect(Timestamp.iso8601(Date(timeIntervalSince1970: Double(milliseconds) / 1000)) == expected)
+    }
+
+    @Test func jsonLineEqualsTheEncodersOutput() throws {
+        var record = session(id: 7, startedAt: "2026-11-29T01:20:00Z", durationMs: 125_000, outcome: .overtime)
+        record.counterID = "lo\"ket\\1\n"
+        let json = SessionJSON(record)
+        let encoded = String(decoding: try SessionJSON.encoder.encode(json), as: UTF8.self)
+        #expect(json.jsonLine == encoded + "\n")
+        let open = SessionJSON(session(id: 8, startedAt: "2026-11-29T01:20:00Z", durationMs: nil, outcome: nil))
+        #expect(open.jsonLine == String(decoding: try SessionJSON.encoder.encode(open), as: UTF8.self) + "\n")
+    }
+}
