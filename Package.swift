@@ -28,11 +28,13 @@ let package = Package(
             swiftSettings: strict),
         // libgpiod v1/v2 behind one interface: the only C that knows libgpiod.
         .target(name: "CGPIOD", linkerSettings: [.linkedLibrary("gpiod")]),
+        // libudev: block devices from udev's netlink source.
+        .target(name: "CUdev", linkerSettings: [.linkedLibrary("udev")]),
         // Real backends on Linux: GPIO button and outputs, TM1637/HT16K33/MAX7219 over GPIO, I2C, SPI.
         .target(
             name: "JamPasirLinux",
             dependencies: [
-                "JamPasirCore", "JamPasirHardware", "CGPIOD", "CJamPasirSystem",
+                "JamPasirCore", "JamPasirHardware", "JamPasirMedia", "CGPIOD", "CUdev", "CJamPasirSystem",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
@@ -52,6 +54,9 @@ let package = Package(
             name: "JamPasirExport",
             dependencies: ["JamPasirReports", "JamPasirStore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict),
+        // USB sticks: which block devices may carry an export, and which sticks are authorised.
+        .target(
+            name: "JamPasirMedia", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         // The TOML configuration file.
         .target(name: "JamPasirConfig", dependencies: ["JamPasirCore"], swiftSettings: strict),
         // Daemon wiring: controller, run loop, clocks, recorder.
@@ -98,6 +103,9 @@ let package = Package(
         .testTarget(
             name: "JamPasirExportTests",
             dependencies: ["JamPasirExport", "JamPasirReports", "JamPasirStore", "JamPasirTesting", "JamPasirCore"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "JamPasirMediaTests", dependencies: ["JamPasirMedia", "JamPasirLinux", "JamPasirTesting"],
             swiftSettings: strict),
         .testTarget(
             name: "JamPasirReportsTests", dependencies: ["JamPasirReports", "JamPasirStore", "JamPasirTesting"],

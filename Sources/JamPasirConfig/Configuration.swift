@@ -15,6 +15,8 @@ public struct Configuration: Equatable, Sendable {
     public var timeZoneIdentifier: String?
     /// Language of the HTML report: "id" (Bahasa Indonesia) or "en".
     public var reportLanguage = "id"
+    /// SHA-256 fingerprints (`sha256:<hex>`) of the stick key files allowed to receive exports.
+    public var authorizedExportKeys: [String] = []
     /// The Ed25519 device key that signs exports; nil means `device.key` next to the store.
     public var deviceKeyPathSetting: String?
 
@@ -274,6 +276,18 @@ extension Configuration {
         .text(
             "store", "device_key", what: "an absolute path for the export signing key", valid: { $0.hasPrefix("/") }
         ) { $0.deviceKeyPathSetting = $1 },
+        Field(table: "export", key: "authorized_keys") { value, config throws(Rejected) in
+            let rejected = Rejected(allowed: "an array of \"sha256:<64 hex digits>\" lines, as printed by `jampasir export-key new`")
+            guard case .array(let items) = value else { throw rejected }
+            var keys: [String] = []
+            for item in items {
+                guard case .string(let key) = item, key.hasPrefix("sha256:"), key.count == 71,
+                    key.dropFirst(7).allSatisfy(\.isHexDigit)
+                else { throw rejected }
+                keys.append(key.lowercased())
+            }
+            config.authorizedExportKeys = keys
+        },
         .text(
             "report", "time_zone", what: "an IANA time zone such as \"Asia/Jakarta\"",
             valid: { TimeZone(identifier: $0) != nil }

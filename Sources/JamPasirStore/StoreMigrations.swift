@@ -40,6 +40,24 @@ enum StoreMigrations {
                       BEGIN SELECT RAISE(ABORT, 'sessions are never deleted'); END;
                     """)
         }
+        migrator.registerMigration("v2-exports") { db in
+            // Each export that reached a stick, so the report can say what is new since the last.
+            try db.execute(
+                sql: """
+                    CREATE TABLE export (
+                      id INTEGER PRIMARY KEY AUTOINCREMENT,
+                      exported_at TEXT NOT NULL,
+                      stick TEXT NOT NULL,
+                      session_count INTEGER NOT NULL CHECK (session_count >= 0),
+                      last_session_id INTEGER,
+                      manifest_sha256 TEXT NOT NULL CHECK (length(manifest_sha256) = 64)
+                    );
+                    CREATE TRIGGER export_is_final BEFORE UPDATE ON export
+                      BEGIN SELECT RAISE(ABORT, 'a recorded export is final'); END;
+                    CREATE TRIGGER export_never_deleted BEFORE DELETE ON export
+                      BEGIN SELECT RAISE(ABORT, 'exports are never deleted'); END;
+                    """)
+        }
         return migrator
     }
 }

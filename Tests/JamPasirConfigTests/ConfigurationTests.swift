@@ -24,6 +24,10 @@ struct ConfigurationTests {
 
             [report]
             time_zone = "Asia/Pontianak"
+            language = "en"
+
+            [export]
+            authorized_keys = ["sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"]
 
             [button]
             chip = "pinctrl-bcm2711"
@@ -72,6 +76,9 @@ struct ConfigurationTests {
         #expect(c.hardware.lights.amberLine == nil)
         #expect(c.hardware.lights.greenLine == 5)
         #expect(c.hardware.lights.sandLines == [16, 20, 21])
+        #expect(c.reportLanguage == "en")
+        #expect(c.authorizedExportKeys == ["sha256:" + String(repeating: "a", count: 64)])
+        #expect(c.deviceKeyPath == "/srv/jampasir/device.key")
     }
 
     @Test func emptyFileGivesTheDefaults() throws {
@@ -101,7 +108,7 @@ struct ConfigurationTests {
         Bad(
             text: "[servce]\nlimit_seconds = 120",
             expected:
-                "bad.toml:1: unknown table [servce]; known tables: [button], [buzzer], [counter], [display], [lights], [report], [service], [store]"
+                "bad.toml:1: unknown table [servce]; known tables: [button], [buzzer], [counter], [display], [export], [lights], [report], [service], [store]"
         ),
         Bad(text: "\n\n[service]\nlimit_seconds = ", expected: "bad.toml:4: missing value after '='"),
         Bad(text: "[service]\nlimit_seconds 120", expected: "bad.toml:2: expected '=' after key 'limit_seconds'"),
@@ -158,6 +165,11 @@ struct ConfigurationTests {
                 "bad.toml: button.long_press_seconds: must be shorter than button.stuck_seconds, or a long press would be a stuck button"
         ),
         Bad(text: "[lights]\nsand_lines = [1, 2", expected: "bad.toml:2: an array must be closed on the same line"),
+        Bad(
+            text: "[export]\nauthorized_keys = [\"md5:abc\"]",
+            expected:
+                "bad.toml:2: export.authorized_keys: [\"md5:abc\"] is not allowed: an array of \"sha256:<64 hex digits>\" lines, as printed by `jampasir export-key new`"
+        ),
     ]
 
     @Test(arguments: bad)

@@ -3,7 +3,9 @@ import Foundation
 import JamPasirCLI
 import JamPasirCore
 import JamPasirDaemon
+import JamPasirConfig
 import JamPasirExport
+import JamPasirMedia
 import JamPasirReports
 import JamPasirStore
 import JamPasirTesting
@@ -180,3 +182,20 @@ protocol JampasirRenderable: ParsableCommand {
 }
 extension SessionsCommand: JampasirRenderable {}
 extension StatsCommand: JampasirRenderable {}
+
+@Suite("export-key")
+struct ExportKeyCommandTests {
+    @Test func newKeyIsWrittenOnceAndItsFingerprintAuthorisesTheStick() throws {
+        let stick = try TemporaryDirectory("stick")
+        let output = try ExportKeyCommand.New.parse(["--to", stick.path]).write()
+        let line = try #require(output.split(separator: "\n").last)
+        let fingerprint = String(line.dropFirst("authorized_keys = [\"".count).dropLast(2))
+        let contents = try ExportAuthorization.readKeyFile(mountPoint: stick.path)
+        #expect(ExportAuthorization.isAuthorized(contents, allowed: [fingerprint]))
+        // The printed line is valid configuration.
+        let configuration = try Configuration(parsing: "[export]\n" + line, file: "test.toml")
+        #expect(configuration.authorizedExportKeys == [fingerprint])
+        // A second key is refused: the stick keeps the one the counters know.
+        #expect(throws: (any Error).self) { try ExportKeyCommand.New.parse(["--to", stick.path]).write() }
+    }
+}

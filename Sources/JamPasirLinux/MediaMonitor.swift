@@ -1,0 +1,118 @@
+import CUdev
+import Foundation
+import JamPasirMedia
+import Logging
+
+/// Block devices coming and going, from udev's netlink source (events arrive after udevd has
+/// probed them, so ID_BUS and ID_FS_TYPE are known), filtered to the `block` subsystem. A
+/// dedicated thread sleeps in `poll()` on the monitor's fd: no busy loop, no wake-ups while
+/// nothing is plugged in. Devices already present are reported first, as additions.
+public final class MediaMonitor: Sendable {
+    public enum Event: Equatable, Sendable {
+        case added(MediaDevice)
+        case removed(MediaDevice)
+        case changed(MediaDevice)
+    }
+
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    private let logger: Logger
+
+    public init(logger: Logger) {
+        self.logger = logger
+    }
+
+    /// The block devices present now (one enumeration, no monitoring).
+    public static func presentDevices() throws(Failure) -> [MediaDevice] {
+        guard let monitor = jp_udev_monitor_new() else {
+            throw Failure(description: "cannot open the udev monitor: \(String(cString: strerror(errno)))")
+        }
+        defer { jp_udev_monitor_free(monitor) }
+        let collector = Collector()
+        _ = jp_udev_enumerate_block(monitor, Collector.callback, Unmanaged.passUnretained(collector).toOpaque())
+        return collector.events.map(\.device)
+    }
+
+    public func events() -> AsyncStream<Event> {
+        let (stream, sink) = AsyncStream.makeStream(of: Event.self)
+        var wake: [Int32] = [-1, -1]
+        _ = pipe(&wake)
+        let (stopRead, stopWrite) = (wake[0], wake[1])
+        sink.onTermination = { _ in
+            var byte: UInt8 = 1
+            _ = write(stopWrite, &byte, 1)
+        }
+        let logger = logger
+        let thread = Thread {
+            defer {
+                close(stopRead)
+                close(stopWrite)
+                sink.finish()
+            }
+            guard let monitor = jp_udev_monitor_new() else {
+                logger.error("USB export: cannot open the udev monitor: \(String(cString: strerror(errno)))")
+                return
+            }
+            defer { jp_udev_monitor_free(monitor) }
+            let collector = Collector()
+            let context = Unmanaged.passUnretained(collector).toOpaque()
+            _ = jp_udev_enumerate_block(monitor, Collector.callback, context)
+            collector.drain(into: sink)
+            var fds = [
+                pollfd(fd: jp_udev_monitor_fd(monitor), events: Int16(POLLIN), revents: 0),
+                pollfd(fd: stopRead, events: Int16(POLLIN), revents: 0),
+            ]
+            while true {
+                if poll(&fds, 2, -1) < 0 {
+                    if errno == EINTR { continue }
+                    logger.error("USB export: poll on the udev monitor failed: \(String(cString: strerror(errno)))")
+                    return
+                }
+                if fds[1].revents != 0 { return }
+                if fds[0].revents & Int16(POLLIN) != 0 {
+                    _ = jp_udev_receive(monitor, Collector.callback, context)
+                    collector.drain(into: sink)
+                }
+            }
+        }
+        thread.name = "jampasir-media"
+        thread.start()
+        return stream
+    }
+}
+
+/// Receives devices from the C callback (on the calling thread only).
+private final class Collector {
+    struct Entry {
+        var action: String
+        var device: MediaDevice
+    }
+
+    var events: [Entry] = []
+
+    static let callback: jp_udev_device_callback = { context, action, keys, values, count, parents, parentCount in
+        let collector = Unmanaged<Collector>.fromOpaque(context!).takeUnretainedValue()
+        var properties: [String: String] = [:]
+        for index in 0..<Int(count) {
+            if let key = keys?[index], let value = values?[index] {
+                properties[String(cString: key)] = String(cString: value)
+            }
+        }
+        let subsystems = (0..<Int(parentCount)).compactMap { parents?[$0].map { String(cString: $0) } }
+        collector.events.append(
+            Entry(action: action.map { String(cString: $0) } ?? "add", device: MediaDevice(properties: properties, parentSubsystems: subsystems)))
+    }
+
+    func drain(into sink: AsyncStream<MediaMonitor.Event>.Continuation) {
+        for entry in events {
+            switch entry.action {
+            case "add": sink.yield(.added(entry.device))
+            case "remove": sink.yield(.removed(entry.device))
+            default: sink.yield(.changed(entry.device))
+            }
+        }
+        events.removeAll()
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import JamPasirMedia
+import JamPasirTesting
+import JamPasirLinux
+import Testing
+
+@Suite("Which block devices can carry an export")
+struct MediaClassifierTests {
+    static let stickPartition: [String: String] = [
+        "SUBSYSTEM": "block", "DEVTYPE": "partition", "DEVNAME": "/dev/sda1", "ID_BUS": "usb", "ID_FS_TYPE": "vfat",
+        "ID_FS_LABEL": "SUPERVISOR", "ID_VENDOR": "SanDisk", "ID_MODEL": "Cruzer_Blade", "ID_SERIAL_SHORT": "4C530001",
+    ]
+
+    struct Case: CustomTestStringConvertible, Sendable {
+        var name: String
+        var properties: [String: String]
+        var parents: [String] = ["scsi", "usb", "usb", "pci"]
+        var accepted: Bool
+        var reason: String? = nil
+        var testDescription: String { name }
+    }
+
+    static let cases: [Case] = [
+        Case(name: "USB stick partition, FAT32", properties: stickPartition, accepted: true),
+        Case(name: "USB SSD with ID_BUS=ata under a usb parent, exFAT",
+             properties: stickPartition.merging(["ID_BUS": "ata", "ID_FS_TYPE": "exfat"]) { $1 }, accepted: true),
+        Case(name: "unpartitioned stick (whole disk, ext4)",
+             properties: stickPartition.merging(["DEVTYPE": "disk", "ID_FS_TYPE": "ext4", "DEVNAME": "/dev/sdb"]) { $1 }, accepted: true),
+        Case(name: "whole disk with a partition table",
+             properties: stickPartition.merging(["DEVTYPE": "disk", "ID_PART_TABLE_TYPE": "dos"]) { $1 }, accepted: false,
+             reason: "whole disk with a partition table: its partitions are looked at"),
+        Case(name: "SD card in the Pi's slot",
+             properties: stickPartition.merging(["DEVNAME": "/dev/mmcblk0p1"]) { $1 }.filter { $0.key != "ID_BUS" },
+             parents: ["mmc", "mmc_host", "platform"], accepted: false, reason: "not on USB (ID_BUS=none)"),
+        Case(name: "USB CD drive", properties: stickPartition.merging(["ID_CDROM": "1", "ID_FS_TYPE": "iso9660", "DEVTYPE": "disk"]) { $1 },
+             accepted: false, reason: "optical drive"),
+        Case(name: "NTFS stick", properties: stickPartition.merging(["ID_FS_TYPE": "ntfs"]) { $1 }, accepted: false,
+             reason: "unsupported filesystem ntfs: format the stick as FAT32, exFAT or ext4"),
+        Case(name: "partition without a filesystem", properties: stickPartition.filter { $0.key != "ID_FS_TYPE" },
+             accepted: false, reason: "no filesystem"),
+        Case(name: "not a block device", properties: ["SUBSYSTEM": "usb", "DEVTYPE": "usb_device"], accepted: false,
+             reason: "not a block device"),
+    ]
+
+    @Test(arguments: cases)
+    func classify(_ c: Case) {
+        let decision = MediaClassifier.classify(MediaDevice(properties: c.properties, parentSubsystems: c.parents))
+        switch decision {
+        case .stick(let stick):
+            #expect(c.accepted)
+            #expect(stick.devnode == c.properties["DEVNAME"])
+        case .ignored(let reason):
+            #expect(!c.accepted)
+            #expect(reason == c.reason)
+        }
+    }
+
+    @Test func stickDescribesItselfForTheLog() {
+        guard case .stick(let stick) = MediaClassifier.classify(MediaDevice(properties: Self.stickPartition, parentSubsystems: ["usb"]))
+        else {
+            Issue.record("not accepted")
+            return
+        }
+        #expect(stick.description == "SanDisk Cruzer_Blade serial 4C530001 (/dev/sda1, vfat)")
+    }
+}
+
+@Suite("Stick authorisation")
+struct ExportAuthorizationTests {
+    @Test func keyFileMatchesOnlyItsFingerprint() throws {
+        let key = ExportAuthorization.newKey()
+        #expect(key.count == 43)
+        let fingerprint = ExportAuthorization.fingerprint(of: Data((key + "\n").utf8))
+        #expect(ExportAuthorization.isValidFingerprint(fingerprint))
+        #expect(ExportAuthorization.isAuthorized(Data(key.utf8), allowed: [fingerprint]))
+        #expect(ExportAuthorization.isAuthorized(Data("  \(key)\r\n".utf8), allowed: ["sha256:" + String(repeating: "0", count: 64), fingerprint]))
+        #expect(!ExportAuthorization.isAuthorized(Data((key + "x").utf8), allowed: [fingerprint]))
+        #expect(!ExportAuthorization.isAuthorized(Data(key.utf8), allowed: []))
+    }
+
+    @Test func keyFileIsReadWithoutFollowingLinks() throws {
+        let stick = try TemporaryDirectory("stick")
+        #expect(throws: ExportAuthorization.Failure(description: "no JAMPASIR/export.key on the stick")) {
+            try ExportAuthorization.readKeyFile(mountPoint: stick.path)
+        }
+        try FileManager.default.createDirectory(atPath: stick.file("JAMPASIR"), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: stick.file("JAMPASIR/export.key"), withDestinationPath: "/etc/shadow")
+        #expect(throws: ExportAuthorization.Failure(description: "JAMPASIR/export.key is a symbolic link")) {
+            try ExportAuthorization.readKeyFile(mountPoint: stick.path)
+        }
+        try FileManager.default.removeItem(atPath: stick.file("JAMPASIR/export.key"))
+        #expect(FileManager.default.createFile(atPath: stick.file("JAMPASIR/export.key"), contents: Data("abc\n".utf8)))
+        #expect(try ExportAuthorization.readKeyFile(mountPoint: stick.path) == Data("abc\n".utf8))
+        #expect(FileManager.default.createFile(atPath: stick.file("JAMPASIR/export.key"), contents: Data(count: 5000)))
+        #expect(throws: ExportAuthorization.Failure(description: "JAMPASIR/export.key is too large to be a key")) {
+            try ExportAuthorization.readKeyFile(mountPoint: stick.path)
+        }
+    }
+
+    @Test func symlinkedJAMPASIRDirectoryIsRefused() throws {
+        let stick = try TemporaryDirectory("stick")
+        try FileManager.default.createSymbolicLink(atPath: stick.file("JAMPASIR"), withDestinationPath: "/etc")
+        #expect(throws: ExportAuthorization.Failure(description: "JAMPASIR on the stick is not a plain directory")) {
+            try ExportAuthorization.readKeyFile(mountPoint: stick.path)
+        }
+    }
+}
+
+@Suite("libudev enumeration")
+struct MediaMonitorTests {
+    @Test func thisMachinesOwnDisksAreNeverExportTargets() throws {
+        // Real libudev on the build machine: its disks (virtio, NVMe…) are block devices, none on USB.
+        let devices = try MediaMonitor.presentDevices()
+        #expect(devices.allSatisfy { $0.properties["SUBSYSTEM"] == "block" })
+        for device in devices {
+            if case .stick(let stick) = MediaClassifier.classify(device) {
+                Issue.record("a build machine disk was taken for a USB stick: \(stick)")
+            }
+        }
+    }
+}
