@@ -56,7 +56,8 @@ let package = Package(
             swiftSettings: strict),
         // USB sticks: which block devices may carry an export, and which sticks are authorised.
         .target(
-            name: "JamPasirMedia", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
+            name: "JamPasirMedia", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
         // The TOML configuration file.
         .target(name: "JamPasirConfig", dependencies: ["JamPasirCore"], swiftSettings: strict),
         // Daemon wiring: controller, run loop, clocks, recorder.

@@ -35,14 +35,21 @@ public struct ExportKeyCommand: ParsableCommand {
                 throw CLIFailure(message: "\(folder) exists and is not a directory", exitStatus: 73)
             }
             if mkdir(folder, 0o755) != 0 && errno != EEXIST {
-                throw CLIFailure(message: "cannot create \(folder): \(String(cString: strerror(errno)))", exitStatus: 73)
+                throw CLIFailure(
+                    message: "cannot create \(folder): \(String(cString: strerror(errno)))", exitStatus: 73)
             }
             let path = folder + "/" + ExportAuthorization.keyFileName
             guard !FileManager.default.fileExists(atPath: path) else {
-                throw CLIFailure(message: "\(path) already exists: this stick already has a key (its fingerprint: \(ExportAuthorization.fingerprint(of: FileManager.default.contents(atPath: path) ?? Data())))", exitStatus: 73)
+                throw CLIFailure(
+                    message:
+                        "\(path) already exists: this stick already has a key (its fingerprint: \(ExportAuthorization.fingerprint(of: FileManager.default.contents(atPath: path) ?? Data())))",
+                    exitStatus: 73)
             }
             let key = ExportAuthorization.newKey() + "\n"
-            guard FileManager.default.createFile(atPath: path, contents: Data(key.utf8), attributes: [.posixPermissions: 0o600]) else {
+            guard
+                FileManager.default.createFile(
+                    atPath: path, contents: Data(key.utf8), attributes: [.posixPermissions: 0o600])
+            else {
                 throw CLIFailure(message: "cannot write \(path)", exitStatus: 73)
             }
             return """

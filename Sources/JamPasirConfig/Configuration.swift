@@ -277,7 +277,8 @@ extension Configuration {
             "store", "device_key", what: "an absolute path for the export signing key", valid: { $0.hasPrefix("/") }
         ) { $0.deviceKeyPathSetting = $1 },
         Field(table: "export", key: "authorized_keys") { value, config throws(Rejected) in
-            let rejected = Rejected(allowed: "an array of \"sha256:<64 hex digits>\" lines, as printed by `jampasir export-key new`")
+            let rejected = Rejected(
+                allowed: "an array of \"sha256:<64 hex digits>\" lines, as printed by `jampasir export-key new`")
             guard case .array(let items) = value else { throw rejected }
             var keys: [String] = []
             for item in items {

@@ -102,7 +102,9 @@ private final class Collector {
         }
         let subsystems = (0..<Int(parentCount)).compactMap { parents?[$0].map { String(cString: $0) } }
         collector.events.append(
-            Entry(action: action.map { String(cString: $0) } ?? "add", device: MediaDevice(properties: properties, parentSubsystems: subsystems)))
+            Entry(
+                action: action.map { String(cString: $0) } ?? "add",
+                device: MediaDevice(properties: properties, parentSubsystems: subsystems)))
     }
 
     func drain(into sink: AsyncStream<MediaMonitor.Event>.Continuation) {

@@ -49,21 +49,27 @@ public enum ExportAuthorization {
     public static func readKeyFile(mountPoint: String) throws(Failure) -> Data {
         let directory = open(mountPoint + "/" + directoryName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard directory >= 0 else {
-            throw Failure(description: errno == ELOOP || errno == ENOTDIR
-                ? "\(directoryName) on the stick is not a plain directory" : "no \(directoryName)/\(keyFileName) on the stick")
+            throw Failure(
+                description: errno == ELOOP || errno == ENOTDIR
+                    ? "\(directoryName) on the stick is not a plain directory"
+                    : "no \(directoryName)/\(keyFileName) on the stick")
         }
         defer { close(directory) }
         let fd = openat(directory, keyFileName, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else {
-            throw Failure(description: errno == ELOOP
-                ? "\(directoryName)/\(keyFileName) is a symbolic link" : "no \(directoryName)/\(keyFileName) on the stick")
+            throw Failure(
+                description: errno == ELOOP
+                    ? "\(directoryName)/\(keyFileName) is a symbolic link"
+                    : "no \(directoryName)/\(keyFileName) on the stick")
         }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
             throw Failure(description: "\(directoryName)/\(keyFileName) is not a regular file")
         }
-        guard info.st_size <= 1024 else { throw Failure(description: "\(directoryName)/\(keyFileName) is too large to be a key") }
+        guard info.st_size <= 1024 else {
+            throw Failure(description: "\(directoryName)/\(keyFileName) is too large to be a key")
+        }
         var buffer = [UInt8](repeating: 0, count: Int(info.st_size))
         let count = read(fd, &buffer, buffer.count)
         guard count == buffer.count else { throw Failure(description: "cannot read \(directoryName)/\(keyFileName)") }

@@ -42,7 +42,9 @@ public enum MediaClassifier {
         case "partition":
             break
         case "disk":
-            if p["ID_PART_TABLE_TYPE"] != nil { return .ignored("whole disk with a partition table: its partitions are looked at") }
+            if p["ID_PART_TABLE_TYPE"] != nil {
+                return .ignored("whole disk with a partition table: its partitions are looked at")
+            }
         default:
             return .ignored("neither a disk nor a partition")
         }

@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
 import JamPasirCLI
+import JamPasirConfig
 import JamPasirCore
 import JamPasirDaemon
-import JamPasirConfig
 import JamPasirExport
 import JamPasirMedia
 import JamPasirReports

@@ -1,7 +1,7 @@
 import Foundation
+import JamPasirLinux
 import JamPasirMedia
 import JamPasirTesting
-import JamPasirLinux
 import Testing
 
 @Suite("Which block devices can carry an export")
@@ -22,24 +22,35 @@ struct MediaClassifierTests {
 
     static let cases: [Case] = [
         Case(name: "USB stick partition, FAT32", properties: stickPartition, accepted: true),
-        Case(name: "USB SSD with ID_BUS=ata under a usb parent, exFAT",
-             properties: stickPartition.merging(["ID_BUS": "ata", "ID_FS_TYPE": "exfat"]) { $1 }, accepted: true),
-        Case(name: "unpartitioned stick (whole disk, ext4)",
-             properties: stickPartition.merging(["DEVTYPE": "disk", "ID_FS_TYPE": "ext4", "DEVNAME": "/dev/sdb"]) { $1 }, accepted: true),
-        Case(name: "whole disk with a partition table",
-             properties: stickPartition.merging(["DEVTYPE": "disk", "ID_PART_TABLE_TYPE": "dos"]) { $1 }, accepted: false,
-             reason: "whole disk with a partition table: its partitions are looked at"),
-        Case(name: "SD card in the Pi's slot",
-             properties: stickPartition.merging(["DEVNAME": "/dev/mmcblk0p1"]) { $1 }.filter { $0.key != "ID_BUS" },
-             parents: ["mmc", "mmc_host", "platform"], accepted: false, reason: "not on USB (ID_BUS=none)"),
-        Case(name: "USB CD drive", properties: stickPartition.merging(["ID_CDROM": "1", "ID_FS_TYPE": "iso9660", "DEVTYPE": "disk"]) { $1 },
-             accepted: false, reason: "optical drive"),
-        Case(name: "NTFS stick", properties: stickPartition.merging(["ID_FS_TYPE": "ntfs"]) { $1 }, accepted: false,
-             reason: "unsupported filesystem ntfs: format the stick as FAT32, exFAT or ext4"),
-        Case(name: "partition without a filesystem", properties: stickPartition.filter { $0.key != "ID_FS_TYPE" },
-             accepted: false, reason: "no filesystem"),
-        Case(name: "not a block device", properties: ["SUBSYSTEM": "usb", "DEVTYPE": "usb_device"], accepted: false,
-             reason: "not a block device"),
+        Case(
+            name: "USB SSD with ID_BUS=ata under a usb parent, exFAT",
+            properties: stickPartition.merging(["ID_BUS": "ata", "ID_FS_TYPE": "exfat"]) { $1 }, accepted: true),
+        Case(
+            name: "unpartitioned stick (whole disk, ext4)",
+            properties: stickPartition.merging(["DEVTYPE": "disk", "ID_FS_TYPE": "ext4", "DEVNAME": "/dev/sdb"]) { $1 },
+            accepted: true),
+        Case(
+            name: "whole disk with a partition table",
+            properties: stickPartition.merging(["DEVTYPE": "disk", "ID_PART_TABLE_TYPE": "dos"]) { $1 },
+            accepted: false,
+            reason: "whole disk with a partition table: its partitions are looked at"),
+        Case(
+            name: "SD card in the Pi's slot",
+            properties: stickPartition.merging(["DEVNAME": "/dev/mmcblk0p1"]) { $1 }.filter { $0.key != "ID_BUS" },
+            parents: ["mmc", "mmc_host", "platform"], accepted: false, reason: "not on USB (ID_BUS=none)"),
+        Case(
+            name: "USB CD drive",
+            properties: stickPartition.merging(["ID_CDROM": "1", "ID_FS_TYPE": "iso9660", "DEVTYPE": "disk"]) { $1 },
+            accepted: false, reason: "optical drive"),
+        Case(
+            name: "NTFS stick", properties: stickPartition.merging(["ID_FS_TYPE": "ntfs"]) { $1 }, accepted: false,
+            reason: "unsupported filesystem ntfs: format the stick as FAT32, exFAT or ext4"),
+        Case(
+            name: "partition without a filesystem", properties: stickPartition.filter { $0.key != "ID_FS_TYPE" },
+            accepted: false, reason: "no filesystem"),
+        Case(
+            name: "not a block device", properties: ["SUBSYSTEM": "usb", "DEVTYPE": "usb_device"], accepted: false,
+            reason: "not a block device"),
     ]
 
     @Test(arguments: cases)
@@ -56,7 +67,9 @@ struct MediaClassifierTests {
     }
 
     @Test func stickDescribesItselfForTheLog() {
-        guard case .stick(let stick) = MediaClassifier.classify(MediaDevice(properties: Self.stickPartition, parentSubsystems: ["usb"]))
+        guard
+            case .stick(let stick) = MediaClassifier.classify(
+                MediaDevice(properties: Self.stickPartition, parentSubsystems: ["usb"]))
         else {
             Issue.record("not accepted")
             return
@@ -73,7 +86,9 @@ struct ExportAuthorizationTests {
         let fingerprint = ExportAuthorization.fingerprint(of: Data((key + "\n").utf8))
         #expect(ExportAuthorization.isValidFingerprint(fingerprint))
         #expect(ExportAuthorization.isAuthorized(Data(key.utf8), allowed: [fingerprint]))
-        #expect(ExportAuthorization.isAuthorized(Data("  \(key)\r\n".utf8), allowed: ["sha256:" + String(repeating: "0", count: 64), fingerprint]))
+        #expect(
+            ExportAuthorization.isAuthorized(
+                Data("  \(key)\r\n".utf8), allowed: ["sha256:" + String(repeating: "0", count: 64), fingerprint]))
         #expect(!ExportAuthorization.isAuthorized(Data((key + "x").utf8), allowed: [fingerprint]))
         #expect(!ExportAuthorization.isAuthorized(Data(key.utf8), allowed: []))
     }
@@ -84,7 +99,8 @@ struct ExportAuthorizationTests {
             try ExportAuthorization.readKeyFile(mountPoint: stick.path)
         }
         try FileManager.default.createDirectory(atPath: stick.file("JAMPASIR"), withIntermediateDirectories: true)
-        try FileManager.default.createSymbolicLink(atPath: stick.file("JAMPASIR/export.key"), withDestinationPath: "/etc/shadow")
+        try FileManager.default.createSymbolicLink(
+            atPath: stick.file("JAMPASIR/export.key"), withDestinationPath: "/etc/shadow")
         #expect(throws: ExportAuthorization.Failure(description: "JAMPASIR/export.key is a symbolic link")) {
             try ExportAuthorization.readKeyFile(mountPoint: stick.path)
         }

@@ -138,8 +138,14 @@ struct ExportRecordTests {
         let store = try SessionStore(path: directory.file("s.sqlite"), access: .readWrite)
         #expect(try store.lastExport() == nil)
         let sha = String(repeating: "ab", count: 32)
-        try store.recordExport(ExportRecord(exportedAt: Date(timeIntervalSince1970: 1), stick: "A", sessionCount: 3, lastSessionID: 3, manifestSHA256: sha))
-        try store.recordExport(ExportRecord(exportedAt: Date(timeIntervalSince1970: 2), stick: "B", sessionCount: 5, lastSessionID: 5, manifestSHA256: sha))
+        try store.recordExport(
+            ExportRecord(
+                exportedAt: Date(timeIntervalSince1970: 1), stick: "A", sessionCount: 3, lastSessionID: 3,
+                manifestSHA256: sha))
+        try store.recordExport(
+            ExportRecord(
+                exportedAt: Date(timeIntervalSince1970: 2), stick: "B", sessionCount: 5, lastSessionID: 5,
+                manifestSHA256: sha))
         #expect(try store.lastExport()?.stick == "B")
         #expect(throws: StoreError.self) { try store.execute("DELETE FROM export") }
         #expect(throws: StoreError.self) { try store.execute("UPDATE export SET session_count = 0") }
