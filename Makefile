@@ -3,6 +3,7 @@
 #   make run     build and start the simulator (the counter in this terminal)
 #   make test    run every test
 #   make test-kernel   the real-kernel GPIO suite (QEMU + gpio-sim, ~5 min the first time)
+#   make check-systemd the unit's verify and hardening score
 #
 # Variables: STORE (simulator store), LIMIT (seconds, e.g. LIMIT=10 for a quick try), CONFIG.
 
@@ -12,7 +13,7 @@ CONFIG ?=
 DAEMON_FLAGS = --simulate --store $(STORE) $(if $(LIMIT),--limit $(LIMIT)) $(if $(CONFIG),--config $(CONFIG))
 CLI_FLAGS = --store $(STORE) $(if $(CONFIG),--config $(CONFIG))
 
-.PHONY: all deps build release run test test-kernel sessions stats clean
+.PHONY: all deps build release run test test-kernel check-systemd sessions stats clean
 
 all: build
 
@@ -46,6 +47,9 @@ test: deps
 
 test-kernel: deps
 	Tests/kernel/run.sh
+
+check-systemd: deps
+	scripts/check-systemd.sh
 
 clean:
 	rm -rf .build .build-static-* .build-kernel .state

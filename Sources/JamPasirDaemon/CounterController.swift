@@ -50,6 +50,12 @@ public actor CounterController {
     }
 
     public var nextWake: MonotonicInstant? { engine.nextWake }
+
+    /// One line for `systemctl status`.
+    public var status: String {
+        if engine.recognizer.isHeld && engine.machine.isRunning { return "session running, button held" }
+        return engine.machine.isRunning ? "session running" : "ready"
+    }
     public var isRunningSession: Bool { engine.machine.isRunning }
 
     private func perform(_ actions: [Action]) {

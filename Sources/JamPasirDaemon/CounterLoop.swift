@@ -13,8 +13,12 @@ public enum CounterLoop {
         case buttonGone
     }
 
+    /// With `watchdog`, `notify("WATCHDOG=1")` is sent from this loop at that interval, so a loop
+    /// that hangs stops the pings and systemd restarts the daemon; `notify("STATUS=…")` follows
+    /// the counter's state.
     public static func run(
-        controller: CounterController, button: any ButtonInput, clock: any MonotonicClock, logger: Logger
+        controller: CounterController, button: any ButtonInput, clock: any MonotonicClock, logger: Logger,
+        watchdog: Duration? = nil, notify: @escaping @Sendable (String) -> Void = { _ in }
     ) async {
         let (events, sink) = AsyncStream.makeStream(of: Event.self)
         let buttonTask = Task {
@@ -23,9 +27,11 @@ public enum CounterLoop {
         }
         var timer: Task<Void, Never>?
         var scheduled: MonotonicInstant?
+        var nextBeat = watchdog.map { clock.now() + $0 }
+        var status = ""
 
         func reschedule() async {
-            let next = await controller.nextWake
+            let next = [await controller.nextWake, nextBeat].compactMap { $0 }.min()
             guard next != scheduled else { return }
             timer?.cancel()
             scheduled = next
@@ -37,6 +43,12 @@ public enum CounterLoop {
             }
         }
 
+        func heartbeat() {
+            guard let interval = watchdog, let due = nextBeat, clock.now() >= due else { return }
+            notify("WATCHDOG=1")
+            nextBeat = clock.now() + interval
+        }
+
         await controller.start()
         await reschedule()
         loop: for await event in events {
@@ -46,9 +58,15 @@ public enum CounterLoop {
             case .wake:
                 scheduled = nil
                 await controller.wake()
+                heartbeat()
             case .buttonGone:
                 logger.notice("button input ended")
                 break loop
+            }
+            let current = await controller.status
+            if current != status {
+                status = current
+                notify("STATUS=\(current)")
             }
             await reschedule()
         }

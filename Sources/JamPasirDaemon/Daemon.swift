@@ -48,8 +48,11 @@ public struct Daemon: Sendable {
             rules: configuration.rules, hardware: hardware, recorder: recorder, clock: clock,
             wallClock: SystemWallClock(), brightness: brightnessLevels, logger: logger)
 
+        let notifier = SystemdNotifier()
         let loop = Task {
-            await CounterLoop.run(controller: controller, button: hardware.button, clock: clock, logger: logger)
+            await CounterLoop.run(
+                controller: controller, button: hardware.button, clock: clock, logger: logger,
+                watchdog: notifier.watchdogInterval, notify: { notifier.notify($0) })
         }
         let signals = [SIGTERM, SIGINT].map { number in
             signal(number, SIG_IGN)
@@ -69,7 +72,9 @@ public struct Daemon: Sendable {
                 "limit_s": "\(Double(configuration.rules.limit.nanoseconds) / 1e9)",
                 "store": "\(store.path)",
             ])
+        notifier.notify("READY=1")
         await loop.value
+        notifier.notify("STOPPING=1")
         for source in signals { source.cancel() }
         displayWorker?.finish(within: .seconds(1))
         await recorder.flush()
