@@ -4,6 +4,7 @@
 #   make test    run every test
 #   make test-kernel   the real-kernel GPIO suite (QEMU + gpio-sim, ~5 min the first time)
 #   make check-systemd the unit's verify and hardening score
+#   make deb           dist/jampasir_<version>_<arch>.deb;  make test-deb: lintian + chroot install/purge
 #
 # Variables: STORE (simulator store), LIMIT (seconds, e.g. LIMIT=10 for a quick try), CONFIG.
 
@@ -13,7 +14,7 @@ CONFIG ?=
 DAEMON_FLAGS = --simulate --store $(STORE) $(if $(LIMIT),--limit $(LIMIT)) $(if $(CONFIG),--config $(CONFIG))
 CLI_FLAGS = --store $(STORE) $(if $(CONFIG),--config $(CONFIG))
 
-.PHONY: all deps build release run test test-kernel check-systemd sessions stats clean
+.PHONY: all deps build release run test test-kernel check-systemd deb test-deb sessions stats clean
 
 all: build
 
@@ -51,5 +52,11 @@ test-kernel: deps
 check-systemd: deps
 	scripts/check-systemd.sh
 
+deb: deps
+	scripts/make-deb.sh
+
+test-deb: deps
+	scripts/test-deb.sh
+
 clean:
-	rm -rf .build .build-static-* .build-kernel .state
+	rm -rf .build .build-static-* .build-kernel .build-deb .state dist

@@ -213,6 +213,16 @@ struct ConfigurationTests {
         #expect(throws: ConfigurationError.self) { try Configuration.counterID(fromArgument: "a/b") }
     }
 
+    @Test(arguments: ["tm1637", "ht16k33", "max7219"])
+    func hardwareSampleConfigsLoad(_ kind: String) throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../Hardware/configs/\(kind).toml").standardized.path
+        let (c, found) = try Configuration.load(path: path, required: true)
+        #expect(found)
+        #expect(c.hardware.display.kind.rawValue == kind)
+        #expect(c.hardware.button.chip == "pinctrl-bcm2711")
+    }
+
     @Test func shippedExampleConfigLoads() throws {
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
             "../../systemd/jampasir.toml"
