@@ -1,4 +1,5 @@
 import ArgumentParser
+import CJamPasirSystem
 import Foundation
 import JamPasirConfig
 import JamPasirDaemon
@@ -17,6 +18,9 @@ public struct DoctorCommand: ParsableCommand {
             """)
 
     @OptionGroup var storeOptions: StoreOptions
+
+    @Flag(name: .long, help: "Do not sound the test beep.")
+    var noBeep = false
 
     public init() {}
 
@@ -48,10 +52,17 @@ public struct DoctorCommand: ParsableCommand {
         }
         do {
             let store = try SessionStore(path: configuration.storePath, access: .readOnly)
-            findings.append(Finding(ok: true, text: "store \(store.path): \(try store.count()) sessions"))
+            let check = try store.quickCheck()
+            findings.append(
+                Finding(
+                    ok: check == "ok", text: "store \(store.path): \(try store.count()) sessions, quick_check \(check)")
+            )
         } catch {
             findings.append(Finding(ok: false, text: "\(error)"))
         }
+        findings.append(room(for: configuration.storePath))
+        findings.append(clock())
+        findings += service()
         findings.append(Finding(ok: true, text: "libgpiod \(GPIOLine.libraryVersion)"))
 
         let hardware = configuration.hardware
@@ -87,6 +98,10 @@ public struct DoctorCommand: ParsableCommand {
             }
         }
         if !daemonHoldsLines, let finding = probe(display) { findings.append(finding) }
+        if !daemonHoldsLines, !noBeep, hardware.buzzer.kind == .active {
+            findings.append(
+                beep(GPIOLineSpec(chip: hardware.buzzer.chip, offset: hardware.buzzer.line, key: "buzzer.line")))
+        }
         if let status = DaemonStatus.read(), status.isCurrent {
             let ok = status.display != "failing"
             let problem = status.displayProblem.map { ": \($0)" } ?? ""
@@ -98,6 +113,79 @@ public struct DoctorCommand: ParsableCommand {
                 ))
         }
         return findings
+    }
+
+    /// Free space where the store lives: a full SD card would stop the log.
+    private func room(for storePath: String) -> Finding {
+        var info = statvfs()
+        let directory = (storePath as NSString).deletingLastPathComponent
+        guard statvfs(directory, &info) == 0 else {
+            return Finding(
+                ok: false, text: "cannot check free space in \(directory): \(String(cString: strerror(errno)))")
+        }
+        let freeMB = Int(info.f_bavail) * Int(info.f_frsize) / 1_000_000
+        return Finding(
+            ok: freeMB >= 50,
+            text: "free space for the store in \(directory): \(freeMB) MB"
+                + (freeMB < 50 ? " (need at least 50 MB: clean up the SD card)" : ""))
+    }
+
+    /// Start and end times are only trustworthy with a synchronised wall clock (a Pi has no RTC).
+    private func clock() -> Finding {
+        let synchronized =
+            jp_wall_clock_synchronized() == 1
+            || FileManager.default.fileExists(atPath: "/run/systemd/timesync/synchronized")
+        return Finding(
+            ok: synchronized,
+            text: synchronized
+                ? "wall clock synchronised"
+                : "wall clock not synchronised: enable NTP (timedatectl set-ntp true) and give the counter network access; durations are unaffected"
+        )
+    }
+
+    /// The service is enabled and systemd watches it.
+    private func service() -> [Finding] {
+        guard let enabled = Self.systemctl(["is-enabled", "jampasird.service"]) else {
+            return [Finding(ok: false, text: "systemctl not found: jampasird is not running as a service")]
+        }
+        let watchdog = Self.systemctl(["show", "-p", "WatchdogUSec", "--value", "jampasird.service"]) ?? ""
+        return [
+            Finding(
+                ok: enabled == "enabled",
+                text: "service jampasird.service: \(enabled.isEmpty ? "not installed" : enabled)"
+                    + (enabled == "enabled"
+                        ? "" : " (install the package, then: sudo systemctl enable --now jampasird)")),
+            Finding(
+                ok: !watchdog.isEmpty && watchdog != "0" && watchdog != "infinity",
+                text: "service watchdog: \(watchdog.isEmpty ? "unknown" : watchdog)"),
+        ]
+    }
+
+    private static func systemctl(_ arguments: [String]) -> String? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["systemctl"] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return nil }
+        process.waitUntilExit()
+        if process.terminationStatus == 127 { return nil }
+        return String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// A short test beep on the buzzer line.
+    private func beep(_ spec: GPIOLineSpec) -> Finding {
+        do {
+            let line = try GPIOLine.output(spec, consumer: "jampasir-doctor", initial: true)
+            usleep(150_000)
+            try line.set(false)
+            return Finding(
+                ok: true, text: "buzzer: test beep sounded on \(spec) (heard it? if not, check the transistor wiring)")
+        } catch {
+            return Finding(ok: false, text: "buzzer: \(error)")
+        }
     }
 
     /// Writes a blank frame to the display: it answers or it does not.

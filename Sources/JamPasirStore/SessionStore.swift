@@ -189,3 +189,10 @@ extension SessionStore {
         try write { db in try db.execute(sql: sql) }
     }
 }
+
+extension SessionStore {
+    /// `PRAGMA quick_check`: "ok", or what SQLite found wrong.
+    public func quickCheck() throws(StoreError) -> String {
+        try read { db in try String.fetchAll(db, sql: "PRAGMA quick_check").joined(separator: "; ") }
+    }
+}
