@@ -8,15 +8,6 @@ import Testing
 /// The real event loop, with a clock moved by hand: no test here sleeps.
 @Suite("Daemon event loop")
 struct CounterLoopTests {
-    /// Lets other tasks run until `condition` holds (bounded; never sleeps).
-    func eventually(_ what: String, _ condition: () async -> Bool) async {
-        for _ in 0..<200_000 {
-            if await condition() { return }
-            await Task.yield()
-        }
-        Issue.record("never happened: \(what)")
-    }
-
     @Test func edgesAndWakeupsDriveTheDisplayAndShutdownRecords() async throws {
         let directory = try TemporaryDirectory("loop")
         let rig = try CounterRig(storePath: directory.file("s.sqlite"))

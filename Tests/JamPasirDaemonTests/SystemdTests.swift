@@ -58,14 +58,6 @@ struct SystemdNotifierTests {
 
 @Suite("Watchdog pings from the countdown loop")
 struct WatchdogLoopTests {
-    func eventually(_ what: String, _ condition: () async -> Bool) async {
-        for _ in 0..<200_000 {
-            if await condition() { return }
-            await Task.yield()
-        }
-        Issue.record("never happened: \(what)")
-    }
-
     @Test func loopPingsAtTheIntervalAndReportsStatus() async throws {
         let directory = try TemporaryDirectory("watchdog")
         let rig = try CounterRig(storePath: directory.file("s.sqlite"))
