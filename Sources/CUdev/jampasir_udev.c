@@ -47,13 +47,18 @@ jp_udev_monitor *jp_udev_monitor_new(void) {
 int jp_udev_monitor_fd(jp_udev_monitor *m) { return udev_monitor_get_fd(m->monitor); }
 
 int jp_udev_enumerate_block(jp_udev_monitor *m, jp_udev_device_callback callback, void *context) {
-    struct udev_enumerate *enumerate = udev_enumerate_new(m->udev);
-    if (!enumerate) return -1;
+    struct udev *udev = m ? udev_ref(m->udev) : udev_new();
+    if (!udev) return -1;
+    struct udev_enumerate *enumerate = udev_enumerate_new(udev);
+    if (!enumerate) {
+        udev_unref(udev);
+        return -1;
+    }
     int devices = 0;
     if (udev_enumerate_add_match_subsystem(enumerate, "block") >= 0 && udev_enumerate_scan_devices(enumerate) >= 0) {
         struct udev_list_entry *entry;
         udev_list_entry_foreach(entry, udev_enumerate_get_list_entry(enumerate)) {
-            struct udev_device *device = udev_device_new_from_syspath(m->udev, udev_list_entry_get_name(entry));
+            struct udev_device *device = udev_device_new_from_syspath(udev, udev_list_entry_get_name(entry));
             if (!device) continue;
             report(device, "add", callback, context);
             udev_device_unref(device);
@@ -61,6 +66,7 @@ int jp_udev_enumerate_block(jp_udev_monitor *m, jp_udev_device_callback callback
         }
     }
     udev_enumerate_unref(enumerate);
+    udev_unref(udev);
     return devices;
 }
 

@@ -26,12 +26,12 @@ public final class MediaMonitor: Sendable {
 
     /// The block devices present now (one enumeration, no monitoring).
     public static func presentDevices() throws(Failure) -> [MediaDevice] {
-        guard let monitor = jp_udev_monitor_new() else {
-            throw Failure(description: "cannot open the udev monitor: \(String(cString: strerror(errno)))")
-        }
-        defer { jp_udev_monitor_free(monitor) }
         let collector = Collector()
-        _ = jp_udev_enumerate_block(monitor, Collector.callback, Unmanaged.passUnretained(collector).toOpaque())
+        guard jp_udev_enumerate_block(nil, Collector.callback, Unmanaged.passUnretained(collector).toOpaque()) >= 0
+        else {
+            throw Failure(
+                description: "cannot enumerate block devices with libudev: \(String(cString: strerror(errno)))")
+        }
         return collector.events.map(\.device)
     }
 

@@ -127,6 +127,7 @@ struct MediaMonitorTests {
     @Test func thisMachinesOwnDisksAreNeverExportTargets() throws {
         // Real libudev on the build machine: its disks (virtio, NVMe…) are block devices, none on USB.
         let devices = try MediaMonitor.presentDevices()
+        #expect(!devices.isEmpty, "libudev listed no block device at all (sysfs: /sys/class/block)")
         #expect(devices.allSatisfy { $0.properties["SUBSYSTEM"] == "block" })
         for device in devices {
             if case .stick(let stick) = MediaClassifier.classify(device) {

@@ -19,7 +19,8 @@ typedef void (*jp_udev_device_callback)(void *context, const char *action, const
 jp_udev_monitor *jp_udev_monitor_new(void);
 int jp_udev_monitor_fd(jp_udev_monitor *monitor);
 
-/* Calls back once per block device already present. Returns the number of devices. */
+/* Calls back once per block device already present (monitor may be NULL: no netlink socket
+ * is needed to enumerate). Returns the number of devices. */
 int jp_udev_enumerate_block(jp_udev_monitor *monitor, jp_udev_device_callback callback, void *context);
 
 /* Reads one pending event (poll the fd first) and calls back with it. 0 on success. */
