@@ -65,7 +65,8 @@ let package = Package(
             name: "JamPasirDaemon",
             dependencies: [
                 "JamPasirCore", "JamPasirHardware", "JamPasirTerminal", "JamPasirStore", "JamPasirConfig",
-                "JamPasirLinux", "JamPasirReports", "JamPasirExport", "CJamPasirSystem",
+                "JamPasirLinux", "JamPasirReports", "JamPasirExport", "JamPasirMedia", "CJamPasirSystem",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

@@ -1,0 +1,136 @@
+import Crypto
+import Foundation
+import JamPasirCore
+import JamPasirExport
+import JamPasirMedia
+import JamPasirStore
+import Logging
+
+/// Mounts and unmounts stick partitions. Mounting needs a privilege the timing daemon does not
+/// have: in production a small privileged helper does it; tests use directories.
+public protocol StickMounter: Sendable {
+    /// Mounts `stick` read-only (nosuid, nodev, noexec, nosymfollow) at a private mount point.
+    func mountReadOnly(_ stick: Stick) throws -> String
+    func remountReadWrite(_ mountPoint: String) throws
+    /// Syncs and unmounts: after this the stick is safe to remove.
+    func unmount(_ mountPoint: String) throws
+}
+
+/// What happened to a plugged-in device, and what the display and buzzer say about it.
+public enum StickExportOutcome: Equatable, Sendable {
+    case ignored(String)
+    case refused(String)
+    case failed(code: Int, String)
+    case exported(directory: String, sessions: Int)
+
+    /// Failure codes beyond the writer's (`ExportWriter.FailureKind` 1–6).
+    public static let mountFailed = 7
+    public static let unmountFailed = 8
+
+    /// `donE` (safe to remove), `-no-` (not an authorised stick), `USb` + code (a fault).
+    public var frame: DisplayFrame? {
+        switch self {
+        case .ignored: nil
+        case .refused: DisplayFrame("-no-")
+        case .failed(let code, _): DisplayFrame("USb\(code)")
+        case .exported: DisplayFrame("donE")
+        }
+    }
+}
+
+/// One stick, start to finish: classify, mount read-only, check the key file, remount
+/// read-write, write the signed export, record it, sync and unmount. Whatever happens the
+/// stick is unmounted and the store is only ever read (and appended one export record).
+public struct StickExportService: Sendable {
+    public var writer: ExportWriter
+    public var store: SessionStore
+    public var authorizedKeys: [String]
+    public var mounter: any StickMounter
+    public var logger: Logger
+    public var now: @Sendable () -> Date
+
+    public init(
+        writer: ExportWriter, store: SessionStore, authorizedKeys: [String], mounter: any StickMounter, logger: Logger,
+        now: @escaping @Sendable () -> Date = Date.init
+    ) {
+        self.writer = writer
+        self.store = store
+        self.authorizedKeys = authorizedKeys
+        self.mounter = mounter
+        self.logger = logger
+        self.now = now
+    }
+
+    public func handle(_ device: MediaDevice) -> StickExportOutcome {
+        let stick: Stick
+        switch MediaClassifier.classify(device) {
+        case .ignored(let reason):
+            return .ignored("\(device.devnode): \(reason)")
+        case .stick(let found):
+            stick = found
+        }
+        let mountPoint: String
+        do {
+            mountPoint = try mounter.mountReadOnly(stick)
+        } catch {
+            return report(.failed(code: StickExportOutcome.mountFailed, "cannot mount \(stick): \(error)"))
+        }
+        var outcome = export(stick, at: mountPoint)
+        do {
+            try mounter.unmount(mountPoint)
+        } catch {
+            if case .exported = outcome {
+                outcome = .failed(
+                    code: StickExportOutcome.unmountFailed,
+                    "exported but could not unmount \(stick): \(error); do not remove it yet")
+            }
+        }
+        return report(outcome)
+    }
+
+    private func export(_ stick: Stick, at mountPoint: String) -> StickExportOutcome {
+        let key: Data
+        do {
+            key = try ExportAuthorization.readKeyFile(mountPoint: mountPoint)
+        } catch {
+            return .refused("\(stick): \(error.description)")
+        }
+        guard ExportAuthorization.isAuthorized(key, allowed: authorizedKeys) else {
+            return .refused(
+                "\(stick): its key \(ExportAuthorization.fingerprint(of: key)) is not in export.authorized_keys")
+        }
+        do {
+            try mounter.remountReadWrite(mountPoint)
+        } catch {
+            return .failed(code: ExportWriter.FailureKind.readOnly.rawValue, "\(stick) cannot be written: \(error)")
+        }
+        let result: ExportWriter.Result
+        do {
+            result = try writer.write(into: mountPoint, at: now())
+        } catch {
+            return .failed(code: error.kind.rawValue, "\(stick): \(error.description)")
+        }
+        let manifest = FileManager.default.contents(atPath: result.directory + "/manifest.json") ?? Data()
+        let digest = SHA256.hash(data: manifest).map { String(format: "%02x", $0) }.joined()
+        do {
+            try store.recordExport(
+                ExportRecord(
+                    exportedAt: now(), stick: stick.description, sessionCount: result.manifest.body.sessions.count,
+                    lastSessionID: result.manifest.body.sessions.lastID, manifestSHA256: digest))
+        } catch {
+            logger.error("export to \(stick) written, but not recorded in the store: \(error)")
+        }
+        return .exported(directory: result.directory, sessions: result.manifest.body.sessions.count)
+    }
+
+    private func report(_ outcome: StickExportOutcome) -> StickExportOutcome {
+        switch outcome {
+        case .ignored(let why): logger.info("USB: ignored \(why)")
+        case .refused(let why): logger.warning("USB: refused \(why)")
+        case .failed(let code, let why): logger.error("USB: export failed (USb\(code)): \(why)")
+        case .exported(let directory, let sessions):
+            logger.notice("USB: exported \(sessions) sessions to \(directory); safe to remove")
+        }
+        return outcome
+    }
+}
