@@ -18,9 +18,10 @@ enum TextTable {
 
     static func sessions(_ sessions: [SessionRecord], timeZone: TimeZone) -> String {
         if sessions.isEmpty { return "no sessions\n" }
+        let formatter = localTimeFormatter(timeZone)
         let rows = sessions.map { s in
             [
-                s.id.map(String.init) ?? "", localTime(s.startedAt, timeZone) + (s.clockSynchronized ? "" : " ?"),
+                s.id.map(String.init) ?? "", formatter.string(from: s.startedAt) + (s.clockSynchronized ? "" : " ?"),
                 s.durationMs.map(duration) ?? "—", duration(s.limitMs), s.outcome?.rawValue ?? "running",
                 s.freeService == true ? "FREE" : "",
             ]
@@ -55,11 +56,12 @@ enum TextTable {
         return String(format: "%d:%02d.%d", tenths / 600, tenths / 10 % 60, tenths % 10)
     }
 
-    static func localTime(_ date: Date, _ timeZone: TimeZone) -> String {
+    /// One formatter for a whole table: making one per row dominated long listings.
+    static func localTimeFormatter(_ timeZone: TimeZone) -> DateFormatter {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = timeZone
         formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
-        return formatter.string(from: date)
+        return formatter
     }
 }

@@ -111,7 +111,7 @@ public struct StickExportService: Sendable {
             return .failed(code: error.kind.rawValue, "\(stick): \(error.description)")
         }
         let manifest = FileManager.default.contents(atPath: result.directory + "/manifest.json") ?? Data()
-        let digest = SHA256.hash(data: manifest).map { String(format: "%02x", $0) }.joined()
+        let digest = SHA256.hash(data: manifest).hexString
         do {
             try store.recordExport(
                 ExportRecord(

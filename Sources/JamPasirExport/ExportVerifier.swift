@@ -40,7 +40,7 @@ public enum ExportVerifier {
             if contents.count != file.size {
                 problems.append("\(file.name): \(contents.count) bytes, manifest says \(file.size)")
             }
-            let digest = SHA256.hash(data: contents).map { String(format: "%02x", $0) }.joined()
+            let digest = SHA256.hash(data: contents).hexString
             if digest != file.sha256 {
                 problems.append("\(file.name): SHA-256 does not match the manifest: the file was changed")
             }

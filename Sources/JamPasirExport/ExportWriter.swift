@@ -169,7 +169,7 @@ final class HashedFile {
         do { try file.commit() } catch {
             throw ExportWriter.failure(error.errno, path: error.path, doing: error.operation)
         }
-        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let digest = hasher.finalize().hexString
         return ExportManifest.File(name: name, sha256: digest, size: size)
     }
 }

@@ -17,6 +17,9 @@ extension GPIOLine: Switch {}
 public final class SwitchedOutput: Sendable {
     private struct State {
         var device: (any Switch)?
+        /// What the open device was last set to: unchanged values are not written again (the
+        /// lights are set once per displayed second, from the countdown's loop).
+        var written: Bool?
         var retryAt: MonotonicInstant?
         var backoff = Backoff()
         var lastProblem: String?
@@ -46,18 +49,22 @@ public final class SwitchedOutput: Sendable {
         state.withLock { state in
             do {
                 if let device = state.device {
+                    if state.written == on { return }
                     try device.set(on)
+                    state.written = on
                     return
                 }
                 if let retryAt = state.retryAt, now < retryAt { return }
                 state.device = try open(on)
                 try state.device?.set(on)
+                state.written = on
                 if state.lastProblem != nil { logger.notice("\(key): available again") }
                 state.lastProblem = nil
                 state.retryAt = nil
                 state.backoff.reset()
             } catch {
                 state.device = nil
+                state.written = nil
                 let problem = "\(error)"
                 if problem != state.lastProblem {
                     logger.error("\(key): \(problem); retrying in the background")
