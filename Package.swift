@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "jampasird", targets: ["jampasird"]),
         .executable(name: "jampasir", targets: ["jampasir"]),
+        .executable(name: "jampasir-mountd", targets: ["jampasir-mountd"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -58,6 +59,13 @@ let package = Package(
         .target(
             name: "JamPasirMedia", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict),
+        // Mounting sticks: the privileged helper's decisions, its socket, and the daemon's client.
+        .target(
+            name: "JamPasirMount",
+            dependencies: [
+                "JamPasirMedia", "JamPasirLinux", "CJamPasirSystem", .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
         // The TOML configuration file.
         .target(name: "JamPasirConfig", dependencies: ["JamPasirCore"], swiftSettings: strict),
         // Daemon wiring: controller, run loop, clocks, recorder.
@@ -65,7 +73,7 @@ let package = Package(
             name: "JamPasirDaemon",
             dependencies: [
                 "JamPasirCore", "JamPasirHardware", "JamPasirTerminal", "JamPasirStore", "JamPasirConfig",
-                "JamPasirLinux", "JamPasirReports", "JamPasirExport", "JamPasirMedia", "CJamPasirSystem",
+                "JamPasirLinux", "JamPasirReports", "JamPasirExport", "JamPasirMedia", "JamPasirMount", "CJamPasirSystem",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -87,6 +95,7 @@ let package = Package(
             swiftSettings: strict),
         .executableTarget(name: "jampasird", dependencies: ["JamPasirDaemon"], swiftSettings: strict),
         .executableTarget(name: "jampasir", dependencies: ["JamPasirCLI"], swiftSettings: strict),
+        .executableTarget(name: "jampasir-mountd", dependencies: ["JamPasirMount"], swiftSettings: strict),
 
         .testTarget(name: "JamPasirCoreTests", dependencies: ["JamPasirCore"], swiftSettings: strict),
         .testTarget(
@@ -108,6 +117,9 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "JamPasirMediaTests", dependencies: ["JamPasirMedia", "JamPasirLinux", "JamPasirTesting"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "JamPasirMountTests", dependencies: ["JamPasirMount", "JamPasirMedia", "JamPasirTesting"],
             swiftSettings: strict),
         .testTarget(
             name: "JamPasirReportsTests", dependencies: ["JamPasirReports", "JamPasirStore", "JamPasirTesting"],

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <libudev.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 struct jp_udev_monitor {
     struct udev *udev;
@@ -83,4 +84,25 @@ void jp_udev_monitor_free(jp_udev_monitor *m) {
     if (m->monitor) udev_monitor_unref(m->monitor);
     if (m->udev) udev_unref(m->udev);
     free(m);
+}
+
+int jp_udev_describe_devnode(const char *devnode, jp_udev_device_callback callback, void *context) {
+    struct stat info;
+    if (stat(devnode, &info) != 0) return -1;
+    if (!S_ISBLK(info.st_mode)) {
+        errno = ENOTBLK;
+        return -1;
+    }
+    struct udev *udev = udev_new();
+    if (!udev) return -1;
+    struct udev_device *device = udev_device_new_from_devnum(udev, 'b', info.st_rdev);
+    if (!device) {
+        udev_unref(udev);
+        errno = ENODEV;
+        return -1;
+    }
+    report(device, "add", callback, context);
+    udev_device_unref(device);
+    udev_unref(udev);
+    return 0;
 }

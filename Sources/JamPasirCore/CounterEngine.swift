@@ -25,6 +25,13 @@ public struct CounterEngine: Sendable {
         feed(recognizer.advance(to: now), until: now)
     }
 
+    /// A supervisor's message (see `SessionMachine.setNotice`).
+    public mutating func setNotice(_ frame: DisplayFrame?, sound: SoundPattern? = nil, at now: MonotonicInstant)
+        -> [Action]
+    {
+        feed(recognizer.advance(to: now), until: now) + machine.setNotice(frame, sound: sound, at: now)
+    }
+
     public mutating func shutdown(at now: MonotonicInstant) -> [Action] {
         machine.shutdown(at: now)
     }

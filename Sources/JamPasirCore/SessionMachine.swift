@@ -23,6 +23,7 @@ public struct SessionMachine: Sendable {
     private let warnings: [Duration]
     private var phase: Phase = .idle
     private var buttonStuck = false
+    private var notice: DisplayFrame?
     private var shownFrame: DisplayFrame?
     private var shownLights: LightState?
     private var presentedAt = MonotonicInstant(nanoseconds: 0)
@@ -93,6 +94,19 @@ public struct SessionMachine: Sendable {
             if now >= until { phase = .idle }
         }
         return actions + present(at: now)
+    }
+
+    /// A message for the supervisor (the USB export's progress and result), shown while no
+    /// session runs or shows its result; a running session keeps the display, and the message
+    /// appears once the counter is idle again if it is still set. `sound` is played only if the
+    /// counter is idle now, so an export never beeps over a session. `nil` clears the message.
+    public mutating func setNotice(_ frame: DisplayFrame?, sound: SoundPattern? = nil, at now: MonotonicInstant)
+        -> [Action]
+    {
+        notice = frame
+        var actions = advance(to: now)
+        if let sound, case .idle = phase { actions.insert(.sound(sound), at: 0) }
+        return actions
     }
 
     /// The daemon is stopping: an open session is recorded as interrupted and everything goes dark.
@@ -169,7 +183,9 @@ public struct SessionMachine: Sendable {
     private func appearance(at now: MonotonicInstant) -> (DisplayFrame, LightState) {
         switch phase {
         case .idle:
-            return (.clock(seconds: Self.wholeSecondsRoundedUp(rules.limit), negative: false, brightness: .dim), .ready)
+            let ready = DisplayFrame.clock(
+                seconds: Self.wholeSecondsRoundedUp(rules.limit), negative: false, brightness: .dim)
+            return (notice ?? ready, .ready)
         case .running(let running):
             let remaining = running.startedAt + rules.limit - now
             let sand = Double(remaining.nanoseconds) / Double(rules.limit.nanoseconds)

@@ -7,6 +7,10 @@ public enum SoundPattern: String, CaseIterable, Equatable, Sendable {
     case limitReached
     case cancel
     case fault
+    /// A USB export is complete and the stick unmounted: safe to remove.
+    case exportDone
+    /// A stick without an authorised key: nothing was written.
+    case refused
 
     /// One tone and the silence after it.
     public struct Tone: Equatable, Sendable {
@@ -22,6 +26,8 @@ public enum SoundPattern: String, CaseIterable, Equatable, Sendable {
         case .limitReached: return [beep(1200)]
         case .cancel: return [beep(250, 120), beep(250)]
         case .fault: return [beep(100, 100), beep(100, 100), beep(100)]
+        case .exportDone: return [beep(60, 60), beep(60, 60), beep(400)]
+        case .refused: return [beep(700)]
         }
     }
 }

@@ -6,16 +6,6 @@ import JamPasirMedia
 import JamPasirStore
 import Logging
 
-/// Mounts and unmounts stick partitions. Mounting needs a privilege the timing daemon does not
-/// have: in production a small privileged helper does it; tests use directories.
-public protocol StickMounter: Sendable {
-    /// Mounts `stick` read-only (nosuid, nodev, noexec, nosymfollow) at a private mount point.
-    func mountReadOnly(_ stick: Stick) throws -> String
-    func remountReadWrite(_ mountPoint: String) throws
-    /// Syncs and unmounts: after this the stick is safe to remove.
-    func unmount(_ mountPoint: String) throws
-}
-
 /// What happened to a plugged-in device, and what the display and buzzer say about it.
 public enum StickExportOutcome: Equatable, Sendable {
     case ignored(String)

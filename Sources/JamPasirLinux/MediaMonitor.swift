@@ -35,6 +35,17 @@ public final class MediaMonitor: Sendable {
         return collector.events.map(\.device)
     }
 
+    /// The block device behind a device node as udev describes it now (`/dev/sdb1`).
+    public static func describe(devnode: String) throws(Failure) -> MediaDevice {
+        let collector = Collector()
+        guard jp_udev_describe_devnode(devnode, Collector.callback, Unmanaged.passUnretained(collector).toOpaque()) == 0,
+            let entry = collector.events.first
+        else {
+            throw Failure(description: "\(devnode) is not a block device udev knows: \(String(cString: strerror(errno)))")
+        }
+        return entry.device
+    }
+
     public func events() -> AsyncStream<Event> {
         let (stream, sink) = AsyncStream.makeStream(of: Event.self)
         var wake: [Int32] = [-1, -1]

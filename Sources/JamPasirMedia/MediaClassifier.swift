@@ -21,6 +21,15 @@ public struct Stick: Equatable, Sendable, CustomStringConvertible {
     public var model: String
     public var serial: String
 
+    public init(devnode: String, filesystem: String, label: String, vendor: String, model: String, serial: String) {
+        self.devnode = devnode
+        self.filesystem = filesystem
+        self.label = label
+        self.vendor = vendor
+        self.model = model
+        self.serial = serial
+    }
+
     public var description: String { "\(vendor) \(model) serial \(serial) (\(devnode), \(filesystem))" }
 }
 
@@ -63,4 +72,15 @@ public enum MediaClassifier {
                 vendor: p["ID_VENDOR"] ?? "unknown", model: p["ID_MODEL"] ?? "unknown",
                 serial: p["ID_SERIAL_SHORT"] ?? p["ID_SERIAL"] ?? "unknown"))
     }
+}
+
+/// Mounts and unmounts stick partitions. Mounting needs a privilege the timing daemon does not
+/// have: in production the small privileged helper `jampasir-mountd` does it (`HelperMounter`);
+/// tests use directories.
+public protocol StickMounter: Sendable {
+    /// Mounts `stick` read-only (nosuid, nodev, noexec, nosymfollow) at a private mount point.
+    func mountReadOnly(_ stick: Stick) throws -> String
+    func remountReadWrite(_ mountPoint: String) throws
+    /// Syncs and unmounts: after this the stick is safe to remove.
+    func unmount(_ mountPoint: String) throws
 }

@@ -16,4 +16,16 @@ int jp_i2c_set_address(int fd, int address);
 
 /* ioctl(SPI_IOC_WR_MODE, SPI_IOC_WR_MAX_SPEED_HZ). */
 int jp_spi_configure(int fd, unsigned char mode, unsigned int speed_hz);
+
+/* mount(2) of a stick partition at target: always nosuid, nodev, noexec, nosymfollow; read-only
+ * when read_only. With remount set, changes an existing mount (source and fstype ignored). */
+int jp_mount_stick(const char *source, const char *target, const char *fstype, const char *data, int read_only,
+                   int remount);
+
+/* syncfs(2) on the filesystem at path, then umount2(2); lazy (MNT_DETACH) when busy or when the
+ * device is gone. Returns 0, or -1 with errno from the first failure. */
+int jp_unmount(const char *path);
+
+/* The uid of the process at the other end of a Unix socket (SO_PEERCRED), or -1. */
+long jp_peer_uid(int fd);
 #endif

@@ -26,6 +26,10 @@ int jp_udev_enumerate_block(jp_udev_monitor *monitor, jp_udev_device_callback ca
 /* Reads one pending event (poll the fd first) and calls back with it. 0 on success. */
 int jp_udev_receive(jp_udev_monitor *monitor, jp_udev_device_callback callback, void *context);
 
+/* Calls back once with the block device behind a device node (e.g. /dev/sdb1), as udev
+ * describes it now. 0 on success; -1 when it is not a block device udev knows. */
+int jp_udev_describe_devnode(const char *devnode, jp_udev_device_callback callback, void *context);
+
 void jp_udev_monitor_free(jp_udev_monitor *monitor);
 
 #endif

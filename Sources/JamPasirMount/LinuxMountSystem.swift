@@ -1,0 +1,70 @@
+import CJamPasirSystem
+import Foundation
+import JamPasirLinux
+import JamPasirMedia
+
+/// `MountSystem` on Linux: libudev, mkdir, mount(2), syncfs + umount2(2).
+public struct LinuxMountSystem: MountSystem {
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public init() {}
+
+    public func describe(devnode: String) throws -> MediaDevice {
+        try MediaMonitor.describe(devnode: devnode)
+    }
+
+    public func makeMountPoint(_ path: String) throws {
+        if mkdir(path, 0o700) != 0 && errno != EEXIST { throw Self.failure("mkdir \(path)") }
+    }
+
+    public func removeMountPoint(_ path: String) {
+        rmdir(path)
+    }
+
+    public func mount(_ plan: MountPlan, readOnly: Bool) throws {
+        guard jp_mount_stick(plan.source, plan.target, plan.filesystem, plan.options, readOnly ? 1 : 0, 0) == 0 else {
+            throw Self.mountFailure(plan)
+        }
+    }
+
+    public func remount(_ plan: MountPlan, readOnly: Bool) throws {
+        guard jp_mount_stick(plan.source, plan.target, plan.filesystem, plan.options, readOnly ? 1 : 0, 1) == 0 else {
+            throw Self.mountFailure(plan)
+        }
+    }
+
+    public func unmount(_ path: String) throws {
+        guard jp_unmount(path) == 0 else { throw Self.failure("umount \(path)") }
+    }
+
+    public func prepareExportDirectory(in mountPoint: String, uid: UInt32, gid: UInt32) throws {
+        let root = open(mountPoint, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard root >= 0 else { throw Self.failure("open \(mountPoint)") }
+        defer { close(root) }
+        if mkdirat(root, "JAMPASIR", 0o700) != 0 && errno != EEXIST { throw Self.failure("mkdir JAMPASIR") }
+        let directory = openat(root, "JAMPASIR", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard directory >= 0 else { throw Self.failure("JAMPASIR on the stick is not a plain directory") }
+        defer { close(directory) }
+        guard fchown(directory, uid, gid) == 0 else { throw Self.failure("chown JAMPASIR") }
+    }
+
+    private static func failure(_ what: String) -> Failure {
+        Failure(description: "\(what): \(String(cString: strerror(errno)))")
+    }
+
+    /// The kernel says little; EINVAL from mount(2) means a filesystem it cannot read.
+    private static func mountFailure(_ plan: MountPlan) -> Failure {
+        let error = errno
+        let reason: String
+        switch error {
+        case EINVAL, EUCLEAN: reason = "unsupported or corrupt filesystem (the kernel log says more)"
+        case ENODEV: reason = "the kernel has no \(plan.filesystem) driver"
+        case EROFS, EACCES: reason = "the stick is write-protected"
+        case ENXIO, ENOENT: reason = "the stick is gone"
+        default: reason = String(cString: strerror(error))
+        }
+        return Failure(description: reason)
+    }
+}

@@ -1,0 +1,181 @@
+import CJamPasirSystem
+import Foundation
+import JamPasirMedia
+
+/// The little socket code the helper and its client share: a stream socket at a path, one
+/// line each way, with timeouts so neither side can hang the other.
+enum UnixSocket {
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func failure(_ what: String, _ error: Int32 = errno) -> Failure {
+        Failure(description: "\(what): \(String(cString: strerror(error)))")
+    }
+
+    static func address(_ path: String) throws(Failure) -> sockaddr_un {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        guard bytes.count < capacity else { throw Failure(description: "socket path too long: \(path)") }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        return address
+    }
+
+    static func connect(to path: String, timeout: Duration) throws(Failure) -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw failure("socket") }
+        var address = try address(path)
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Foundation.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard result == 0 else {
+            let error = errno
+            close(fd)
+            throw failure("connect to \(path)", error)
+        }
+        setTimeout(fd, timeout)
+        return fd
+    }
+
+    static func listen(at path: String, mode: mode_t) throws(Failure) -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw failure("socket") }
+        unlink(path)
+        var address = try address(path)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard bound == 0, chmod(path, mode) == 0, Foundation.listen(fd, 8) == 0 else {
+            let error = errno
+            close(fd)
+            throw failure("listen on \(path)", error)
+        }
+        return fd
+    }
+
+    static func setTimeout(_ fd: Int32, _ timeout: Duration) {
+        let (seconds, attoseconds) = timeout.components
+        var value = timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
+        for option in [SO_RCVTIMEO, SO_SNDTIMEO] {
+            setsockopt(fd, SOL_SOCKET, option, &value, socklen_t(MemoryLayout<timeval>.size))
+        }
+    }
+
+    /// Reads up to the first newline (at most `limit` bytes); nil on timeout, EOF first or overflow.
+    static func readLine(_ fd: Int32, limit: Int) -> String? {
+        var bytes: [UInt8] = []
+        var byte: UInt8 = 0
+        while bytes.count <= limit {
+            let count = read(fd, &byte, 1)
+            if count < 0 && errno == EINTR { continue }
+            guard count == 1 else { return nil }
+            if byte == UInt8(ascii: "\n") { return String(decoding: bytes, as: UTF8.self) }
+            bytes.append(byte)
+        }
+        return nil
+    }
+
+    static func writeLine(_ fd: Int32, _ line: String) -> Bool {
+        let bytes = Array((line + "\n").utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let count = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { return false }
+            offset += count
+        }
+        return true
+    }
+}
+
+/// Serves `MountHelper` on a listening socket: one connection at a time, one request each.
+public enum MountHelperServer {
+    /// The socket systemd passed (socket activation: `LISTEN_FDS`), if any.
+    public static func activatedSocket() -> Int32? {
+        let environment = ProcessInfo.processInfo.environment
+        guard let pid = environment["LISTEN_PID"].flatMap(Int32.init), pid == getpid(),
+            let count = environment["LISTEN_FDS"].flatMap(Int.init), count >= 1
+        else { return nil }
+        return 3
+    }
+
+    /// A socket of our own at `path`, for running without systemd (tests, the VM).
+    public static func listen(at path: String) throws -> Int32 {
+        try UnixSocket.listen(at: path, mode: 0o660)
+    }
+
+    /// Accepts connections until the socket fails or is shut down, and returns why. A client
+    /// gets 5 s to send its request.
+    public static func serve(_ helper: MountHelper, on listener: Int32) -> String {
+        while true {
+            let connection = accept(listener, nil, nil)
+            if connection < 0 {
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                return "accept failed: \(String(cString: strerror(errno)))"
+            }
+            UnixSocket.setTimeout(connection, .seconds(5))
+            let uid = jp_peer_uid(connection)
+            if let line = UnixSocket.readLine(connection, limit: MountRequest.maximumLength) {
+                let reply = helper.handle(line, peerUID: uid >= 0 ? UInt32(uid) : nil)
+                _ = UnixSocket.writeLine(connection, reply.line)
+            }
+            close(connection)
+        }
+    }
+}
+
+/// The daemon's side: `StickMounter` by asking `jampasir-mountd` over its socket.
+public struct HelperMounter: StickMounter {
+    public var socketPath: String
+    public var timeout: Duration
+
+    public init(socketPath: String, timeout: Duration = .seconds(60)) {
+        self.socketPath = socketPath
+        self.timeout = timeout
+    }
+
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public func mountReadOnly(_ stick: Stick) throws -> String {
+        try ask(.mount(devnode: stick.devnode))
+    }
+
+    public func remountReadWrite(_ mountPoint: String) throws {
+        _ = try ask(.remountReadWrite(mountPoint: mountPoint))
+    }
+
+    public func unmount(_ mountPoint: String) throws {
+        _ = try ask(.unmount(mountPoint: mountPoint))
+    }
+
+    func ask(_ request: MountRequest) throws(Failure) -> String {
+        let fd: Int32
+        do {
+            fd = try UnixSocket.connect(to: socketPath, timeout: timeout)
+        } catch {
+            throw Failure(
+                description:
+                    "\(error.description); is jampasir-mountd.socket running (systemctl status jampasir-mountd.socket)?"
+            )
+        }
+        defer { close(fd) }
+        guard UnixSocket.writeLine(fd, request.line), let line = UnixSocket.readLine(fd, limit: 4096) else {
+            throw Failure(description: "jampasir-mountd did not answer '\(request.line)'")
+        }
+        switch MountReply(line: line) {
+        case .ok(let path): return path
+        case .failed(let why): throw Failure(description: why)
+        }
+    }
+}
