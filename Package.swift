@@ -129,7 +129,7 @@ let package = Package(
         .testTarget(
             name: "JamPasirDaemonTests",
             dependencies: [
-                "JamPasirDaemon", "JamPasirTesting", "JamPasirCLI", "JamPasirStore", "JamPasirReports",
+                "JamPasirDaemon", "JamPasirTesting", "JamPasirCLI", "JamPasirStore", "JamPasirReports", "JamPasirCore",
                 "JamPasirHardware",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

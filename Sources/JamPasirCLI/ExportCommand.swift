@@ -49,9 +49,7 @@ public struct ExportCommand: ParsableCommand {
         } catch let failure as DeviceKey.Failure {
             throw CLIFailure(message: failure.description, exitStatus: 66)
         }
-        let writer = ExportWriter(
-            store: store, counterID: configuration.counterID, key: key, timeZone: configuration.timeZone,
-            language: HTMLReport.Language(rawValue: configuration.reportLanguage) ?? .indonesian)
+        let writer = ExportWriter(configuration: configuration, store: store, key: key)
         do {
             let result = try writer.write(into: directory, at: Date(), progress: progress)
             return "exported \(result.manifest.body.sessions.count) sessions to \(result.directory)"

@@ -19,6 +19,10 @@ public struct Configuration: Equatable, Sendable {
     public var authorizedExportKeys: [String] = []
     /// The Ed25519 device key that signs exports; nil means `device.key` next to the store.
     public var deviceKeyPathSetting: String?
+    /// Whether plugged-in USB sticks are watched for (hardware mode only).
+    public var usbExportEnabled = true
+    /// The socket of `jampasir-mountd`, the helper that mounts sticks for the daemon.
+    public var mountHelperSocket = "/run/jampasir-mountd.sock"
 
     public var deviceKeyPath: String {
         deviceKeyPathSetting ?? ((storePath as NSString).deletingLastPathComponent + "/device.key")
@@ -289,6 +293,11 @@ extension Configuration {
             }
             config.authorizedExportKeys = keys
         },
+        .boolean("export", "usb") { $0.usbExportEnabled = $1 },
+        .text(
+            "export", "mount_socket", what: "the absolute path of jampasir-mountd's socket",
+            valid: { $0.hasPrefix("/") }
+        ) { $0.mountHelperSocket = $1 },
         .text(
             "report", "time_zone", what: "an IANA time zone such as \"Asia/Jakarta\"",
             valid: { TimeZone(identifier: $0) != nil }

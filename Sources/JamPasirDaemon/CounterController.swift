@@ -43,6 +43,11 @@ public actor CounterController {
         perform(engine.advance(to: clock.now()))
     }
 
+    /// A supervisor's message (USB export), shown while idle; its sound only if idle now.
+    public func setNotice(_ frame: DisplayFrame?, sound: SoundPattern?) {
+        perform(engine.setNotice(frame, sound: sound, at: clock.now()))
+    }
+
     /// Stopping: an open session is recorded as interrupted, display dark, buzzer silent.
     public func shutdown() {
         perform(engine.shutdown(at: clock.now()))

@@ -4,13 +4,15 @@ import JamPasirConfig
 import JamPasirCore
 import JamPasirExport
 import JamPasirHardware
+import JamPasirLinux
+import JamPasirMount
 import JamPasirStore
 import JamPasirTerminal
 import Logging
 
 /// Start-up and shutdown of the counter daemon around `CounterLoop`.
 public struct Daemon: Sendable {
-    public enum Mode: Sendable {
+    public enum Mode: Equatable, Sendable {
         /// Real GPIO hardware, as configured.
         case hardware
         /// Terminal backends: the display drawn large, keys for the button.
@@ -39,7 +41,7 @@ public struct Daemon: Sendable {
 
     /// Runs until SIGTERM/SIGINT, or `q` in the simulator.
     public func run(screen: TerminalScreen?, startedAt: MonotonicInstant) async throws(Failure) {
-        let store = try openStore()
+        let (store, deviceKey) = try openStore()
         let clock = SystemMonotonicClock()
         let (hardware, displayWorker) = makeHardware(screen: screen, clock: clock)
         let recorder = SessionRecorder(
@@ -64,6 +66,7 @@ public struct Daemon: Sendable {
             source.resume()
             return source
         }
+        let stickTasks = watchSticks(store: store, key: deviceKey, controller: controller)
         let readyAfter = clock.now() - startedAt
         logger.notice(
             "ready after \(readyAfter.nanoseconds / 1_000_000) ms",
@@ -75,6 +78,7 @@ public struct Daemon: Sendable {
         notifier.notify("READY=1")
         await loop.value
         notifier.notify("STOPPING=1")
+        for task in stickTasks { task.cancel() }
         for source in signals { source.cancel() }
         displayWorker?.finish(within: .seconds(1))
         await recorder.flush()
@@ -87,12 +91,37 @@ public struct Daemon: Sendable {
             idle: UInt8(configuration.hardware.display.idleBrightness))
     }
 
-    private func openStore() throws(Failure) -> SessionStore {
+    /// USB sticks, in hardware mode: udev events to the export service on its own thread, and its
+    /// notices to the counter in order.
+    private func watchSticks(store: SessionStore, key: DeviceKey, controller: CounterController) -> [Task<Void, Never>]
+    {
+        guard mode == .hardware, configuration.usbExportEnabled else { return [] }
+        if configuration.authorizedExportKeys.isEmpty {
+            logger.warning("USB export: no export.authorized_keys in the configuration: every stick will be refused")
+        }
+        let service = StickExportService(
+            writer: ExportWriter(configuration: configuration, store: store, key: key), store: store,
+            authorizedKeys: configuration.authorizedExportKeys,
+            mounter: HelperMounter(socketPath: configuration.mountHelperSocket), logger: logger)
+        let watcher = StickWatcher(service: service, logger: logger)
+        let monitor = MediaMonitor(logger: logger)
+        return [
+            Task { await watcher.watch(monitor.events()) },
+            Task {
+                for await notice in watcher.noticeStream {
+                    await controller.setNotice(notice.frame, sound: notice.sound)
+                }
+            },
+        ]
+    }
+
+    private func openStore() throws(Failure) -> (SessionStore, DeviceKey) {
         let store: SessionStore
+        let key: DeviceKey
         do {
             store = try SessionStore(path: configuration.storePath, access: .readWrite)
             // The key that signs exports: created once, on the first start, next to the store.
-            let key = try DeviceKey.loadOrCreate(at: configuration.deviceKeyPath)
+            key = try DeviceKey.loadOrCreate(at: configuration.deviceKeyPath)
             logger.info("device key \(configuration.deviceKeyPath): public key \(key.publicKeyBase64)")
             let recovered = try store.interruptOpenSessions(
                 at: Date(), freeService: configuration.rules.interruptedIsFree)
@@ -104,7 +133,7 @@ public struct Daemon: Sendable {
         } catch {
             throw Failure(description: "\(error)", exitStatus: ExitStatus.ioError)
         }
-        return store
+        return (store, key)
     }
 
     private func makeHardware(screen: TerminalScreen?, clock: any MonotonicClock) -> (CounterHardware, DisplayWorker?) {

@@ -51,7 +51,8 @@ public struct StickExportService: Sendable {
         self.now = now
     }
 
-    public func handle(_ device: MediaDevice) -> StickExportOutcome {
+    /// `progress` is passed to the writer (see `ExportWriter.write`).
+    public func handle(_ device: MediaDevice, progress: ((Int, Int) throws -> Void)? = nil) -> StickExportOutcome {
         let stick: Stick
         switch MediaClassifier.classify(device) {
         case .ignored(let reason):
@@ -65,7 +66,7 @@ public struct StickExportService: Sendable {
         } catch {
             return report(.failed(code: StickExportOutcome.mountFailed, "cannot mount \(stick): \(error)"))
         }
-        var outcome = export(stick, at: mountPoint)
+        var outcome = export(stick, at: mountPoint, progress: progress)
         do {
             try mounter.unmount(mountPoint)
         } catch {
@@ -78,7 +79,9 @@ public struct StickExportService: Sendable {
         return report(outcome)
     }
 
-    private func export(_ stick: Stick, at mountPoint: String) -> StickExportOutcome {
+    private func export(_ stick: Stick, at mountPoint: String, progress: ((Int, Int) throws -> Void)?)
+        -> StickExportOutcome
+    {
         let key: Data
         do {
             key = try ExportAuthorization.readKeyFile(mountPoint: mountPoint)
@@ -96,7 +99,7 @@ public struct StickExportService: Sendable {
         }
         let result: ExportWriter.Result
         do {
-            result = try writer.write(into: mountPoint, at: now())
+            result = try writer.write(into: mountPoint, at: now(), progress: progress)
         } catch {
             return .failed(code: error.kind.rawValue, "\(stick): \(error.description)")
         }

@@ -22,6 +22,9 @@ public struct ExportWriter: Sendable {
     public struct Failure: Error, CustomStringConvertible {
         public var kind: FailureKind
         public var description: String
+
+        /// Thrown from `progress` to stop an export whose stick was pulled out.
+        public static let removed = Failure(kind: .vanished, description: "the stick was removed during the export")
     }
 
     public struct Result: Sendable {
@@ -45,8 +48,10 @@ public struct ExportWriter: Sendable {
         self.language = language
     }
 
-    /// `progress(done, total)` is called every 10,000 sessions and at the end.
-    public func write(into root: String, at now: Date, progress: ((Int, Int) -> Void)? = nil) throws(Failure) -> Result
+    /// `progress(done, total)` is called every `progressStep` sessions and at the end; throwing
+    /// from it (e.g. `Failure.removed`) abandons the export like any other failure.
+    public func write(into root: String, at now: Date, progress: ((Int, Int) throws -> Void)? = nil) throws(Failure)
+        -> Result
     {
         let stamp = Timestamp.iso8601(now).replacingOccurrences(of: ":", with: "").replacingOccurrences(
             of: ".", with: "")
@@ -58,15 +63,31 @@ public struct ExportWriter: Sendable {
         do {
             return try writeFiles(into: directory, at: now, progress: progress)
         } catch let failure as Failure {
-            rmdir(directory)  // only succeeds if nothing was left in it
+            Self.abandon(directory)
             throw failure
         } catch {
-            rmdir(directory)
+            Self.abandon(directory)
             throw Failure(kind: .store, description: "reading the store for the export: \(error)")
         }
     }
 
-    private func writeFiles(into directory: String, at now: Date, progress: ((Int, Int) -> Void)?) throws -> Result {
+    /// The files an export consists of, the manifest last.
+    public static let fileNames = ["sessions.csv", "sessions.jsonl", "report.html", "manifest.json"]
+
+    /// Best effort after a failure (the stick may be gone): the export's own new directory loses
+    /// whatever was already renamed into place, so no lone `sessions.csv` passes for an export.
+    /// (Temporary files are removed as they are abandoned.) Without a manifest nothing left
+    /// over could verify anyway.
+    private static func abandon(_ directory: String) {
+        for name in fileNames { unlink(directory + "/" + name) }
+        rmdir(directory)
+    }
+
+    public static let progressStep = 2_000
+
+    private func writeFiles(into directory: String, at now: Date, progress: ((Int, Int) throws -> Void)?) throws
+        -> Result
+    {
         let total = try store.count()
         let csv = try HashedFile(directory, "sessions.csv")
         let jsonl = try HashedFile(directory, "sessions.jsonl")
@@ -84,7 +105,7 @@ public struct ExportWriter: Sendable {
                 range.lastID = max(range.lastID ?? id, id)
             }
             limitMs = session.limitMs
-            if range.count % 10_000 == 0 { progress?(range.count, total) }
+            if range.count % Self.progressStep == 0 { try progress?(range.count, total) }
         }
         let report = try HashedFile(directory, "report.html")
         try report.write(
@@ -105,8 +126,8 @@ public struct ExportWriter: Sendable {
         let pretty = JSONEncoder()
         pretty.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         try manifestFile.write(String(decoding: try pretty.encode(manifest), as: UTF8.self) + "\n")
+        try progress?(range.count, total)
         _ = try manifestFile.commit()
-        progress?(range.count, total)
         return Result(directory: directory, manifest: manifest)
     }
 

@@ -38,10 +38,12 @@ public final class MediaMonitor: Sendable {
     /// The block device behind a device node as udev describes it now (`/dev/sdb1`).
     public static func describe(devnode: String) throws(Failure) -> MediaDevice {
         let collector = Collector()
-        guard jp_udev_describe_devnode(devnode, Collector.callback, Unmanaged.passUnretained(collector).toOpaque()) == 0,
+        guard
+            jp_udev_describe_devnode(devnode, Collector.callback, Unmanaged.passUnretained(collector).toOpaque()) == 0,
             let entry = collector.events.first
         else {
-            throw Failure(description: "\(devnode) is not a block device udev knows: \(String(cString: strerror(errno)))")
+            throw Failure(
+                description: "\(devnode) is not a block device udev knows: \(String(cString: strerror(errno)))")
         }
         return entry.device
     }

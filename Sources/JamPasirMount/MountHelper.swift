@@ -72,7 +72,12 @@ public final class MountHelper: @unchecked Sendable {
             } catch {
                 return .failed("\(error)")
             }
-            guard mounted[plan.target] == nil else { return .failed("\(devnode) is already mounted at \(plan.target)") }
+            if mounted[plan.target] != nil {
+                // Left by a daemon that stopped mid-export: start again from a clean mount.
+                logger.notice("\(plan.target) was still mounted from an earlier request: unmounting it first")
+                try? system.unmount(plan.target)
+                mounted[plan.target] = nil
+            }
             do {
                 try system.makeMountPoint(plan.target)
                 do {

@@ -158,3 +158,42 @@ struct CountdownTests {
 extension MonotonicInstant {
     static let zeroInstant = MonotonicInstant(nanoseconds: 0)
 }
+
+@Suite("Supervisor notices (USB export) never disturb a session")
+struct NoticeTests {
+    var engine = CounterEngine(rules: ServiceRules())
+    let done = DisplayFrame("donE")
+
+    @Test mutating func shownAndSoundedWhileIdleThenCleared() {
+        _ = engine.start(at: .seconds(0))
+        #expect(engine.setNotice(done, sound: .exportDone, at: .seconds(1)) == [.sound(.exportDone), .show(done)])
+        #expect(engine.setNotice(nil, at: .seconds(2)) == [.show(DisplayFrame("2:00", brightness: .dim))])
+    }
+
+    @Test mutating func waitsSilentlyUntilTheSessionAndItsResultAreOver() {
+        _ = engine.start(at: .seconds(0))
+        _ = engine.edge(ButtonEdge(.pressed, at: .seconds(1)))
+        _ = engine.edge(ButtonEdge(.released, at: .seconds(1.1)))
+        _ = engine.advance(to: .seconds(10.5))
+        // Mid-session: no sound, no frame; the countdown goes on as before.
+        #expect(engine.setNotice(done, sound: .exportDone, at: .seconds(10.5)) == [])
+        #expect(
+            engine.advance(to: .seconds(11)).filter { if case .show = $0 { true } else { false } } == [
+                .show(DisplayFrame("1:50"))
+            ])
+        _ = engine.edge(ButtonEdge(.pressed, at: .seconds(31)))
+        let stop = engine.edge(ButtonEdge(.released, at: .seconds(31.1)))
+        #expect(
+            stop.contains(
+                .record(
+                    .ended(
+                        SessionEnd(
+                            outcome: .inTime, startedAt: .seconds(1), endedAt: .seconds(31), limit: .seconds(120),
+                            freeService: false)))))
+        #expect(!stop.contains(.show(done)))
+        // After the result hold the counter is idle and the notice appears.
+        let idle = engine.advance(to: .seconds(31.1) + ServiceRules().resultHold)
+        #expect(idle.contains(.show(done)))
+        #expect(!idle.contains(.sound(.exportDone)))
+    }
+}

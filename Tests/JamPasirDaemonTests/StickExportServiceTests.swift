@@ -1,4 +1,5 @@
 import Foundation
+import JamPasirCore
 import JamPasirDaemon
 import JamPasirExport
 import JamPasirMedia
@@ -13,6 +14,8 @@ final class DirectoryMounter: StickMounter {
     let sticks: [String: String]  // devnode → directory
     let calls = Mutex<[String]>([])
     let failMount: Bool
+    /// Runs when the stick is made writable: lets a test pull the stick out mid-export.
+    let onRemount: Mutex<(@Sendable () -> Void)?> = Mutex(nil)
     struct Refused: Error {}
 
     init(sticks: [String: String], failMount: Bool = false) {
@@ -26,7 +29,10 @@ final class DirectoryMounter: StickMounter {
         return directory
     }
 
-    func remountReadWrite(_ mountPoint: String) throws { calls.withLock { $0.append("remount-rw") } }
+    func remountReadWrite(_ mountPoint: String) throws {
+        calls.withLock { $0.append("remount-rw") }
+        onRemount.withLock { $0 }?()
+    }
     func unmount(_ mountPoint: String) throws { calls.withLock { $0.append("unmount") } }
     var log: [String] { calls.withLock { $0 } }
 }
@@ -128,5 +134,65 @@ struct StickExportServiceTests {
         let mounter = DirectoryMounter(sticks: ["/dev/sda1": stickPath], failMount: true)
         let outcome = try service(mounter, authorized: []).handle(device())
         #expect(outcome.frame?.description == "USb7")
+    }
+}
+
+@Suite("Sticks plugged in and pulled out: what the counter shows")
+struct StickWatcherTests {
+    let fixture: StickExportServiceTests
+    let mounter: DirectoryMounter
+    let watcher: StickWatcher
+
+    init() throws {
+        fixture = try StickExportServiceTests()
+        let key = ExportAuthorization.newKey()
+        #expect(
+            FileManager.default.createFile(
+                atPath: fixture.stickPath + "/JAMPASIR/export.key", contents: Data(key.utf8)))
+        mounter = DirectoryMounter(sticks: ["/dev/sda1": fixture.stickPath])
+        let service = try fixture.service(mounter, authorized: [ExportAuthorization.fingerprint(of: Data(key.utf8))])
+        watcher = StickWatcher(service: service, logger: Logger(label: "test"))
+    }
+
+    func exportDirectories() throws -> [String] {
+        let counter = fixture.stickPath + "/JAMPASIR/loket-1"
+        return (try? FileManager.default.contentsOfDirectory(atPath: counter))?.map { counter + "/" + $0 } ?? []
+    }
+
+    @Test func checkingProgressDoneThenClearedWhenPulledOut() async throws {
+        var notices = watcher.noticeStream.makeAsyncIterator()
+        watcher.handle(.added(fixture.device()))
+        #expect(await notices.next() == .checking)
+        #expect(await notices.next()?.frame?.description == "U 99")
+        #expect(await notices.next() == StickNotice(frame: DisplayFrame("donE"), sound: .exportDone))
+        watcher.handle(.removed(fixture.device()))
+        #expect(await notices.next() == .cleared)
+        #expect(try exportDirectories().count == 1)
+    }
+
+    @Test func pulledOutMidExportLeavesNothingCompleteAndTheNextInsertionStartsAfresh() async throws {
+        let watcher = watcher
+        let device = fixture.device()
+        mounter.onRemount.withLock { $0 = { watcher.handle(.removed(device)) } }
+        var notices = watcher.noticeStream.makeAsyncIterator()
+        watcher.handle(.added(device))
+        #expect(await notices.next() == .checking)
+        #expect(await notices.next() == .cleared)
+        await eventually("the abandoned export is over") { !watcher.isBusy }
+        #expect(mounter.log.last == "unmount")
+        #expect(try exportDirectories().isEmpty)  // the abandoned export's files were removed
+        #expect(try fixture.store.lastExport() == nil)
+
+        mounter.onRemount.withLock { $0 = nil }
+        watcher.handle(.added(device))
+        #expect(await notices.next() == .checking)
+        var last: StickNotice?
+        repeat { last = await notices.next() } while last?.frame?.description.hasPrefix("U ") == true
+        #expect(last?.frame?.description == "donE")
+        let complete = try exportDirectories().filter {
+            FileManager.default.fileExists(atPath: $0 + "/manifest.json")
+        }
+        #expect(complete.count == 1)
+        #expect(ExportVerifier.verify(directory: complete[0]).isEmpty)
     }
 }

@@ -107,7 +107,6 @@ struct MountHelperTests {
 
     @Test func fullCycleAndExt4GetsAnOwnedExportDirectory() {
         #expect(helper.handle("mount /dev/sdb1", peerUID: daemonUID) == .ok("/run/jampasir-media/sdb1"))
-        #expect(helper.handle("mount /dev/sdb1", peerUID: daemonUID) != .ok("/run/jampasir-media/sdb1"))
         #expect(
             helper.handle("remount-rw /run/jampasir-media/sdb1", peerUID: daemonUID) == .ok("/run/jampasir-media/sdb1"))
         #expect(
@@ -121,6 +120,13 @@ struct MountHelperTests {
                 "remount /run/jampasir-media/sdb1 rw", "own /run/jampasir-media/sdb1/JAMPASIR 998:997",
                 "umount /run/jampasir-media/sdb1", "rmdir /run/jampasir-media/sdb1",
             ])
+    }
+
+    @Test func aMountLeftByAStoppedDaemonIsReplaced() {
+        #expect(helper.handle("mount /dev/sda1", peerUID: daemonUID) == .ok("/run/jampasir-media/sda1"))
+        #expect(helper.handle("mount /dev/sda1", peerUID: daemonUID) == .ok("/run/jampasir-media/sda1"))
+        #expect(system.calls.filter { $0.hasPrefix("umount") } == ["umount /run/jampasir-media/sda1"])
+        #expect(system.calls.last?.hasPrefix("mount /dev/sda1") == true)
     }
 
     @Test func aFailedMountLeavesNoMountPoint() {

@@ -1,0 +1,155 @@
+import Dispatch
+import Foundation
+import JamPasirConfig
+import JamPasirCore
+import JamPasirExport
+import JamPasirLinux
+import JamPasirMedia
+import JamPasirReports
+import JamPasirStore
+import Logging
+import Synchronization
+
+extension ExportWriter {
+    /// The export as this counter's configuration describes it (stick and `jampasir export`).
+    public init(configuration: Configuration, store: SessionStore, key: DeviceKey) {
+        self.init(
+            store: store, counterID: configuration.counterID, key: key, timeZone: configuration.timeZone,
+            language: HTMLReport.Language(rawValue: configuration.reportLanguage) ?? .indonesian)
+    }
+}
+
+/// What the supervisor sees and hears about a stick: shown by the counter only while idle.
+public struct StickNotice: Equatable, Sendable {
+    public var frame: DisplayFrame?
+    public var sound: SoundPattern?
+
+    /// `USb ` while mounting and checking the key.
+    public static let checking = StickNotice(frame: DisplayFrame("USb "), sound: nil)
+    public static let cleared = StickNotice(frame: nil, sound: nil)
+
+    /// `U 42`: per cent of the sessions written.
+    public static func writing(done: Int, of total: Int) -> StickNotice {
+        let percent = total == 0 ? 100 : min(99, done * 100 / total)
+        let digits = String(percent)
+        return StickNotice(
+            frame: DisplayFrame("U" + String(repeating: " ", count: 3 - digits.count) + digits), sound: nil)
+    }
+
+    public init(frame: DisplayFrame?, sound: SoundPattern?) {
+        self.frame = frame
+        self.sound = sound
+    }
+
+    public init(_ outcome: StickExportOutcome) {
+        switch outcome {
+        case .ignored: self = .cleared
+        case .refused: self.init(frame: outcome.frame, sound: .refused)
+        case .failed: self.init(frame: outcome.frame, sound: .fault)
+        case .exported: self.init(frame: outcome.frame, sound: .exportDone)
+        }
+    }
+}
+
+/// Watches block devices come and go and exports to each stick, one at a time, on its own
+/// thread: the countdown loop never waits for a stick. Notices go out in order through one
+/// stream; the result stays on the display (while idle) until the stick is pulled out, so
+/// `donE` means "safe to remove" for as long as the stick is in. Pulling a stick out during
+/// its export abandons the export (no complete-looking files are left) and the next insertion
+/// starts again from scratch.
+public final class StickWatcher: Sendable {
+    private let service: StickExportService
+    private let logger: Logger
+    private let queue = DispatchQueue(label: "jampasir-export")
+    private struct State {
+        /// The stick being exported, and whether it has been pulled out.
+        var exporting: String?
+        var cancelled = false
+        /// The stick whose notice is showing.
+        var shown: String?
+        /// A stick plugged in while another export was still running: next in line.
+        var waiting: (Stick, MediaDevice)?
+    }
+    private let state = Mutex(State())
+    private let notices: AsyncStream<StickNotice>.Continuation
+    /// Notices in the order they were made: feed them to the counter.
+    public let noticeStream: AsyncStream<StickNotice>
+
+    public init(service: StickExportService, logger: Logger) {
+        self.service = service
+        self.logger = logger
+        (noticeStream, notices) = AsyncStream.makeStream(of: StickNotice.self)
+    }
+
+    /// Handles device events until the stream ends.
+    public func watch(_ events: AsyncStream<MediaMonitor.Event>) async {
+        for await event in events {
+            handle(event)
+        }
+        notices.finish()
+    }
+
+    public func handle(_ event: MediaMonitor.Event) {
+        switch event {
+        case .added(let device):
+            switch MediaClassifier.classify(device) {
+            case .ignored(let reason):
+                // Internal disks are enumerated at every start: only USB devices are worth a line.
+                if device.properties["ID_BUS"] == "usb" || device.parentSubsystems.contains("usb") {
+                    logger.info("USB: ignored \(device.devnode): \(reason)")
+                }
+            case .stick(let stick):
+                start(stick, device)
+            }
+        case .removed(let device):
+            let devnode = device.devnode
+            let wasShown = state.withLock { state -> Bool in
+                if state.exporting == devnode { state.cancelled = true }
+                if state.waiting?.0.devnode == devnode { state.waiting = nil }
+                guard state.shown == devnode else { return false }
+                state.shown = nil
+                return true
+            }
+            if wasShown { notices.yield(.cleared) }
+        case .changed:
+            break
+        }
+    }
+
+    /// Whether an export is running (or waiting to run).
+    public var isBusy: Bool { state.withLock { $0.exporting != nil || $0.waiting != nil } }
+
+    private func start(_ stick: Stick, _ device: MediaDevice) {
+        let busy = state.withLock { state -> Bool in
+            state.shown = stick.devnode
+            guard state.exporting == nil else {
+                state.waiting = (stick, device)
+                return true
+            }
+            state.exporting = stick.devnode
+            state.cancelled = false
+            return false
+        }
+        notices.yield(.checking)
+        if busy {
+            logger.notice("USB: \(stick) waits for the export still running to finish")
+        } else {
+            queue.async { self.export(device, stick: stick) }
+        }
+    }
+
+    private func export(_ device: MediaDevice, stick: Stick) {
+        let outcome = service.handle(device) { done, total in
+            if self.state.withLock({ $0.cancelled }) { throw ExportWriter.Failure.removed }
+            self.notices.yield(.writing(done: done, of: total))
+        }
+        let (stillIn, next) = state.withLock { state in
+            state.exporting = nil
+            let next = state.waiting
+            state.waiting = nil
+            return (state.shown == stick.devnode, next)
+        }
+        if stillIn { notices.yield(StickNotice(outcome)) }
+        if let (stick, device) = next { start(stick, device) }
+    }
+}
