@@ -14,13 +14,17 @@ out=$root/dist/jampasir_${version}_${arch}.deb
 
 swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product jampasird >/dev/null
 swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product jampasir >/dev/null
+swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product jampasir-mountd >/dev/null
 
-rm -rf "$stage" && mkdir -p "$stage/DEBIAN" "$stage/usr/bin" "$stage/lib/systemd/system" "$stage/usr/lib/udev/rules.d" \
+rm -rf "$stage" && mkdir -p "$stage/DEBIAN" "$stage/usr/bin" "$stage/usr/lib/jampasir" "$stage/lib/systemd/system" "$stage/usr/lib/udev/rules.d" \
     "$stage/usr/lib/sysusers.d" "$stage/usr/lib/tmpfiles.d" "$stage/etc/jampasir" "$stage/usr/share/doc/jampasir"
 for binary in jampasird jampasir; do
     strip --strip-unneeded -o "$stage/usr/bin/$binary" "$scratch/release/$binary"
 done
-install -m 0644 systemd/jampasird.service "$stage/lib/systemd/system/"
+strip --strip-unneeded -o "$stage/usr/lib/jampasir/jampasir-mountd" "$scratch/release/jampasir-mountd"
+for unit in jampasird.service jampasir-mountd.service jampasir-mountd.socket; do
+    install -m 0644 "systemd/$unit" "$stage/lib/systemd/system/"
+done
 install -m 0644 systemd/60-jampasir.rules "$stage/usr/lib/udev/rules.d/"
 install -m 0644 systemd/jampasir.sysusers "$stage/usr/lib/sysusers.d/jampasir.conf"
 install -m 0644 systemd/jampasir.tmpfiles "$stage/usr/lib/tmpfiles.d/jampasir.conf"
@@ -34,7 +38,7 @@ for script in postinst prerm postrm; do install -m 0755 "packaging/debian/$scrip
 echo /etc/jampasir/jampasir.toml > "$stage/DEBIAN/conffiles"
 
 # Depends: the packages owning the libraries the binaries load (libc, libgpiod, libudev, sqlite…).
-depends=$(for binary in "$stage"/usr/bin/*; do ldd "$binary" | grep -o '/[^ ]*\.so[^ ]*'; done | sort -u \
+depends=$(for binary in "$stage"/usr/bin/* "$stage"/usr/lib/jampasir/*; do ldd "$binary" | grep -o '/[^ ]*\.so[^ ]*'; done | sort -u \
     | while read -r lib; do dpkg -S "$(readlink -f "$lib")" 2>/dev/null || dpkg -S "$lib" 2>/dev/null; done \
     | cut -d: -f1 | sort -u | paste -sd, - | sed 's/,/, /g')
 size=$(du -sk --exclude=DEBIAN "$stage" | cut -f1)

@@ -34,7 +34,8 @@ cp "$deb" "$chroot/tmp/jampasir.deb"
 in_chroot() { chroot "$chroot" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive "$@"; }
 in_chroot apt-get update -qq
 check "installs with its dependencies" in_chroot apt-get install -y -qq /tmp/jampasir.deb
-for file in /usr/bin/jampasird /usr/bin/jampasir /lib/systemd/system/jampasird.service /usr/lib/udev/rules.d/60-jampasir.rules \
+for file in /usr/bin/jampasird /usr/bin/jampasir /usr/lib/jampasir/jampasir-mountd /lib/systemd/system/jampasird.service \
+    /lib/systemd/system/jampasir-mountd.service /lib/systemd/system/jampasir-mountd.socket /usr/lib/udev/rules.d/60-jampasir.rules \
     /usr/lib/sysusers.d/jampasir.conf /usr/lib/tmpfiles.d/jampasir.conf /etc/jampasir/jampasir.toml; do
     check "installed $file" test -e "$chroot$file"
 done
@@ -42,12 +43,15 @@ check "jampasird --version runs" in_chroot jampasird --version
 check "jampasir --version runs" in_chroot jampasir --version
 check "user jampasir created" in_chroot getent passwd jampasir
 check "service enabled" test -L "$chroot/etc/systemd/system/multi-user.target.wants/jampasird.service"
+check "mount helper socket enabled" test -L "$chroot/etc/systemd/system/sockets.target.wants/jampasir-mountd.socket"
+check "jampasir-mountd --help runs" in_chroot /usr/lib/jampasir/jampasir-mountd --help
 check "state directory created" test -d "$chroot/var/lib/jampasir"
 echo "evidence" > "$chroot/var/lib/jampasir/keep-me"
 check "purges" in_chroot dpkg --purge jampasir
 check "binaries removed" test ! -e "$chroot/usr/bin/jampasird"
 check "configuration removed" test ! -e "$chroot/etc/jampasir"
 check "service no longer enabled" test ! -e "$chroot/etc/systemd/system/multi-user.target.wants/jampasird.service"
+check "socket no longer enabled" test ! -e "$chroot/etc/systemd/system/sockets.target.wants/jampasir-mountd.socket"
 check "state directory kept" test -e "$chroot/var/lib/jampasir/keep-me"
 echo "deb: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -42,11 +42,9 @@ int jp_spi_configure(int fd, unsigned char mode, unsigned int speed_hz) {
 #define MS_NOSYMFOLLOW 256
 #endif
 
-int jp_mount_stick(const char *source, const char *target, const char *fstype, const char *data, int read_only,
-                   int remount) {
+int jp_mount_stick(const char *source, const char *target, const char *fstype, const char *data, int read_only) {
     unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOSYMFOLLOW;
     if (read_only) flags |= MS_RDONLY;
-    if (remount) return mount(NULL, target, NULL, flags | MS_REMOUNT, data);
     return mount(source, target, fstype, flags, data);
 }
 

@@ -24,13 +24,7 @@ public struct LinuxMountSystem: MountSystem {
     }
 
     public func mount(_ plan: MountPlan, readOnly: Bool) throws {
-        guard jp_mount_stick(plan.source, plan.target, plan.filesystem, plan.options, readOnly ? 1 : 0, 0) == 0 else {
-            throw Self.mountFailure(plan)
-        }
-    }
-
-    public func remount(_ plan: MountPlan, readOnly: Bool) throws {
-        guard jp_mount_stick(plan.source, plan.target, plan.filesystem, plan.options, readOnly ? 1 : 0, 1) == 0 else {
+        guard jp_mount_stick(plan.source, plan.target, plan.filesystem, plan.options, readOnly ? 1 : 0) == 0 else {
             throw Self.mountFailure(plan)
         }
     }

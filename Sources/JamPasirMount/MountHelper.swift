@@ -10,7 +10,6 @@ public protocol MountSystem: Sendable {
     func makeMountPoint(_ path: String) throws
     func removeMountPoint(_ path: String)
     func mount(_ plan: MountPlan, readOnly: Bool) throws
-    func remount(_ plan: MountPlan, readOnly: Bool) throws
     func unmount(_ path: String) throws
     /// Creates `<mountPoint>/JAMPASIR` if missing (never through a link) and gives it to `uid`.
     func prepareExportDirectory(in mountPoint: String, uid: UInt32, gid: UInt32) throws
@@ -95,12 +94,18 @@ public final class MountHelper: @unchecked Sendable {
             guard let plan = mounted[mountPoint] else {
                 return .failed("\(mountPoint) was not mounted by jampasir-mountd")
             }
+            // A fresh read-write mount rather than MS_REMOUNT: a remount would not reach the copy
+            // of the mount that propagated into jampasird's own mount namespace (systemd's
+            // ProtectSystem), which would stay read-only there.
             do {
-                try system.remount(plan, readOnly: false)
+                try system.unmount(mountPoint)
+                try system.mount(plan, readOnly: false)
                 if plan.needsOwnedExportDirectory {
                     try system.prepareExportDirectory(in: mountPoint, uid: ownerUID, gid: ownerGID)
                 }
             } catch {
+                mounted[mountPoint] = nil
+                system.removeMountPoint(mountPoint)
                 return .failed("cannot make \(plan.source) writable: \(error)")
             }
             return .ok(mountPoint)

@@ -26,7 +26,6 @@ final class FakeMountSystem: MountSystem, @unchecked Sendable {
         if let failMount { throw MountPlan.Refusal(description: failMount) }
         log("mount \(plan.source) \(plan.target) \(plan.filesystem) \(readOnly ? "ro" : "rw") \(plan.options)")
     }
-    func remount(_ plan: MountPlan, readOnly: Bool) throws { log("remount \(plan.target) \(readOnly ? "ro" : "rw")") }
     func unmount(_ path: String) throws { log("umount \(path)") }
     func prepareExportDirectory(in mountPoint: String, uid: UInt32, gid: UInt32) throws {
         log("own \(mountPoint)/JAMPASIR \(uid):\(gid)")
@@ -117,7 +116,8 @@ struct MountHelperTests {
         #expect(
             system.calls == [
                 "mkdir /run/jampasir-media/sdb1", "mount /dev/sdb1 /run/jampasir-media/sdb1 ext4 ro ",
-                "remount /run/jampasir-media/sdb1 rw", "own /run/jampasir-media/sdb1/JAMPASIR 998:997",
+                "umount /run/jampasir-media/sdb1", "mount /dev/sdb1 /run/jampasir-media/sdb1 ext4 rw ",
+                "own /run/jampasir-media/sdb1/JAMPASIR 998:997",
                 "umount /run/jampasir-media/sdb1", "rmdir /run/jampasir-media/sdb1",
             ])
     }

@@ -32,9 +32,9 @@ value() { cat "$(line $1)/value"; }
 is() { [ "$(value $1)" = "$2" ]; }
 press() { pull 0 pull-down; }    # button to ground, active low
 release() { pull 0 pull-up; }
-wait_log() { # file, text: up to 20 s (TCG is slow)
+wait_log() { # file, text[, seconds]: up to 20 s by default (TCG is slow)
     i=0
-    while ! grep -q "$2" "$1" && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
+    while ! grep -q "$2" "$1" && [ $i -lt $((${3:-20} * 10)) ]; do sleep 0.1; i=$((i + 1)); done
     grep -q "$2" "$1"
 }
 echo "gpio-sim: $chip ($dev), libgpiod $(cat /VERSION)"
@@ -121,6 +121,61 @@ check "daemon keeps running without a display" kill -0 $pid
 check "status file: display failing, with the reason" grep -q 'did not acknowledge' /run/jampasir/status.json
 kill -TERM $pid; wait $pid
 
+# --- USB sticks, hot-plugged by the host through QEMU's monitor (flavour with /USB only) ------
+# udevd probes each stick (ID_BUS, ID_FS_TYPE); jampasir-mountd (root) mounts it; jampasird runs
+# as the unprivileged user jampasir and exports a 50,000-session store onto it.
+if [ -f /USB ]; then
+    for module in $(cat /usb/order); do insmod /usb/$module 2>/dev/null; done
+    mkdir -p /run/udev
+    /lib/systemd/systemd-udevd --daemon --resolve-names=never 2> /tmp/udevd.log
+    udevadm trigger --action=add
+    udevadm settle
+    check "udevd running" pidof systemd-udevd
+    chmod 0666 /dev/gpiochip*
+    mkdir -p /tmp/usb
+    cp /usb/store.sqlite /tmp/usb/s.sqlite
+    chown -R 999:999 /tmp/usb /run/jampasir
+    jampasir-mountd --user jampasir --socket /run/jampasir-mountd.sock --media-dir /run/jampasir-media 2> /tmp/mountd.log &
+    mountd=$!
+    sed 's#/tmp/s.sqlite#/tmp/usb/s.sqlite#' /tmp/jp.toml > /tmp/usb.toml
+    printf '[export]\nauthorized_keys = ["%s"]\n' "$(cat /usb/authorized)" >> /tmp/usb.toml
+    su -s /bin/sh jampasir -c "jampasird --config /tmp/usb.toml --log-level debug 2> /tmp/usb.log" &
+    check "daemon ready as user jampasir" wait_log /tmp/usb.log "ready after" 60
+    check "daemon runs unprivileged (uid 999)" sh -c "grep -q '^Uid:[[:space:]]*999' /proc/\$(pidof jampasird)/status"
+    mounted() { grep -q " /run/jampasir-media/" /proc/mounts; }
+
+    echo "=== PLUG s1 other FOREIGN01"
+    check "foreign stick refused, with its serial" wait_log /tmp/usb.log "USB: refused .*serial FOREIGN01" 60
+    check "refused stick unmounted" sh -c "sleep 1; ! grep -q ' /run/jampasir-media/' /proc/mounts"
+    echo "=== UNPLUG s1"
+    sleep 2
+
+    echo "=== PLUG s2 auth SUPERVISOR1"
+    i=0
+    while ! ls -a /run/jampasir-media/*/JAMPASIR/vm/*/ 2>/dev/null | grep -q '^\.sessions' && [ $i -lt 600 ]; do
+        sleep 0.1; i=$((i + 1))
+    done
+    check "export under way: stick mounted nosuid,nodev,noexec,nosymfollow" \
+        sh -c "grep ' /run/jampasir-media/' /proc/mounts | grep rw, | grep nosuid | grep nodev | grep noexec | grep -q nosymfollow"
+    echo "=== UNPLUG s2"
+    check "pulled out mid-export: the export fails with a USb code" wait_log /tmp/usb.log "export failed (USb" 60
+    check "no export recorded for it" sh -c "! grep -q 'safe to remove' /tmp/usb.log"
+    sleep 2
+
+    echo "=== PLUG s3 auth SUPERVISOR1"
+    check "authorised stick: whole store exported, safe to remove" wait_log /tmp/usb.log "sessions to .*safe to remove" 300
+    check "stick unmounted before donE" sh -c "! grep -q ' /run/jampasir-media/' /proc/mounts"
+    check "export recorded in the store" grep -q "USB: exported 5000[0-9] sessions" /tmp/usb.log
+    echo "=== UNPLUG s3"
+    sleep 2
+    kill -TERM $(pidof jampasird)
+    sleep 2
+    kill $mountd
+    echo "=== USB LOG BEGIN"
+    grep -E "USB|export|mount" /tmp/usb.log | tail -n 20
+    cat /tmp/mountd.log
+    echo "=== USB LOG END"
+fi
 echo "1..$n"
 echo "=== DAEMON LOG BEGIN"
 cat /tmp/daemon.log

@@ -15,7 +15,7 @@ export DEBIAN_FRONTEND=noninteractive
 say() { echo "kernel-test: $*" >&2; }
 
 # --- host tools -------------------------------------------------------------------------
-tools=(qemu-system-x86 busybox-static gpiod cpio xz-utils make gcc kmod python3)
+tools=(qemu-system-x86 busybox-static gpiod cpio xz-utils make gcc kmod python3 dosfstools mtools fdisk)
 missing=()
 for p in "${tools[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 apt-get update -qq
@@ -50,6 +50,25 @@ if [ ! -f "$kdir/gpio-sim.ko" ]; then
     rm -rf "$kdir/image" "$kdir/debs" "$src"
 fi
 
+# --- USB: the kernel's USB storage and FAT modules (with their dependencies, in load order),
+# and udevd from Debian's udev package (matching the installed systemd), for the hot-plug test --
+usb=$kdir/usb
+if [ ! -f "$usb/order" ]; then
+    say "collecting USB storage modules and udevd"
+    rm -rf "$usb" && mkdir -p "$usb/debs" "$usb/modules"
+    (cd "$usb/debs" && apt-get download -qq "$kpkg" udev 2>/dev/null)
+    dpkg-deb -x "$usb"/debs/linux-image-*.deb "$usb/image"
+    depmod -b "$usb/image" "$kver"
+    for module in xhci_pci usb_storage sd_mod vfat nls_cp437 nls_ascii; do
+        modprobe -d "$usb/image" -S "$kver" --show-depends "$module" | awk '{ print $2 }'
+    done | awk '!seen[$0]++' | while read -r ko; do
+        cp "$ko" "$usb/modules/" && basename "$ko"
+    done > "$usb/order.tmp"
+    dpkg-deb -x "$usb"/debs/udev_*.deb "$usb/udev"
+    rm -rf "$usb/image" "$usb/debs"
+    mv "$usb/order.tmp" "$usb/order"
+fi
+
 # --- libgpiod 2.x from Debian 13, for the v2 build of the shim -----------------------------
 v2=$work/libgpiod-v2
 if [ ! -f "$v2/root/usr/include/gpiod.h" ]; then
@@ -65,18 +84,72 @@ fi
 
 # --- the host CLI that reads the store copied out of the VM -------------------------------
 swift build --product jampasir >/dev/null
+swift build --product jampasird >/dev/null
 cli=$root/.build/debug/jampasir
+
+# --- USB stick images and the store the USB test exports ---------------------------------
+# Two partitioned FAT sticks: "auth" carries a key the counter is configured with, "other" a
+# foreign one. A store of 50,000 sessions makes the export long enough to pull the stick mid-way.
+images=$work/usb-images
+rm -rf "$images" && mkdir -p "$images"
+make_stick() { # name, key
+    local img=$images/$1.img
+    truncate -s 64M "$img"
+    echo 'start=2048, type=c' | sfdisk -q "$img"
+    mkfs.fat -F 32 --offset 2048 -n "${1^^}" "$img" $((62 * 1024)) >/dev/null
+    printf '%s\n' "$2" > "$images/$1.key"
+    mmd -i "$img@@1M" ::JAMPASIR
+    mcopy -i "$img@@1M" "$images/$1.key" ::JAMPASIR/export.key
+}
+auth_key=$(head -c 32 /dev/urandom | base64 | tr -d '=+/')
+make_stick auth "$auth_key"
+make_stick other "$(head -c 32 /dev/urandom | base64 | tr -d '=+/')"
+echo "sha256:$(printf '%s' "$auth_key" | sha256sum | cut -d' ' -f1)" > "$images/authorized"
+printf '[counter]\nid = "vm"\n[store]\npath = "%s/usb-store.sqlite"\n' "$images" > "$images/seed.toml"
+"$root/.build/debug/jampasird" --simulate --config "$images/seed.toml" < /dev/null > /dev/null 2>&1
+python3 "$root/scripts/demo-store.py" "$images/usb-store.sqlite" --sessions 50000 --counter vm >&2
+sqlite3_checkpoint() { python3 -c 'import sqlite3,sys; sqlite3.connect(sys.argv[1]).execute("PRAGMA wal_checkpoint(TRUNCATE)")' "$1"; }
+sqlite3_checkpoint "$images/usb-store.sqlite"
 
 busybox=$(command -v busybox)
 gpioset=$(command -v gpioset)
 total_failed=0
 total_passed=0
 
+copy_libraries() { # initramfs, binaries...: their shared libraries at their host paths
+    local initrd=$1; shift
+    for binary in "$@"; do
+        LD_LIBRARY_PATH=${LIB_PATH:-} ldd "$binary" | grep -o '/[^ ]*' | while read -r lib; do
+            mkdir -p "$initrd$(dirname "$lib")"
+            cp -L "$lib" "$initrd$lib"
+        done
+    done
+}
+
+add_usb() { # initramfs: modules, udevd and rules, the mount helper, users, store, stick key
+    local initrd=$1
+    mkdir -p "$initrd/usb" "$initrd/lib/systemd" "$initrd/lib/udev" "$initrd/etc" "$initrd/run"
+    cp "$usb"/modules/*.ko "$usb/order" "$initrd/usb/"
+    cp "$usb/udev/bin/udevadm" "$initrd/bin/udevadm"
+    ln -sf /bin/udevadm "$initrd/lib/systemd/systemd-udevd"
+    cp -r "$usb/udev/lib/udev/rules.d" "$initrd/lib/udev/"
+    for helper in ata_id scsi_id; do cp "$usb/udev/lib/udev/$helper" "$initrd/lib/udev/"; done
+    strip -o "$initrd/bin/jampasir-mountd" "$scratch/release/jampasir-mountd"
+    copy_libraries "$initrd" "$initrd/bin/udevadm" "$initrd/bin/jampasir-mountd"
+    printf 'root:x:0:0:root:/:/bin/sh\njampasir:x:999:999:JamPasir:/:/bin/sh\n' > "$initrd/etc/passwd"
+    printf 'root:x:0:\njampasir:x:999:\n' > "$initrd/etc/group"
+    cp "$images/usb-store.sqlite" "$initrd/usb/store.sqlite"
+    cp "$images/authorized" "$initrd/usb/authorized"
+    touch "$initrd/USB"
+}
+
 run_flavour() { # name, extra swift build flags...
     local flavour=$1; shift
     local scratch=$root/.build-static-$flavour
     say "building jampasird ($flavour, static Swift runtime)"
     swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product jampasird "$@" >/dev/null
+    [ "${USB:-0}" = 0 ] || swift build -c release --static-swift-stdlib --scratch-path "$scratch" \
+        --product jampasir-mountd "$@" >/dev/null
     local daemon=$scratch/release/jampasird
     local initrd=$work/initramfs-$flavour
     rm -rf "$initrd" && mkdir -p "$initrd"/{bin,dev,proc,sys,tmp,lib/modules}
@@ -86,22 +159,27 @@ run_flavour() { # name, extra swift build flags...
     strip -o "$initrd/bin/jampasird" "$daemon"
     cp "$gpioset" "$initrd/bin/gpioset"
     # The few shared libraries (glibc, libgpiod, libudev, sqlite…) at their host paths.
-    for binary in "$initrd/bin/jampasird" "$initrd/bin/gpioset"; do
-        LD_LIBRARY_PATH=${LIB_PATH:-} ldd "$binary" | grep -o '/[^ ]*' | while read -r lib; do
-            mkdir -p "$initrd$(dirname "$lib")"
-            cp -L "$lib" "$initrd$lib"
-        done
-    done
+    copy_libraries "$initrd" "$initrd/bin/jampasird" "$initrd/bin/gpioset"
     [ -z "${LIB_PATH:-}" ] || { mkdir -p "$initrd/usr/local/lib"; cp -L "$LIB_PATH"/libgpiod.so.3 "$initrd/usr/local/lib/"; echo "LD_LIBRARY_PATH=/usr/local/lib" > "$initrd/ENV"; }
+    if [ "${USB:-0}" = 1 ]; then add_usb "$initrd"; fi
     echo "$flavour" > "$initrd/VERSION"
     (cd "$initrd" && find . | cpio -o -H newc --quiet) > "$work/initramfs-$flavour.cpio"
 
     say "booting $kver ($flavour)"
     local console=$work/console-$flavour.log
     local started=$SECONDS
-    timeout 600 qemu-system-x86_64 -accel tcg -m 1024 -smp 1 -nographic -no-reboot \
+    local monitor=$work/monitor-$flavour.sock usb_args=() hotplug=
+    rm -f "$monitor" "$console"
+    touch "$console"
+    if [ "${USB:-0}" = 1 ]; then
+        usb_args=(-device qemu-xhci,id=xhci -monitor "unix:$monitor,server,nowait")
+        python3 "$root/Tests/kernel/hotplug.py" "$console" "$monitor" "$images" &
+        hotplug=$!
+    fi
+    timeout 900 qemu-system-x86_64 -accel tcg -m 1024 -smp 1 -nographic -no-reboot "${usb_args[@]}" \
         -kernel "$kdir/vmlinuz" -initrd "$work/initramfs-$flavour.cpio" \
-        -append "console=ttyS0 panic=-1 quiet rdinit=/init" > "$console" 2>&1 || true
+        -append "console=ttyS0 panic=-1 quiet rdinit=/init usb_storage.delay_use=0" > "$console" 2>&1 || true
+    [ -z "$hotplug" ] || kill "$hotplug" 2>/dev/null || true
     say "VM ran $((SECONDS - started)) s"
     tr -d '\r' < "$console" > "$console.txt"
 
@@ -125,11 +203,39 @@ run_flavour() { # name, extra swift build flags...
             failed=$((failed + 1))
         fi
     fi
+    if [ "${USB:-0}" = 1 ]; then
+        local result
+        result=$(check_sticks "$flavour")
+        echo "$result"
+        passed=$((passed + $(grep -c "^\[$flavour\] ok" <<<"$result" || true)))
+        failed=$((failed + $(grep -c "^\[$flavour\] not ok" <<<"$result" || true)))
+    fi
     total_passed=$((total_passed + passed))
     total_failed=$((total_failed + failed))
 }
 
-run_flavour v1
+# After the VM: what is on the stick images, read from the host (mtools), checked with the CLI.
+check_sticks() { # flavour
+    local out=$work/sticks-$1
+    rm -rf "$out" && mkdir -p "$out/auth" "$out/other"
+    mcopy -s -n -i "$images/auth.img@@1M" ::JAMPASIR "$out/auth/" 2>/dev/null || true
+    mcopy -s -n -i "$images/other.img@@1M" ::JAMPASIR "$out/other/" 2>/dev/null || true
+    tap() { if eval "$2"; then echo "[$1] ok - $3"; else echo "[$1] not ok - $3"; fi; }
+    tap "$1" '[ "$(cd "$out/other/JAMPASIR" && find . -type f)" = "./export.key" ]' \
+        "host: the unauthorised stick holds only its key file"
+    local complete
+    complete=$(find "$out/auth/JAMPASIR" -name manifest.json -printf '%h\n')
+    tap "$1" '[ "$(wc -l <<<"$complete")" = 1 ] && [ -n "$complete" ]' \
+        "host: exactly one complete export on the authorised stick"
+    tap "$1" '"$cli" verify "$complete" >/dev/null' "host: jampasir verify accepts it"
+    tap "$1" 'python3 -c "import json,sys; sys.exit(json.load(open(sys.argv[1]))[\"body\"][\"sessions\"][\"count\"] < 50000)" "$complete/manifest.json"' \
+        "host: it holds the whole store (50,000 sessions and more)"
+    # The export pulled out mid-way: nothing that looks complete (only hidden temporary names).
+    tap "$1" '[ -z "$(find "$out/auth/JAMPASIR/vm" -mindepth 2 -type f ! -name ".*" ! -path "$complete/*")" ]' \
+        "host: the pulled-out export left no complete-looking file"
+}
+
+USB=1 run_flavour v1
 LIB_PATH=$v2/root/usr/lib/x86_64-linux-gnu run_flavour v2 \
     -Xcc -I"$v2/root/usr/include" -Xlinker -L"$v2/root/usr/lib/x86_64-linux-gnu"
 

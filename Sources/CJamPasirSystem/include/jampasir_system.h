@@ -18,9 +18,8 @@ int jp_i2c_set_address(int fd, int address);
 int jp_spi_configure(int fd, unsigned char mode, unsigned int speed_hz);
 
 /* mount(2) of a stick partition at target: always nosuid, nodev, noexec, nosymfollow; read-only
- * when read_only. With remount set, changes an existing mount (source and fstype ignored). */
-int jp_mount_stick(const char *source, const char *target, const char *fstype, const char *data, int read_only,
-                   int remount);
+ * when read_only. */
+int jp_mount_stick(const char *source, const char *target, const char *fstype, const char *data, int read_only);
 
 /* syncfs(2) on the filesystem at path, then umount2(2); lazy (MNT_DETACH) when busy or when the
  * device is gone. Returns 0, or -1 with errno from the first failure. */
