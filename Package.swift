@@ -46,7 +46,10 @@ let package = Package(
         // SQLite store of session outcomes.
         .target(
             name: "JamPasirStore",
-            dependencies: ["JamPasirCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "JamPasirCore", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strict),
         // Statistics and CSV/JSON writers shared by the CLI and (later) the USB export.
         .target(name: "JamPasirReports", dependencies: ["JamPasirCore", "JamPasirStore"], swiftSettings: strict),

@@ -69,25 +69,67 @@ public struct ExportCommand: ParsableCommand {
 public struct VerifyCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Check an export folder: file hashes, manifest signature, session count and id range.")
+        abstract:
+            "Check an export folder (file hashes, manifest signature, session count and id range), or with --store the store's audit chain.",
+        discussion: """
+            jampasir verify DIR             checks one export folder
+            jampasir verify --store PATH    walks the store's audit chain and names the first broken link
+            jampasir verify --store PATH DIR  both, and that the export's chain head is still in the store's chain
+            """)
 
     @Argument(help: ArgumentHelp("The export folder (the one holding manifest.json).", valueName: "dir"))
-    var directory: String
+    var directory: String?
 
     @Option(
         name: .long,
         help: ArgumentHelp("The counter's public key (base64) the export must be signed with.", valueName: "key"))
     var publicKey: String?
 
+    @Option(name: .long, help: ArgumentHelp("A session store whose audit chain to walk.", valueName: "path"))
+    var store: String?
+
     public init() {}
 
     public func run() throws {
-        let problems = ExportVerifier.verify(directory: directory, expectedPublicKey: publicKey)
+        guard directory != nil || store != nil else {
+            throw ValidationError("give an export folder, --store PATH, or both")
+        }
+        var problems: [String] = []
+        var head: AuditChain.Head?
+        if let directory {
+            problems += ExportVerifier.verify(directory: directory, expectedPublicKey: publicKey)
+            head = ExportVerifier.chainHead(directory: directory)
+        }
+        if let store {
+            problems += Self.verifyChain(store: store, mustContain: head)
+        }
         if problems.isEmpty {
-            print("OK \(directory)")
+            print("OK \([directory, store].compactMap { $0 }.joined(separator: " "))")
             return
         }
         for problem in problems { print("FAIL \(problem)") }
         throw ExitCode(1)
+    }
+
+    public static func verifyChain(store path: String, mustContain head: AuditChain.Head?) -> [String] {
+        do {
+            let store = try SessionStore(path: path, access: .readOnly)
+            let started = ContinuousClock.now
+            let report = try store.verifyChain()
+            let elapsed = ContinuousClock.now - started
+            print(
+                "chain of \(path): \(report.entries) entries, \(report.sessions) sessions, head \(report.head.map { "\($0.seq):\($0.hash.prefix(16))…" } ?? "none"), checked in \(elapsed.formatted(.units(allowed: [.milliseconds])))"
+            )
+            if let head, try !store.chainContains(head) {
+                return [
+                    "the export's chain head (entry \(head.seq), \(head.hash.prefix(16))…) is not in the store's chain: history was rewritten after the export"
+                ]
+            }
+            return []
+        } catch let broken as AuditChain.Break {
+            return ["\(path): \(broken.description)"]
+        } catch {
+            return ["\(path): \(error)"]
+        }
     }
 }

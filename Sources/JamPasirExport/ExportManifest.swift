@@ -1,4 +1,5 @@
 import Foundation
+import JamPasirStore
 
 /// `manifest.json` of an export: what each file must hash to, which sessions are in it, and
 /// an Ed25519 signature by the counter's device key over all of that.
@@ -37,9 +38,12 @@ public struct ExportManifest: Codable, Equatable, Sendable {
         public var sessions: SessionRange
         public var files: [File]
         public var devicePublicKey: String
+        /// The store's audit chain head when the export was made (absent in older exports):
+        /// `jampasir verify --store` later shows whether history was rewritten since.
+        public var chain: AuditChain.Head?
 
         enum CodingKeys: String, CodingKey {
-            case format, sessions, files
+            case format, sessions, files, chain
             case counterID = "counter_id"
             case exportedAt = "exported_at"
             case devicePublicKey = "device_public_key"

@@ -1,10 +1,18 @@
 import Crypto
 import Foundation
+import JamPasirStore
 
 /// Checks an export folder: every file's size and SHA-256 against the manifest, the manifest's
 /// signature, the expected public key if one is given, and that the CSV holds exactly the
 /// sessions the manifest claims.
 public enum ExportVerifier {
+    /// The audit chain head an export's manifest carries, if it is readable and has one.
+    public static func chainHead(directory: String) -> AuditChain.Head? {
+        FileManager.default.contents(atPath: directory + "/manifest.json").flatMap {
+            try? JSONDecoder().decode(ExportManifest.self, from: $0).body.chain
+        }
+    }
+
     /// The problems found; empty means the export is intact.
     public static func verify(directory: String, expectedPublicKey: String? = nil) -> [String] {
         let manifestPath = directory + "/manifest.json"

@@ -119,7 +119,7 @@ public struct ExportWriter: Sendable {
         }
         let body = ExportManifest.Body(
             counterID: counterID, exportedAt: Timestamp.iso8601(now), sessions: range, files: files,
-            devicePublicKey: key.publicKeyBase64)
+            devicePublicKey: key.publicKeyBase64, chain: try store.chainHead())
         let manifest = ExportManifest(
             body: body, signature: try key.sign(try body.canonicalData()).base64EncodedString())
         let manifestFile = try HashedFile(directory, "manifest.json")

@@ -13,7 +13,7 @@ public final class SessionStore: Sendable {
     }
 
     public let path: String
-    private let pool: DatabasePool
+    let pool: DatabasePool
 
     public init(path: String, access: Access) throws(StoreError) {
         self.path = path
@@ -85,6 +85,7 @@ public final class SessionStore: Sendable {
                     """,
                 arguments: [endedAt, durationMs, outcome, freeService, id])
             if db.changesCount != 1 { throw StoreError.notOpen(id: id) }
+            try AuditChain.append(db, kind: "session", subject: id)
         }
     }
 
@@ -93,6 +94,7 @@ public final class SessionStore: Sendable {
         try write { db in
             var record = session
             try record.insert(db)
+            if record.outcome != nil { try AuditChain.append(db, kind: "session", subject: record.id!) }
         }
     }
 
@@ -107,6 +109,7 @@ public final class SessionStore: Sendable {
                 try db.execute(
                     sql: "UPDATE session SET ended_at = ?, outcome = 'interrupted', free_service = ? WHERE id = ?",
                     arguments: [now, freeService, session.id])
+                try AuditChain.append(db, kind: "session", subject: session.id!)
             }
             return try SessionRecord.filter(keys: open.compactMap(\.id)).order(Column("id")).fetchAll(db)
         }

@@ -58,6 +58,25 @@ enum StoreMigrations {
                       BEGIN SELECT RAISE(ABORT, 'exports are never deleted'); END;
                     """)
         }
+        migrator.registerMigration("v3-audit-chain") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE audit (
+                      seq INTEGER PRIMARY KEY,
+                      kind TEXT NOT NULL,
+                      subject_id INTEGER,
+                      fields TEXT NOT NULL,
+                      previous_hash TEXT NOT NULL CHECK (length(previous_hash) = 64),
+                      hash TEXT NOT NULL CHECK (length(hash) = 64)
+                    );
+                    CREATE TRIGGER audit_is_final BEFORE UPDATE ON audit
+                      BEGIN SELECT RAISE(ABORT, 'the audit chain is append-only'); END;
+                    CREATE TRIGGER audit_never_deleted BEFORE DELETE ON audit
+                      BEGIN SELECT RAISE(ABORT, 'the audit chain is append-only'); END;
+                    """)
+            // Existing stores stay valid: the chain starts here and seals their history so far.
+            try AuditChain.start(db)
+        }
         return migrator
     }
 }

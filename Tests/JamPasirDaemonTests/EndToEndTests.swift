@@ -119,6 +119,24 @@ struct EndToEndTests {
         #expect(lines[1].contains(",49000,120000,in_time,false,"))
         #expect(lines[2].contains(",140000,120000,overtime,true,"))
         #expect(throws: Never.self) { try VerifyCommand.parse([exportDirectory]).run() }
+
+        // The manifest seals the audit chain's head: the store verifies against the export until
+        // someone rewrites history (here: the sqlite3 CLI drops the last chain entries).
+        #expect(ExportVerifier.chainHead(directory: exportDirectory)?.seq == 3)
+        #expect(throws: Never.self) { try VerifyCommand.parse(["--store", storePath, exportDirectory]).run() }
+        let sqlite = Process()
+        sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        sqlite.arguments = [storePath, "DROP TRIGGER audit_never_deleted; DELETE FROM audit WHERE seq >= 2;"]
+        try sqlite.run()
+        sqlite.waitUntilExit()
+        #expect(throws: ExitCode(1)) { try VerifyCommand.parse(["--store", storePath]).run() }
+        #expect(throws: ExitCode(1)) { try VerifyCommand.parse(["--store", storePath, exportDirectory]).run() }
+        #expect(
+            VerifyCommand.verifyChain(store: storePath, mustContain: nil)
+                == [
+                    "\(storePath): session 1 has an outcome but no audit entry: the chain was truncated after entry 1, or the row was added behind the store's back"
+                ]
+        )
     }
 
     @Test func exportToMissingDirectoryFailsClearly() throws {

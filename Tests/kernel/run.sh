@@ -228,7 +228,7 @@ check_sticks() { # flavour
     tap "$1" '[ "$(wc -l <<<"$complete")" = 1 ] && [ -n "$complete" ]' \
         "host: exactly one complete export on the authorised stick"
     tap "$1" '"$cli" verify "$complete" >/dev/null' "host: jampasir verify accepts it"
-    tap "$1" 'python3 -c "import json,sys; sys.exit(json.load(open(sys.argv[1]))[\"body\"][\"sessions\"][\"count\"] < 50000)" "$complete/manifest.json"' \
+    tap "$1" 'python3 -c "import json,sys; sys.exit(json.load(open(sys.argv[1]))[\"sessions\"][\"count\"] < 50000)" "$complete/manifest.json"' \
         "host: it holds the whole store (50,000 sessions and more)"
     # The export pulled out mid-way: nothing that looks complete (only hidden temporary names).
     tap "$1" '[ -z "$(find "$out/auth/JAMPASIR/vm" -mindepth 2 -type f ! -name ".*" ! -path "$complete/*")" ]' \

@@ -1,0 +1,259 @@
+import Crypto
+import Foundation
+import GRDB
+
+/// The tamper-evident log: every finished session (and every export) is appended to the `audit`
+/// table in the same transaction that records it, as an entry carrying its canonical fields and
+/// the SHA-256 of the previous entry. Editing, deleting, inserting or reordering anything —
+/// even with the sqlite3 CLI and the triggers dropped — breaks a link that `verify` finds.
+/// The chain head goes into every signed export manifest.
+public enum AuditChain {
+    /// The `previous_hash` of the first entry.
+    public static let origin = String(repeating: "0", count: 64)
+
+    public struct Head: Codable, Equatable, Sendable {
+        public var seq: Int64
+        public var hash: String
+
+        public init(seq: Int64, hash: String) {
+            self.seq = seq
+            self.hash = hash
+        }
+    }
+
+    /// The first broken link, in words that point at the row to look at.
+    public struct Break: Error, Equatable, CustomStringConvertible {
+        public var seq: Int64?
+        public var description: String
+    }
+
+    public struct Report: Equatable, Sendable {
+        public var entries: Int
+        public var sessions: Int
+        public var head: Head?
+    }
+
+    /// The canonical text of a session row as the database holds it (text dates, NULLs), so
+    /// that any change made with any tool shows.
+    static let sessionColumns = [
+        "id", "counter_id", "boot_id", "started_at", "started_monotonic_ns", "clock_synchronized", "limit_ms",
+        "ended_at", "duration_ms", "outcome", "free_service",
+    ]
+    static let exportColumns = ["id", "exported_at", "stick", "session_count", "last_session_id", "manifest_sha256"]
+
+    static func canonical(_ row: Row, columns: [String]) -> String {
+        columns.map { column in
+            let value: DatabaseValue = row[column]
+            switch value.storage {
+            case .null: return "\(column)=null"
+            case .int64(let number): return "\(column)=\(number)"
+            case .double(let number): return "\(column)=\(number)"
+            case .string(let text): return "\(column)=\(text.replacingOccurrences(of: ";", with: "%3B"))"
+            case .blob(let data): return "\(column)=blob:\(data.base64EncodedString())"
+            }
+        }.joined(separator: ";")
+    }
+
+    static func hash(seq: Int64, kind: String, subject: Int64?, fields: String, previous: String) -> String {
+        let text = "\(seq)|\(kind)|\(subject.map(String.init) ?? "null")|\(fields)|\(previous)"
+        return SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func sessionFields(_ db: Database, id: Int64) throws -> String? {
+        try Row.fetchOne(db, sql: "SELECT * FROM session WHERE id = ?", arguments: [id]).map {
+            canonical($0, columns: sessionColumns)
+        }
+    }
+
+    static func exportFields(_ db: Database, id: Int64) throws -> String? {
+        try Row.fetchOne(db, sql: "SELECT * FROM export WHERE id = ?", arguments: [id]).map {
+            canonical($0, columns: exportColumns)
+        }
+    }
+
+    /// Appends an entry for a session that now has its outcome, or an export just recorded.
+    static func append(_ db: Database, kind: String, subject: Int64) throws {
+        let fields: String?
+        switch kind {
+        case "session": fields = try sessionFields(db, id: subject)
+        default: fields = try exportFields(db, id: subject)
+        }
+        guard let fields else { throw StoreError.failed(path: "audit", reason: "no \(kind) \(subject) to chain") }
+        try appendEntry(db, kind: kind, subject: subject, fields: fields)
+    }
+
+    static func appendEntry(_ db: Database, kind: String, subject: Int64?, fields: String) throws {
+        let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+        let seq: Int64 = (last?["seq"] ?? 0) + 1
+        let previous: String = last?["hash"] ?? origin
+        try db.execute(
+            sql: "INSERT INTO audit (seq, kind, subject_id, fields, previous_hash, hash) VALUES (?, ?, ?, ?, ?, ?)",
+            arguments: [
+                seq, kind, subject, fields, previous,
+                hash(seq: seq, kind: kind, subject: subject, fields: fields, previous: previous),
+            ])
+    }
+
+    /// The first entry of a store that existed before the chain: it seals the history so far
+    /// (the digest of every session and export row up to then).
+    static func start(_ db: Database) throws {
+        try appendEntry(db, kind: "chain-start", subject: nil, fields: try sealedHistory(db, throughSession: nil))
+    }
+
+    /// `sessions_through=<id>;exports_through=<id>;digest=<sha256>` over those rows.
+    static func sealedHistory(_ db: Database, throughSession: (Int64, Int64)?) throws -> String {
+        let sessionsThrough =
+            try throughSession?.0 ?? Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM session") ?? 0
+        let exportsThrough =
+            try throughSession?.1 ?? Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM export") ?? 0
+        var hasher = SHA256()
+        let sessions = try Row.fetchCursor(
+            db, sql: "SELECT * FROM session WHERE id <= ? ORDER BY id", arguments: [sessionsThrough])
+        while let row = try sessions.next() {
+            hasher.update(data: Data((canonical(row, columns: sessionColumns) + "\n").utf8))
+        }
+        let exports = try Row.fetchCursor(
+            db, sql: "SELECT * FROM export WHERE id <= ? ORDER BY id", arguments: [exportsThrough])
+        while let row = try exports.next() {
+            hasher.update(data: Data((canonical(row, columns: exportColumns) + "\n").utf8))
+        }
+        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return "sessions_through=\(sessionsThrough);exports_through=\(exportsThrough);digest=\(digest)"
+    }
+
+    static func head(_ db: Database) throws -> Head? {
+        try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").map {
+            Head(seq: $0["seq"], hash: $0["hash"])
+        }
+    }
+
+    /// Walks the whole chain; throws the first broken link.
+    static func verify(_ db: Database) throws -> Report {
+        var expectedSeq: Int64 = 1
+        var previous = origin
+        var chainedSessions = Set<Int64>()
+        var chainedExports = Set<Int64>()
+        var sealed = (sessions: Int64(0), exports: Int64(0))
+        let entries = try Row.fetchCursor(
+            db, sql: "SELECT seq, kind, subject_id, fields, previous_hash, hash FROM audit ORDER BY seq")
+        while let entry = try entries.next() {
+            let seq: Int64 = entry["seq"]
+            let kind: String = entry["kind"]
+            let subject: Int64? = entry["subject_id"]
+            let fields: String = entry["fields"]
+            guard seq == expectedSeq else {
+                throw Break(
+                    seq: expectedSeq,
+                    description: seq > expectedSeq
+                        ? "audit entry \(expectedSeq)\(seq - expectedSeq > 1 ? "–\(seq - 1)" : "") deleted (entry \(seq) follows entry \(expectedSeq - 1))"
+                        : "audit entry \(seq) is out of order")
+            }
+            guard entry["previous_hash"] as String == previous else {
+                throw Break(
+                    seq: seq,
+                    description:
+                        "audit entry \(seq) does not follow entry \(seq - 1): rows reordered, inserted or replaced")
+            }
+            guard
+                hash(seq: seq, kind: kind, subject: subject, fields: fields, previous: previous) == entry["hash"]
+                    as String
+            else {
+                throw Break(
+                    seq: seq, description: "audit entry \(seq) (\(kind) \(subject.map(String.init) ?? "")) was edited")
+            }
+            switch kind {
+            case "session":
+                guard let id = subject else {
+                    throw Break(seq: seq, description: "audit entry \(seq) names no session")
+                }
+                guard let current = try sessionFields(db, id: id) else {
+                    throw Break(seq: seq, description: "session \(id) was deleted (recorded in audit entry \(seq))")
+                }
+                guard current == fields else {
+                    throw Break(
+                        seq: seq,
+                        description:
+                            "session \(id) was changed after it was recorded (audit entry \(seq)): it now reads \(current), the chain says \(fields)"
+                    )
+                }
+                chainedSessions.insert(id)
+            case "export":
+                guard let id = subject, try exportFields(db, id: id) == fields else {
+                    throw Break(
+                        seq: seq,
+                        description: "export record \(subject ?? 0) was changed or deleted (audit entry \(seq))")
+                }
+                chainedExports.insert(id)
+            case "chain-start":
+                let through = Self.parse(fields)
+                sealed = (
+                    through["sessions_through"].flatMap { Int64($0) } ?? 0,
+                    through["exports_through"].flatMap { Int64($0) } ?? 0
+                )
+                guard try sealedHistory(db, throughSession: sealed) == fields else {
+                    throw Break(
+                        seq: seq,
+                        description:
+                            "the history sealed when the chain started (sessions 1–\(sealed.sessions)) was changed")
+                }
+            default:
+                throw Break(seq: seq, description: "audit entry \(seq) has an unknown kind \(kind)")
+            }
+            previous = entry["hash"]
+            expectedSeq += 1
+        }
+        // Every finished session and every export after the seal must be in the chain.
+        let finished = try Int64.fetchAll(
+            db, sql: "SELECT id FROM session WHERE outcome IS NOT NULL AND id > ? ORDER BY id",
+            arguments: [sealed.sessions])
+        if let missing = finished.first(where: { !chainedSessions.contains($0) }) {
+            throw Break(
+                seq: nil,
+                description:
+                    "session \(missing) has an outcome but no audit entry: the chain was truncated after entry \(expectedSeq - 1), or the row was added behind the store's back"
+            )
+        }
+        let exports = try Int64.fetchAll(
+            db, sql: "SELECT id FROM export WHERE id > ? ORDER BY id", arguments: [sealed.exports])
+        if let missing = exports.first(where: { !chainedExports.contains($0) }) {
+            throw Break(seq: nil, description: "export record \(missing) has no audit entry: the chain was truncated")
+        }
+        return Report(
+            entries: Int(expectedSeq - 1), sessions: chainedSessions.count,
+            head: expectedSeq > 1 ? Head(seq: expectedSeq - 1, hash: previous) : nil)
+    }
+
+    private static func parse(_ fields: String) -> [String: String] {
+        var result: [String: String] = [:]
+        for pair in fields.split(separator: ";") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            if parts.count == 2 { result[String(parts[0])] = String(parts[1]) }
+        }
+        return result
+    }
+}
+
+extension SessionStore {
+    /// Walks the audit chain (see `AuditChain`); throws `AuditChain.Break` at the first broken link.
+    public func verifyChain() throws -> AuditChain.Report {
+        do {
+            return try pool.read { db in try AuditChain.verify(db) }
+        } catch let broken as AuditChain.Break {
+            throw broken
+        } catch {
+            throw StoreError.failed(path: path, reason: "\(error)")
+        }
+    }
+
+    /// Whether the entry an older export sealed is still in this store's chain, unchanged.
+    public func chainContains(_ head: AuditChain.Head) throws(StoreError) -> Bool {
+        try read { db in
+            try String.fetchOne(db, sql: "SELECT hash FROM audit WHERE seq = ?", arguments: [head.seq]) == head.hash
+        }
+    }
+
+    /// The newest audit entry: what an export manifest seals.
+    public func chainHead() throws(StoreError) -> AuditChain.Head? {
+        try read { db in try AuditChain.head(db) }
+    }
+}
