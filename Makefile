@@ -4,6 +4,7 @@
 #   make test    run every test
 #   make test-kernel   the real-kernel GPIO suite (QEMU + gpio-sim, ~5 min the first time)
 #   make check-systemd the unit's verify and hardening score
+#   make bench         store and export benchmarks against their anchors (BENCHMARKS.md)
 #   make deb           dist/jampasir_<version>_<arch>.deb;  make test-deb: lintian + chroot install/purge
 #
 # Variables: STORE (simulator store), LIMIT (seconds, e.g. LIMIT=10 for a quick try), CONFIG.
@@ -14,7 +15,7 @@ CONFIG ?=
 DAEMON_FLAGS = --simulate --store $(STORE) $(if $(LIMIT),--limit $(LIMIT)) $(if $(CONFIG),--config $(CONFIG))
 CLI_FLAGS = --store $(STORE) $(if $(CONFIG),--config $(CONFIG))
 
-.PHONY: all deps build release run test test-kernel check-systemd deb test-deb sessions stats clean
+.PHONY: all deps build release run test test-kernel check-systemd deb test-deb bench sessions stats clean
 
 all: build
 
@@ -48,6 +49,9 @@ test: deps
 
 test-kernel: deps
 	Tests/kernel/run.sh
+
+bench: deps
+	scripts/bench.sh
 
 check-systemd: deps
 	scripts/check-systemd.sh

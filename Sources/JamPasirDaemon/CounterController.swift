@@ -14,6 +14,7 @@ public actor CounterController {
     private let brightness: BrightnessLevels
     private let logger: Logger
     private var displayFault: String?
+    private var journal = EdgeJournal()
 
     public init(
         rules: ServiceRules, hardware: CounterHardware, recorder: SessionRecorder, clock: any MonotonicClock,
@@ -35,6 +36,9 @@ public actor CounterController {
     /// A button edge with its kernel timestamp.
     public func handle(_ edge: ButtonEdge) {
         logger.debug("button \(edge.kind)", metadata: ["edge_ns": "\(edge.at.nanoseconds)"])
+        // Idle with the button up: older edges cannot belong to any session still to come.
+        if !engine.machine.isRunning && !engine.recognizer.isHeld { journal.forget(before: edge.at) }
+        journal.append(edge)
         perform(engine.edge(edge))
     }
 
@@ -73,8 +77,11 @@ public actor CounterController {
             case .light(let state):
                 hardware.lights.set(state)
             case .record(let event):
+                var edges: [ButtonEdge] = []
+                if case .ended(let end) = event { edges = journal.take(forSessionFrom: end.startedAt) }
                 recorder.submit(
-                    event, wallTime: wallTime(at: event.instant), clockSynchronized: wallClock.isSynchronized)
+                    event, wallTime: wallTime(at: event.instant), clockSynchronized: wallClock.isSynchronized,
+                    edges: edges)
             }
         }
     }

@@ -23,9 +23,12 @@ public final class SessionRecorder: @unchecked Sendable {
         self.logger = logger
     }
 
-    /// Queues one event. `wallTime` is the wall-clock time of the event's instant.
-    public func submit(_ event: SessionEvent, wallTime: Date, clockSynchronized: Bool) {
-        queue.async { self.write(event, wallTime: wallTime, clockSynchronized: clockSynchronized) }
+    /// Queues one event. `wallTime` is the wall-clock time of the event's instant; `edges` are
+    /// the raw button edges behind an ended session.
+    public func submit(_ event: SessionEvent, wallTime: Date, clockSynchronized: Bool, edges: [ButtonEdge] = []) {
+        queue.async {
+            self.write(event, wallTime: wallTime, clockSynchronized: clockSynchronized, edges: edges)
+        }
     }
 
     /// Returns once everything submitted before has been written (or has failed and been logged).
@@ -33,7 +36,8 @@ public final class SessionRecorder: @unchecked Sendable {
         await withCheckedContinuation { done in queue.async { done.resume() } }
     }
 
-    private func write(_ event: SessionEvent, wallTime: Date, clockSynchronized: Bool) {
+    private func write(_ event: SessionEvent, wallTime: Date, clockSynchronized: Bool, edges: [ButtonEdge]) {
+        let journal = edges.isEmpty ? nil : EdgeJournal.encode(edges)
         switch event {
         case .started(let at, let limit):
             var session = SessionRecord(
@@ -56,7 +60,7 @@ public final class SessionRecorder: @unchecked Sendable {
                 if let id = openSession?.id {
                     try store.finish(
                         id: id, endedAt: wallTime, durationMs: durationMs, outcome: end.outcome,
-                        freeService: end.freeService)
+                        freeService: end.freeService, edges: journal)
                     logger.info("session \(id) ended", metadata: metadata)
                 } else {
                     let startedAt = wallTime.addingTimeInterval(-Double(end.duration.nanoseconds) / 1e9)
@@ -66,7 +70,7 @@ public final class SessionRecorder: @unchecked Sendable {
                             startedMonotonicNs: end.startedAt.nanoseconds,
                             clockSynchronized: openSession?.clockSynchronized ?? clockSynchronized,
                             limitMs: end.limit.millisecondsRoundedUp, endedAt: wallTime, durationMs: durationMs,
-                            outcome: end.outcome, freeService: end.freeService))
+                            outcome: end.outcome, freeService: end.freeService), edges: journal)
                     logger.warning(
                         "session ended; its start had not been recorded, so it was recorded whole", metadata: metadata)
                 }

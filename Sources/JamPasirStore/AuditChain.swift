@@ -59,10 +59,14 @@ public enum AuditChain {
         return SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
+    /// A session's canonical fields, with its edge journal when it has one.
     static func sessionFields(_ db: Database, id: Int64) throws -> String? {
-        try Row.fetchOne(db, sql: "SELECT * FROM session WHERE id = ?", arguments: [id]).map {
-            canonical($0, columns: sessionColumns)
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM session WHERE id = ?", arguments: [id]) else {
+            return nil
         }
+        let edges = try String.fetchOne(
+            db, sql: "SELECT edges FROM session_edges WHERE session_id = ?", arguments: [id])
+        return canonical(row, columns: sessionColumns) + (edges.map { ";edges=" + $0 } ?? "")
     }
 
     static func exportFields(_ db: Database, id: Int64) throws -> String? {

@@ -73,9 +73,10 @@ public final class SessionStore: Sendable {
         }
     }
 
-    /// Records how an open session ended. Throws if the session is not open.
+    /// Records how an open session ended, with the button edges behind it (`EdgeJournal` text),
+    /// and chains it. Throws if the session is not open.
     public func finish(
-        id: Int64, endedAt: Date, durationMs: Int64?, outcome: Outcome, freeService: Bool
+        id: Int64, endedAt: Date, durationMs: Int64?, outcome: Outcome, freeService: Bool, edges: String? = nil
     ) throws(StoreError) {
         try write { db in
             try db.execute(
@@ -85,15 +86,17 @@ public final class SessionStore: Sendable {
                     """,
                 arguments: [endedAt, durationMs, outcome, freeService, id])
             if db.changesCount != 1 { throw StoreError.notOpen(id: id) }
+            try Self.insertEdges(db, session: id, edges: edges)
             try AuditChain.append(db, kind: "session", subject: id)
         }
     }
 
     /// Records a session that started and ended while the store was not reachable at its start.
-    public func insertFinished(_ session: SessionRecord) throws(StoreError) {
+    public func insertFinished(_ session: SessionRecord, edges: String? = nil) throws(StoreError) {
         try write { db in
             var record = session
             try record.insert(db)
+            try Self.insertEdges(db, session: record.id!, edges: edges)
             if record.outcome != nil { try AuditChain.append(db, kind: "session", subject: record.id!) }
         }
     }
@@ -115,7 +118,20 @@ public final class SessionStore: Sendable {
         }
     }
 
+    private static func insertEdges(_ db: Database, session: Int64, edges: String?) throws {
+        guard let edges, !edges.isEmpty else { return }
+        try db.execute(
+            sql: "INSERT INTO session_edges (session_id, edges) VALUES (?, ?)", arguments: [session, edges])
+    }
+
     // MARK: - Reading (CLI, export)
+
+    /// A session's edge journal (`EdgeJournal` text), if it has one.
+    public func edges(ofSession id: Int64) throws(StoreError) -> String? {
+        try read { db in
+            try String.fetchOne(db, sql: "SELECT edges FROM session_edges WHERE session_id = ?", arguments: [id])
+        }
+    }
 
     /// Sessions that started in `[from, to)`, oldest first. `nil` bounds are open.
     public func sessions(from: Date? = nil, to: Date? = nil) throws(StoreError) -> [SessionRecord] {

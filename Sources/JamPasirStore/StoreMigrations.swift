@@ -77,6 +77,21 @@ enum StoreMigrations {
             // Existing stores stay valid: the chain starts here and seals their history so far.
             try AuditChain.start(db)
         }
+        migrator.registerMigration("v4-edge-journal") { db in
+            try db.execute(
+                sql: """
+                    -- The raw button edges behind each session (EdgeJournal text: P<ns> R<ns> …),
+                    -- written with its outcome and covered by its audit chain entry.
+                    CREATE TABLE session_edges (
+                      session_id INTEGER PRIMARY KEY REFERENCES session(id),
+                      edges TEXT NOT NULL
+                    );
+                    CREATE TRIGGER session_edges_final BEFORE UPDATE ON session_edges
+                      BEGIN SELECT RAISE(ABORT, 'a session edge journal is final'); END;
+                    CREATE TRIGGER session_edges_never_deleted BEFORE DELETE ON session_edges
+                      BEGIN SELECT RAISE(ABORT, 'a session edge journal is final'); END;
+                    """)
+        }
         return migrator
     }
 }
