@@ -3,7 +3,10 @@
 sessions: office days from 08:00 WIB, 3 to 15 minutes apart, service times around 85 s, a few
 overtime, cancelled and interrupted. Deterministic (seeded).
 
-    scripts/demo-store.py STORE [--sessions N] [--counter ID]
+    scripts/demo-store.py STORE [--sessions N] [--counter ID] [--chain]
+
+--chain appends each session to the store's audit chain as jampasird would (an independent
+implementation of the chain's canonical form: `jampasir verify --store` must accept it).
 
 Without --sessions: two weeks of a normal counter (20-45 sessions a day). Used by
 scripts/render-report.sh, the real-kernel USB test and the benchmarks."""
@@ -13,6 +16,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument("store")
 parser.add_argument("--sessions", type=int)
 parser.add_argument("--counter", default="loket-2")
+parser.add_argument("--chain", action="store_true")
 args = parser.parse_args()
 
 random.seed(7)
@@ -37,5 +41,23 @@ while (args.sessions is None and day < 14) or (args.sessions is not None and len
     day += 1
 db.executemany('INSERT INTO session (counter_id, boot_id, started_at, started_monotonic_ns, clock_synchronized,'
                ' limit_ms, ended_at, duration_ms, outcome, free_service) VALUES (?,?,?,?,?,?,?,?,?,?)', rows)
+if args.chain:
+    import hashlib
+    columns = ["id", "counter_id", "boot_id", "started_at", "started_monotonic_ns", "clock_synchronized", "limit_ms",
+               "ended_at", "duration_ms", "outcome", "free_service"]
+    def text(value):
+        if value is None: return "null"
+        return str(value).replace(";", "%3B")
+    seq, previous = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone() or (0, "0" * 64)
+    chained = db.execute("SELECT coalesce(max(subject_id), 0) FROM audit WHERE kind = 'session'").fetchone()[0]
+    entries = []
+    for row in db.execute(f"SELECT {', '.join(columns)} FROM session WHERE id > ? AND outcome IS NOT NULL ORDER BY id",
+                          (chained,)):
+        seq += 1
+        fields = ";".join(f"{c}={text(v)}" for c, v in zip(columns, row))
+        digest = hashlib.sha256(f"{seq}|session|{row[0]}|{fields}|{previous}".encode()).hexdigest()
+        entries.append((seq, "session", row[0], fields, previous, digest))
+        previous = digest
+    db.executemany("INSERT INTO audit (seq, kind, subject_id, fields, previous_hash, hash) VALUES (?,?,?,?,?,?)", entries)
 db.commit()
-print(f"demo store {args.store}: {len(rows)} sessions added")
+print(f"demo store {args.store}: {len(rows)} sessions added{' and chained' if args.chain else ''}")

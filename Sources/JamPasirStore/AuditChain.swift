@@ -42,21 +42,26 @@ public enum AuditChain {
     static let exportColumns = ["id", "exported_at", "stick", "session_count", "last_session_id", "manifest_sha256"]
 
     static func canonical(_ row: Row, columns: [String]) -> String {
-        columns.map { column in
+        var text = ""
+        for column in columns {
+            if !text.isEmpty { text += ";" }
+            text += column
+            text += "="
             let value: DatabaseValue = row[column]
             switch value.storage {
-            case .null: return "\(column)=null"
-            case .int64(let number): return "\(column)=\(number)"
-            case .double(let number): return "\(column)=\(number)"
-            case .string(let text): return "\(column)=\(text.replacingOccurrences(of: ";", with: "%3B"))"
-            case .blob(let data): return "\(column)=blob:\(data.base64EncodedString())"
+            case .null: text += "null"
+            case .int64(let number): text += String(number)
+            case .double(let number): text += String(number)
+            case .string(let string): text += string.contains(";") ? string.replacing(";", with: "%3B") : string
+            case .blob(let data): text += "blob:" + data.base64EncodedString()
             }
-        }.joined(separator: ";")
+        }
+        return text
     }
 
     static func hash(seq: Int64, kind: String, subject: Int64?, fields: String, previous: String) -> String {
         let text = "\(seq)|\(kind)|\(subject.map(String.init) ?? "null")|\(fields)|\(previous)"
-        return SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        return SHA256.hash(data: Data(text.utf8)).hexString
     }
 
     /// A session's canonical fields, with its edge journal when it has one.
@@ -66,7 +71,11 @@ public enum AuditChain {
         }
         let edges = try String.fetchOne(
             db, sql: "SELECT edges FROM session_edges WHERE session_id = ?", arguments: [id])
-        return canonical(row, columns: sessionColumns) + (edges.map { ";edges=" + $0 } ?? "")
+        return sessionText(row, journal: edges)
+    }
+
+    static func sessionText(_ row: Row, journal: String?) -> String {
+        canonical(row, columns: sessionColumns) + (journal.map { ";edges=" + $0 } ?? "")
     }
 
     static func exportFields(_ db: Database, id: Int64) throws -> String? {
@@ -121,7 +130,7 @@ public enum AuditChain {
         while let row = try exports.next() {
             hasher.update(data: Data((canonical(row, columns: exportColumns) + "\n").utf8))
         }
-        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let digest = hasher.finalize().hexString
         return "sessions_through=\(sessionsThrough);exports_through=\(exportsThrough);digest=\(digest)"
     }
 
@@ -138,8 +147,15 @@ public enum AuditChain {
         var chainedSessions = Set<Int64>()
         var chainedExports = Set<Int64>()
         var sealed = (sessions: Int64(0), exports: Int64(0))
+        // One pass: each entry with the row it names (audit and session columns do not clash).
         let entries = try Row.fetchCursor(
-            db, sql: "SELECT seq, kind, subject_id, fields, previous_hash, hash FROM audit ORDER BY seq")
+            db,
+            sql: """
+                SELECT audit.*, session.*, session_edges.edges AS journal FROM audit
+                LEFT JOIN session ON audit.kind = 'session' AND session.id = audit.subject_id
+                LEFT JOIN session_edges ON audit.kind = 'session' AND session_edges.session_id = audit.subject_id
+                ORDER BY audit.seq
+                """)
         while let entry = try entries.next() {
             let seq: Int64 = entry["seq"]
             let kind: String = entry["kind"]
@@ -170,9 +186,10 @@ public enum AuditChain {
                 guard let id = subject else {
                     throw Break(seq: seq, description: "audit entry \(seq) names no session")
                 }
-                guard let current = try sessionFields(db, id: id) else {
+                guard entry["id"] as Int64? != nil else {
                     throw Break(seq: seq, description: "session \(id) was deleted (recorded in audit entry \(seq))")
                 }
+                let current = sessionText(entry, journal: entry["journal"])
                 guard current == fields else {
                     throw Break(
                         seq: seq,
