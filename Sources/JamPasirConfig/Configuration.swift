@@ -321,6 +321,7 @@ extension Configuration {
 
         .choice("display", "kind", DisplayKind.self) { $0.hardware.display.kind = $1 },
         .integer("display", "brightness", in: 0...7) { $0.hardware.display.brightness = $1 },
+        .seconds("display", "figures_seconds", in: 0...10) { $0.rules.figuresEach = $1 },
         .integer("display", "idle_brightness", in: 0...7) { $0.hardware.display.idleBrightness = $1 },
         .text("display", "chip", what: "a GPIO chip name, path or label") { $0.hardware.display.chip = $1 },
         .line("display", "clk_line") { $0.hardware.display.clockLine = $1! },

@@ -25,6 +25,11 @@ public struct CounterEngine: Sendable {
         feed(recognizer.advance(to: now), until: now)
     }
 
+    /// Today's figures, shown on a long press while idle (the machine counts on from them).
+    public mutating func setTodayFigures(_ figures: SessionMachine.Figures) {
+        machine.todayFigures = figures
+    }
+
     /// A supervisor's message (see `SessionMachine.setNotice`).
     public mutating func setNotice(_ frame: DisplayFrame?, sound: SoundPattern? = nil, at now: MonotonicInstant)
         -> [Action]

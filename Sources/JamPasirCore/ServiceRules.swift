@@ -17,6 +17,9 @@ public struct ServiceRules: Equatable, Sendable {
     public var rearmGuard: Duration = .seconds(1)
     /// Whether a session cut short by a power loss or crash counts as free service.
     public var interruptedIsFree: Bool = true
+    /// A long press while idle shows today's figures (`n 37`, then `F  2`), each this long;
+    /// zero turns it off.
+    public var figuresEach: Duration = .seconds(3)
 
     public init() {}
 

@@ -4,7 +4,7 @@
 ///                    └──long press──▶ result (----)
 ///
 /// A press during the result hold starts the next session, unless it comes within the re-arm
-/// guard of the stop (a double press). Durations run from press to press, using the edges'
+/// guard of the stop (a double press). A long press while idle shows today's figures. Durations run from press to press, using the edges'
 /// timestamps; the instant a gesture is recognised only decides what the display shows.
 public struct SessionMachine: Sendable {
     private struct Running: Sendable {
@@ -17,6 +17,18 @@ public struct SessionMachine: Sendable {
         case idle
         case running(Running)
         case showingResult(SessionEnd, until: MonotonicInstant, rearmFrom: MonotonicInstant)
+        case showingFigures(from: MonotonicInstant)
+    }
+
+    /// Today's sessions and free passports, for the supervisor's long press.
+    public struct Figures: Equatable, Sendable {
+        public var sessions: Int
+        public var free: Int
+
+        public init(sessions: Int = 0, free: Int = 0) {
+            self.sessions = sessions
+            self.free = free
+        }
     }
 
     public let rules: ServiceRules
@@ -24,6 +36,8 @@ public struct SessionMachine: Sendable {
     private var phase: Phase = .idle
     private var buttonStuck = false
     private var notice: DisplayFrame?
+    /// Counted up as sessions end; the daemon sets them from the store and at midnight.
+    public var todayFigures = Figures()
     private var shownFrame: DisplayFrame?
     private var shownLights: LightState?
     private var presentedAt = MonotonicInstant(nanoseconds: 0)
@@ -48,7 +62,7 @@ public struct SessionMachine: Sendable {
         let now = gesture.recognizedAt
         var actions = advance(to: now)
         switch (gesture, phase) {
-        case (.press(let downAt, _), .idle):
+        case (.press(let downAt, _), .idle), (.press(let downAt, _), .showingFigures):
             actions += startSession(at: downAt, now: now)
         case (.press(let downAt, _), .running(let running)):
             let duration = downAt - running.startedAt
@@ -59,6 +73,9 @@ public struct SessionMachine: Sendable {
             }
         case (.longPress(let downAt, _), .running(let running)):
             actions += endSession(running, as: .cancelled, at: downAt, now: now)
+        case (.longPress, .idle) where rules.figuresEach > .zero:
+            phase = .showingFigures(from: now)
+            actions += present(at: now)
         case (.longPress, _):
             break  // nothing to cancel
         case (.stuck, _):
@@ -92,6 +109,8 @@ public struct SessionMachine: Sendable {
             phase = .running(running)
         case .showingResult(_, let until, _):
             if now >= until { phase = .idle }
+        case .showingFigures(let from):
+            if now >= from + rules.figuresEach * 2 { phase = .idle }
         }
         return actions + present(at: now)
     }
@@ -138,6 +157,9 @@ public struct SessionMachine: Sendable {
             return candidates.min()
         case .showingResult(_, let until, _):
             return until
+        case .showingFigures(let from):
+            let second = from + rules.figuresEach
+            return presentedAt < second ? second : from + rules.figuresEach * 2
         }
     }
 
@@ -155,6 +177,8 @@ public struct SessionMachine: Sendable {
             outcome: outcome, startedAt: running.startedAt, endedAt: endedAt, limit: rules.limit,
             freeService: outcome.isFreeService(rules: rules))
         phase = .showingResult(end, until: now + rules.resultHold, rearmFrom: now)
+        todayFigures.sessions += 1
+        if end.freeService { todayFigures.free += 1 }
         return [.record(.ended(end)), .sound(outcome == .cancelled ? .cancel : .stop)] + present(at: now)
     }
 
@@ -198,6 +222,12 @@ public struct SessionMachine: Sendable {
                 lights = LightState(green: true, sand: sand)
             }
             return (Self.countdownFrame(remaining: remaining), lights)
+        case .showingFigures(let from):
+            let (letter, value) =
+                now < from + rules.figuresEach
+                ? ("n", todayFigures.sessions) : ("F", todayFigures.free)
+            let digits = String(min(value, 999))
+            return (DisplayFrame(letter + String(repeating: " ", count: 3 - digits.count) + digits), .ready)
         case .showingResult(let end, _, _):
             let sand = max(0, Double((end.limit - end.duration).nanoseconds) / Double(end.limit.nanoseconds))
             switch end.outcome {

@@ -15,11 +15,18 @@ public actor CounterController {
     private let logger: Logger
     private var displayFault: String?
     private var journal = EdgeJournal()
+    /// Today's figures from the store, asked again when the local day changes.
+    private let figures: (@Sendable (DateInterval) -> SessionMachine.Figures)?
+    private let timeZone: TimeZone
+    private var figuresDay: DateInterval?
 
     public init(
         rules: ServiceRules, hardware: CounterHardware, recorder: SessionRecorder, clock: any MonotonicClock,
-        wallClock: any WallClock, brightness: BrightnessLevels = BrightnessLevels(), logger: Logger
+        wallClock: any WallClock, brightness: BrightnessLevels = BrightnessLevels(), logger: Logger,
+        timeZone: TimeZone = .current, figures: (@Sendable (DateInterval) -> SessionMachine.Figures)? = nil
     ) {
+        self.figures = figures
+        self.timeZone = timeZone
         engine = CounterEngine(rules: rules)
         self.hardware = hardware
         self.recorder = recorder
@@ -30,7 +37,20 @@ public actor CounterController {
     }
 
     public func start() {
+        refreshFigures()
         perform(engine.start(at: clock.now()))
+    }
+
+    /// At the first edge of a new local day the figures start again from the store's.
+    private func refreshFigures() {
+        guard let figures else { return }
+        let now = wallClock.now()
+        if let day = figuresDay, day.contains(now) { return }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        guard let day = calendar.dateInterval(of: .day, for: now) else { return }
+        figuresDay = day
+        engine.setTodayFigures(figures(day))
     }
 
     /// A button edge with its kernel timestamp.
@@ -39,6 +59,7 @@ public actor CounterController {
         // Idle with the button up: older edges cannot belong to any session still to come.
         if !engine.machine.isRunning && !engine.recognizer.isHeld { journal.forget(before: edge.at) }
         journal.append(edge)
+        refreshFigures()
         perform(engine.edge(edge))
     }
 

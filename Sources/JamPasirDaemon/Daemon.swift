@@ -48,7 +48,17 @@ public struct Daemon: Sendable {
             store: store, counterID: configuration.counterID, bootID: BootID.current(), logger: logger)
         let controller = CounterController(
             rules: configuration.rules, hardware: hardware, recorder: recorder, clock: clock,
-            wallClock: SystemWallClock(), brightness: brightnessLevels, logger: logger)
+            wallClock: SystemWallClock(), brightness: brightnessLevels, logger: logger,
+            timeZone: configuration.timeZone,
+            figures: { [logger] day in
+                do {
+                    let today = try store.figures(from: day.start, to: day.end)
+                    return SessionMachine.Figures(sessions: today.sessions, free: today.free)
+                } catch {
+                    logger.error("cannot count today's sessions for the display: \(error)")
+                    return SessionMachine.Figures()
+                }
+            })
 
         let notifier = SystemdNotifier()
         let loop = Task {

@@ -126,6 +126,19 @@ public final class SessionStore: Sendable {
 
     // MARK: - Reading (CLI, export)
 
+    /// Ended sessions that started in `[from, to)`, and how many of them were free passports.
+    public func figures(from: Date, to: Date) throws(StoreError) -> (sessions: Int, free: Int) {
+        try read { db in
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT count(*) AS sessions, coalesce(sum(free_service), 0) AS free FROM session
+                    WHERE outcome IS NOT NULL AND started_at >= ? AND started_at < ?
+                    """, arguments: [from, to])
+            return (row?["sessions"] ?? 0, row?["free"] ?? 0)
+        }
+    }
+
     /// A session's edge journal (`EdgeJournal` text), if it has one.
     public func edges(ofSession id: Int64) throws(StoreError) -> String? {
         try read { db in

@@ -19,7 +19,8 @@ public final class CounterRig: Sendable {
 
     public init(
         rules: ServiceRules = ServiceRules(), storePath: String, counterID: String = "loket-test",
-        epoch: Date = Date(timeIntervalSince1970: 1_796_000_000), bootID: String = "test-boot"
+        epoch: Date = Date(timeIntervalSince1970: 1_796_000_000), bootID: String = "test-boot",
+        timeZone: TimeZone = TimeZone(identifier: "Asia/Jakarta")!
     ) throws {
         clock = ManualClock(now: .seconds(0))
         display = FakeDisplay(clock: clock)
@@ -32,7 +33,12 @@ public final class CounterRig: Sendable {
         controller = CounterController(
             rules: rules,
             hardware: CounterHardware(button: button, display: display, buzzer: buzzer, lights: lights),
-            recorder: recorder, clock: clock, wallClock: FakeWallClock(clock: clock, epoch: epoch), logger: logger)
+            recorder: recorder, clock: clock, wallClock: FakeWallClock(clock: clock, epoch: epoch), logger: logger,
+            timeZone: timeZone,
+            figures: { [store] day in
+                let today = (try? store.figures(from: day.start, to: day.end)) ?? (sessions: 0, free: 0)
+                return SessionMachine.Figures(sessions: today.sessions, free: today.free)
+            })
     }
 
     public func start() async {

@@ -197,3 +197,47 @@ struct NoticeTests {
         #expect(!idle.contains(.sound(.exportDone)))
     }
 }
+
+@Suite("Today's figures on a long press while idle")
+struct TodayFiguresTests {
+    @Test func longPressWhileIdleShowsSessionsThenFreePassportsThenIdle() {
+        var engine = CounterEngine(rules: ServiceRules())
+        _ = engine.start(at: .seconds(0))
+        engine.setTodayFigures(SessionMachine.Figures(sessions: 36, free: 1))
+        // One more overtime session: 37 sessions, 2 free.
+        _ = engine.edge(ButtonEdge(.pressed, at: .seconds(1)))
+        _ = engine.edge(ButtonEdge(.released, at: .seconds(1.1)))
+        _ = engine.advance(to: .seconds(130))
+        _ = engine.edge(ButtonEdge(.pressed, at: .seconds(130)))
+        _ = engine.edge(ButtonEdge(.released, at: .seconds(130.1)))
+        _ = engine.advance(to: .seconds(140))
+        // The supervisor holds the button.
+        _ = engine.edge(ButtonEdge(.pressed, at: .seconds(150)))
+        let held = engine.advance(to: .seconds(152))
+        #expect(held.contains(.show(DisplayFrame("n 37"))))
+        #expect(!held.contains { if case .record = $0 { true } else { false } })
+        _ = engine.edge(ButtonEdge(.released, at: .seconds(152.5)))
+        #expect(engine.nextWake == .seconds(155))
+        #expect(engine.advance(to: .seconds(155)).contains(.show(DisplayFrame("F  2"))))
+        #expect(engine.advance(to: .seconds(158)).contains(.show(DisplayFrame("2:00", brightness: .dim))))
+        #expect(engine.nextWake == nil)
+    }
+
+    @Test func aPressDuringTheFiguresStartsASessionAndZeroTurnsThemOff() {
+        var engine = CounterEngine(rules: ServiceRules())
+        _ = engine.start(at: .seconds(0))
+        _ = engine.edge(ButtonEdge(.pressed, at: .seconds(1)))
+        _ = engine.advance(to: .seconds(3))
+        _ = engine.edge(ButtonEdge(.released, at: .seconds(3.5)))
+        _ = engine.edge(ButtonEdge(.pressed, at: .seconds(4)))
+        let start = engine.edge(ButtonEdge(.released, at: .seconds(4.1)))
+        #expect(start.contains(.record(.started(at: .seconds(4), limit: .seconds(120)))))
+
+        var rules = ServiceRules()
+        rules.figuresEach = .zero
+        var off = CounterEngine(rules: rules)
+        _ = off.start(at: .seconds(0))
+        _ = off.edge(ButtonEdge(.pressed, at: .seconds(1)))
+        #expect(off.advance(to: .seconds(3)).isEmpty)
+    }
+}

@@ -72,6 +72,28 @@ struct ReplayTests {
         #expect(try store.verifyChain().sessions == sessions.count)  // edge journals are chained too
     }
 
+    @Test func todaysFiguresComeFromTheStoreAfterARestart() async throws {
+        let directory = try TemporaryDirectory("figures")
+        let storePath = directory.file("jampasir.sqlite")
+        do {
+            let rig = try CounterRig(storePath: storePath)
+            await rig.start()
+            await rig.tap(at: 1)
+            await rig.tap(at: 50)  // in time
+            await rig.tap(at: 60)
+            await rig.tap(at: 200)  // overtime: free
+            await rig.settle()
+        }
+        let restarted = try CounterRig(storePath: storePath)
+        await restarted.start()
+        await restarted.edge(.pressed, at: 300)
+        await restarted.run(until: 302.5)
+        #expect(restarted.display.text == "n  2")
+        await restarted.edge(.released, at: 303)
+        await restarted.run(until: 305.5)
+        #expect(restarted.display.text == "F  1")
+    }
+
     @Test func replayExplainsTheDecisions() async throws {
         let directory = try TemporaryDirectory("replay")
         let storePath = directory.file("jampasir.sqlite")
