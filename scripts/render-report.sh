@@ -20,5 +20,5 @@ printf '[counter]\nid = "loket-2"\n[store]\npath = "%s/state/jampasir.sqlite"\n[
 scripts/demo-store.py "$work/state/jampasir.sqlite" > /dev/null
 .build/debug/jampasir export --config "$work/jampasir.toml" --to "$work/out"
 report=$(find "$work/out" -name report.html)
-chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1000,1250 --screenshot="$PWD/$out" "file://$report" 2>/dev/null
+chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1000,1700 --screenshot="$PWD/$out" "file://$report" 2>/dev/null
 echo "report rendered to $out"

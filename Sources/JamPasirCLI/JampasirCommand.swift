@@ -8,7 +8,8 @@ public struct JampasirCommand: ParsableCommand {
         abstract: "Sessions, statistics and exports of the JamPasir counter timer.",
         version: "0.1.0",
         subcommands: [
-            SessionsCommand.self, StatsCommand.self, ExportCommand.self, VerifyCommand.self, ReplayCommand.self,
+            SessionsCommand.self, StatsCommand.self, ReportCommand.self, ExportCommand.self, VerifyCommand.self,
+            ReplayCommand.self,
             DoctorCommand.self,
         ])
 

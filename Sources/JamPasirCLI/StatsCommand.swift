@@ -30,7 +30,7 @@ public struct StatsCommand: ParsableCommand {
 
     public func render() throws -> String {
         let (configuration, sessions) = try days.sessions(storeOptions)
-        let stats = DailyStatistics.compute(sessions, timeZone: configuration.timeZone)
+        let stats = PeriodStatistics.compute(sessions, timeZone: configuration.timeZone)
         switch format {
         case .json:
             let encoder = JSONEncoder()

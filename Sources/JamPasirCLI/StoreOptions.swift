@@ -69,7 +69,7 @@ struct DayRangeOptions: ParsableArguments {
             let parts = text.split(separator: "-").compactMap { Int($0) }
             guard text.count == 10, parts.count == 3,
                 let date = calendar.date(from: DateComponents(year: parts[0], month: parts[1], day: parts[2])),
-                DailyStatistics.dayKey(date, calendar: calendar) == text
+                PeriodStatistics.dayKey(date, calendar: calendar) == text
             else {
                 throw ValidationError("\(option) '\(text)' is not a date: use YYYY-MM-DD, e.g. 2026-11-29")
             }

@@ -32,11 +32,11 @@ enum TextTable {
             + (sessions.contains { !$0.clockSynchronized } ? "? = wall clock not synchronised at the start\n" : "")
     }
 
-    static func statistics(_ days: [DailyStatistics]) -> String {
+    static func statistics(_ days: [PeriodStatistics]) -> String {
         if days.isEmpty { return "no sessions\n" }
         let rows = days.map { d in
             [
-                d.day, "\(d.sessions)", "\(d.inTime)", "\(d.overtime)", "\(d.freeServices)",
+                d.period, "\(d.sessions)", "\(d.inTime)", "\(d.overtime)", "\(d.freeServices)",
                 "\(d.cancelled)" + (d.cancelledAfterLimit > 0 ? " (\(d.cancelledAfterLimit) late)" : ""),
                 "\(d.interrupted)", d.percentInTime.map { String(format: "%.1f%%", $0) } ?? "—",
                 d.medianServiceMs.map(duration) ?? "—", d.p90ServiceMs.map(duration) ?? "—",

@@ -91,7 +91,7 @@ public struct ExportWriter: Sendable {
         let total = try store.count()
         let csv = try HashedFile(directory, "sessions.csv")
         let jsonl = try HashedFile(directory, "sessions.jsonl")
-        var statistics = DailyStatistics.Accumulator(timeZone: timeZone)
+        var statistics = PeriodStatistics.Accumulator(timeZone: timeZone)
         var range = ExportManifest.SessionRange(count: 0)
         var limitMs: Int64 = 120_000
         try csv.write(CSVFormat.header)
@@ -111,7 +111,8 @@ public struct ExportWriter: Sendable {
         try report.write(
             HTMLReport(
                 counterID: counterID, generatedAt: now, timeZone: timeZone, limitMs: limitMs,
-                days: statistics.result(), serviceTimesMs: statistics.allServiceTimes, language: language
+                days: statistics.result(), hours: statistics.hourly(), serviceTimesMs: statistics.allServiceTimes,
+                language: language
             ).render())
         var files: [ExportManifest.File] = []
         for file in [csv, jsonl, report] {

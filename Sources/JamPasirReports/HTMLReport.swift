@@ -13,15 +13,21 @@ public struct HTMLReport {
     public var generatedAt: Date
     public var timeZone: TimeZone
     public var limitMs: Int64
-    public var days: [DailyStatistics]
+    public var days: [PeriodStatistics]
+    /// Per hour of the day over the whole period; no table when empty.
+    public var hours: [PeriodStatistics]
+    /// The period the report covers, as the reader should see it (e.g. `2026-11-01 – 2026-11-30`).
+    public var periodLabel: String?
     /// Service times (in time and overtime sessions), for the histogram.
     public var serviceTimesMs: [Int64]
     public var language: Language
 
     public init(
-        counterID: String, generatedAt: Date, timeZone: TimeZone, limitMs: Int64, days: [DailyStatistics],
-        serviceTimesMs: [Int64], language: Language
+        counterID: String, generatedAt: Date, timeZone: TimeZone, limitMs: Int64, days: [PeriodStatistics],
+        hours: [PeriodStatistics] = [], periodLabel: String? = nil, serviceTimesMs: [Int64], language: Language
     ) {
+        self.hours = hours
+        self.periodLabel = periodLabel
         self.counterID = counterID
         self.generatedAt = generatedAt
         self.timeZone = timeZone
@@ -46,31 +52,42 @@ public struct HTMLReport {
             h1{font-size:1.5em;margin-bottom:.2em} .sub{color:#555;margin-top:0}
             .big{display:flex;gap:2em;margin:1em 0} .big div{background:#f3f3f3;padding:.6em 1em;border-radius:6px}
             .big b{display:block;font-size:1.8em}
-            table{border-collapse:collapse;margin:1em 0} th,td{border:1px solid #ccc;padding:.3em .6em;text-align:right} td{white-space:nowrap}
+            table{border-collapse:collapse;margin:1em 0;font-size:.88em} th,td{border:1px solid #ccc;padding:.3em .5em;text-align:right} td{white-space:nowrap}
             th{background:#eee} td:first-child,th:first-child{text-align:left} .free{color:#b00;font-weight:bold}
             .note{color:#555;font-size:.9em}
             </style></head><body>
             <h1>\(escape(w.title))</h1>
             <p class="sub">\(escape(w.counter)) <b>\(escape(counterID))</b> · \(escape(w.generated)) \(escape(localTime(generatedAt))) (\(escape(timeZone.identifier))) · \(escape(w.limit)) \(clock(limitMs))</p>
             <div class="big"><div>\(escape(w.sessions))<b>\(totalSessions)</b></div><div>\(escape(w.freePassports))<b class="free">\(totalFree)</b></div></div>
-            <table><tr>
             """
-        html += w.columns.map { "<th>\(escape($0))</th>" }.joined() + "</tr>\n"
-        for d in days {
-            let cells = [
-                d.day, "\(d.sessions)", "\(d.inTime)", "\(d.overtime)", "<span class=\"free\">\(d.freeServices)</span>",
-                "\(d.cancelled)"
-                    + (d.cancelledAfterLimit > 0 ? " (\(d.cancelledAfterLimit) \(escape(w.afterLimit)))" : ""),
-                "\(d.interrupted)", d.percentInTime.map { String(format: "%.1f%%", $0) } ?? "—",
-                d.medianServiceMs.map(clock) ?? "—", d.p90ServiceMs.map(clock) ?? "—",
-            ]
-            html += "<tr>" + cells.map { "<td>\($0)</td>" }.joined() + "</tr>\n"
-        }
-        if days.isEmpty { html += "<tr><td colspan=\"10\">\(escape(w.none))</td></tr>\n" }
+        if let periodLabel { html += "<p class=\"sub\">\(escape(w.period)) \(escape(periodLabel))</p>\n" }
+        html += table(days, firstColumn: w.day)
+        if !hours.isEmpty { html += "<h2>\(escape(w.byHour))</h2>\n" + table(hours, firstColumn: w.hour) }
         html +=
-            "</table>\n<h2>\(escape(w.histogram))</h2>\n" + histogram()
+            "<h2>\(escape(w.histogram))</h2>\n" + histogram()
             + "\n<p class=\"note\">\(escape(w.note))</p>\n</body></html>\n"
         return html
+    }
+
+    /// One row per period: sessions, outcomes, free passports, cancels (late ones flagged),
+    /// % in time, median, P90 and longest service time.
+    private func table(_ rows: [PeriodStatistics], firstColumn: String) -> String {
+        let w = words
+        var html = "<table><tr>" + ([firstColumn] + w.columns).map { "<th>\(escape($0))</th>" }.joined() + "</tr>\n"
+        for d in rows {
+            let late = d.cancelledAfterLimit > 0 ? " (<b>\(d.cancelledAfterLimit) \(escape(w.afterLimit))</b>)" : ""
+            let percent: String = d.percentInTime.map { String(format: "%.1f%%", $0) } ?? "—"
+            let times: [String] = [d.medianServiceMs, d.p90ServiceMs, d.maxServiceMs].map { $0.map(clock) ?? "—" }
+            let counts: [String] = [
+                escape(d.period), String(d.sessions), String(d.inTime), String(d.overtime),
+                "<span class=\"free\">\(d.freeServices)</span>", String(d.cancelled) + late, String(d.interrupted),
+                percent,
+            ]
+            let cells = counts + times
+            html += "<tr>" + cells.map { "<td>\($0)</td>" }.joined() + "</tr>\n"
+        }
+        if rows.isEmpty { html += "<tr><td colspan=\"11\">\(escape(w.none))</td></tr>\n" }
+        return html + "</table>\n"
     }
 
     /// Bars of 10 s bins, green up to the limit and red beyond, with the limit as a dashed line.
@@ -133,7 +150,7 @@ public struct HTMLReport {
 
     struct Words {
         var title, counter, generated, limit, sessions, freePassports, afterLimit, none, histogram, limitMark,
-            note: String
+            note, period, day, hour, byHour: String
         var columns: [String]
 
         static let indonesian = Words(
@@ -142,9 +159,10 @@ public struct HTMLReport {
             histogram: "Sebaran waktu layanan", limitMark: "(batas)",
             note:
                 "Tepat waktu: paspor diserahkan dalam batas waktu (tepat 2:00 masih tepat waktu). Lewat waktu: paspor gratis pada hari yang sama. Terputus: sesi terhenti karena listrik padam atau gangguan; dihitung gratis. Dibatalkan: dokumen ternyata belum lengkap; bukan layanan. % tepat waktu dihitung dari layanan (tepat waktu + lewat waktu + terputus). Median dan P90 dari sesi tepat waktu dan lewat waktu.",
+            period: "Periode", day: "Tanggal", hour: "Jam", byHour: "Per jam (semua hari)",
             columns: [
-                "Tanggal", "Sesi", "Tepat waktu", "Lewat waktu", "Paspor gratis", "Dibatalkan", "Terputus",
-                "% tepat waktu", "Median", "P90",
+                "Sesi", "Tepat waktu", "Lewat waktu", "Paspor gratis", "Dibatalkan", "Terputus", "% tepat waktu",
+                "Median", "P90", "Terlama",
             ])
 
         static let english = Words(
@@ -154,9 +172,10 @@ public struct HTMLReport {
             histogram: "Service times", limitMark: "(limit)",
             note:
                 "In time: handed over within the limit (exactly 2:00 is in time). Overtime: the passport is free the same day. Interrupted: cut short by a power cut or fault; counted as free. Cancelled: documents turned out incomplete; not a service. % in time is over services (in time + overtime + interrupted). Median and P90 are over in-time and overtime sessions.",
+            period: "Period", day: "Day", hour: "Hour", byHour: "By hour of day (all days)",
             columns: [
-                "Day", "Sessions", "In time", "Overtime", "Free passports", "Cancelled", "Interrupted", "% in time",
-                "Median", "P90",
+                "Sessions", "In time", "Overtime", "Free passports", "Cancelled", "Interrupted", "% in time", "Median",
+                "P90", "Longest",
             ])
     }
 }

@@ -57,7 +57,7 @@ struct EndToEndTests {
         #expect(rows[0].endedAt == Timestamp.iso8601(Date(timeIntervalSince1970: 1_796_000_105)))
 
         let statsJSON = try cli(StatsCommand.self, ["--format", "json"])
-        let stats = try JSONDecoder().decode([DailyStatistics].self, from: Data(statsJSON.utf8))
+        let stats = try JSONDecoder().decode([PeriodStatistics].self, from: Data(statsJSON.utf8))
         #expect(stats.count == 1)
         #expect(stats[0].sessions == 5)
         #expect(stats[0].inTime == 2)
@@ -217,3 +217,4 @@ struct ExportKeyCommandTests {
         #expect(throws: (any Error).self) { try ExportKeyCommand.New.parse(["--to", stick.path]).write() }
     }
 }
+extension ReportCommand: JampasirRenderable {}

@@ -115,3 +115,48 @@ struct ReplayTests {
         #expect(text.contains("recorded: overtime, 120001 ms, free"))
     }
 }
+
+@Suite("jampasir report against an independent computation")
+struct ReportCommandTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    func python(_ arguments: [String]) throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = arguments
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    @Test func everyFigurePerDayAndPerHourMatchesPython() throws {
+        let directory = try TemporaryDirectory("report")
+        let storePath = directory.file("jampasir.sqlite")
+        let configPath = directory.file("jampasir.toml")
+        try "[counter]\nid = \"loket-2\"\n[report]\ntime_zone = \"Asia/Jakarta\"\nlanguage = \"en\"\n".write(
+            toFile: configPath, atomically: true, encoding: .utf8)
+        _ = try SessionStore(path: storePath, access: .readWrite)
+        let demo = Self.repository.appendingPathComponent("scripts/demo-store.py").path
+        #expect(try python([demo, storePath, "--sessions", "3000", "--chain"]) == 0)
+        // The demo's chain, computed independently in Python, verifies with the store's own code.
+        #expect(try SessionStore(path: storePath, access: .readOnly).verifyChain().sessions == 3000)
+
+        let json = try ReportCommand.parse(["--format", "json", "--store", storePath, "--config", configPath]).render()
+        let reportPath = directory.file("report.json")
+        try json.write(toFile: reportPath, atomically: true, encoding: .utf8)
+        let checker = Self.repository.appendingPathComponent("Tests/reports/check_report.py").path
+        #expect(try python([checker, storePath, reportPath, "7"]) == 0)
+
+        let html = try ReportCommand.parse([
+            "--store", storePath, "--config", configPath, "--from", "2026-11-16", "--to", "2026-11-30",
+        ]).render()
+        #expect(html.contains("By hour of day (all days)"))
+        #expect(html.contains("Period 2026-11-16 – 2026-11-30"))
+        #expect(html.contains("after the limit"))
+        #expect(!html.contains("<script"))
+        let csv = try ReportCommand.parse(["--format", "csv", "--store", storePath, "--config", configPath]).render()
+        #expect(csv.hasPrefix("kind,period,sessions,"))
+        #expect(csv.contains("\r\nhour,08:00,"))
+    }
+}

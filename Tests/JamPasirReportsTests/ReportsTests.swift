@@ -18,7 +18,7 @@ func session(
 }
 
 @Suite("Daily statistics")
-struct DailyStatisticsTests {
+struct PeriodStatisticsTests {
     @Test func countsAndPercentilesPerLocalDay() {
         let jakarta = TimeZone(identifier: "Asia/Jakarta")!  // UTC+7
         let sessions = [
@@ -32,8 +32,8 @@ struct DailyStatisticsTests {
             // 17:30Z on the 29th is 00:30 local on the 30th
             session(id: 7, startedAt: "2026-11-29T17:30:00Z", durationMs: 90_000, outcome: .inTime),
         ]
-        let days = DailyStatistics.compute(sessions, timeZone: jakarta)
-        #expect(days.map(\.day) == ["2026-11-29", "2026-11-30"])
+        let days = PeriodStatistics.compute(sessions, timeZone: jakarta)
+        #expect(days.map(\.period) == ["2026-11-29", "2026-11-30"])
         let d = days[0]
         #expect(d.sessions == 6)
         #expect(d.inTime == 2)
@@ -50,11 +50,11 @@ struct DailyStatisticsTests {
 
     @Test func nearestRankPercentile() {
         let values: [Int64] = (1...10).map { Int64($0) }
-        #expect(DailyStatistics.percentile(50, ofSorted: values) == 5)
-        #expect(DailyStatistics.percentile(90, ofSorted: values) == 9)
-        #expect(DailyStatistics.percentile(100, ofSorted: values) == 10)
-        #expect(DailyStatistics.percentile(90, ofSorted: []) == nil)
-        #expect(DailyStatistics.percentile(90, ofSorted: [7]) == 7)
+        #expect(PeriodStatistics.percentile(50, ofSorted: values) == 5)
+        #expect(PeriodStatistics.percentile(90, ofSorted: values) == 9)
+        #expect(PeriodStatistics.percentile(100, ofSorted: values) == 10)
+        #expect(PeriodStatistics.percentile(90, ofSorted: []) == nil)
+        #expect(PeriodStatistics.percentile(90, ofSorted: [7]) == 7)
     }
 }
 
