@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
     ],
     targets: [
         // C stays at the edge: the few system calls Swift's Glibc overlay does not expose.
@@ -100,7 +101,10 @@ let package = Package(
         .executableTarget(name: "jampasir", dependencies: ["JamPasirCLI"], swiftSettings: strict),
         .executableTarget(name: "jampasir-mountd", dependencies: ["JamPasirMount"], swiftSettings: strict),
 
-        .testTarget(name: "JamPasirCoreTests", dependencies: ["JamPasirCore"], swiftSettings: strict),
+        .testTarget(
+            name: "JamPasirCoreTests",
+            dependencies: ["JamPasirCore", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: strict),
         .testTarget(
             name: "JamPasirHardwareTests", dependencies: ["JamPasirHardware", "JamPasirTesting", "JamPasirCore"],
             swiftSettings: strict),
@@ -119,16 +123,28 @@ let package = Package(
             dependencies: ["JamPasirExport", "JamPasirReports", "JamPasirStore", "JamPasirTesting", "JamPasirCore"],
             swiftSettings: strict),
         .testTarget(
-            name: "JamPasirMediaTests", dependencies: ["JamPasirMedia", "JamPasirLinux", "JamPasirTesting"],
+            name: "JamPasirMediaTests",
+            dependencies: [
+                "JamPasirMedia", "JamPasirLinux", "JamPasirTesting",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "JamPasirMountTests", dependencies: ["JamPasirMount", "JamPasirMedia", "JamPasirTesting"],
             swiftSettings: strict),
         .testTarget(
-            name: "JamPasirReportsTests", dependencies: ["JamPasirReports", "JamPasirStore", "JamPasirTesting"],
+            name: "JamPasirReportsTests",
+            dependencies: [
+                "JamPasirReports", "JamPasirStore", "JamPasirTesting", "JamPasirCore",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             swiftSettings: strict),
         .testTarget(
-            name: "JamPasirConfigTests", dependencies: ["JamPasirConfig", "JamPasirTesting"], swiftSettings: strict),
+            name: "JamPasirConfigTests",
+            dependencies: [
+                "JamPasirConfig", "JamPasirTesting", .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: strict),
         .testTarget(
             name: "JamPasirDaemonTests",
             dependencies: [

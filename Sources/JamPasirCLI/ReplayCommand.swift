@@ -41,7 +41,8 @@ public struct ReplayCommand: ParsableCommand {
         }
         var rules = configuration.rules
         rules.limit = .milliseconds(session.limitMs)
-        let replay = SessionReplay.run(edges, rules: rules)
+        let replay = SessionReplay.run(
+            edges, rules: rules, startedAt: MonotonicInstant(nanoseconds: session.startedMonotonicNs))
         let origin = replay.startedAt ?? edges[0].at
         func offset(_ instant: MonotonicInstant) -> String {
             let ms = Double((instant - origin).nanoseconds) / 1e6
@@ -56,6 +57,7 @@ public struct ReplayCommand: ParsableCommand {
             var what: [String] = []
             if let edge = step.edge {
                 what.append(edge.kind.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0))
+                if step.beforeStart { what.append("(before the start press: context)") }
                 if step.debounced {
                     what.append("ignored: within \(rules.debounce) of the last accepted edge (bounce)")
                 }

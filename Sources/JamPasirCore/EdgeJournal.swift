@@ -54,6 +54,9 @@ public enum SessionReplay {
         public var edge: ButtonEdge?
         /// The edge was ignored by debounce.
         public var debounced: Bool
+        /// Before the session's start press: shown for context, not replayed (what the counter
+        /// was doing then — a result on show, a re-arm guard — is not in the journal).
+        public var beforeStart = false
         public var gestures: [Gesture]
         public var events: [SessionEvent]
     }
@@ -65,13 +68,23 @@ public enum SessionReplay {
         public var startedAt: MonotonicInstant?
     }
 
-    public static func run(_ edges: [ButtonEdge], rules: ServiceRules) -> Result {
+    /// With `startedAt` (the recorded start press), replay begins at that press with the counter
+    /// idle, as it must have been for a session to start there; earlier edges are context only.
+    public static func run(_ edges: [ButtonEdge], rules: ServiceRules, startedAt: MonotonicInstant? = nil) -> Result {
         var recognizer = GestureRecognizer(rules: rules)
         var machine = SessionMachine(rules: rules)
         var steps: [Step] = []
         var result = Result(steps: [], end: nil, startedAt: nil)
-        guard let first = edges.first else { return result }
-        _ = machine.start(at: first.at - EdgeJournal.lead - .seconds(1))
+        let context = startedAt.map { start in edges.filter { $0.at < start } } ?? []
+        for edge in context {
+            steps.append(Step(at: edge.at, edge: edge, debounced: false, beforeStart: true, gestures: [], events: []))
+        }
+        let edges = startedAt.map { start in edges.filter { $0.at >= start } } ?? edges
+        guard let first = edges.first else {
+            result.steps = steps
+            return result
+        }
+        _ = machine.start(at: first.at - .seconds(1))
 
         func apply(_ gestures: [Gesture], at: MonotonicInstant, edge: ButtonEdge?, debounced: Bool) {
             var events: [SessionEvent] = []

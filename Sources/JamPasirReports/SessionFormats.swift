@@ -10,7 +10,7 @@ public enum SessionColumns {
     ]
 
     /// The field values of one session, as text (empty for unknown).
-    static func values(_ s: SessionRecord) -> [String] {
+    public static func values(_ s: SessionRecord) -> [String] {
         [
             s.id.map(String.init) ?? "", s.counterID, Timestamp.iso8601(s.startedAt),
             s.endedAt.map(Timestamp.iso8601) ?? "", s.durationMs.map(String.init) ?? "", String(s.limitMs),

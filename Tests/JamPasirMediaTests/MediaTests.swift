@@ -2,6 +2,7 @@ import Foundation
 import JamPasirLinux
 import JamPasirMedia
 import JamPasirTesting
+import PropertyBased
 import Testing
 
 @Suite("Which block devices can carry an export")
@@ -132,6 +133,38 @@ struct MediaMonitorTests {
         for device in devices {
             if case .stick(let stick) = MediaClassifier.classify(device) {
                 Issue.record("a build machine disk was taken for a USB stick: \(stick)")
+            }
+        }
+    }
+}
+
+@Suite("Classifier under generated udev property sets")
+struct MediaClassifierFuzzTests {
+    static let keys = ["SUBSYSTEM", "DEVTYPE", "ID_BUS", "ID_FS_TYPE", "ID_PART_TABLE_TYPE", "ID_CDROM", "DEVNAME"]
+    static let values = [
+        "block", "partition", "disk", "usb", "ata", "mmc", "vfat", "exfat", "ext4", "ntfs", "iso9660", "dos", "1",
+        "", "/dev/sda1", "/dev/mmcblk0p2", "usb_device",
+    ]
+    static let devices = zip(
+        zip(Gen.int(in: 0...(keys.count - 1)), Gen.int(in: 0...(values.count - 1))).array(of: 0...10),
+        Gen.bool)
+
+    @Test func onlyUSBPartitionsWithASupportedFilesystemAreSticks() async {
+        await propertyCheck(count: 2000, input: Self.devices) { pairs, usbParent in
+            var properties: [String: String] = [:]
+            for (key, value) in pairs { properties[Self.keys[key]] = Self.values[value] }
+            let device = MediaDevice(properties: properties, parentSubsystems: usbParent ? ["scsi", "usb"] : ["ata"])
+            switch MediaClassifier.classify(device) {
+            case .stick(let stick):
+                #expect(properties["SUBSYSTEM"] == "block")
+                #expect(properties["ID_BUS"] == "usb" || usbParent)
+                #expect(MediaClassifier.supportedFilesystems.contains(stick.filesystem))
+                #expect(properties["ID_CDROM"] != "1")
+                #expect(
+                    properties["DEVTYPE"] == "partition"
+                        || (properties["DEVTYPE"] == "disk" && properties["ID_PART_TABLE_TYPE"] == nil))
+            case .ignored(let reason):
+                #expect(!reason.isEmpty)
             }
         }
     }
