@@ -54,8 +54,11 @@ public struct DaemonCommand: AsyncParsableCommand {
 
         let screen = simulate ? TerminalScreen(title: "JamPasir · loket \(configuration.counterID) · --simulate") : nil
         let level = logLevel
+        // On a terminal the simulator keeps its log at the foot of the screen; with its output
+        // redirected (scripts, the torture test) the log goes to stderr like the daemon's.
+        let logOnScreen = screen != nil && isatty(STDOUT_FILENO) == 1
         LoggingSystem.bootstrap { label in
-            if let screen { return ScreenLogHandler(screen: screen, level: level) }
+            if logOnScreen, let screen { return ScreenLogHandler(screen: screen, level: level) }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler

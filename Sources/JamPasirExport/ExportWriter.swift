@@ -55,18 +55,30 @@ public struct ExportWriter: Sendable {
     {
         let stamp = Timestamp.iso8601(now).replacingOccurrences(of: ":", with: "").replacingOccurrences(
             of: ".", with: "")
-        var directory = root
-        for component in ["JAMPASIR", counterID, stamp] {
-            directory += "/" + component
-            try Self.makeDirectory(directory, mustBeNew: component == stamp)
+        var parent = root
+        for component in ["JAMPASIR", counterID] {
+            parent += "/" + component
+            try Self.makeDirectory(parent, mustBeNew: false)
         }
+        // Written in a hidden staging folder, renamed into place only when complete: a power cut
+        // or a pulled stick at any instant leaves at most a `.…partial` folder, never a folder
+        // that looks like an export.
+        let final = parent + "/" + stamp
+        let staging = parent + "/." + stamp + ".partial"
+        var existing = stat()
+        if lstat(final, &existing) == 0 { throw Failure(kind: .unsafePath, description: "\(final) already exists") }
+        try Self.makeDirectory(staging, mustBeNew: true)
         do {
-            return try writeFiles(into: directory, at: now, progress: progress)
+            var result = try writeFiles(into: staging, at: now, progress: progress)
+            guard rename(staging, final) == 0 else { throw Self.failure(errno, path: final, doing: "rename into") }
+            try Self.syncDirectory(parent)
+            result.directory = final
+            return result
         } catch let failure as Failure {
-            Self.abandon(directory)
+            Self.abandon(staging)
             throw failure
         } catch {
-            Self.abandon(directory)
+            Self.abandon(staging)
             throw Failure(kind: .store, description: "reading the store for the export: \(error)")
         }
     }
@@ -74,13 +86,18 @@ public struct ExportWriter: Sendable {
     /// The files an export consists of, the manifest last.
     public static let fileNames = ["sessions.csv", "sessions.jsonl", "report.html", "manifest.json"]
 
-    /// Best effort after a failure (the stick may be gone): the export's own new directory loses
-    /// whatever was already renamed into place, so no lone `sessions.csv` passes for an export.
-    /// (Temporary files are removed as they are abandoned.) Without a manifest nothing left
-    /// over could verify anyway.
+    /// Best effort after a failure (the stick may be gone): the staging folder and whatever was
+    /// already in it go. (Temporary files are removed as they are abandoned.)
     private static func abandon(_ directory: String) {
         for name in fileNames { unlink(directory + "/" + name) }
         rmdir(directory)
+    }
+
+    static func syncDirectory(_ path: String) throws(Failure) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw failure(errno, path: path, doing: "open") }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw failure(errno, path: path, doing: "sync") }
     }
 
     public static let progressStep = 2_000

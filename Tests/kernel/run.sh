@@ -231,7 +231,7 @@ check_sticks() { # flavour
     tap "$1" 'python3 -c "import json,sys; sys.exit(json.load(open(sys.argv[1]))[\"sessions\"][\"count\"] < 50000)" "$complete/manifest.json"' \
         "host: it holds the whole store (50,000 sessions and more)"
     # The export pulled out mid-way: nothing that looks complete (only hidden temporary names).
-    tap "$1" '[ -z "$(find "$out/auth/JAMPASIR/vm" -mindepth 2 -type f ! -name ".*" ! -path "$complete/*")" ]' \
+    tap "$1" '[ -z "$(find "$out/auth/JAMPASIR/vm" -mindepth 2 -type f -not -path "*/.*" ! -path "$complete/*")" ]' \
         "host: the pulled-out export left no complete-looking file"
 }
 
