@@ -4,6 +4,8 @@
 #   make test    run every test
 #   make test-kernel   the real-kernel GPIO suite (QEMU + gpio-sim, ~5 min the first time)
 #   make check-systemd the unit's verify and hardening score
+#   make torture       crash loop: SIGKILL at random instants, store checked after each restart
+#                      (TORTURE_LONG=1 for 1,000 kills)
 #   make bench         store and export benchmarks against their anchors (BENCHMARKS.md)
 #   make deb           dist/jampasir_<version>_<arch>.deb;  make test-deb: lintian + chroot install/purge
 #
@@ -15,7 +17,7 @@ CONFIG ?=
 DAEMON_FLAGS = --simulate --store $(STORE) $(if $(LIMIT),--limit $(LIMIT)) $(if $(CONFIG),--config $(CONFIG))
 CLI_FLAGS = --store $(STORE) $(if $(CONFIG),--config $(CONFIG))
 
-.PHONY: all deps build release run test test-kernel check-systemd deb test-deb bench sessions stats clean
+.PHONY: all deps build release run test test-kernel check-systemd deb test-deb bench torture sessions stats clean
 
 all: build
 
@@ -52,6 +54,11 @@ test-kernel: deps
 
 bench: deps
 	scripts/bench.sh
+
+torture: deps
+	swift build -c release --product jampasird
+	swift build -c release --product jampasir
+	python3 scripts/torture.py $(if $(TORTURE_LONG),--iterations 1000)
 
 check-systemd: deps
 	scripts/check-systemd.sh
