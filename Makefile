@@ -4,6 +4,7 @@
 #   make test    run every test
 #   make test-kernel   the real-kernel GPIO suite (QEMU + gpio-sim, ~5 min the first time)
 #   make check-systemd the unit's verify and hardening score
+#   make soak          100,000 sessions through the daemon's wiring: memory and fds flat
 #   make torture       crash loop: SIGKILL at random instants, store checked after each restart
 #                      (TORTURE_LONG=1 for 1,000 kills)
 #   make bench         store and export benchmarks against their anchors (BENCHMARKS.md)
@@ -17,7 +18,7 @@ CONFIG ?=
 DAEMON_FLAGS = --simulate --store $(STORE) $(if $(LIMIT),--limit $(LIMIT)) $(if $(CONFIG),--config $(CONFIG))
 CLI_FLAGS = --store $(STORE) $(if $(CONFIG),--config $(CONFIG))
 
-.PHONY: all deps build release run test test-kernel check-systemd deb test-deb bench torture sessions stats clean
+.PHONY: all deps build release run test test-kernel check-systemd deb test-deb bench torture soak sessions stats clean
 
 all: build
 
@@ -54,6 +55,9 @@ test-kernel: deps
 
 bench: deps
 	scripts/bench.sh
+
+soak: deps
+	SOAK_SESSIONS=$(or $(SESSIONS),100000) swift test --disable-xctest --filter SoakTests 2>&1 | grep -E "soak:|passed|failed"
 
 torture: deps
 	swift build -c release --product jampasird

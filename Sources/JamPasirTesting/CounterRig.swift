@@ -20,12 +20,12 @@ public final class CounterRig: Sendable {
     public init(
         rules: ServiceRules = ServiceRules(), storePath: String, counterID: String = "loket-test",
         epoch: Date = Date(timeIntervalSince1970: 1_796_000_000), bootID: String = "test-boot",
-        timeZone: TimeZone = TimeZone(identifier: "Asia/Jakarta")!
+        timeZone: TimeZone = TimeZone(identifier: "Asia/Jakarta")!, historyLimit: Int = .max
     ) throws {
         clock = ManualClock(now: .seconds(0))
-        display = FakeDisplay(clock: clock)
-        buzzer = FakeBuzzer(clock: clock)
-        lights = FakeLights(clock: clock)
+        display = FakeDisplay(clock: clock, historyLimit: historyLimit)
+        buzzer = FakeBuzzer(clock: clock, historyLimit: historyLimit)
+        lights = FakeLights(clock: clock, historyLimit: historyLimit)
         button = FakeButton()
         store = try SessionStore(path: storePath, access: .readWrite)
         let logger = Logger(label: "jampasird.test")

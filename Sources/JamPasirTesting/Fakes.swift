@@ -27,17 +27,32 @@ public final class FakeButton: ButtonInput {
     public func remove() { sink.finish() }
 }
 
+/// Appends to a history that keeps at most `limit` entries (the soak test runs for days of
+/// virtual time: its fakes keep only the latest).
+extension Array {
+    mutating func append(_ element: Element, keepingLast limit: Int) {
+        append(element)
+        if count > limit { removeFirst(count - limit) }
+    }
+}
+
 /// A display that records every frame with the clock's instant; can be told to fail.
 public final class FakeDisplay: SegmentDisplay {
     public struct Unplugged: Error {}
     private let clock: any MonotonicClock
+    private let historyLimit: Int
     private let state = Mutex<(frames: [Stamped<SegmentFrame>], failing: Bool)>(([], false))
 
-    public init(clock: any MonotonicClock) { self.clock = clock }
+    public init(clock: any MonotonicClock, historyLimit: Int = .max) {
+        self.clock = clock
+        self.historyLimit = historyLimit
+    }
 
     public func show(_ segments: SegmentFrame) throws {
         let failing = state.withLock { state in
-            if !state.failing { state.frames.append(Stamped(at: clock.now(), value: segments)) }
+            if !state.failing {
+                state.frames.append(Stamped(at: clock.now(), value: segments), keepingLast: historyLimit)
+            }
             return state.failing
         }
         if failing { throw Unplugged() }
@@ -76,12 +91,16 @@ public enum SegmentDecoder {
 /// A buzzer that records each pattern with the clock's instant.
 public final class FakeBuzzer: Buzzer {
     private let clock: any MonotonicClock
+    private let historyLimit: Int
     private let played = Mutex<[Stamped<SoundPattern>]>([])
     private let silenced = Mutex(0)
 
-    public init(clock: any MonotonicClock) { self.clock = clock }
+    public init(clock: any MonotonicClock, historyLimit: Int = .max) {
+        self.clock = clock
+        self.historyLimit = historyLimit
+    }
     public func play(_ pattern: SoundPattern) {
-        played.withLock { $0.append(Stamped(at: clock.now(), value: pattern)) }
+        played.withLock { $0.append(Stamped(at: clock.now(), value: pattern), keepingLast: historyLimit) }
     }
     public func silence() { silenced.withLock { $0 += 1 } }
     public var patterns: [Stamped<SoundPattern>] { played.withLock { $0 } }
@@ -91,10 +110,16 @@ public final class FakeBuzzer: Buzzer {
 /// Lights that record each state with the clock's instant.
 public final class FakeLights: IndicatorLights {
     private let clock: any MonotonicClock
+    private let historyLimit: Int
     private let states = Mutex<[Stamped<LightState>]>([])
 
-    public init(clock: any MonotonicClock) { self.clock = clock }
-    public func set(_ state: LightState) { states.withLock { $0.append(Stamped(at: clock.now(), value: state)) } }
+    public init(clock: any MonotonicClock, historyLimit: Int = .max) {
+        self.clock = clock
+        self.historyLimit = historyLimit
+    }
+    public func set(_ state: LightState) {
+        states.withLock { $0.append(Stamped(at: clock.now(), value: state), keepingLast: historyLimit) }
+    }
     public var history: [Stamped<LightState>] { states.withLock { $0 } }
 }
 
