@@ -100,6 +100,14 @@ let package = Package(
         .executableTarget(name: "jampasird", dependencies: ["JamPasirDaemon"], swiftSettings: strict),
         .executableTarget(name: "jampasir", dependencies: ["JamPasirCLI"], swiftSettings: strict),
         .executableTarget(name: "jampasir-mountd", dependencies: ["JamPasirMount"], swiftSettings: strict),
+        // `make bench`'s in-process benchmarks (not shipped).
+        .executableTarget(
+            name: "jampasir-bench",
+            dependencies: [
+                "JamPasirDaemon", "JamPasirTesting", "JamPasirStore", "JamPasirCore", "JamPasirHardware",
+                "CJamPasirSystem", .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
 
         .testTarget(
             name: "JamPasirCoreTests",

@@ -5,6 +5,10 @@
 #   peak memory (max RSS) of the export
 #   audit chain verification (`jampasir verify --store`)
 #   daemon start-up to "ready" against that store
+#   idle cost of the real daemon (simulator backends): CPU time, wake-ups and RSS over 60 s idle
+#   and 60 s of a running countdown (IDLE_SECONDS to change)
+#   store commit latency, edge → frame, countdown frame timing over a 2-minute session (real
+#   clock), memory after 10,000 sessions: jampasir-bench (FRAME_SECONDS to shorten)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sessions=${SESSIONS:-300000}
@@ -12,7 +16,10 @@ command -v sqlite3 >/dev/null || apt-get install -y -qq --no-install-recommends 
 [ -x /usr/bin/time ] || apt-get install -y -qq --no-install-recommends time >/dev/null
 swift build -c release --product jampasird >/dev/null
 swift build -c release --product jampasir >/dev/null
+swift build -c release --product jampasir-bench >/dev/null
 bin=.build/release
+idle_seconds=${IDLE_SECONDS:-60}
+frame_seconds=${FRAME_SECONDS:-120}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/state" "$work/out"
@@ -31,7 +38,47 @@ read -r sqlite_s sqlite_kib < <(measure sqlite3 -csv "$work/state/s.sqlite" "SEL
 read -r verify_s verify_kib < <(measure "$bin/jampasir" verify --store "$work/state/s.sqlite")
 grep -q "^OK" "$work/stdout" || { echo "bench: the chain did not verify" >&2; exit 1; }
 startup=$("$bin/jampasird" --simulate --config "$work/c.toml" < /dev/null 2>&1 | sed -n 's/.*ready after \([0-9]*\) ms.*/\1/p' | head -n1)
+read -r csv_s csv_kib < <(measure "$bin/jampasir" sessions --config "$work/c.toml" --format csv)
 ratio=$(awk -v a="$export_s" -v b="$sqlite_s" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }')
+csv_ratio=$(awk -v a="$csv_s" -v b="$sqlite_s" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }')
+
+# The real daemon, idle and counting down: /proc/PID/stat (utime+stime, in clock ticks) and the
+# voluntary context switches of all its threads (each is a wake-up from a sleep).
+ticks=$(getconf CLK_TCK)
+cost() { # pid → "cpu_ticks wakeups"
+    local cpu switches
+    cpu=$(awk '{ print $14 + $15 }' "/proc/$1/stat")
+    switches=$(cat /proc/"$1"/task/*/status | awk '/^voluntary_ctxt_switches/ { s += $2 } END { print s }')
+    echo "$cpu $switches"
+}
+mkfifo "$work/button"
+"$bin/jampasird" --simulate --config "$work/c.toml" < "$work/button" > /dev/null 2> "$work/daemon.log" &
+daemon=$!
+exec 3> "$work/button"
+while ! grep -q "ready after" "$work/daemon.log"; do sleep 0.05; done
+sleep 2
+read -r cpu0 wake0 < <(cost "$daemon")
+sleep "$idle_seconds"
+read -r cpu1 wake1 < <(cost "$daemon")
+rss() { awk '/^VmRSS/ { r = int($2 / 1024) } /^RssAnon/ { a = int($2 / 1024) } END { print r "/" a }' "/proc/$1/status"; }
+idle_rss=$(rss "$daemon")
+printf ' ' >&3   # start a session: a countdown runs (2:00 by default)
+sleep 1
+read -r cpu2 wake2 < <(cost "$daemon")
+sleep "$idle_seconds"
+read -r cpu3 wake3 < <(cost "$daemon")
+run_rss=$(rss "$daemon")
+printf 'q' >&3
+exec 3>&-
+wait "$daemon" || true
+per_second() { awk -v d="$1" -v s="$idle_seconds" 'BEGIN { printf "%.2f", d / s }'; }
+cpu_ms() { awk -v d="$1" -v t="$ticks" -v s="$idle_seconds" 'BEGIN { printf "%.2f", d * 1000 / t / s }'; }
+
+mkdir -p "$work/bench"
+commit=$("$bin/jampasir-bench" commit-latency "$work/bench" 1000)
+edge=$("$bin/jampasir-bench" edge-to-frame 100)
+memory=$("$bin/jampasir-bench" memory "$work/bench" 10000 | tail -n1)
+frames=$("$bin/jampasir-bench" frame-timing "$frame_seconds")
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -r), $(swift --version 2>/dev/null | head -n1)"
 echo "store: $sessions sessions, $(du -h "$work/state/s.sqlite" | cut -f1)"
@@ -41,3 +88,11 @@ printf '%-52s %11ss %10s MiB\n' "anchor: sqlite3 -csv of the same rows" "$sqlite
 printf '%-52s %12s\n' "export / anchor" "${ratio}x"
 printf '%-52s %11ss %10s MiB\n' "jampasir verify --store ($sessions-entry audit chain)" "$verify_s" "$((verify_kib / 1024))"
 printf '%-52s %10s ms\n' "jampasird start-up to ready (simulator)" "$startup"
+printf '%-52s %11ss %10s MiB\n' "jampasir sessions --format csv (CSV only)" "$csv_s" "$((csv_kib / 1024))"
+printf '%-52s %12s\n' "CSV / anchor" "${csv_ratio}x"
+printf '%-52s %9s/s %7s ms CPU/s %7s MiB\n' "daemon idle: wake-ups, CPU, RSS/anonymous" "$(per_second $((wake1 - wake0)))" "$(cpu_ms $((cpu1 - cpu0)))" "$idle_rss"
+printf '%-52s %9s/s %7s ms CPU/s %7s MiB\n' "daemon counting down: wake-ups, CPU, RSS/anonymous" "$(per_second $((wake3 - wake2)))" "$(cpu_ms $((cpu3 - cpu2)))" "$run_rss"
+echo "$commit"
+echo "$edge"
+echo "$memory"
+echo "$frames"
