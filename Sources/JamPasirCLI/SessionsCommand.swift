@@ -19,20 +19,44 @@ public struct SessionsCommand: ParsableCommand {
     public init() {}
 
     public func run() throws {
-        print(try render(), terminator: "")
+        var buffer = ""
+        try write { text in
+            buffer += text
+            if buffer.utf8.count >= 1 << 16 {
+                FileHandle.standardOutput.write(Data(buffer.utf8))
+                buffer = ""
+            }
+        }
+        FileHandle.standardOutput.write(Data(buffer.utf8))
     }
 
     /// The command's whole output.
     public func render() throws -> String {
-        let (configuration, sessions) = try days.sessions(storeOptions)
+        var output = ""
+        try write { output += $0 }
+        return output
+    }
+
+    /// CSV and JSON stream from the store a row at a time (constant memory for any log);
+    /// the table, for people, is built whole.
+    func write(_ out: (String) -> Void) throws {
+        let configuration = try storeOptions.configuration()
+        let store = try storeOptions.openStore(configuration)
+        let range = try days.interval(in: configuration.timeZone)
         switch format {
         case .csv:
-            return CSVFormat.header + sessions.map(CSVFormat.row).joined()
+            out(CSVFormat.header)
+            try store.forEachSession(from: range.from, to: range.to) { out(CSVFormat.row($0)) }
         case .json:
-            let data = try SessionJSON.encoder.encode(sessions.map(SessionJSON.init))
-            return String(decoding: data, as: UTF8.self) + "\n"
+            var first = true
+            out("[")
+            try store.forEachSession(from: range.from, to: range.to) { session in
+                out((first ? "" : ",") + SessionJSON(session).jsonLine.dropLast())
+                first = false
+            }
+            out("]\n")
         case .table:
-            return TextTable.sessions(sessions, timeZone: configuration.timeZone)
+            out(TextTable.sessions(try store.sessions(from: range.from, to: range.to), timeZone: configuration.timeZone))
         }
     }
 }
