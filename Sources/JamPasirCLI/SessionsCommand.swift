@@ -56,7 +56,9 @@ public struct SessionsCommand: ParsableCommand {
             }
             out("]\n")
         case .table:
-            out(TextTable.sessions(try store.sessions(from: range.from, to: range.to), timeZone: configuration.timeZone))
+            out(
+                TextTable.sessions(try store.sessions(from: range.from, to: range.to), timeZone: configuration.timeZone)
+            )
         }
     }
 }

@@ -23,6 +23,15 @@ public struct ServiceRules: Equatable, Sendable {
 
     public init() {}
 
+    /// The rules as one canonical line (milliseconds), as the audit chain records them.
+    public var auditDescription: String {
+        func ms(_ d: Duration) -> String { String(d.nanoseconds / 1_000_000) }
+        return
+            "limit_ms=\(ms(limit));warnings_ms=\(warnings.map(ms).joined(separator: ","));long_press_ms=\(ms(longPress));"
+            + "debounce_ms=\(ms(debounce));stuck_ms=\(ms(stuckAfter));result_hold_ms=\(ms(resultHold));"
+            + "rearm_guard_ms=\(ms(rearmGuard));interrupted_is_free=\(interruptedIsFree)"
+    }
+
     /// Warning thresholds that can actually sound, largest (earliest) first.
     public var effectiveWarnings: [Duration] {
         Array(Set(warnings.filter { $0 > .zero && $0 < limit })).sorted(by: >)

@@ -135,6 +135,9 @@ public struct Daemon: Sendable {
             logger.info("device key \(configuration.deviceKeyPath): public key \(key.publicKeyBase64)")
             let recovered = try store.interruptOpenSessions(
                 at: Date(), freeService: configuration.rules.interruptedIsFree)
+            if try store.recordRules(configuration.rules.auditDescription) {
+                logger.notice("service rules recorded in the audit chain: \(configuration.rules.auditDescription)")
+            }
             for session in recovered {
                 logger.warning(
                     "session \(session.id!) was still running when the daemon last stopped (power cut or crash): recorded as interrupted",

@@ -179,7 +179,7 @@ public enum AuditChain {
                     as String
             else {
                 throw Break(
-                    seq: seq, description: "audit entry \(seq) (\(kind) \(subject.map(String.init) ?? "")) was edited")
+                    seq: seq, description: "audit entry \(seq) (\(kind)\(subject.map { " \($0)" } ?? "")) was edited")
             }
             switch kind {
             case "session":
@@ -217,6 +217,8 @@ public enum AuditChain {
                         description:
                             "the history sealed when the chain started (sessions 1–\(sealed.sessions)) was changed")
                 }
+            case "rules":
+                break  // the rules in force from then on: covered by the hashes alone
             default:
                 throw Break(seq: seq, description: "audit entry \(seq) has an unknown kind \(kind)")
             }
@@ -263,6 +265,19 @@ extension SessionStore {
             throw broken
         } catch {
             throw StoreError.failed(path: path, reason: "\(error)")
+        }
+    }
+
+    /// Chains the service rules in force (limit, warnings, long press, …) when they differ from
+    /// the last rules chained: a changed limit is evidence too. Returns whether an entry was added.
+    @discardableResult
+    public func recordRules(_ description: String) throws(StoreError) -> Bool {
+        try write { db in
+            let last = try String.fetchOne(
+                db, sql: "SELECT fields FROM audit WHERE kind = 'rules' ORDER BY seq DESC LIMIT 1")
+            guard last != description else { return false }
+            try AuditChain.appendEntry(db, kind: "rules", subject: nil, fields: description)
+            return true
         }
     }
 

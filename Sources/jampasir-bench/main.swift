@@ -56,7 +56,8 @@ func wiring(storePath: String, display: any SegmentDisplay, clock: any Monotonic
     let store = try SessionStore(path: storePath, access: .readWrite)
     let recorder = SessionRecorder(store: store, counterID: "bench", bootID: "bench", logger: logger)
     let controller = CounterController(
-        rules: ServiceRules(), hardware: CounterHardware(button: FakeButton(), display: display, buzzer: Silent(), lights: Silent()),
+        rules: ServiceRules(),
+        hardware: CounterHardware(button: FakeButton(), display: display, buzzer: Silent(), lights: Silent()),
         recorder: recorder, clock: clock, wallClock: SystemWallClock(), logger: logger)
     return (controller, recorder)
 }
@@ -75,10 +76,13 @@ case "commit-latency":
                 clockSynchronized: true, limitMs: 120_000))
         latencies.append(milliseconds(jp_monotonic_ns() - started))
         let finishing = jp_monotonic_ns()
-        try store.finish(id: id, endedAt: Date(), durationMs: 60_000, outcome: .inTime, freeService: false, edges: "P1 R2 P3 R4")
+        try store.finish(
+            id: id, endedAt: Date(), durationMs: 60_000, outcome: .inTime, freeService: false, edges: "P1 R2 P3 R4")
         latencies.append(milliseconds(jp_monotonic_ns() - finishing))
     }
-    print("commit-latency: \(latencies.count) commits (synchronous=FULL, WAL): median \(format(percentile(latencies, 50))), p99 \(format(percentile(latencies, 99))), max \(format(latencies.max() ?? 0))")
+    print(
+        "commit-latency: \(latencies.count) commits (synchronous=FULL, WAL): median \(format(percentile(latencies, 50))), p99 \(format(percentile(latencies, 99))), max \(format(latencies.max() ?? 0))"
+    )
 
 case "edge-to-frame":
     let count = Int(arguments.first ?? "") ?? 500
@@ -101,7 +105,9 @@ case "edge-to-frame":
         try await Task.sleep(for: .milliseconds(1100))  // past the re-arm guard
     }
     await recorder.flush()
-    print("edge-to-frame (controller → fake display, this machine): \(latencies.count) edges: median \(format(percentile(latencies, 50))), p99 \(format(percentile(latencies, 99)))")
+    print(
+        "edge-to-frame (controller → fake display, this machine): \(latencies.count) edges: median \(format(percentile(latencies, 50))), p99 \(format(percentile(latencies, 99)))"
+    )
     try? FileManager.default.removeItem(atPath: directory)
 
 case "frame-timing":
@@ -127,7 +133,9 @@ case "frame-timing":
         let elapsed = Double(at - start) / 1e9
         errors.append(abs(elapsed - elapsed.rounded()) * 1000)
     }
-    print("frame-timing (real clock, \(seconds) s countdown): \(errors.count) frames, lateness median \(format(percentile(errors, 50))), worst \(format(errors.max() ?? .nan)) (target ≤ 5 ms)")
+    print(
+        "frame-timing (real clock, \(seconds) s countdown): \(errors.count) frames, lateness median \(format(percentile(errors, 50))), worst \(format(errors.max() ?? .nan)) (target ≤ 5 ms)"
+    )
     try? FileManager.default.removeItem(atPath: directory)
 
 case "memory":
@@ -137,9 +145,12 @@ case "memory":
     let report = try await Soak.run(
         sessions: sessions, storePath: directory + "/memory-bench.sqlite", sampleEvery: max(1, sessions / 10))
     print("memory samples: " + report.samples.map(\.description).joined(separator: "; "))
-    print("memory (daemon wiring, fake hardware): RSS idle \(idle / 1024) MiB, after \(sessions) sessions \((report.samples.last?.residentKiB ?? 0) / 1024) MiB, fds \(report.samples.first?.openFiles ?? 0) → \(report.samples.last?.openFiles ?? 0), store \(report.storeBytes / Int64(max(1, sessions))) bytes/session")
+    print(
+        "memory (daemon wiring, fake hardware): RSS idle \(idle / 1024) MiB, after \(sessions) sessions \((report.samples.last?.residentKiB ?? 0) / 1024) MiB, fds \(report.samples.first?.openFiles ?? 0) → \(report.samples.last?.openFiles ?? 0), store \(report.storeBytes / Int64(max(1, sessions))) bytes/session"
+    )
 
 default:
-    FileHandle.standardError.write(Data("usage: jampasir-bench commit-latency|edge-to-frame|frame-timing|memory …\n".utf8))
+    FileHandle.standardError.write(
+        Data("usage: jampasir-bench commit-latency|edge-to-frame|frame-timing|memory …\n".utf8))
     exit(64)
 }

@@ -165,6 +165,19 @@ struct AuditChainTests {
         #expect(broken.description == "the history sealed when the chain started (sessions 1–6) was changed")
     }
 
+    @Test func aChangedLimitIsChainedOnceAndEditingItIsCaught() throws {
+        let store = try SessionStore(path: path, access: .readWrite)
+        var rules = ServiceRules()
+        #expect(try store.recordRules(rules.auditDescription))
+        #expect(try !store.recordRules(rules.auditDescription))  // unchanged: nothing new
+        rules.limit = .seconds(180)
+        #expect(try store.recordRules(rules.auditDescription))
+        #expect(try store.verifyChain().entries == 10)
+        try tamper("UPDATE audit SET fields = replace(fields, 'limit_ms=180000', 'limit_ms=240000') WHERE seq = 10;")
+        let broken = try #require(try brokenLink())
+        #expect(broken.description == "audit entry 10 (rules) was edited")
+    }
+
     @Test func anExportHeadIsFoundOnlyWhileHistoryIsUnchanged() throws {
         let store = try SessionStore(path: path, access: .readWrite)
         let head = try #require(try store.chainHead())
