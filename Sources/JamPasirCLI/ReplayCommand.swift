@@ -10,8 +10,8 @@ public struct ReplayCommand: ParsableCommand {
         commandName: "replay",
         abstract: "Re-derive a session's outcome from its recorded button edges, and show how it was decided.",
         discussion: """
-            The limit is the session's own (limit_ms); debounce, long-press and re-arm times come \
-            from the configuration now in force. Exit status 0 when the replay agrees with the \
+            The rules are those the audit chain recorded as in force when the session ran; for a \
+            store without them, the configuration's now, with the session's own limit. Exit status 0 when the replay agrees with the \
             record, 1 when it does not, 66 when there is no such session or no edge journal.
             """)
 
@@ -39,7 +39,8 @@ public struct ReplayCommand: ParsableCommand {
                     "session \(id) has no edge journal (recorded before journals were kept, or interrupted by a power cut)",
                 exitStatus: 66)
         }
-        var rules = configuration.rules
+        let chained = try store.rulesText(forSession: id).flatMap { ServiceRules(auditDescription: $0) }
+        var rules = chained ?? configuration.rules
         rules.limit = .milliseconds(session.limitMs)
         let replay = SessionReplay.run(
             edges, rules: rules, startedAt: MonotonicInstant(nanoseconds: session.startedMonotonicNs))
@@ -50,7 +51,7 @@ public struct ReplayCommand: ParsableCommand {
         }
         var lines = [
             "session \(id) at counter \(session.counterID), limit \(Double(session.limitMs) / 1000) s",
-            "rules: debounce \(rules.debounce), long press \(rules.longPress), re-arm guard \(rules.rearmGuard)",
+            "rules (\(chained != nil ? "as chained when the session ran" : "configuration now: none chained")): debounce \(rules.debounce), long press \(rules.longPress), re-arm guard \(rules.rearmGuard)",
             "edges (kernel CLOCK_MONOTONIC, relative to the start press):",
         ]
         for step in replay.steps {

@@ -32,6 +32,30 @@ public struct ServiceRules: Equatable, Sendable {
             + "rearm_guard_ms=\(ms(rearmGuard));interrupted_is_free=\(interruptedIsFree)"
     }
 
+    /// Reads `auditDescription` back (nil if it is not one).
+    public init?(auditDescription text: String) {
+        var fields: [Substring: Substring] = [:]
+        for pair in text.split(separator: ";") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2 else { return nil }
+            fields[parts[0]] = parts[1]
+        }
+        func ms(_ key: Substring) -> Duration? { fields[key].flatMap { Int64($0) }.map { .milliseconds($0) } }
+        guard let limit = ms("limit_ms"), let longPress = ms("long_press_ms"), let debounce = ms("debounce_ms"),
+            let stuck = ms("stuck_ms"), let hold = ms("result_hold_ms"), let rearm = ms("rearm_guard_ms"),
+            let warnings = fields["warnings_ms"], let free = fields["interrupted_is_free"]
+        else { return nil }
+        self.init()
+        self.limit = limit
+        self.warnings = warnings.split(separator: ",").compactMap { Int64($0) }.map { .milliseconds($0) }
+        self.longPress = longPress
+        self.debounce = debounce
+        self.stuckAfter = stuck
+        self.resultHold = hold
+        self.rearmGuard = rearm
+        self.interruptedIsFree = free == "true"
+    }
+
     /// Warning thresholds that can actually sound, largest (earliest) first.
     public var effectiveWarnings: [Duration] {
         Array(Set(warnings.filter { $0 > .zero && $0 < limit })).sorted(by: >)

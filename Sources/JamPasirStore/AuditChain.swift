@@ -281,6 +281,18 @@ extension SessionStore {
         }
     }
 
+    /// The rules chained last before `session`'s own chain entry (or the latest, for a session
+    /// not chained yet): what was in force when it ran. Nil when no rules were ever chained.
+    public func rulesText(forSession session: Int64) throws(StoreError) -> String? {
+        try read { db in
+            let entry = try Int64.fetchOne(
+                db, sql: "SELECT seq FROM audit WHERE kind = 'session' AND subject_id = ?", arguments: [session])
+            return try String.fetchOne(
+                db, sql: "SELECT fields FROM audit WHERE kind = 'rules' AND seq < ? ORDER BY seq DESC LIMIT 1",
+                arguments: [entry ?? Int64.max])
+        }
+    }
+
     /// Whether the entry an older export sealed is still in this store's chain, unchanged.
     public func chainContains(_ head: AuditChain.Head) throws(StoreError) -> Bool {
         try read { db in

@@ -94,6 +94,26 @@ struct ReplayTests {
         #expect(restarted.display.text == "F  1")
     }
 
+    @Test func replayUsesTheRulesChainedWhenTheSessionRan() async throws {
+        let directory = try TemporaryDirectory("replay-rules")
+        let storePath = directory.file("jampasir.sqlite")
+        let configPath = directory.file("jampasir.toml")  // today's config: long press 2 s (default)
+        try "[counter]\nid = \"loket-test\"\n".write(toFile: configPath, atomically: true, encoding: .utf8)
+        var then = ServiceRules()
+        then.longPress = .seconds(3)
+        #expect(try SessionStore(path: storePath, access: .readWrite).recordRules(then.auditDescription))
+        let rig = try CounterRig(rules: then, storePath: storePath)
+        await rig.start()
+        await rig.tap(at: 1)
+        await rig.tap(at: 60, hold: 2.5)  // under a 3 s long press this is a stop, not a cancel
+        await rig.settle()
+        let (text, agrees) = try ReplayCommand.parse(["1", "--store", storePath, "--config", configPath]).explain()
+        #expect(agrees, "\(text)")
+        #expect(text.contains("as chained when the session ran"))
+        #expect(text.contains("recorded: in_time, 59000 ms"))
+        #expect(ServiceRules(auditDescription: then.auditDescription) == then)
+    }
+
     @Test func replayExplainsTheDecisions() async throws {
         let directory = try TemporaryDirectory("replay")
         let storePath = directory.file("jampasir.sqlite")
