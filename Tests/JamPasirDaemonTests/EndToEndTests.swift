@@ -124,11 +124,8 @@ struct EndToEndTests {
         // someone rewrites history (here: the sqlite3 CLI drops the last chain entries).
         #expect(ExportVerifier.chainHead(directory: exportDirectory)?.seq == 3)
         #expect(throws: Never.self) { try VerifyCommand.parse(["--store", storePath, exportDirectory]).run() }
-        let sqlite = Process()
-        sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        sqlite.arguments = [storePath, "DROP TRIGGER audit_never_deleted; DELETE FROM audit WHERE seq >= 2;"]
-        try sqlite.run()
-        sqlite.waitUntilExit()
+        try runTool(
+            "/usr/bin/sqlite3", [storePath, "DROP TRIGGER audit_never_deleted; DELETE FROM audit WHERE seq >= 2;"])
         #expect(throws: ExitCode(1)) { try VerifyCommand.parse(["--store", storePath]).run() }
         #expect(throws: ExitCode(1)) { try VerifyCommand.parse(["--store", storePath, exportDirectory]).run() }
         #expect(

@@ -142,12 +142,7 @@ struct ReportCommandTests {
         .deletingLastPathComponent()
 
     func python(_ arguments: [String]) throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = arguments
-        try process.run()
-        process.waitUntilExit()
-        return process.terminationStatus
+        try runTool("/usr/bin/python3", arguments).status
     }
 
     @Test func everyFigurePerDayAndPerHourMatchesPython() throws {

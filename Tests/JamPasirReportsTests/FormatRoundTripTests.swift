@@ -2,6 +2,7 @@ import Foundation
 import JamPasirCore
 import JamPasirReports
 import JamPasirStore
+import JamPasirTesting
 import PropertyBased
 import Testing
 
@@ -36,15 +37,7 @@ struct FormatRoundTripTests {
 
     /// Parses with Python and prints the rows back as JSON (CSV: lists of strings).
     static func python(_ script: String, file: String) throws -> Any {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = ["-c", script, file]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return try JSONSerialization.jsonObject(with: data)
+        try JSONSerialization.jsonObject(with: runTool("/usr/bin/python3", ["-c", script, file]).output)
     }
 
     @Test func pythonReadsBackEveryFieldExactly() async throws {

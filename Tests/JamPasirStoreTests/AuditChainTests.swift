@@ -39,20 +39,14 @@ struct AuditChainTests {
 
     /// Runs SQL through the real sqlite3 CLI, with the store's protective triggers dropped.
     func tamper(_ sql: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        process.arguments = [
-            path,
-            """
+        let script = """
             DROP TRIGGER IF EXISTS session_outcome_is_final; DROP TRIGGER IF EXISTS session_never_deleted;
             DROP TRIGGER IF EXISTS audit_is_final; DROP TRIGGER IF EXISTS audit_never_deleted;
             DROP TRIGGER IF EXISTS export_is_final; DROP TRIGGER IF EXISTS export_never_deleted;
             \(sql)
-            """,
-        ]
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "sqlite3 failed on: \(sql)")
+            """
+        let status = try runTool("/usr/bin/sqlite3", [path, script]).status
+        #expect(status == 0, "sqlite3 failed on: \(sql)")
     }
 
     func brokenLink() throws -> AuditChain.Break? {

@@ -176,6 +176,49 @@ if [ -f /USB ]; then
     cat /tmp/mountd.log
     echo "=== USB LOG END"
 fi
+# --- Power cut below the process (flavour with /POWERCUT): the store on ext4 over dm-flakey.
+# Each round: sessions, then the device starts dropping every write (like the power failing:
+# nothing issued after that instant reaches the disk), the daemon is SIGKILLed, the filesystem
+# unmounted (its dirty pages are dropped too), the device restored and ext4 mounted again with
+# journal recovery; the next round's daemon must start on the recovered store.
+if [ -f /POWERCUT ]; then
+    rounds=$(cat /POWERCUT)
+    losetup /dev/loop0 /powercut/disk.img
+    size=$(blockdev --getsz /dev/loop0)
+    linear="0 $size linear /dev/loop0 0"
+    dmsetup --noudevsync create flaky --table "$linear"
+    check "dm-flakey device over loop" test -b /dev/dm-0
+    mkdir -p /mnt
+    sed -e 's#/tmp/s.sqlite#/mnt/s.sqlite#' -e 's/^limit_seconds = 2$/limit_seconds = 1/' /tmp/jp.toml > /tmp/pc.toml
+    r=1
+    while [ $r -le $rounds ]; do
+        mount -t ext4 /dev/dm-0 /mnt
+        jampasird --config /tmp/pc.toml 2> /tmp/pc-$r.log &
+        pid=$!
+        check "round $r: daemon ready on the store that survived the last cut" wait_log /tmp/pc-$r.log "ready after" 60
+        i=0
+        while [ $i -lt $((2 + r)) ]; do
+            press; sleep 0.1; release; sleep 0.$((RANDOM % 7 + 2)); i=$((i + 1))
+        done
+        cp /tmp/pc-$r.log /tmp/pc-ack-$r.log   # acknowledged before the cut
+        dmsetup --noudevsync suspend flaky
+        dmsetup --noudevsync load flaky --table "0 $size flakey /dev/loop0 0 0 3600 1 drop_writes"
+        dmsetup --noudevsync resume flaky
+        press; sleep 0.1; release; sleep 0.4     # a press after the cut: its writes are lost
+        kill -9 $pid; wait $pid 2>/dev/null
+        umount /mnt
+        dmsetup --noudevsync suspend flaky
+        dmsetup --noudevsync load flaky --table "$linear"
+        dmsetup --noudevsync resume flaky
+        r=$((r + 1))
+    done
+    mount -t ext4 /dev/dm-0 /mnt
+    cp /tmp/pc-*.log /mnt/
+    echo "=== POWERCUT BEGIN"
+    tar -C /mnt -cf - . 2>/dev/null | base64
+    echo "=== POWERCUT END"
+    umount /mnt
+fi
 echo "1..$n"
 echo "=== DAEMON LOG BEGIN"
 cat /tmp/daemon.log

@@ -15,7 +15,7 @@ export DEBIAN_FRONTEND=noninteractive
 say() { echo "kernel-test: $*" >&2; }
 
 # --- host tools -------------------------------------------------------------------------
-tools=(qemu-system-x86 busybox-static gpiod cpio xz-utils make gcc kmod python3 dosfstools mtools fdisk)
+tools=(qemu-system-x86 busybox-static gpiod cpio xz-utils make gcc kmod python3 dosfstools mtools fdisk dmsetup e2fsprogs)
 missing=()
 for p in "${tools[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 apt-get update -qq
@@ -53,13 +53,14 @@ fi
 # --- USB: the kernel's USB storage and FAT modules (with their dependencies, in load order),
 # and udevd from Debian's udev package (matching the installed systemd), for the hot-plug test --
 usb=$kdir/usb
-if [ ! -f "$usb/order" ]; then
+if [ ! -f "$usb/order" ] || ! grep -q dm-flakey "$usb/order"; then
     say "collecting USB storage modules and udevd"
     rm -rf "$usb" && mkdir -p "$usb/debs" "$usb/modules"
     (cd "$usb/debs" && apt-get download -qq "$kpkg" udev 2>/dev/null)
     dpkg-deb -x "$usb"/debs/linux-image-*.deb "$usb/image"
     depmod -b "$usb/image" "$kver"
-    for module in xhci_pci usb_storage sd_mod vfat nls_cp437 nls_ascii; do
+    # + device-mapper's flakey target, loop and ext4 for the power-cut test.
+    for module in xhci_pci usb_storage sd_mod vfat nls_cp437 nls_ascii dm_flakey loop ext4; do
         modprobe -d "$usb/image" -S "$kver" --show-depends "$module" | awk '{ print $2 }'
     done | awk '!seen[$0]++' | while read -r ko; do
         cp "$ko" "$usb/modules/" && basename "$ko"
@@ -141,6 +142,13 @@ add_usb() { # initramfs: modules, udevd and rules, the mount helper, users, stor
     cp "$images/usb-store.sqlite" "$initrd/usb/store.sqlite"
     cp "$images/authorized" "$initrd/usb/authorized"
     touch "$initrd/USB"
+    # Power cut below the process: an ext4 image on loop + dm-flakey, dmsetup to switch it.
+    mkdir -p "$initrd/powercut"
+    truncate -s 32M "$initrd/powercut/disk.img"
+    mkfs.ext4 -q -F "$initrd/powercut/disk.img"
+    cp "$(command -v dmsetup)" "$initrd/bin/dmsetup"
+    copy_libraries "$initrd" "$initrd/bin/dmsetup"
+    echo "${POWERCUT_ROUNDS:-4}" > "$initrd/POWERCUT"
 }
 
 run_flavour() { # name, extra swift build flags...
@@ -205,7 +213,7 @@ run_flavour() { # name, extra swift build flags...
     fi
     if [ "${USB:-0}" = 1 ]; then
         local result
-        result=$(check_sticks "$flavour")
+        result=$(check_sticks "$flavour"; check_powercut "$flavour" "$console.txt")
         echo "$result"
         passed=$((passed + $(grep -c "^\[$flavour\] ok" <<<"$result" || true)))
         failed=$((failed + $(grep -c "^\[$flavour\] not ok" <<<"$result" || true)))
@@ -233,6 +241,15 @@ check_sticks() { # flavour
     # The export pulled out mid-way: nothing that looks complete (only hidden temporary names).
     tap "$1" '[ -z "$(find "$out/auth/JAMPASIR/vm" -mindepth 2 -type f -not -path "*/.*" ! -path "$complete/*")" ]' \
         "host: the pulled-out export left no complete-looking file"
+}
+
+# After the VM: the store that lived through the power cuts, read on the host.
+check_powercut() { # flavour, console
+    local out=$work/powercut-$1
+    rm -rf "$out" && mkdir -p "$out"
+    sed -n '/^=== POWERCUT BEGIN/,/^=== POWERCUT END/p' "$2" | sed '1d;$d' | base64 -d | tar -x -C "$out" 2>/dev/null \
+        || { echo "[$1] not ok - host: no power-cut store came out of the VM"; return; }
+    python3 "$root/Tests/kernel/check_powercut.py" "$cli" "$out" | sed "s/^/[$1] /"
 }
 
 USB=1 run_flavour v1
