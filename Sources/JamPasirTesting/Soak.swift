@@ -8,7 +8,11 @@ public enum Soak {
         public var sessions: Int
         public var residentKiB: Int
         public var openFiles: Int
-        public var description: String { "\(sessions) sessions: RSS \(residentKiB / 1024) MiB, \(openFiles) fds" }
+        /// Descriptors open on the store's files (the database, WAL, shared memory).
+        public var storeFiles: Int
+        public var description: String {
+            "\(sessions) sessions: RSS \(residentKiB / 1024) MiB, \(openFiles) fds (\(storeFiles) on the store)"
+        }
     }
 
     public struct Report: Sendable {
@@ -35,7 +39,10 @@ public enum Soak {
             t += service + 12
             if index % sampleEvery == 0 || index == sessions {
                 await rig.settle()
-                samples.append(Sample(sessions: index, residentKiB: residentKiB(), openFiles: openFiles()))
+                samples.append(
+                    Sample(
+                        sessions: index, residentKiB: residentKiB(), openFiles: openFiles(),
+                        storeFiles: openFiles(under: storePath)))
             }
         }
         await rig.settle()
@@ -55,5 +62,14 @@ public enum Soak {
 
     public static func openFiles() -> Int {
         (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0
+    }
+
+    /// Open descriptors whose target starts with `prefix`.
+    public static func openFiles(under prefix: String) -> Int {
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return fds.filter { fd in
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + fd))?.hasPrefix(prefix)
+                ?? false
+        }.count
     }
 }

@@ -15,8 +15,13 @@ struct SoakTests {
         let last = try #require(report.samples.last)
         print("soak: \(sessions) sessions in \(report.elapsed); first sample \(first), last \(last)")
         print("soak: store \(report.storeBytes / 1024) KiB, \(report.storeBytes / Int64(sessions)) bytes per session")
-        #expect(last.openFiles == first.openFiles)
-        #expect(last.residentKiB - first.residentKiB < 16 * 1024, "RSS grew from \(first) to \(last)")
+        #expect(last.storeFiles == first.storeFiles)
+        if ProcessInfo.processInfo.environment["SOAK_SESSIONS"] != nil {
+            // `make soak` runs this test alone: the whole process must stay flat. In `make test`
+            // other suites run alongside and open and allocate as they please.
+            #expect(last.openFiles == first.openFiles)
+            #expect(last.residentKiB - first.residentKiB < 16 * 1024, "RSS grew from \(first) to \(last)")
+        }
         let store = try SessionStore(path: storePath, access: .readOnly)
         #expect(try store.count() == sessions)
         #expect(try store.verifyChain().sessions == sessions)
