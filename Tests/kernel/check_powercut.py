@@ -15,7 +15,7 @@ ended = re.compile(r"duration_ms=(\S+) free_service=\S+ outcome=(\S+) .*session 
 def tap(ok, what):
     print(f"{'ok' if ok else 'not ok'} - host: {what}")
 
-acknowledged, reported, logged = set(), {}, set()
+acknowledged, reported, logged, logged_ends = set(), {}, set(), {}
 for path in sorted(glob.glob(os.path.join(directory, "pc-ack-*.log"))):
     for line in open(path, errors="replace"):
         if m := started.search(line): acknowledged.add(int(m.group(1)))
@@ -23,6 +23,7 @@ for path in sorted(glob.glob(os.path.join(directory, "pc-ack-*.log"))):
 for path in glob.glob(os.path.join(directory, "pc-[0-9]*.log")):
     for line in open(path, errors="replace"):
         if m := started.search(line): logged.add(int(m.group(1)))
+        if m := ended.search(line): logged_ends[int(m.group(3))] = (m.group(2), int(m.group(1)))
 
 db = sqlite3.connect(store)
 tap(db.execute("PRAGMA integrity_check").fetchone()[0] == "ok", "power-cut store: integrity_check ok")
@@ -34,6 +35,8 @@ tap(not changed, f"every outcome reported before a cut kept ({len(reported)}; ch
 db.close()
 verify = subprocess.run([cli, "verify", "--store", store], capture_output=True, text=True)
 tap(verify.returncode == 0, f"audit chain intact after the cuts: {verify.stdout.strip().splitlines()[-1] if verify.stdout else verify.stderr.strip()}")
-lost = sorted(logged - acknowledged - set(rows))
-print(f"# power cut: {len(acknowledged)} sessions acknowledged before the cuts, {len(rows)} in the store, "
-      f"{len(lost)} started after a cut and lost with it: {lost}")
+lost_starts = sorted(logged - acknowledged - set(rows))
+lost_ends = sorted(i for i, v in logged_ends.items() if i not in reported and rows.get(i) != v)
+print(f"# power cut: {len(acknowledged)} sessions acknowledged before the cuts, {len(rows)} in the store; "
+      f"written after a cut and lost with it (as a power cut must): starts {lost_starts}, ends {lost_ends} "
+      f"(stored as {[rows.get(i) for i in lost_ends]})")

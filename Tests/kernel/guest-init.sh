@@ -152,7 +152,8 @@ if [ -f /USB ]; then
 
     echo "=== PLUG s2 auth SUPERVISOR1"
     i=0
-    while ! ls -a /run/jampasir-media/*/JAMPASIR/vm/*/ 2>/dev/null | grep -q '^\.sessions' && [ $i -lt 600 ]; do
+    # The export is written in a hidden staging folder (.<time>.partial) until it is complete.
+    while ! ls -a /run/jampasir-media/*/JAMPASIR/vm/.*.partial/ 2>/dev/null | grep -q '^\.sessions' && [ $i -lt 600 ]; do
         sleep 0.1; i=$((i + 1))
     done
     check "export under way: stick mounted nosuid,nodev,noexec,nosymfollow" \
