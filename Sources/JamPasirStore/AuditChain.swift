@@ -8,6 +8,18 @@ import GRDB
 /// even with the sqlite3 CLI and the triggers dropped — breaks a link that `verify` finds.
 /// The chain head goes into every signed export manifest.
 public enum AuditChain {
+    /// What an entry records.
+    enum Kind: String {
+        /// The first entry: seals the history that existed before the chain.
+        case chainStart = "chain-start"
+        /// A session with its outcome (and edge journal).
+        case session
+        /// A stick export record.
+        case export
+        /// The service rules in force from then on.
+        case rules
+    }
+
     /// The `previous_hash` of the first entry.
     public static let origin = String(repeating: "0", count: 64)
 
@@ -85,40 +97,37 @@ public enum AuditChain {
     }
 
     /// Appends an entry for a session that now has its outcome, or an export just recorded.
-    static func append(_ db: Database, kind: String, subject: Int64) throws {
-        let fields: String?
-        switch kind {
-        case "session": fields = try sessionFields(db, id: subject)
-        default: fields = try exportFields(db, id: subject)
-        }
+    static func append(_ db: Database, kind: Kind, subject: Int64) throws {
+        let fields: String? = kind == .session ? try sessionFields(db, id: subject) : try exportFields(db, id: subject)
         guard let fields else { throw StoreError.failed(path: "audit", reason: "no \(kind) \(subject) to chain") }
         try appendEntry(db, kind: kind, subject: subject, fields: fields)
     }
 
-    static func appendEntry(_ db: Database, kind: String, subject: Int64?, fields: String) throws {
+    static func appendEntry(_ db: Database, kind: Kind, subject: Int64?, fields: String) throws {
         let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
         let seq: Int64 = (last?["seq"] ?? 0) + 1
         let previous: String = last?["hash"] ?? origin
         try db.execute(
             sql: "INSERT INTO audit (seq, kind, subject_id, fields, previous_hash, hash) VALUES (?, ?, ?, ?, ?, ?)",
             arguments: [
-                seq, kind, subject, fields, previous,
-                hash(seq: seq, kind: kind, subject: subject, fields: fields, previous: previous),
+                seq, kind.rawValue, subject, fields, previous,
+                hash(seq: seq, kind: kind.rawValue, subject: subject, fields: fields, previous: previous),
             ])
     }
 
     /// The first entry of a store that existed before the chain: it seals the history so far
     /// (the digest of every session and export row up to then).
     static func start(_ db: Database) throws {
-        try appendEntry(db, kind: "chain-start", subject: nil, fields: try sealedHistory(db, throughSession: nil))
+        try appendEntry(db, kind: .chainStart, subject: nil, fields: try sealedHistory(db, through: nil))
     }
 
     /// `sessions_through=<id>;exports_through=<id>;digest=<sha256>` over those rows.
-    static func sealedHistory(_ db: Database, throughSession: (Int64, Int64)?) throws -> String {
+    /// `through`: the last session and export ids sealed (nil: all rows now).
+    static func sealedHistory(_ db: Database, through: (sessions: Int64, exports: Int64)?) throws -> String {
         let sessionsThrough =
-            try throughSession?.0 ?? Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM session") ?? 0
+            try through?.sessions ?? Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM session") ?? 0
         let exportsThrough =
-            try throughSession?.1 ?? Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM export") ?? 0
+            try through?.exports ?? Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM export") ?? 0
         var hasher = SHA256()
         let sessions = try Row.fetchCursor(
             db, sql: "SELECT * FROM session WHERE id <= ? ORDER BY id", arguments: [sessionsThrough])
@@ -181,8 +190,8 @@ public enum AuditChain {
                 throw Break(
                     seq: seq, description: "audit entry \(seq) (\(kind)\(subject.map { " \($0)" } ?? "")) was edited")
             }
-            switch kind {
-            case "session":
+            switch Kind(rawValue: kind) {
+            case .session?:
                 guard let id = subject else {
                     throw Break(seq: seq, description: "audit entry \(seq) names no session")
                 }
@@ -198,28 +207,28 @@ public enum AuditChain {
                     )
                 }
                 chainedSessions.insert(id)
-            case "export":
+            case .export?:
                 guard let id = subject, try exportFields(db, id: id) == fields else {
                     throw Break(
                         seq: seq,
                         description: "export record \(subject ?? 0) was changed or deleted (audit entry \(seq))")
                 }
                 chainedExports.insert(id)
-            case "chain-start":
+            case .chainStart?:
                 let through = Self.parse(fields)
                 sealed = (
                     through["sessions_through"].flatMap { Int64($0) } ?? 0,
                     through["exports_through"].flatMap { Int64($0) } ?? 0
                 )
-                guard try sealedHistory(db, throughSession: sealed) == fields else {
+                guard try sealedHistory(db, through: sealed) == fields else {
                     throw Break(
                         seq: seq,
                         description:
                             "the history sealed when the chain started (sessions 1–\(sealed.sessions)) was changed")
                 }
-            case "rules":
+            case .rules?:
                 break  // the rules in force from then on: covered by the hashes alone
-            default:
+            case nil:
                 throw Break(seq: seq, description: "audit entry \(seq) has an unknown kind \(kind)")
             }
             previous = entry["hash"]
@@ -276,7 +285,7 @@ extension SessionStore {
             let last = try String.fetchOne(
                 db, sql: "SELECT fields FROM audit WHERE kind = 'rules' ORDER BY seq DESC LIMIT 1")
             guard last != description else { return false }
-            try AuditChain.appendEntry(db, kind: "rules", subject: nil, fields: description)
+            try AuditChain.appendEntry(db, kind: .rules, subject: nil, fields: description)
             return true
         }
     }

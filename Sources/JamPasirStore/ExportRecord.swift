@@ -40,7 +40,7 @@ extension SessionStore {
         try write { db in
             var record = export
             try record.insert(db)
-            try AuditChain.append(db, kind: "export", subject: record.id!)
+            try AuditChain.append(db, kind: .export, subject: record.id!)
         }
     }
 

@@ -87,7 +87,7 @@ public final class SessionStore: Sendable {
                 arguments: [endedAt, durationMs, outcome, freeService, id])
             if db.changesCount != 1 { throw StoreError.notOpen(id: id) }
             try Self.insertEdges(db, session: id, edges: edges)
-            try AuditChain.append(db, kind: "session", subject: id)
+            try AuditChain.append(db, kind: .session, subject: id)
         }
     }
 
@@ -97,7 +97,7 @@ public final class SessionStore: Sendable {
             var record = session
             try record.insert(db)
             try Self.insertEdges(db, session: record.id!, edges: edges)
-            if record.outcome != nil { try AuditChain.append(db, kind: "session", subject: record.id!) }
+            if record.outcome != nil { try AuditChain.append(db, kind: .session, subject: record.id!) }
         }
     }
 
@@ -112,7 +112,7 @@ public final class SessionStore: Sendable {
                 try db.execute(
                     sql: "UPDATE session SET ended_at = ?, outcome = 'interrupted', free_service = ? WHERE id = ?",
                     arguments: [now, freeService, session.id])
-                try AuditChain.append(db, kind: "session", subject: session.id!)
+                try AuditChain.append(db, kind: .session, subject: session.id!)
             }
             return try SessionRecord.filter(keys: open.compactMap(\.id)).order(Column("id")).fetchAll(db)
         }
