@@ -125,12 +125,14 @@ public struct ExportWriter: Sendable {
             if range.count % Self.progressStep == 0 { try progress?(range.count, total) }
         }
         let report = try HashedFile(directory, "report.html")
-        try report.write(
-            HTMLReport(
-                counterID: counterID, generatedAt: now, timeZone: timeZone, limitMs: limitMs,
-                days: statistics.result(), hours: statistics.hourly(), serviceTimesMs: statistics.allServiceTimes,
-                language: language
-            ).render())
+        var html = HTMLReport(
+            counterID: counterID, generatedAt: now, timeZone: timeZone, limitMs: limitMs,
+            days: statistics.result(), hours: statistics.hourly(), serviceTimesMs: statistics.allServiceTimes,
+            language: language)
+        if let last = try store.lastExport() {
+            html.sinceLastExport = (last.exportedAt, try store.count(after: last.lastSessionID ?? 0))
+        }
+        try report.write(html.render())
         var files: [ExportManifest.File] = []
         for file in [csv, jsonl, report] {
             files.append(try file.commit())

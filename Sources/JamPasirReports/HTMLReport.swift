@@ -18,6 +18,8 @@ public struct HTMLReport {
     public var hours: [PeriodStatistics]
     /// The period the report covers, as the reader should see it (e.g. `2026-11-01 – 2026-11-30`).
     public var periodLabel: String?
+    /// What is new since the previous stick export: its time and the sessions after it.
+    public var sinceLastExport: (exportedAt: Date, newSessions: Int)?
     /// Service times (in time and overtime sessions), for the histogram.
     public var serviceTimesMs: [Int64]
     public var language: Language
@@ -61,6 +63,10 @@ public struct HTMLReport {
             <div class="big"><div>\(escape(w.sessions))<b>\(totalSessions)</b></div><div>\(escape(w.freePassports))<b class="free">\(totalFree)</b></div></div>
             """
         if let periodLabel { html += "<p class=\"sub\">\(escape(w.period)) \(escape(periodLabel))</p>\n" }
+        if let since = sinceLastExport {
+            html +=
+                "<p class=\"sub\">\(escape(w.sinceLast)) \(escape(localTime(since.exportedAt))): <b>\(since.newSessions)</b> \(escape(w.newSessions))</p>\n"
+        }
         html += table(days, firstColumn: w.day)
         if !hours.isEmpty { html += "<h2>\(escape(w.byHour))</h2>\n" + table(hours, firstColumn: w.hour) }
         html +=
@@ -150,7 +156,7 @@ public struct HTMLReport {
 
     struct Words {
         var title, counter, generated, limit, sessions, freePassports, afterLimit, none, histogram, limitMark,
-            note, period, day, hour, byHour: String
+            note, period, day, hour, byHour, sinceLast, newSessions: String
         var columns: [String]
 
         static let indonesian = Words(
@@ -160,6 +166,7 @@ public struct HTMLReport {
             note:
                 "Tepat waktu: paspor diserahkan dalam batas waktu (tepat 2:00 masih tepat waktu). Lewat waktu: paspor gratis pada hari yang sama. Terputus: sesi terhenti karena listrik padam atau gangguan; dihitung gratis. Dibatalkan: dokumen ternyata belum lengkap; bukan layanan. % tepat waktu dihitung dari layanan (tepat waktu + lewat waktu + terputus). Median dan P90 dari sesi tepat waktu dan lewat waktu.",
             period: "Periode", day: "Tanggal", hour: "Jam", byHour: "Per jam (semua hari)",
+            sinceLast: "Sejak ekspor sebelumnya", newSessions: "sesi baru",
             columns: [
                 "Sesi", "Tepat waktu", "Lewat waktu", "Paspor gratis", "Dibatalkan", "Terputus", "% tepat waktu",
                 "Median", "P90", "Terlama",
@@ -173,6 +180,7 @@ public struct HTMLReport {
             note:
                 "In time: handed over within the limit (exactly 2:00 is in time). Overtime: the passport is free the same day. Interrupted: cut short by a power cut or fault; counted as free. Cancelled: documents turned out incomplete; not a service. % in time is over services (in time + overtime + interrupted). Median and P90 are over in-time and overtime sessions.",
             period: "Period", day: "Day", hour: "Hour", byHour: "By hour of day (all days)",
+            sinceLast: "Since the previous export", newSessions: "new sessions",
             columns: [
                 "Sessions", "In time", "Overtime", "Free passports", "Cancelled", "Interrupted", "% in time", "Median",
                 "P90", "Longest",

@@ -139,6 +139,11 @@ public final class SessionStore: Sendable {
         }
     }
 
+    /// Sessions with an id above `id`: what is new since an export that ended there.
+    public func count(after id: Int64) throws(StoreError) -> Int {
+        try read { db in try SessionRecord.filter(Column("id") > id).fetchCount(db) }
+    }
+
     /// A session's edge journal (`EdgeJournal` text), if it has one.
     public func edges(ofSession id: Int64) throws(StoreError) -> String? {
         try read { db in

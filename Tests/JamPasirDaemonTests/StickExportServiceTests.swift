@@ -98,6 +98,35 @@ struct StickExportServiceTests {
         #expect(record.stick.contains("SanDisk Cruzer serial 42"))
     }
 
+    @Test func theReportSaysWhatIsNewSinceThePreviousExport() throws {
+        #expect(
+            FileManager.default.createFile(
+                atPath: stickPath + "/JAMPASIR/export.key", contents: Data((key + "\n").utf8)))
+        let mounter = DirectoryMounter(sticks: ["/dev/sda1": stickPath])
+        let first = try service(mounter, authorized: [ExportAuthorization.fingerprint(of: Data(key.utf8))])
+        guard case .exported(let firstDirectory, _) = first.handle(device()) else {
+            Issue.record("first export failed")
+            return
+        }
+        let firstReport = try String(contentsOfFile: firstDirectory + "/report.html", encoding: .utf8)
+        #expect(!firstReport.contains("Sejak ekspor sebelumnya"))
+        let id = try store.begin(
+            SessionRecord(
+                counterID: "loket-1", bootID: "b", startedAt: Date(timeIntervalSince1970: 1_796_090_000),
+                startedMonotonicNs: 0, clockSynchronized: true, limitMs: 120_000))
+        try store.finish(id: id, endedAt: Date(), durationMs: 80_000, outcome: .inTime, freeService: false)
+        var later = first
+        later.now = { Date(timeIntervalSince1970: 1_796_200_000) }
+        guard case .exported(let secondDirectory, let sessions) = later.handle(device()) else {
+            Issue.record("second export failed")
+            return
+        }
+        #expect(sessions == 3)
+        let secondReport = try String(contentsOfFile: secondDirectory + "/report.html", encoding: .utf8)
+        #expect(secondReport.contains("Sejak ekspor sebelumnya"))
+        #expect(secondReport.contains("<b>1</b> sesi baru"))
+    }
+
     @Test func unauthorisedStickGetsNothingAndIsUnmountedUntouched() throws {
         #expect(
             FileManager.default.createFile(
