@@ -9,8 +9,7 @@ public struct JampasirCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             SessionsCommand.self, StatsCommand.self, ReportCommand.self, ExportCommand.self, VerifyCommand.self,
-            ReplayCommand.self,
-            DoctorCommand.self,
+            ExportKeyCommand.self, ReplayCommand.self, DoctorCommand.self,
         ])
 
     public init() {}
