@@ -9,8 +9,8 @@ public enum SegmentArt {
         let colon = ["   ", "   ", " # ", "   ", " # ", "   ", "   "].map {
             frame.colon ? $0 : $0.replacingHash(with: ".")
         }
-        return (0..<7).map { row in
-            digits[0][row] + "  " + digits[1][row] + colon[row] + digits[2][row] + "  " + digits[3][row]
+        return (0..<7).map { (row: Int) -> String in
+            [digits[0][row], "  ", digits[1][row], colon[row], digits[2][row], "  ", digits[3][row]].joined()
         }
     }
 

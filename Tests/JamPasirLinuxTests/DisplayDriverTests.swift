@@ -81,7 +81,7 @@ struct TM1637Tests {
         let wires = FakeTM1637Wires()
         let display = TM1637Display(wires: wires)
         try display.show(SegmentFrame(DisplayFrame("2:00")))
-        #expect(decodeTM1637(wires.levels) == [[0x40], [0xC0, 0x00, two | 0x80, zero, zero], [0x88 | 7]])
+        #expect(decodeTM1637(wires.levels) == [[0x40], [0xC0, 0x00, two | 0x80, zero, zero], [UInt8(0x88 | 7)]])
     }
 
     @Test func dimFrameSetsBrightnessAndNoColon() throws {
@@ -89,7 +89,7 @@ struct TM1637Tests {
         try TM1637Display(wires: wires).show(
             SegmentFrame(DisplayFrame("FrEE", brightness: .dim), levels: BrightnessLevels(active: 7, idle: 2)))
         let transfers = decodeTM1637(wires.levels)
-        #expect(transfers[2] == [0x88 | 2])
+        #expect(transfers[2] == [UInt8(0x88 | 2)])
         #expect(transfers[1][2] & 0x80 == 0)
     }
 
