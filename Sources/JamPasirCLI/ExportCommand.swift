@@ -90,10 +90,26 @@ public struct VerifyCommand: ParsableCommand {
 
     public init() {}
 
-    public func run() throws {
+    public func validate() throws {
         guard directory != nil || store != nil else {
             throw ValidationError("give an export folder, --store PATH, or both")
         }
+    }
+
+    public func run() throws {
+        let verdict = verify()
+        for line in verdict.lines { print(line) }
+        if verdict.exitStatus != 0 { throw ExitCode(verdict.exitStatus) }
+    }
+
+    /// What `verify` prints, line by line, and the exit status it leaves with.
+    public struct Verdict: Equatable, Sendable {
+        public var lines: [String]
+        public var exitStatus: Int32
+    }
+
+    public func verify() -> Verdict {
+        var lines: [String] = []
         var problems: [String] = []
         var head: AuditChain.Head?
         if let directory {
@@ -101,35 +117,41 @@ public struct VerifyCommand: ParsableCommand {
             head = ExportVerifier.chainHead(directory: directory)
         }
         if let store {
-            problems += Self.verifyChain(store: store, mustContain: head)
+            let chain = Self.verifyChain(store: store, mustContain: head)
+            lines += chain.summary.map { [$0] } ?? []
+            problems += chain.problems
         }
         if problems.isEmpty {
-            print("OK \([directory, store].compactMap { $0 }.joined(separator: " "))")
-            return
+            return Verdict(
+                lines: lines + ["OK \([directory, store].compactMap { $0 }.joined(separator: " "))"], exitStatus: 0)
         }
-        for problem in problems { print("FAIL \(problem)") }
-        throw ExitCode(1)
+        return Verdict(lines: lines + problems.map { "FAIL \($0)" }, exitStatus: 1)
     }
 
-    public static func verifyChain(store path: String, mustContain head: AuditChain.Head?) -> [String] {
+    /// A line describing the chain (when it could be walked), and the problems found.
+    public static func verifyChain(store path: String, mustContain head: AuditChain.Head?) -> (
+        summary: String?, problems: [String]
+    ) {
         do {
             let store = try SessionStore(path: path, access: .readOnly)
             let started = ContinuousClock.now
             let report = try store.verifyChain()
             let elapsed = ContinuousClock.now - started
-            print(
+            let summary =
                 "chain of \(path): \(report.entries) entries, \(report.sessions) sessions, head \(report.head.map { "\($0.seq):\($0.hash.prefix(16))…" } ?? "none"), checked in \(elapsed.formatted(.units(allowed: [.milliseconds])))"
-            )
             if let head, try !store.chainContains(head) {
-                return [
-                    "the export's chain head (entry \(head.seq), \(head.hash.prefix(16))…) is not in the store's chain: history was rewritten after the export"
-                ]
+                return (
+                    summary,
+                    [
+                        "the export's chain head (entry \(head.seq), \(head.hash.prefix(16))…) is not in the store's chain: history was rewritten after the export"
+                    ]
+                )
             }
-            return []
+            return (summary, [])
         } catch let broken as AuditChain.Break {
-            return ["\(path): \(broken.description)"]
+            return (nil, ["\(path): \(broken.description)"])
         } catch {
-            return ["\(path): \(error)"]
+            return (nil, ["\(path): \(error)"])
         }
     }
 }
