@@ -124,8 +124,7 @@ struct EndToEndTests {
         // someone rewrites history (here: the sqlite3 CLI drops the last chain entries).
         #expect(ExportVerifier.chainHead(directory: exportDirectory)?.seq == 3)
         #expect(throws: Never.self) { try VerifyCommand.parse(["--store", storePath, exportDirectory]).run() }
-        try runTool(
-            "/usr/bin/sqlite3", [storePath, "DROP TRIGGER audit_never_deleted; DELETE FROM audit WHERE seq >= 2;"])
+        try tamperWithStore(at: storePath, "DELETE FROM audit WHERE seq >= 2;")
         #expect(throws: ExitCode(1)) { try VerifyCommand.parse(["--store", storePath]).run() }
         #expect(throws: ExitCode(1)) { try VerifyCommand.parse(["--store", storePath, exportDirectory]).run() }
         #expect(
@@ -134,6 +133,32 @@ struct EndToEndTests {
                     "\(storePath): session 1 has an outcome but no audit entry: the chain was truncated after entry 1, or the row was added behind the store's back"
                 ]
         )
+    }
+
+    /// Session 1 in time, session 2 overtime (a free passport), exported: the export's folder.
+    func exportTwoSessions() async throws -> String {
+        let rig = try CounterRig(storePath: storePath)
+        await rig.start()
+        await rig.tap(at: 1)
+        await rig.tap(at: 50)
+        await rig.tap(at: 60)
+        await rig.tap(at: 200)
+        await rig.settle()
+        _ = try DeviceKey.loadOrCreate(at: directory.file("device.key"))
+        let message = try ExportCommand.parse(["--to", directory.path, "--store", storePath, "--config", configPath])
+            .export()
+        return String(message.dropFirst("exported 2 sessions to ".count))
+    }
+
+    @Test func verifyNamesAuditColumnsThatShadowTheEditedSessions() async throws {
+        let export = try await exportTwoSessions()
+        try tamperWithStore(
+            at: storePath, ShadowColumnAttack.generatedColumns + ShadowColumnAttack.rewriteHistory(free: 2, deleted: 1))
+        let verdict = try VerifyCommand.parse(["--store", storePath, export]).verify()
+        #expect(verdict.exitStatus == 1)
+        let failure = try #require(verdict.lines.first { $0.hasPrefix("FAIL \(storePath): the store's schema") })
+        #expect(failure.contains("unexpected generated column audit.outcome"))
+        #expect(throws: ExitCode(1)) { try VerifyCommand.parse(["--store", storePath]).run() }
     }
 
     @Test func exportToMissingDirectoryFailsClearly() throws {
