@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import JamPasirConfig
+import JamPasirCore
 import JamPasirExport
 import JamPasirReports
 import JamPasirStore
@@ -102,10 +103,16 @@ public struct VerifyCommand: ParsableCommand {
         if verdict.exitStatus != 0 { throw ExitCode(verdict.exitStatus) }
     }
 
-    /// What `verify` prints, line by line, and the exit status it leaves with.
+    /// What `verify` prints, line by line, and the exit status it leaves with. Every line is
+    /// terminal-safe: file names, keys and store values in it come from the export or the store.
     public struct Verdict: Equatable, Sendable {
         public var lines: [String]
         public var exitStatus: Int32
+
+        init(lines: [String], exitStatus: Int32) {
+            self.lines = lines.map(\.terminalSafe)
+            self.exitStatus = exitStatus
+        }
     }
 
     public func verify() -> Verdict {

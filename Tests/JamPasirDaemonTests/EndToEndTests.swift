@@ -161,6 +161,25 @@ struct EndToEndTests {
         #expect(throws: ExitCode(1)) { try VerifyCommand.parse(["--store", storePath]).run() }
     }
 
+    @Test func verifyShowsControlCharactersFromAnExportInsteadOfSendingThem() async throws {
+        let export = try await exportTwoSessions()
+        // A file name that, printed raw, returns to the line's start, erases it and writes "OK".
+        let manifestPath = export + "/manifest.json"
+        var manifest = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: manifestPath)))
+                as? [String: Any])
+        let files = try #require(manifest["files"] as? [[String: Any]])
+        manifest["files"] =
+            files + [["name": "x\r\u{1B}[2KOK", "sha256": String(repeating: "0", count: 64), "size": 0]]
+        try JSONSerialization.data(withJSONObject: manifest).write(to: URL(fileURLWithPath: manifestPath))
+
+        let verdict = try VerifyCommand.parse([export]).verify()
+        #expect(verdict.exitStatus == 1)
+        #expect(verdict.lines.contains("FAIL x\\r\\u{1B}[2KOK is missing"))
+        let output = verdict.lines.joined(separator: "\n")
+        #expect(!output.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\r" })
+    }
+
     @Test func exportToMissingDirectoryFailsClearly() throws {
         _ = try SessionStore(path: storePath, access: .readWrite)
         #expect(throws: (any Error).self) {
