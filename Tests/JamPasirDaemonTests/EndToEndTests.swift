@@ -184,6 +184,16 @@ struct EndToEndTests {
         #expect(!output.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\r" })
     }
 
+    @Test func verifyShowsControlCharactersFromTheStoreInsteadOfSendingThem() async throws {
+        _ = try await exportTwoSessions()
+        try tamperWithStore(at: storePath, "UPDATE session SET boot_id = 'b' || char(13, 27) || '[2KOK' WHERE id = 1;")
+        let verdict = try VerifyCommand.parse(["--store", storePath]).verify()
+        #expect(verdict.exitStatus == 1)
+        let failure = try #require(verdict.lines.first { $0.hasPrefix("FAIL ") })
+        #expect(failure.contains("boot_id=b\\r\\u{1B}[2KOK;"))
+        #expect(!failure.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\r" })
+    }
+
     @Test func anExportSignedByAKeyNobodyTrustsIsNotOK() async throws {
         let export = try await exportTwoSessions()
         let key = try DeviceKey.loadOrCreate(at: directory.file("device.key"))
