@@ -2,6 +2,7 @@ import ArgumentParser
 import CJamPasirSystem
 import Foundation
 import JamPasirConfig
+import JamPasirCore
 import JamPasirDaemon
 import JamPasirHardware
 import JamPasirLinux
@@ -32,7 +33,7 @@ public struct DoctorCommand: ParsableCommand {
     public func run() throws {
         let findings = check()
         for finding in findings {
-            print((finding.ok ? " ok    " : " FIX   ") + finding.text)
+            print((finding.ok ? " ok    " : " FIX   ") + finding.text.terminalSafe)
         }
         let problems = findings.filter { !$0.ok }.count
         print(problems == 0 ? "\nall good" : "\n\(problems) thing\(problems == 1 ? "" : "s") to fix")

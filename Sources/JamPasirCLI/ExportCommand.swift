@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import JamPasirConfig
+import JamPasirCore
 import JamPasirExport
 import JamPasirReports
 import JamPasirStore
@@ -65,16 +66,20 @@ public struct ExportCommand: ParsableCommand {
     }
 }
 
-/// `jampasir verify DIR`: is this export intact and signed by the expected counter?
+/// `jampasir verify DIR`: is this export intact, and signed by one of the office's counters?
 public struct VerifyCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract:
-            "Check an export folder (file hashes, manifest signature, session count and id range), or with --store the store's audit chain.",
+            "Check an export folder (file hashes, manifest signature and signer, session count and id range), or with --store the store's audit chain.",
         discussion: """
             jampasir verify DIR             checks one export folder
             jampasir verify --store PATH    walks the store's audit chain and names the first broken link
             jampasir verify --store PATH DIR  both, and that the export's chain head is still in the store's chain
+
+            The signer is trusted when its key is given with --public-key or --trusted-keys, or else is \
+            in export.trusted_keys of the configuration. Exit status 0: OK; 1: broken, or signed by a \
+            key that is not trusted; 2: intact, but nothing says whose key signed it.
             """)
 
     @Argument(help: ArgumentHelp("The export folder (the one holding manifest.json).", valueName: "dir"))
@@ -85,51 +90,136 @@ public struct VerifyCommand: ParsableCommand {
         help: ArgumentHelp("The counter's public key (base64) the export must be signed with.", valueName: "key"))
     var publicKey: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A file of the office's counter keys: one base64 public key per line, # for comments.",
+            valueName: "file"))
+    var trustedKeys: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Configuration file whose export.trusted_keys to use (default: \(Configuration.defaultPath) if present).",
+            valueName: "path"))
+    var config: String?
+
     @Option(name: .long, help: ArgumentHelp("A session store whose audit chain to walk.", valueName: "path"))
     var store: String?
 
     public init() {}
 
-    public func run() throws {
+    public func validate() throws {
         guard directory != nil || store != nil else {
             throw ValidationError("give an export folder, --store PATH, or both")
         }
-        var problems: [String] = []
-        var head: AuditChain.Head?
-        if let directory {
-            problems += ExportVerifier.verify(directory: directory, expectedPublicKey: publicKey)
-            head = ExportVerifier.chainHead(directory: directory)
-        }
-        if let store {
-            problems += Self.verifyChain(store: store, mustContain: head)
-        }
-        if problems.isEmpty {
-            print("OK \([directory, store].compactMap { $0 }.joined(separator: " "))")
-            return
-        }
-        for problem in problems { print("FAIL \(problem)") }
-        throw ExitCode(1)
     }
 
-    public static func verifyChain(store path: String, mustContain head: AuditChain.Head?) -> [String] {
+    public func run() throws {
+        let verdict = try verify()
+        for line in verdict.lines { print(line) }
+        if verdict.exitStatus != 0 { throw ExitCode(verdict.exitStatus) }
+    }
+
+    /// What `verify` prints, line by line, and the exit status it leaves with. Every line is
+    /// terminal-safe: file names, keys and store values in it come from the export or the store.
+    public struct Verdict: Equatable, Sendable {
+        public var lines: [String]
+        public var exitStatus: Int32
+
+        init(lines: [String], exitStatus: Int32) {
+            self.lines = lines.map(\.terminalSafe)
+            self.exitStatus = exitStatus
+        }
+    }
+
+    public func verify() throws -> Verdict {
+        var lines: [String] = []
+        var problems: [String] = []
+        var unknownSigner: String?
+        var head: AuditChain.Head?
+        if let directory {
+            problems += ExportVerifier.verify(directory: directory)
+            head = ExportVerifier.chainHead(directory: directory)
+            if let signer = ExportVerifier.signer(directory: directory) {
+                let fingerprint = TrustedSigners.fingerprint(of: signer) ?? "unreadable"
+                if let trusted = try trustedSigners() {
+                    if !trusted.trusts(signer) {
+                        problems.append(
+                            "\(directory) is signed by a key that is not trusted (fingerprint \(fingerprint)): not one of the office's counters, or one missing from the trusted keys"
+                        )
+                    }
+                } else {
+                    unknownSigner = fingerprint
+                }
+            }
+        }
+        if let store {
+            let chain = Self.verifyChain(store: store, mustContain: head)
+            lines += chain.summary.map { [$0] } ?? []
+            problems += chain.problems
+        }
+        if !problems.isEmpty {
+            return Verdict(lines: lines + problems.map { "FAIL \($0)" }, exitStatus: 1)
+        }
+        if let unknownSigner, let directory {
+            return Verdict(
+                lines: lines + [
+                    "UNKNOWN SIGNER \(directory): intact, but nothing says whose key signed it (fingerprint \(unknownSigner)); compare it with the counter's (jampasird logs it at start), then give --trusted-keys FILE or add the key to export.trusted_keys"
+                ], exitStatus: 2)
+        }
+        return Verdict(
+            lines: lines + ["OK \([directory, store].compactMap { $0 }.joined(separator: " "))"], exitStatus: 0)
+    }
+
+    /// The keys to trust: those of --public-key and --trusted-keys when given, else the
+    /// configuration's export.trusted_keys; nil when there are none at all.
+    func trustedSigners() throws -> TrustedSigners? {
+        do {
+            if publicKey != nil || trustedKeys != nil {
+                var keys = publicKey.map { [$0] } ?? []
+                if let trustedKeys {
+                    guard let data = FileManager.default.contents(atPath: trustedKeys) else {
+                        throw CLIFailure(
+                            message:
+                                "cannot read the trusted keys file \(trustedKeys): check the path and its permissions",
+                            exitStatus: 66)
+                    }
+                    keys += try TrustedSigners.keys(inFile: String(decoding: data, as: UTF8.self), path: trustedKeys)
+                }
+                return try TrustedSigners(keys)
+            }
+            let configured = try loadConfiguration(config).trustedExportSigners
+            return configured.isEmpty ? nil : try TrustedSigners(configured)
+        } catch let failure as TrustedSigners.Failure {
+            throw CLIFailure(message: failure.description, exitStatus: 65)
+        }
+    }
+
+    /// A line describing the chain (when it could be walked), and the problems found.
+    public static func verifyChain(store path: String, mustContain head: AuditChain.Head?) -> (
+        summary: String?, problems: [String]
+    ) {
         do {
             let store = try SessionStore(path: path, access: .readOnly)
             let started = ContinuousClock.now
             let report = try store.verifyChain()
             let elapsed = ContinuousClock.now - started
-            print(
+            let summary =
                 "chain of \(path): \(report.entries) entries, \(report.sessions) sessions, head \(report.head.map { "\($0.seq):\($0.hash.prefix(16))…" } ?? "none"), checked in \(elapsed.formatted(.units(allowed: [.milliseconds])))"
-            )
             if let head, try !store.chainContains(head) {
-                return [
-                    "the export's chain head (entry \(head.seq), \(head.hash.prefix(16))…) is not in the store's chain: history was rewritten after the export"
-                ]
+                return (
+                    summary,
+                    [
+                        "the export's chain head (entry \(head.seq), \(head.hash.prefix(16))…) is not in the store's chain: history was rewritten after the export"
+                    ]
+                )
             }
-            return []
+            return (summary, [])
         } catch let broken as AuditChain.Break {
-            return ["\(path): \(broken.description)"]
+            return (nil, ["\(path): \(broken.description)"])
         } catch {
-            return ["\(path): \(error)"]
+            return (nil, ["\(path): \(error)"])
         }
     }
 }

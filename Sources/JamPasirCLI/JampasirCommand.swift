@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import JamPasirCore
 
 /// `jampasir`: the supervisor's and technician's tool. Reads the store; never changes it.
 public struct JampasirCommand: ParsableCommand {
@@ -20,7 +21,7 @@ public struct JampasirCommand: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch let failure as CLIFailure {
-            FileHandle.standardError.write(Data("jampasir: \(failure.message)\n".utf8))
+            FileHandle.standardError.write(Data("jampasir: \(failure.message.terminalSafe)\n".utf8))
             Foundation.exit(failure.exitStatus)
         } catch {
             exit(withError: error)

@@ -76,7 +76,7 @@ public struct ReplayCommand: ParsableCommand {
             lines.append("recorded: \(recorded)")
             let agrees = session.outcome == .interrupted
             lines.append(agrees ? "→ agrees (interrupted)" : "→ DIFFERS from the record")
-            return (lines.joined(separator: "\n") + "\n", agrees)
+            return (Self.text(lines), agrees)
         }
         let durationMs = end.duration.millisecondsRoundedUp
         lines.append(
@@ -86,7 +86,12 @@ public struct ReplayCommand: ParsableCommand {
         let agrees =
             session.outcome == end.outcome && session.durationMs == durationMs && session.freeService == end.freeService
         lines.append(agrees ? "→ agrees with the record" : "→ DIFFERS from the record")
-        return (lines.joined(separator: "\n") + "\n", agrees)
+        return (Self.text(lines), agrees)
+    }
+
+    /// The lines, each made terminal-safe (the counter id comes from the store).
+    static func text(_ lines: [String]) -> String {
+        lines.map { $0.terminalSafe + "\n" }.joined()
     }
 
     static func describe(_ gesture: Gesture) -> String {

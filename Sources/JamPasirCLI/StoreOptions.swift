@@ -17,14 +17,9 @@ struct StoreOptions: ParsableArguments {
     var config: String?
 
     func configuration() throws -> Configuration {
-        do {
-            var (configuration, _) = try Configuration.load(
-                path: config ?? Configuration.defaultPath, required: config != nil)
-            if let store { configuration.storePath = store }
-            return configuration
-        } catch {
-            throw CLIFailure(message: "configuration error: \(error)", exitStatus: ConfigurationError.exitStatus)
-        }
+        var configuration = try loadConfiguration(config)
+        if let store { configuration.storePath = store }
+        return configuration
     }
 
     /// Opens the store read-only: the CLI never changes the log, and works while the daemon writes.
@@ -34,6 +29,15 @@ struct StoreOptions: ParsableArguments {
         } catch {
             throw CLIFailure(message: "\(error)", exitStatus: 66)
         }
+    }
+}
+
+/// The configuration file at `path` (`--config`), or at the default path if there is one there.
+func loadConfiguration(_ path: String?) throws -> Configuration {
+    do {
+        return try Configuration.load(path: path ?? Configuration.defaultPath, required: path != nil).0
+    } catch {
+        throw CLIFailure(message: "configuration error: \(error)", exitStatus: ConfigurationError.exitStatus)
     }
 }
 

@@ -17,6 +17,9 @@ public struct Configuration: Equatable, Sendable {
     public var reportLanguage = "id"
     /// SHA-256 fingerprints (`sha256:<hex>`) of the stick key files allowed to receive exports.
     public var authorizedExportKeys: [String] = []
+    /// Base64 Ed25519 public keys of the office's counters: `jampasir verify` trusts exports
+    /// signed with these.
+    public var trustedExportSigners: [String] = []
     /// The Ed25519 device key that signs exports; nil means `device.key` next to the store.
     public var deviceKeyPathSetting: String?
     /// Whether plugged-in USB sticks are watched for (hardware mode only).
@@ -292,6 +295,17 @@ extension Configuration {
                 keys.append(key.lowercased())
             }
             config.authorizedExportKeys = keys
+        },
+        Field(table: "export", key: "trusted_keys") { value, config throws(Rejected) in
+            let rejected = Rejected(
+                allowed: "an array of base64 Ed25519 public keys (32 bytes), as jampasird logs its device key at start")
+            guard case .array(let items) = value else { throw rejected }
+            var keys: [String] = []
+            for item in items {
+                guard case .string(let key) = item, Data(base64Encoded: key)?.count == 32 else { throw rejected }
+                keys.append(key)
+            }
+            config.trustedExportSigners = keys
         },
         .boolean("export", "usb") { $0.usbExportEnabled = $1 },
         .text(

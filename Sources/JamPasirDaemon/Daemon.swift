@@ -132,7 +132,9 @@ public struct Daemon: Sendable {
             store = try SessionStore(path: configuration.storePath, access: .readWrite)
             // The key that signs exports: created once, on the first start, next to the store.
             key = try DeviceKey.loadOrCreate(at: configuration.deviceKeyPath)
-            logger.info("device key \(configuration.deviceKeyPath): public key \(key.publicKeyBase64)")
+            logger.info(
+                "device key \(configuration.deviceKeyPath): public key \(key.publicKeyBase64) (fingerprint \(key.publicKeyFingerprint))"
+            )
             let recovered = try store.interruptOpenSessions(
                 at: Date(), freeService: configuration.rules.interruptedIsFree)
             if try store.recordRules(configuration.rules.auditDescription) {

@@ -111,18 +111,20 @@ public struct StickExportService: Sendable {
                     exportedAt: now(), stick: stick.description, sessionCount: result.manifest.body.sessions.count,
                     lastSessionID: result.manifest.body.sessions.lastID, manifestSHA256: digest))
         } catch {
-            logger.error("export to \(stick) written, but not recorded in the store: \(error)")
+            logger.error("export to \(stick.description.terminalSafe) written, but not recorded in the store: \(error)")
         }
         return .exported(directory: result.directory, sessions: result.manifest.body.sessions.count)
     }
 
+    /// Logs the outcome; what the stick said about itself (vendor, model, serial) and errors
+    /// naming its files are made terminal-safe first.
     private func report(_ outcome: StickExportOutcome) -> StickExportOutcome {
         switch outcome {
-        case .ignored(let why): logger.info("USB: ignored \(why)")
-        case .refused(let why): logger.warning("USB: refused \(why)")
-        case .failed(let code, let why): logger.error("USB: export failed (USb\(code)): \(why)")
+        case .ignored(let why): logger.info("USB: ignored \(why.terminalSafe)")
+        case .refused(let why): logger.warning("USB: refused \(why.terminalSafe)")
+        case .failed(let code, let why): logger.error("USB: export failed (USb\(code)): \(why.terminalSafe)")
         case .exported(let directory, let sessions):
-            logger.notice("USB: exported \(sessions) sessions to \(directory); safe to remove")
+            logger.notice("USB: exported \(sessions) sessions to \(directory.terminalSafe); safe to remove")
         }
         return outcome
     }

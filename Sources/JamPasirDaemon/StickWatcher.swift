@@ -96,7 +96,7 @@ public final class StickWatcher: Sendable {
             case .ignored(let reason):
                 // Internal disks are enumerated at every start: only USB devices are worth a line.
                 if device.properties["ID_BUS"] == "usb" || device.parentSubsystems.contains("usb") {
-                    logger.info("USB: ignored \(device.devnode): \(reason)")
+                    logger.info("USB: ignored \(device.devnode.terminalSafe): \(reason.terminalSafe)")
                 }
             case .stick(let stick):
                 start(stick, device)
@@ -132,7 +132,7 @@ public final class StickWatcher: Sendable {
         }
         notices.yield(.checking)
         if busy {
-            logger.notice("USB: \(stick) waits for the export still running to finish")
+            logger.notice("USB: \(stick.description.terminalSafe) waits for the export still running to finish")
         } else {
             queue.async { self.export(device, stick: stick) }
         }

@@ -23,6 +23,9 @@ public struct DeviceKey: Sendable {
 
     public var publicKeyBase64: String { privateKey.publicKey.rawRepresentation.base64EncodedString() }
 
+    /// What `jampasir verify` shows of the key that signed an export (see `TrustedSigners`).
+    public var publicKeyFingerprint: String { TrustedSigners.fingerprint(of: publicKeyBase64)! }
+
     /// Loads the key at `path`, or creates it (atomically) if there is none yet.
     public static func loadOrCreate(at path: String) throws(Failure) -> DeviceKey {
         if let data = FileManager.default.contents(atPath: path) {

@@ -8,8 +8,17 @@ import JamPasirStore
 public enum ExportVerifier {
     /// The audit chain head an export's manifest carries, if it is readable and has one.
     public static func chainHead(directory: String) -> AuditChain.Head? {
+        manifest(directory: directory)?.body.chain
+    }
+
+    /// The base64 public key an export's manifest says it was signed with, if it is readable.
+    public static func signer(directory: String) -> String? {
+        manifest(directory: directory)?.body.devicePublicKey
+    }
+
+    private static func manifest(directory: String) -> ExportManifest? {
         FileManager.default.contents(atPath: directory + "/manifest.json").flatMap {
-            try? JSONDecoder().decode(ExportManifest.self, from: $0).body.chain
+            try? JSONDecoder().decode(ExportManifest.self, from: $0)
         }
     }
 

@@ -3,7 +3,8 @@ import Foundation
 
 /// Which sticks may receive an export: those carrying `JAMPASIR/export.key` whose content hashes
 /// to one of the configured `export.authorized_keys` (the device stores hashes only). The key
-/// file is read without following links, and only up to 1 KiB; nothing else on a stick is read.
+/// file is read without following links, and only up to 1 KiB whatever size the filesystem
+/// claims; nothing else on a stick is read.
 public enum ExportAuthorization {
     public static let directoryName = "JAMPASIR"
     public static let keyFileName = "export.key"
@@ -55,24 +56,50 @@ public enum ExportAuthorization {
                     : "no \(directoryName)/\(keyFileName) on the stick")
         }
         defer { close(directory) }
-        let fd = openat(directory, keyFileName, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+        return try readKeyFile(in: directory, named: keyFileName)
+    }
+
+    /// The largest key file read: a key is 43 characters, with room for whitespace and comments.
+    public static let keyFileLimit = 1024
+
+    /// Reads the key file `name` in the open directory `directory`: a regular file, no links
+    /// followed, at most `keyFileLimit` bytes. Its size is what `read` returns, never `st_size`:
+    /// a crafted filesystem can report any size, a negative one too.
+    static func readKeyFile(in directory: Int32, named name: String) throws(Failure) -> Data {
+        let shownName = "\(directoryName)/\(name)"
+        let fd = openat(directory, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else {
             throw Failure(
-                description: errno == ELOOP
-                    ? "\(directoryName)/\(keyFileName) is a symbolic link"
-                    : "no \(directoryName)/\(keyFileName) on the stick")
+                description: errno == ELOOP ? "\(shownName) is a symbolic link" : "no \(shownName) on the stick")
         }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
-            throw Failure(description: "\(directoryName)/\(keyFileName) is not a regular file")
+            throw Failure(description: "\(shownName) is not a regular file")
         }
-        guard info.st_size <= 1024 else {
-            throw Failure(description: "\(directoryName)/\(keyFileName) is too large to be a key")
+        // One byte more than allowed tells a file at the limit from a longer one.
+        guard let contents = readAtMost(keyFileLimit + 1, from: fd) else {
+            throw Failure(description: "cannot read \(shownName): \(String(cString: strerror(errno)))")
         }
-        var buffer = [UInt8](repeating: 0, count: Int(info.st_size))
-        let count = read(fd, &buffer, buffer.count)
-        guard count == buffer.count else { throw Failure(description: "cannot read \(directoryName)/\(keyFileName)") }
-        return Data(buffer)
+        guard contents.count <= keyFileLimit else {
+            throw Failure(description: "\(shownName) is too large to be a key")
+        }
+        return contents
+    }
+
+    /// Up to `limit` bytes from `fd`, into a buffer of that size; nil on a read error.
+    static func readAtMost(_ limit: Int, from fd: Int32) -> Data? {
+        var buffer = [UInt8](repeating: 0, count: limit)
+        var count = 0
+        while count < limit {
+            let result = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + count, limit - count) }
+            if result == 0 { break }
+            if result < 0 {
+                if errno == EINTR { continue }
+                return nil
+            }
+            count += result
+        }
+        return Data(buffer[..<count])
     }
 }

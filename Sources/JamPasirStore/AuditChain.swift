@@ -52,6 +52,13 @@ public enum AuditChain {
         "ended_at", "duration_ms", "outcome", "free_service",
     ]
     static let exportColumns = ["id", "exported_at", "stick", "session_count", "last_session_id", "manifest_sha256"]
+    static let auditColumns = ["seq", "kind", "subject_id", "fields", "previous_hash", "hash"]
+
+    /// `table.a, table.b, …`: queries name every column they read, never `*`, so that a column
+    /// added by hand can neither be read by mistake nor shadow another table's in a join.
+    static func selectList(_ table: String, _ columns: [String]) -> String {
+        columns.map { "\(table).\($0)" }.joined(separator: ", ")
+    }
 
     static func canonical(_ row: Row, columns: [String]) -> String {
         var text = ""
@@ -78,7 +85,10 @@ public enum AuditChain {
 
     /// A session's canonical fields, with its edge journal when it has one.
     static func sessionFields(_ db: Database, id: Int64) throws -> String? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM session WHERE id = ?", arguments: [id]) else {
+        guard
+            let row = try Row.fetchOne(
+                db, sql: "SELECT \(selectList("session", sessionColumns)) FROM session WHERE id = ?", arguments: [id])
+        else {
             return nil
         }
         let edges = try String.fetchOne(
@@ -91,7 +101,9 @@ public enum AuditChain {
     }
 
     static func exportFields(_ db: Database, id: Int64) throws -> String? {
-        try Row.fetchOne(db, sql: "SELECT * FROM export WHERE id = ?", arguments: [id]).map {
+        try Row.fetchOne(
+            db, sql: "SELECT \(selectList("export", exportColumns)) FROM export WHERE id = ?", arguments: [id]
+        ).map {
             canonical($0, columns: exportColumns)
         }
     }
@@ -130,12 +142,14 @@ public enum AuditChain {
             try through?.exports ?? Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM export") ?? 0
         var hasher = SHA256()
         let sessions = try Row.fetchCursor(
-            db, sql: "SELECT * FROM session WHERE id <= ? ORDER BY id", arguments: [sessionsThrough])
+            db, sql: "SELECT \(selectList("session", sessionColumns)) FROM session WHERE id <= ? ORDER BY id",
+            arguments: [sessionsThrough])
         while let row = try sessions.next() {
             hasher.update(data: Data((canonical(row, columns: sessionColumns) + "\n").utf8))
         }
         let exports = try Row.fetchCursor(
-            db, sql: "SELECT * FROM export WHERE id <= ? ORDER BY id", arguments: [exportsThrough])
+            db, sql: "SELECT \(selectList("export", exportColumns)) FROM export WHERE id <= ? ORDER BY id",
+            arguments: [exportsThrough])
         while let row = try exports.next() {
             hasher.update(data: Data((canonical(row, columns: exportColumns) + "\n").utf8))
         }
@@ -149,18 +163,21 @@ public enum AuditChain {
         }
     }
 
-    /// Walks the whole chain; throws the first broken link.
+    /// Checks the store's schema, then walks the whole chain; throws the first broken link.
     static func verify(_ db: Database) throws -> Report {
+        try StoreSchema.check(db)
         var expectedSeq: Int64 = 1
         var previous = origin
         var chainedSessions = Set<Int64>()
         var chainedExports = Set<Int64>()
         var sealed = (sessions: Int64(0), exports: Int64(0))
-        // One pass: each entry with the row it names (audit and session columns do not clash).
+        // One pass: each entry with the row it names (the two tables' column names do not clash).
         let entries = try Row.fetchCursor(
             db,
             sql: """
-                SELECT audit.*, session.*, session_edges.edges AS journal FROM audit
+                SELECT \(selectList("audit", auditColumns)), \(selectList("session", sessionColumns)),
+                  session_edges.edges AS journal
+                FROM audit
                 LEFT JOIN session ON audit.kind = 'session' AND session.id = audit.subject_id
                 LEFT JOIN session_edges ON audit.kind = 'session' AND session_edges.session_id = audit.subject_id
                 ORDER BY audit.seq

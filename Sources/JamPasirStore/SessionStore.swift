@@ -22,6 +22,9 @@ public final class SessionStore: Sendable {
         configuration.readonly = access == .readOnly
         configuration.busyMode = .timeout(5)
         configuration.label = "jampasir-store"
+        // The schema may have been edited by hand: views, triggers and generated columns must not
+        // run functions with side effects (or any application-defined function) on our connections.
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA trusted_schema = OFF") }
         switch access {
         case .readOnly:
             guard fileManager.fileExists(atPath: path) else { throw .missing(path: path) }

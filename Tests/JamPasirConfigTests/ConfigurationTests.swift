@@ -166,6 +166,11 @@ struct ConfigurationTests {
         ),
         Bad(text: "[lights]\nsand_lines = [1, 2", expected: "bad.toml:2: an array must be closed on the same line"),
         Bad(
+            text: "[export]\ntrusted_keys = [\"abc\"]",
+            expected:
+                "bad.toml:2: export.trusted_keys: [\"abc\"] is not allowed: an array of base64 Ed25519 public keys (32 bytes), as jampasird logs its device key at start"
+        ),
+        Bad(
             text: "[export]\nauthorized_keys = [\"md5:abc\"]",
             expected:
                 "bad.toml:2: export.authorized_keys: [\"md5:abc\"] is not allowed: an array of \"sha256:<64 hex digits>\" lines, as printed by `jampasir export-key new`"

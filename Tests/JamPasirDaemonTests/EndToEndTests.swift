@@ -118,22 +118,122 @@ struct EndToEndTests {
         #expect(lines[1].hasPrefix("1,loket-test,"))
         #expect(lines[1].contains(",49000,120000,in_time,false,"))
         #expect(lines[2].contains(",140000,120000,overtime,true,"))
-        #expect(throws: Never.self) { try VerifyCommand.parse([exportDirectory]).run() }
+        #expect(throws: Never.self) {
+            try VerifyCommand.parse([exportDirectory, "--public-key", key.publicKeyBase64]).run()
+        }
 
         // The manifest seals the audit chain's head: the store verifies against the export until
         // someone rewrites history (here: the sqlite3 CLI drops the last chain entries).
         #expect(ExportVerifier.chainHead(directory: exportDirectory)?.seq == 3)
-        #expect(throws: Never.self) { try VerifyCommand.parse(["--store", storePath, exportDirectory]).run() }
-        try runTool(
-            "/usr/bin/sqlite3", [storePath, "DROP TRIGGER audit_never_deleted; DELETE FROM audit WHERE seq >= 2;"])
+        #expect(throws: Never.self) {
+            try VerifyCommand.parse(["--store", storePath, exportDirectory, "--public-key", key.publicKeyBase64]).run()
+        }
+        try tamperWithStore(at: storePath, "DELETE FROM audit WHERE seq >= 2;")
         #expect(throws: ExitCode(1)) { try VerifyCommand.parse(["--store", storePath]).run() }
         #expect(throws: ExitCode(1)) { try VerifyCommand.parse(["--store", storePath, exportDirectory]).run() }
         #expect(
-            VerifyCommand.verifyChain(store: storePath, mustContain: nil)
+            VerifyCommand.verifyChain(store: storePath, mustContain: nil).problems
                 == [
                     "\(storePath): session 1 has an outcome but no audit entry: the chain was truncated after entry 1, or the row was added behind the store's back"
                 ]
         )
+    }
+
+    /// Session 1 in time, session 2 overtime (a free passport), exported: the export's folder.
+    func exportTwoSessions() async throws -> String {
+        let rig = try CounterRig(storePath: storePath)
+        await rig.start()
+        await rig.tap(at: 1)
+        await rig.tap(at: 50)
+        await rig.tap(at: 60)
+        await rig.tap(at: 200)
+        await rig.settle()
+        _ = try DeviceKey.loadOrCreate(at: directory.file("device.key"))
+        let message = try ExportCommand.parse(["--to", directory.path, "--store", storePath, "--config", configPath])
+            .export()
+        return String(message.dropFirst("exported 2 sessions to ".count))
+    }
+
+    @Test func verifyNamesAuditColumnsThatShadowTheEditedSessions() async throws {
+        let export = try await exportTwoSessions()
+        try tamperWithStore(
+            at: storePath, ShadowColumnAttack.generatedColumns + ShadowColumnAttack.rewriteHistory(free: 2, deleted: 1))
+        let verdict = try VerifyCommand.parse(["--store", storePath, export]).verify()
+        #expect(verdict.exitStatus == 1)
+        let failure = try #require(verdict.lines.first { $0.hasPrefix("FAIL \(storePath): the store's schema") })
+        #expect(failure.contains("unexpected generated column audit.outcome"))
+        #expect(throws: ExitCode(1)) { try VerifyCommand.parse(["--store", storePath]).run() }
+    }
+
+    @Test func verifyShowsControlCharactersFromAnExportInsteadOfSendingThem() async throws {
+        let export = try await exportTwoSessions()
+        // A file name that, printed raw, returns to the line's start, erases it and writes "OK".
+        let manifestPath = export + "/manifest.json"
+        var manifest = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: manifestPath)))
+                as? [String: Any])
+        let files = try #require(manifest["files"] as? [[String: Any]])
+        manifest["files"] =
+            files + [["name": "x\r\u{1B}[2KOK", "sha256": String(repeating: "0", count: 64), "size": 0]]
+        try JSONSerialization.data(withJSONObject: manifest).write(to: URL(fileURLWithPath: manifestPath))
+
+        let verdict = try VerifyCommand.parse([export]).verify()
+        #expect(verdict.exitStatus == 1)
+        #expect(verdict.lines.contains("FAIL x\\r\\u{1B}[2KOK is missing"))
+        let output = verdict.lines.joined(separator: "\n")
+        #expect(!output.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\r" })
+    }
+
+    @Test func verifyShowsControlCharactersFromTheStoreInsteadOfSendingThem() async throws {
+        _ = try await exportTwoSessions()
+        try tamperWithStore(at: storePath, "UPDATE session SET boot_id = 'b' || char(13, 27) || '[2KOK' WHERE id = 1;")
+        let verdict = try VerifyCommand.parse(["--store", storePath]).verify()
+        #expect(verdict.exitStatus == 1)
+        let failure = try #require(verdict.lines.first { $0.hasPrefix("FAIL ") })
+        #expect(failure.contains("boot_id=b\\r\\u{1B}[2KOK;"))
+        #expect(!failure.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\r" })
+    }
+
+    @Test func anExportSignedByAKeyNobodyTrustsIsNotOK() async throws {
+        let export = try await exportTwoSessions()
+        let key = try DeviceKey.loadOrCreate(at: directory.file("device.key"))
+        let verdict = try VerifyCommand.parse([export, "--config", configPath]).verify()
+        #expect(verdict.exitStatus == 2)
+        #expect(
+            verdict.lines == [
+                "UNKNOWN SIGNER \(export): intact, but nothing says whose key signed it (fingerprint \(key.publicKeyFingerprint)); compare it with the counter's (jampasird logs it at start), then give --trusted-keys FILE or add the key to export.trusted_keys"
+            ])
+        #expect(throws: ExitCode(2)) { try VerifyCommand.parse([export, "--config", configPath]).run() }
+    }
+
+    @Test func onlyTheOfficesCounterKeysAreTrusted() async throws {
+        let export = try await exportTwoSessions()
+        let key = try DeviceKey.loadOrCreate(at: directory.file("device.key"))
+        let otherCounter = try DeviceKey.loadOrCreate(at: directory.file("other.key")).publicKeyBase64
+        let list = directory.file("trusted-keys")
+        func verify(trusting keys: String) throws -> VerifyCommand.Verdict {
+            try keys.write(toFile: list, atomically: true, encoding: .utf8)
+            return try VerifyCommand.parse([export, "--trusted-keys", list]).verify()
+        }
+        let office = "# the office's counters\n\(otherCounter)  # loket-2\n\n\(key.publicKeyBase64)\n"
+        let trusted = try verify(trusting: office)
+        #expect(trusted.lines == ["OK \(export)"] && trusted.exitStatus == 0)
+        #expect(
+            try verify(trusting: otherCounter + "\n").lines == [
+                "FAIL \(export) is signed by a key that is not trusted (fingerprint \(key.publicKeyFingerprint)): not one of the office's counters, or one missing from the trusted keys"
+            ])
+        #expect(try verify(trusting: otherCounter + "\n").exitStatus == 1)
+        do {
+            _ = try verify(trusting: "\(key.publicKeyBase64)\nloket-1\n")
+            Issue.record("a line that is not a key was accepted")
+        } catch {
+            #expect(
+                "\(error)" == "\(list):2: not a base64 Ed25519 public key (32 bytes); one key per line, # for comments")
+        }
+        // Or the configuration's list.
+        try "[export]\ntrusted_keys = [\"\(key.publicKeyBase64)\"]\n".write(
+            toFile: configPath, atomically: true, encoding: .utf8)
+        #expect(try VerifyCommand.parse([export, "--config", configPath]).verify().exitStatus == 0)
     }
 
     @Test func exportToMissingDirectoryFailsClearly() throws {

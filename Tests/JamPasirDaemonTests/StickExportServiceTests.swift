@@ -67,13 +67,15 @@ struct StickExportServiceTests {
             ], parentSubsystems: bus == "usb" ? ["scsi", "usb"] : ["mmc"])
     }
 
-    func service(_ mounter: DirectoryMounter, authorized: [String]) throws -> StickExportService {
+    func service(_ mounter: DirectoryMounter, authorized: [String], logger: Logger = Logger(label: "test")) throws
+        -> StickExportService
+    {
         let key = try DeviceKey.loadOrCreate(at: directory.file("state/device.key"))
         let writer = ExportWriter(
             store: store, counterID: "loket-1", key: key, timeZone: TimeZone(identifier: "Asia/Jakarta")!,
             language: .indonesian)
         return StickExportService(
-            writer: writer, store: store, authorizedKeys: authorized, mounter: mounter, logger: Logger(label: "test"),
+            writer: writer, store: store, authorizedKeys: authorized, mounter: mounter, logger: logger,
             now: { Date(timeIntervalSince1970: 1_796_100_000) })
     }
 
@@ -151,6 +153,20 @@ struct StickExportServiceTests {
         #expect(outcome == .refused("SanDisk Cruzer serial 42 (/dev/sda1, vfat): no JAMPASIR/export.key on the stick"))
     }
 
+    @Test func aStickNamedWithEscapeSequencesIsLoggedWithThemVisible() throws {
+        var evil = device()
+        evil.properties["ID_VENDOR"] = "Evil\u{1B}[2K\rSanDisk"
+        evil.properties["ID_SERIAL_SHORT"] = "42\nUSB: exported 9 sessions\u{202E}"
+        let lines = CapturedLog()
+        let logger = Logger(label: "test") { _ in lines }
+        _ = try service(DirectoryMounter(sticks: ["/dev/sda1": stickPath]), authorized: [], logger: logger)
+            .handle(evil)
+        #expect(
+            lines.messages == [
+                "USB: refused Evil\\u{1B}[2K\\rSanDisk Cruzer serial 42\\nUSB: exported 9 sessions\\u{202E} (/dev/sda1, vfat): no JAMPASIR/export.key on the stick"
+            ])
+    }
+
     @Test func sdCardIsIgnoredAndNeverMounted() throws {
         let mounter = DirectoryMounter(sticks: [:])
         let outcome = try service(mounter, authorized: []).handle(device("/dev/mmcblk0p1", bus: "mmc"))
@@ -223,5 +239,22 @@ struct StickWatcherTests {
         }
         #expect(complete.count == 1)
         #expect(ExportVerifier.verify(directory: complete[0]).isEmpty)
+    }
+}
+
+/// Keeps the messages logged through it.
+final class CapturedLog: LogHandler, @unchecked Sendable {
+    private let lines = Mutex<[String]>([])
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+    var messages: [String] { lines.withLock { $0 } }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        lines.withLock { $0.append(event.message.description) }
     }
 }

@@ -1,9 +1,10 @@
 import Foundation
 import JamPasirLinux
-import JamPasirMedia
 import JamPasirTesting
 import PropertyBased
 import Testing
+
+@testable import JamPasirMedia
 
 @Suite("Which block devices can carry an export")
 struct MediaClassifierTests {
@@ -111,6 +112,33 @@ struct ExportAuthorizationTests {
         #expect(FileManager.default.createFile(atPath: stick.file("JAMPASIR/export.key"), contents: Data(count: 5000)))
         #expect(throws: ExportAuthorization.Failure(description: "JAMPASIR/export.key is too large to be a key")) {
             try ExportAuthorization.readKeyFile(mountPoint: stick.path)
+        }
+    }
+
+    @Test func keyFileOfExactlyOneKiBIsReadAndOneByteMoreIsRefused() throws {
+        let stick = try TemporaryDirectory("stick")
+        try FileManager.default.createDirectory(atPath: stick.file("JAMPASIR"), withIntermediateDirectories: true)
+        let key = Data(repeating: UInt8(ascii: "k"), count: 1024)
+        #expect(FileManager.default.createFile(atPath: stick.file("JAMPASIR/export.key"), contents: key))
+        #expect(try ExportAuthorization.readKeyFile(mountPoint: stick.path) == key)
+        #expect(FileManager.default.createFile(atPath: stick.file("JAMPASIR/export.key"), contents: key + [0x0A]))
+        #expect(throws: ExportAuthorization.Failure(description: "JAMPASIR/export.key is too large to be a key")) {
+            try ExportAuthorization.readKeyFile(mountPoint: stick.path)
+        }
+    }
+
+    @Test func keyFileSizeComesFromReadingItNeverFromStSize() throws {
+        // Files in /proc say st_size 0 whatever they hold, as a crafted filesystem can say any size
+        // (a negative one used to trap the daemon): only what read() returns counts.
+        let proc = open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        try #require(proc >= 0)
+        defer { close(proc) }
+        var info = stat()
+        #expect(fstatat(proc, "comm", &info, AT_SYMLINK_NOFOLLOW) == 0 && info.st_size == 0)
+        let name = try ExportAuthorization.readKeyFile(in: proc, named: "comm")
+        #expect(!name.isEmpty && name.last == UInt8(ascii: "\n"))
+        #expect(throws: ExportAuthorization.Failure(description: "JAMPASIR/maps is too large to be a key")) {
+            try ExportAuthorization.readKeyFile(in: proc, named: "maps")
         }
     }
 

@@ -37,16 +37,10 @@ struct AuditChainTests {
                 sessionCount: 6, lastSessionID: 6, manifestSHA256: String(repeating: "a", count: 64)))
     }
 
-    /// Runs SQL through the real sqlite3 CLI, with the store's protective triggers dropped.
+    /// Runs SQL through the real sqlite3 CLI, with the store's protective triggers dropped and
+    /// put back afterwards.
     func tamper(_ sql: String) throws {
-        let script = """
-            DROP TRIGGER IF EXISTS session_outcome_is_final; DROP TRIGGER IF EXISTS session_never_deleted;
-            DROP TRIGGER IF EXISTS audit_is_final; DROP TRIGGER IF EXISTS audit_never_deleted;
-            DROP TRIGGER IF EXISTS export_is_final; DROP TRIGGER IF EXISTS export_never_deleted;
-            \(sql)
-            """
-        let status = try runTool("/usr/bin/sqlite3", [path, script]).status
-        #expect(status == 0, "sqlite3 failed on: \(sql)")
+        try tamperWithStore(at: path, sql)
     }
 
     func brokenLink() throws -> AuditChain.Break? {
@@ -149,7 +143,9 @@ struct AuditChainTests {
 
     @Test func aStoreFromBeforeTheChainIsSealedAtMigrationAndStaysVerifiable() throws {
         // Turn the store back into a v2 store (no chain), then open it: the migration seals it.
-        try tamper("DROP TABLE audit; DELETE FROM grdb_migrations WHERE identifier = 'v3-audit-chain';")
+        try runTool(
+            "/usr/bin/sqlite3",
+            [path, "DROP TABLE audit; DELETE FROM grdb_migrations WHERE identifier = 'v3-audit-chain';"])
         let store = try SessionStore(path: path, access: .readWrite)
         let report = try store.verifyChain()
         #expect(report.entries == 1)  // the seal
@@ -170,6 +166,40 @@ struct AuditChainTests {
         try tamper("UPDATE audit SET fields = replace(fields, 'limit_ms=180000', 'limit_ms=240000') WHERE seq = 10;")
         let broken = try #require(try brokenLink())
         #expect(broken.description == "audit entry 10 (rules) was edited")
+    }
+
+    @Test func auditColumnsGeneratedFromTheChainCannotShadowEditedSessions() throws {
+        // Columns named like the session's, computed from each entry's own fields: a verifier that
+        // reads `audit.*, session.*` by name sees the chained values, not the edited rows.
+        try tamper(ShadowColumnAttack.generatedColumns + ShadowColumnAttack.rewriteHistory(free: 2, deleted: 6))
+        let broken = try #require(try brokenLink())
+        #expect(broken.description.hasPrefix("the store's schema is not the one jampasird creates"))
+        #expect(broken.description.contains("unexpected generated column audit.outcome"))
+        #expect(broken.description.contains("unexpected generated column audit.id"))
+    }
+
+    @Test func plainAuditColumnsCopiedFromTheChainCannotShadowEditedSessions() throws {
+        try tamper(ShadowColumnAttack.plainColumns + ShadowColumnAttack.rewriteHistory(free: 2, deleted: 6))
+        let broken = try #require(try brokenLink())
+        #expect(broken.description.contains("unexpected column audit.outcome"))
+        #expect(!broken.description.contains("trigger"))  // the triggers were put back as they were
+    }
+
+    @Test func aDroppedGuardTriggerIsNamed() throws {
+        try runTool("/usr/bin/sqlite3", [path, "DROP TRIGGER session_never_deleted;"])
+        let broken = try #require(try brokenLink())
+        #expect(broken.description.hasSuffix("trigger session_never_deleted is missing"))
+    }
+
+    @Test func anAddedViewOrIndexIsNamed() throws {
+        try tamper("CREATE VIEW audit_view AS SELECT * FROM audit; CREATE INDEX session_outcome ON session(outcome);")
+        let broken = try #require(try brokenLink())
+        #expect(broken.description.contains("unexpected index session_outcome"))
+        #expect(broken.description.contains("unexpected view audit_view"))
+    }
+
+    @Test func theStoreDoesNotTrustItsSchema() throws {
+        #expect(try SessionStore(path: path, access: .readWrite).pragma("trusted_schema") == "0")
     }
 
     @Test func anExportHeadIsFoundOnlyWhileHistoryIsUnchanged() throws {
