@@ -8,17 +8,22 @@
 #   make torture       crash loop: SIGKILL at random instants, store checked after each restart
 #                      (TORTURE_LONG=1 for 1,000 kills)
 #   make bench         store and export benchmarks against their anchors (BENCHMARKS.md)
-#   make deb           dist/jampasir_<version>_<arch>.deb;  make test-deb: lintian + chroot install/purge
+#   make test-arm64    the test suite and the crash loop cross-built for aarch64, run under qemu-user
+#   make deb           dist/jampasir_<version>+deb<N>_<arch>.deb for this machine;
+#                      make deb ARCH=arm64: for the Pi (Debian 13 / Raspberry Pi OS trixie), cross-built
+#   make test-deb      lintian + install/purge in a fresh chroot of the package's release (ARCH=arm64 too)
 #
-# Variables: STORE (simulator store), LIMIT (seconds, e.g. LIMIT=10 for a quick try), CONFIG.
+# Variables: STORE (simulator store), LIMIT (seconds, e.g. LIMIT=10 for a quick try), CONFIG,
+# ARCH and RELEASE (packages: amd64/arm64, trixie/bookworm).
 
 STORE  ?= .state/jampasir.sqlite
 LIMIT  ?=
 CONFIG ?=
 DAEMON_FLAGS = --simulate --store $(STORE) $(if $(LIMIT),--limit $(LIMIT)) $(if $(CONFIG),--config $(CONFIG))
 CLI_FLAGS = --store $(STORE) $(if $(CONFIG),--config $(CONFIG))
+PACKAGE_FLAGS = $(if $(ARCH),ARCH=$(ARCH)) $(if $(RELEASE),RELEASE=$(RELEASE))
 
-.PHONY: all deps build release run test test-kernel check-systemd deb test-deb bench torture soak sessions stats clean
+.PHONY: all deps build release run test test-kernel test-arm64 check-systemd deb test-deb bench torture soak sessions stats clean
 
 all: build
 
@@ -53,6 +58,9 @@ test: deps
 test-kernel: deps
 	Tests/kernel/run.sh
 
+test-arm64: deps
+	$(PACKAGE_FLAGS) scripts/test-arm64.sh
+
 bench: deps
 	scripts/bench.sh
 
@@ -68,10 +76,10 @@ check-systemd: deps
 	scripts/check-systemd.sh
 
 deb: deps
-	scripts/make-deb.sh
+	$(PACKAGE_FLAGS) scripts/make-deb.sh
 
 test-deb: deps
-	scripts/test-deb.sh
+	$(PACKAGE_FLAGS) scripts/test-deb.sh
 
 clean:
-	rm -rf .build .build-static-* .build-kernel .build-deb .state dist
+	rm -rf .build .build-static-* .build-kernel .build-deb .build-*-arm64 .build-*-amd64 .state dist

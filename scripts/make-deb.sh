@@ -1,27 +1,54 @@
 #!/usr/bin/env bash
-# Builds dist/jampasir_<version>_<arch>.deb (`make deb`): release binaries with the Swift
-# runtime linked statically (the counter needs no Swift toolchain), the systemd unit, udev
-# rules, sysusers/tmpfiles entries and the commented default configuration as a conffile.
-# Runtime dependencies are the packages that own the shared libraries the binaries use.
+# Builds the package (`make deb`): release binaries with the Swift runtime linked statically
+# (the counter needs no Swift toolchain), the systemd units, udev rules, sysusers/tmpfiles
+# entries and the commented default configuration as a conffile. Depends are computed from the
+# libraries the binaries really load, on the release the package is for.
+#
+#   make deb                          this machine's architecture and release, swift.org toolchain
+#   make deb ARCH=arm64 [RELEASE=trixie]   cross-built with Debian's swiftlang (scripts/cross.sh)
+#
+# Prints the path of the package on its last line: dist/jampasir_<version>+deb<N>_<arch>.deb
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-version=$(sed -n 's/.*public static let string = "\(.*\)".*/\1/p' Sources/JamPasirDaemon/DaemonCommand.swift)-1
-arch=$(dpkg --print-architecture)
-scratch=$root/.build-static-v1   # shared with the kernel suite's v1 build
-stage=$root/.build-deb/jampasir
+host_arch=$(dpkg --print-architecture)
+arch=${ARCH:-$host_arch}
+if [ "$arch" = "$host_arch" ] && [ -z "${RELEASE:-}" ]; then
+    release=$(. /etc/os-release && echo "$VERSION_CODENAME")
+    scratch=$root/.build-static-v1   # shared with the kernel suite's v1 build
+    build() { swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product "$1" >/dev/null; }
+    sysroot=""
+else
+    release=${RELEASE:-trixie}
+    source scripts/cross.sh
+    scratch=$root/.build-$release-$arch   # shared with make test-arm64
+    build() { cross_swift "$release" "$arch" build -c release --static-swift-stdlib --scratch-path "$scratch" --product "$1" >/dev/null; }
+    cross_sdk "$release" "$arch" >/dev/null
+    sysroot=$(cross_sysroot "$release" "$arch")
+fi
+case $release in
+    bookworm) debian=12 ;;
+    trixie) debian=13 ;;
+    *) echo "make-deb: release $release is not one JamPasir is built for (bookworm, trixie)" >&2; exit 1 ;;
+esac
+case $arch in
+    arm64) strip=aarch64-linux-gnu-strip ;;
+    amd64) strip=x86_64-linux-gnu-strip ;;
+    *) echo "make-deb: architecture $arch is not one JamPasir is built for (amd64, arm64)" >&2; exit 1 ;;
+esac
+command -v "$strip" >/dev/null || { apt-get install -y -qq --no-install-recommends "binutils-${strip%-strip}" >/dev/null; }
+version=$(sed -n 's/.*public static let string = "\(.*\)".*/\1/p' Sources/JamPasirDaemon/DaemonCommand.swift)-1+deb$debian
+stage=$root/.build-deb/jampasir-$release-$arch
 out=$root/dist/jampasir_${version}_${arch}.deb
 
-swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product jampasird >/dev/null
-swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product jampasir >/dev/null
-swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product jampasir-mountd >/dev/null
+for product in jampasird jampasir jampasir-mountd; do build "$product"; done
 
 rm -rf "$stage" && mkdir -p "$stage/DEBIAN" "$stage/usr/bin" "$stage/usr/lib/jampasir" "$stage/lib/systemd/system" "$stage/usr/lib/udev/rules.d" \
     "$stage/usr/lib/sysusers.d" "$stage/usr/lib/tmpfiles.d" "$stage/etc/jampasir" "$stage/usr/share/doc/jampasir"
 for binary in jampasird jampasir; do
-    strip --strip-unneeded -o "$stage/usr/bin/$binary" "$scratch/release/$binary"
+    "$strip" --strip-unneeded -o "$stage/usr/bin/$binary" "$scratch/release/$binary"
 done
-strip --strip-unneeded -o "$stage/usr/lib/jampasir/jampasir-mountd" "$scratch/release/jampasir-mountd"
+"$strip" --strip-unneeded -o "$stage/usr/lib/jampasir/jampasir-mountd" "$scratch/release/jampasir-mountd"
 for unit in jampasird.service jampasir-mountd.service jampasir-mountd.socket; do
     install -m 0644 "systemd/$unit" "$stage/lib/systemd/system/"
 done
@@ -37,10 +64,35 @@ printf 'jampasir (%s) unstable; urgency=medium\n\n  * Release %s.\n\n -- JamPasi
 for script in postinst prerm postrm; do install -m 0755 "packaging/debian/$script" "$stage/DEBIAN/"; done
 echo /etc/jampasir/jampasir.toml > "$stage/DEBIAN/conffiles"
 
-# Depends: the packages owning the libraries the binaries load (libc, libgpiod, libudev, sqlite…).
-depends=$(for binary in "$stage"/usr/bin/* "$stage"/usr/lib/jampasir/*; do ldd "$binary" | grep -o '/[^ ]*\.so[^ ]*'; done | sort -u \
-    | while read -r lib; do dpkg -S "$(readlink -f "$lib")" 2>/dev/null || dpkg -S "$lib" 2>/dev/null; done \
-    | cut -d: -f1 | sort -u | paste -sd, - | sed 's/,/, /g')
+# Depends: the package shipping each library the binaries load (on this machine, or in the
+# release's sysroot for a cross build), libc6 at least at the newest symbol version they need.
+owner() { # soname
+    if [ -n "$sysroot" ]; then
+        grep -l "/$1\$" "$sysroot"/.packages/*.list | head -n1 | xargs -r basename | sed 's/\.list$//'
+    else
+        dpkg -S "*/$1" 2>/dev/null | head -n1 | cut -d: -f1
+    fi
+}
+binaries=("$stage"/usr/bin/* "$stage"/usr/lib/jampasir/*)
+depends=$(for binary in "${binaries[@]}"; do readelf -d "$binary" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'; done | sort -u \
+    | while read -r soname; do
+        package=$(owner "$soname")
+        [ -n "$package" ] || { echo "make-deb: no $release package ships $soname" >&2; exit 1; }
+        echo "$package"
+    done | sort -u)
+glibc=$(for binary in "${binaries[@]}"; do readelf -V "$binary"; done | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -V | tail -n1)
+if [ -n "$sysroot" ]; then # a package that could not start on its own release is not made
+    provided=$(readelf -V "$(find "$sysroot/usr/lib" -maxdepth 2 -name libc.so.6 | head -n1)" \
+        | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -V | tail -n1)
+    if [ "$(printf '%s\n%s\n' "$glibc" "$provided" | sort -V | tail -n1)" != "$provided" ]; then
+        echo "make-deb: the binaries need glibc $glibc but $release has $provided: they would not start there." >&2
+        for binary in "${binaries[@]}"; do
+            readelf --dyn-syms -W "$binary" | awk -v v="$glibc" 'index($8, "@GLIBC_" v) { print "  " $8 }'
+        done | sort -u >&2
+        exit 1
+    fi
+fi
+depends=$(sed "s/^libc6\$/libc6 (>= $glibc)/" <<<"$depends" | paste -sd, - | sed 's/,/, /g')
 size=$(du -sk --exclude=DEBIAN "$stage" | cut -f1)
 cat > "$stage/DEBIAN/control" <<CONTROL
 Package: jampasir
@@ -62,4 +114,5 @@ Description: two-minute passport service counter timer
 CONTROL
 mkdir -p "$(dirname "$out")"
 dpkg-deb --root-owner-group -Zxz --build "$stage" "$out" >/dev/null
-echo "deb: $out ($(du -h "$out" | cut -f1), installed size ${size} KiB; Depends: $depends)"
+echo "deb: $release $arch: $(du -h "$out" | cut -f1), installed size ${size} KiB; Depends: $depends" >&2
+echo "$out"

@@ -1,16 +1,27 @@
 #!/usr/bin/env bash
-# Checks the package (`make test-deb`): lintian accepts it (no errors), and in a fresh Debian
-# 12 chroot (debootstrap) it installs with its dependencies, puts its files where expected,
-# its binaries run, and purge removes everything but the state directory.
+# Checks the package (`make test-deb`, `make test-deb ARCH=arm64`): lintian accepts it (no
+# errors), and in a fresh chroot of the release it is for (mmdebstrap; a foreign architecture
+# runs under qemu-user through binfmt_misc, as on the Pi) apt installs it with its
+# dependencies, its files are where expected, its binaries run, and purge removes everything
+# but the state directory. Ends with `deb: N passed, N failed`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 export DEBIAN_FRONTEND=noninteractive
-for tool in lintian debootstrap; do
+for tool in lintian mmdebstrap; do
     command -v "$tool" >/dev/null || apt-get install -y -qq --no-install-recommends "$tool" >/dev/null
 done
-scripts/make-deb.sh
-deb=$(ls -t dist/jampasir_*.deb | head -n1)
+deb=$(scripts/make-deb.sh | tail -n1)
+arch=$(dpkg-deb -f "$deb" Architecture)
+case $(dpkg-deb -f "$deb" Version) in
+    *+deb12) release=bookworm ;;
+    *+deb13) release=trixie ;;
+esac
+if [ "$arch" != "$(dpkg --print-architecture)" ]; then
+    source scripts/cross.sh
+    cross_binfmt aarch64
+fi
+echo "deb: $(basename "$deb") for $release $arch"
 passed=0
 failed=0
 check() { # description, command...
@@ -22,13 +33,14 @@ echo "lintian:"
 lintian --fail-on error --suppress-tags no-manual-page "$deb" | sed 's/^/  /' || true
 check "lintian reports no errors" lintian --fail-on error "$deb"
 
-chroot=$root/.build-deb/chroot
-if [ ! -x "$chroot/usr/bin/apt-get" ]; then
-    rm -rf "$chroot"
-    debootstrap --variant=minbase bookworm "$chroot" http://deb.debian.org/debian >/dev/null
-fi
+chroot=$root/.build-deb/chroot-$release-$arch
 cleanup() { umount "$chroot/proc" 2>/dev/null || true; }
 trap cleanup EXIT
+cleanup
+if [ ! -x "$chroot/usr/bin/apt-get" ]; then
+    rm -rf "$chroot"
+    mmdebstrap --quiet --variant=minbase --architectures="$arch" "$release" "$chroot" http://deb.debian.org/debian
+fi
 mount -t proc proc "$chroot/proc"
 cp "$deb" "$chroot/tmp/jampasir.deb"
 in_chroot() { chroot "$chroot" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive "$@"; }
@@ -41,6 +53,9 @@ for file in /usr/bin/jampasird /usr/bin/jampasir /usr/lib/jampasir/jampasir-moun
 done
 check "jampasird --version runs" in_chroot jampasird --version
 check "jampasir --version runs" in_chroot jampasir --version
+check "jampasir export-key new --to DIR runs (the stick workflow's first step)" \
+    in_chroot sh -c 'mkdir -p /tmp/stick && jampasir export-key new --to /tmp/stick | grep -q "authorized_keys = "'
+check "binaries are built for $arch" sh -c "readelf -h '$chroot/usr/bin/jampasird' | grep -q 'Machine: *$([ "$arch" = arm64 ] && echo AArch64 || echo 'Advanced Micro Devices X86-64')'"
 check "user jampasir created" in_chroot getent passwd jampasir
 check "service enabled" test -L "$chroot/etc/systemd/system/multi-user.target.wants/jampasird.service"
 check "mount helper socket enabled" test -L "$chroot/etc/systemd/system/sockets.target.wants/jampasir-mountd.socket"
