@@ -99,7 +99,7 @@ let package = Package(
             swiftSettings: strict),
         .executableTarget(name: "jampasird", dependencies: ["JamPasirDaemon"], swiftSettings: strict),
         .executableTarget(name: "jampasir", dependencies: ["JamPasirCLI"], swiftSettings: strict),
-        .executableTarget(name: "jampasir-mountd", dependencies: ["JamPasirMount"], swiftSettings: strict),
+        .executableTarget(name: "jampasir-mountd", dependencies: ["JamPasirMount", "JamPasirHardware"], swiftSettings: strict),
         // `make bench`'s in-process benchmarks (not shipped).
         .executableTarget(
             name: "jampasir-bench",
@@ -114,7 +114,10 @@ let package = Package(
             dependencies: ["JamPasirCore", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: strict),
         .testTarget(
-            name: "JamPasirHardwareTests", dependencies: ["JamPasirHardware", "JamPasirTesting", "JamPasirCore"],
+            name: "JamPasirHardwareTests",
+            dependencies: [
+                "JamPasirHardware", "JamPasirTesting", "JamPasirCore", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "JamPasirLinuxTests",

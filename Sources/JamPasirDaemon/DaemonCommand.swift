@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import JamPasirConfig
 import JamPasirCore
+import JamPasirHardware
 import JamPasirTerminal
 import Logging
 
@@ -48,7 +49,7 @@ public struct DaemonCommand: AsyncParsableCommand {
         do {
             (configuration, configFound) = try resolvedConfiguration()
         } catch {
-            FileHandle.standardError.write(Data("jampasird: configuration error: \(error)\n".utf8))
+            SystemLog.fatal("jampasird: configuration error: \(error)")
             throw ExitCode(ConfigurationError.exitStatus)
         }
 
@@ -59,9 +60,7 @@ public struct DaemonCommand: AsyncParsableCommand {
         let logOnScreen = screen != nil && isatty(STDOUT_FILENO) == 1
         LoggingSystem.bootstrap { label in
             if logOnScreen, let screen { return ScreenLogHandler(screen: screen, level: level) }
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            return SystemLog.handler(label: label, level: level)
         }
         let logger = Logger(label: "jampasird")
         if !configFound {
@@ -85,7 +84,7 @@ public struct DaemonCommand: AsyncParsableCommand {
         } catch {
             screen?.close()
             terminal.restore()
-            FileHandle.standardError.write(Data("jampasird: \(error)\n".utf8))
+            SystemLog.fatal("jampasird: \(error)")
             throw ExitCode(error.exitStatus)
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import JamPasirHardware
 import JamPasirMount
 import Logging
 
@@ -30,7 +31,7 @@ while let flag = arguments.popFirst() {
     }
 }
 
-LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+SystemLog.bootstrap()
 let logger = Logger(label: "jampasir-mountd")
 guard let account = getpwnam(user) else {
     logger.critical("no user \(user): create it (the package's sysusers.d entry does) or pass --user")
