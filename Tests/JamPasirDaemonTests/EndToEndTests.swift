@@ -190,7 +190,7 @@ struct EndToEndTests {
         let verdict = try VerifyCommand.parse(["--store", storePath]).verify()
         #expect(verdict.exitStatus == 1)
         let failure = try #require(verdict.lines.first { $0.hasPrefix("FAIL ") })
-        #expect(failure.contains("boot_id=b\\r\\u{1B}[2KOK;"))
+        #expect(failure.contains("boot_id=s8:b\\r\\u{1B}[2KOK;"))
         #expect(!failure.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\r" })
     }
 
