@@ -107,7 +107,7 @@ public struct Daemon: Sendable {
     {
         guard mode == .hardware, configuration.usbExportEnabled else { return [] }
         if configuration.authorizedExportKeys.isEmpty {
-            logger.warning("USB export: no export.authorized_keys in the configuration: every stick will be refused")
+            logger.warning("USB export: \(StickExportService.noAuthorizedKeys)")
         }
         let service = StickExportService(
             writer: ExportWriter(configuration: configuration, store: store, key: key), store: store,
