@@ -152,6 +152,12 @@ public struct Daemon: Sendable {
             if try store.recordRules(configuration.rules.auditDescription) {
                 logger.notice("service rules recorded in the audit chain: \(configuration.rules.auditDescription)")
             }
+            // A signed head for a journal that leaves the box (or a supervisor's copy).
+            if let checkpoint = try ChainCheckpoint.current(
+                store: store, counterID: configuration.counterID, key: key, at: Date())
+            {
+                logger.notice("\(checkpoint.logLine("at start"))")
+            }
             for session in recovered {
                 logger.warning(
                     "session \(session.id!) was still running when the daemon last stopped (power cut or crash): recorded as interrupted",

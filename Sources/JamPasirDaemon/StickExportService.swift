@@ -123,6 +123,11 @@ public struct StickExportService: Sendable {
         } catch {
             logger.error("export to \(stick.description.terminalSafe) written, but not recorded in the store: \(error)")
         }
+        if let checkpoint = try? ChainCheckpoint.current(
+            store: store, counterID: writer.counterID, key: writer.key, at: now())
+        {
+            logger.notice("\(checkpoint.logLine("after the export"))")
+        }
         return .exported(directory: result.directory, sessions: result.manifest.body.sessions.count)
     }
 

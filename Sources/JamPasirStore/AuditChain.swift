@@ -407,6 +407,11 @@ extension SessionStore {
         }
     }
 
+    /// The hash of audit entry `seq`; nil when the chain has no such entry.
+    public func chainEntryHash(seq: Int64) throws(StoreError) -> String? {
+        try read { db in try String.fetchOne(db, sql: "SELECT hash FROM audit WHERE seq = ?", arguments: [seq]) }
+    }
+
     /// The newest audit entry: what an export manifest seals.
     public func chainHead() throws(StoreError) -> AuditChain.Head? {
         try read { db in try AuditChain.head(db) }

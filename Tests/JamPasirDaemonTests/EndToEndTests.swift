@@ -132,7 +132,7 @@ struct EndToEndTests {
         #expect(throws: ExitCode(1)) { try VerifyCommand.parse(["--store", storePath]).run() }
         #expect(throws: ExitCode(1)) { try VerifyCommand.parse(["--store", storePath, exportDirectory]).run() }
         #expect(
-            VerifyCommand.verifyChain(store: storePath, mustContain: nil).problems
+            VerifyCommand.verifyChain(store: storePath, mustContain: []).problems
                 == [
                     "\(storePath): session 1 has an outcome but no audit entry: the chain was truncated after entry 1, or the row was added behind the store's back"
                 ]
