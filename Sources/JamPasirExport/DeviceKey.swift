@@ -86,6 +86,13 @@ public struct DeviceKey: Sendable {
             unlink(temporary)
             throw Failure(description: "cannot write the device key \(path): \(String(cString: strerror(errno)))")
         }
+        // The rename itself must survive a power cut: a key lost beside a history stops the daemon.
+        let parent = (path as NSString).deletingLastPathComponent
+        let folder = open(parent.isEmpty ? "." : parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if folder >= 0 {
+            fsync(folder)
+            close(folder)
+        }
         return DeviceKey(privateKey: key)
     }
 
