@@ -96,6 +96,24 @@ struct CheckpointTests {
         #expect(result.output.contains(": the chain up to entry 4 was rewritten after the checkpoint of"))
     }
 
+    /// An export's manifest is a signed checkpoint too: `verify --store S DIR` tells a
+    /// truncation after the export from a rewrite.
+    @Test func anExportNamesATruncationAfterIt() throws {
+        let stick = directory.file("stick")
+        try FileManager.default.createDirectory(atPath: stick, withIntermediateDirectories: true)
+        let writer = ExportWriter(
+            store: try SessionStore(path: storePath, access: .readWrite), counterID: "loket-1", key: key,
+            timeZone: TimeZone(identifier: "Asia/Jakarta")!, language: .indonesian)
+        let export = try writer.write(into: stick, at: Date(timeIntervalSince1970: 1_796_010_000)).directory
+        try tamperWithStore(at: storePath, "DELETE FROM audit WHERE seq = 4; DELETE FROM session WHERE id = 3;")
+        let result = try runBuilt("jampasir", ["verify", "--store", storePath, export, "--trusted-keys", trustedKeys])
+        #expect(result.status == 1)
+        #expect(
+            result.output.contains(
+                "FAIL the export sealed audit entry 4, but the store's chain ends at entry 3: the chain was truncated after the export"
+            ))
+    }
+
     @Test func anEditedCheckpointIsRefused() throws {
         let path = try checkpointOfTheStore()
         let text = try String(contentsOfFile: path, encoding: .utf8)

@@ -57,7 +57,7 @@ struct ManifestStrictnessTests {
         // take the last. The second spelling is the same key once its escape is read.
         try editManifest { text in
             let body = text.trimmingCharacters(in: .whitespacesAndNewlines).dropLast()
-            return body + ",\n  \"\\u0063ounter_id\" : \"loket-9\"\n}\n"
+            return String(body) + ",\n  \"\\u0063ounter_id\" : \"loket-9\"\n}\n"
         }
         let result = try verify()
         #expect(result.status == 1)
