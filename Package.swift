@@ -77,7 +77,8 @@ let package = Package(
             name: "JamPasirDaemon",
             dependencies: [
                 "JamPasirCore", "JamPasirHardware", "JamPasirTerminal", "JamPasirStore", "JamPasirConfig",
-                "JamPasirLinux", "JamPasirReports", "JamPasirExport", "JamPasirMedia", "JamPasirMount", "CJamPasirSystem",
+                "JamPasirLinux", "JamPasirReports", "JamPasirExport", "JamPasirMedia", "JamPasirMount",
+                "CJamPasirSystem",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -127,7 +128,10 @@ let package = Package(
             name: "JamPasirTerminalTests", dependencies: ["JamPasirTerminal", "JamPasirHardware", "JamPasirCore"],
             swiftSettings: strict),
         .testTarget(
-            name: "JamPasirStoreTests", dependencies: ["JamPasirStore", "JamPasirTesting", "JamPasirCore"],
+            name: "JamPasirStoreTests",
+            dependencies: [
+                "JamPasirStore", "JamPasirTesting", "JamPasirCore", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "JamPasirExportTests",

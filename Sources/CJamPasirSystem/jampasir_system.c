@@ -56,7 +56,10 @@ int jp_unmount(const char *path) {
     }
     if (umount2(path, UMOUNT_NOFOLLOW) == 0) return 0;
     int error = errno;
-    if (umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) == 0) return 0;
+    if (umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) == 0) {
+        errno = error;
+        return 1;
+    }
     errno = error;
     return -1;
 }

@@ -76,6 +76,7 @@ public struct VerifyCommand: ParsableCommand {
             jampasir verify DIR             checks one export folder
             jampasir verify --store PATH    walks the store's audit chain and names the first broken link
             jampasir verify --store PATH DIR  both, and that the export's chain head is still in the store's chain
+            jampasir verify --store PATH --checkpoint FILE  the chain, and that a signed checkpoint's head is still in it
 
             The signer is trusted when its key is given with --public-key or --trusted-keys, or else is \
             in export.trusted_keys of the configuration. Exit status 0: OK; 1: broken, or signed by a \
@@ -107,12 +108,20 @@ public struct VerifyCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("A session store whose audit chain to walk.", valueName: "path"))
     var store: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A chain checkpoint signed by the counter (the line jampasird logs, or its JSON alone): names a rewrite or truncation of the store's chain since.",
+            valueName: "file"))
+    var checkpoint: String?
+
     public init() {}
 
     public func validate() throws {
         guard directory != nil || store != nil else {
             throw ValidationError("give an export folder, --store PATH, or both")
         }
+        if checkpoint != nil && store == nil { throw ValidationError("--checkpoint needs --store PATH") }
     }
 
     public func run() throws {
@@ -136,40 +145,78 @@ public struct VerifyCommand: ParsableCommand {
     public func verify() throws -> Verdict {
         var lines: [String] = []
         var problems: [String] = []
-        var unknownSigner: String?
-        var head: AuditChain.Head?
+        var unknownSigner: (what: String, fingerprint: String)?
+        var sealed: [SealedHead] = []
         if let directory {
             problems += ExportVerifier.verify(directory: directory)
-            head = ExportVerifier.chainHead(directory: directory)
+            if let head = ExportVerifier.chainHead(directory: directory) {
+                sealed.append(SealedHead(head: head, source: "the export"))
+            }
             if let signer = ExportVerifier.signer(directory: directory) {
-                let fingerprint = TrustedSigners.fingerprint(of: signer) ?? "unreadable"
-                if let trusted = try trustedSigners() {
-                    if !trusted.trusts(signer) {
-                        problems.append(
-                            "\(directory) is signed by a key that is not trusted (fingerprint \(fingerprint)): not one of the office's counters, or one missing from the trusted keys"
-                        )
-                    }
-                } else {
-                    unknownSigner = fingerprint
+                try judge(signer, of: directory, problems: &problems, unknownSigner: &unknownSigner)
+            }
+        }
+        if let checkpoint {
+            let text = FileManager.default.contents(atPath: checkpoint).map { String(decoding: $0, as: UTF8.self) }
+            if let found = text.flatMap(ChainCheckpoint.parse) {
+                if !found.signatureIsValid {
+                    problems.append("the checkpoint's signature does not verify: \(checkpoint) was edited")
                 }
+                try judge(
+                    found.body.devicePublicKey, of: checkpoint, problems: &problems, unknownSigner: &unknownSigner)
+                sealed.append(SealedHead(head: found.body.chain, source: "the checkpoint of \(found.body.madeAt)"))
+            } else {
+                problems.append(
+                    "\(checkpoint) holds no chain checkpoint (the JSON jampasird logs after \"chain checkpoint\")")
             }
         }
         if let store {
-            let chain = Self.verifyChain(store: store, mustContain: head)
+            let chain = Self.verifyChain(store: store, mustContain: sealed)
             lines += chain.summary.map { [$0] } ?? []
             problems += chain.problems
         }
         if !problems.isEmpty {
             return Verdict(lines: lines + problems.map { "FAIL \($0)" }, exitStatus: 1)
         }
-        if let unknownSigner, let directory {
+        if let unknownSigner {
             return Verdict(
                 lines: lines + [
-                    "UNKNOWN SIGNER \(directory): intact, but nothing says whose key signed it (fingerprint \(unknownSigner)); compare it with the counter's (jampasird logs it at start), then give --trusted-keys FILE or add the key to export.trusted_keys"
+                    "UNKNOWN SIGNER \(unknownSigner.what): intact, but nothing says whose key signed it (fingerprint \(unknownSigner.fingerprint)); compare it with the counter's (jampasird logs it at start), then give --trusted-keys FILE or add the key to export.trusted_keys"
                 ], exitStatus: 2)
         }
         return Verdict(
-            lines: lines + ["OK \([directory, store].compactMap { $0 }.joined(separator: " "))"], exitStatus: 0)
+            lines: lines + ["OK \([directory, store, checkpoint].compactMap { $0 }.joined(separator: " "))"],
+            exitStatus: 0)
+    }
+
+    /// Whether `signer` (base64) is one of the office's counters: a problem when it is not, the
+    /// unknown signer when nothing says which keys are.
+    func judge(
+        _ signer: String, of what: String, problems: inout [String],
+        unknownSigner: inout (what: String, fingerprint: String)?
+    ) throws {
+        let fingerprint = TrustedSigners.fingerprint(of: signer) ?? "unreadable"
+        guard let trusted = try trustedSigners() else {
+            unknownSigner = unknownSigner ?? (what, fingerprint)
+            return
+        }
+        if !trusted.trusts(signer) {
+            problems.append(
+                "\(what) is signed by a key that is not trusted (fingerprint \(fingerprint)): not one of the office's counters, or one missing from the trusted keys"
+            )
+        }
+    }
+
+    /// A chain head that something which left the box (an export, a checkpoint) sealed.
+    public struct SealedHead: Sendable {
+        public var head: AuditChain.Head
+        /// "the export", "the checkpoint of 2026-12-01T04:40:00.000Z".
+        public var source: String
+
+        public init(head: AuditChain.Head, source: String) {
+            self.head = head
+            self.source = source
+        }
     }
 
     /// The keys to trust: those of --public-key and --trusted-keys when given, else the
@@ -197,7 +244,7 @@ public struct VerifyCommand: ParsableCommand {
     }
 
     /// A line describing the chain (when it could be walked), and the problems found.
-    public static func verifyChain(store path: String, mustContain head: AuditChain.Head?) -> (
+    public static func verifyChain(store path: String, mustContain sealed: [SealedHead]) -> (
         summary: String?, problems: [String]
     ) {
         do {
@@ -207,19 +254,29 @@ public struct VerifyCommand: ParsableCommand {
             let elapsed = ContinuousClock.now - started
             let summary =
                 "chain of \(path): \(report.entries) entries, \(report.sessions) sessions, head \(report.head.map { "\($0.seq):\($0.hash.prefix(16))…" } ?? "none"), checked in \(elapsed.formatted(.units(allowed: [.milliseconds])))"
-            if let head, try !store.chainContains(head) {
-                return (
-                    summary,
-                    [
-                        "the export's chain head (entry \(head.seq), \(head.hash.prefix(16))…) is not in the store's chain: history was rewritten after the export"
-                    ]
-                )
-            }
-            return (summary, [])
+            let problems = try sealed.compactMap { try missingHeadProblem($0, in: store, last: report.head) }
+            return (summary, problems)
         } catch let broken as AuditChain.Break {
             return (nil, ["\(path): \(broken.description)"])
         } catch {
             return (nil, ["\(path): \(error)"])
         }
+    }
+
+    /// Why `sealed` is no longer in the store's chain (nil while it is): the entry is gone
+    /// (truncated) or holds another hash (rewritten).
+    static func missingHeadProblem(_ sealed: SealedHead, in store: SessionStore, last: AuditChain.Head?) throws
+        -> String?
+    {
+        let head = sealed.head
+        guard let hash = try store.chainEntryHash(seq: head.seq) else {
+            return
+                "\(sealed.source) sealed audit entry \(head.seq), but the store's chain ends at entry \(last?.seq ?? 0): the chain was truncated after \(sealed.source) (its newest entries deleted, with the rows they named)"
+        }
+        guard hash == head.hash else {
+            return
+                "\(sealed.source) sealed audit entry \(head.seq) as \(head.hash.prefix(16))…, the store's entry \(head.seq) is \(hash.prefix(16))…: the chain up to entry \(head.seq) was rewritten after \(sealed.source)"
+        }
+        return nil
     }
 }

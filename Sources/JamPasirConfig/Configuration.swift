@@ -53,7 +53,7 @@ public struct Configuration: Equatable, Sendable {
         do {
             document = try TOMLDocument(parsing: text)
         } catch {
-            throw ConfigurationError(file: file, line: error.line, message: error.message)
+            throw ConfigurationError(file: file, line: error.line, key: error.key, message: error.message)
         }
         let fields = Self.fields
         let knownTables = Set(fields.map(\.table))

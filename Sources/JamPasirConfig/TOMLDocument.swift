@@ -32,8 +32,14 @@ public struct TOMLDocument: Sendable {
 
     public struct SyntaxError: Error, Equatable, Sendable {
         public var line: Int
+        /// `table.key` when the error is in a value.
+        public var key: String? = nil
         public var message: String
     }
+
+    /// Arrays nest at most this deep: the parser recurses once per level, and a file of
+    /// thousands of `[` must be an error, not a stack overflow.
+    public static let maximumArrayDepth = 8
 
     public private(set) var entries: [Entry] = []
     /// Table headers with the line they are on.
@@ -62,7 +68,13 @@ public struct TOMLDocument: Sendable {
                 throw SyntaxError(line: number, message: "expected '=' after key '\(key)'")
             }
             scanner.skipSpace()
-            let value = try scanner.value()
+            let path = table.isEmpty ? key : "\(table).\(key)"
+            let value: Value
+            do {
+                value = try scanner.value()
+            } catch {
+                throw SyntaxError(line: number, key: path, message: error.message)
+            }
             scanner.skipSpace()
             guard scanner.atEndOrComment else {
                 throw SyntaxError(line: number, message: "unexpected text after the value of '\(key)'")
@@ -130,7 +142,7 @@ private struct Scanner {
         return String(bare)
     }
 
-    mutating func value() throws(TOMLDocument.SyntaxError) -> TOMLDocument.Value {
+    mutating func value(depth: Int = 0) throws(TOMLDocument.SyntaxError) -> TOMLDocument.Value {
         guard let first = peek else { throw fail("missing value after '='") }
         switch first {
         case "\"":
@@ -140,7 +152,12 @@ private struct Scanner {
             if rest.hasPrefix("'''") { throw fail("multi-line strings are not used in this file") }
             return .string(try literalString())
         case "[":
-            return try array()
+            guard depth < TOMLDocument.maximumArrayDepth else {
+                throw fail(
+                    "arrays nested more than \(TOMLDocument.maximumArrayDepth) deep are not used in this file: a value is a string, a number, a boolean or an array of them"
+                )
+            }
+            return try array(depth: depth + 1)
         case "{":
             throw fail("inline tables are not used in this file: use a [table] header")
         default:
@@ -150,14 +167,14 @@ private struct Scanner {
         }
     }
 
-    private mutating func array() throws(TOMLDocument.SyntaxError) -> TOMLDocument.Value {
+    private mutating func array(depth: Int) throws(TOMLDocument.SyntaxError) -> TOMLDocument.Value {
         _ = take("[")
         var items: [TOMLDocument.Value] = []
         while true {
             skipSpace()
             if take("]") { return .array(items) }
             if rest.isEmpty || peek == "#" { throw fail("an array must be closed on the same line") }
-            items.append(try value())
+            items.append(try value(depth: depth))
             skipSpace()
             if take(",") { continue }
             if rest.isEmpty || peek == "#" { throw fail("an array must be closed on the same line") }

@@ -32,11 +32,14 @@ public struct Daemon: Sendable {
     public let configuration: Configuration
     public let mode: Mode
     public let logger: Logger
+    /// Create a new device key even though the store has history (`jampasird --new-device-key`).
+    public let newDeviceKey: Bool
 
-    public init(configuration: Configuration, mode: Mode, logger: Logger) {
+    public init(configuration: Configuration, mode: Mode, logger: Logger, newDeviceKey: Bool = false) {
         self.configuration = configuration
         self.mode = mode
         self.logger = logger
+        self.newDeviceKey = newDeviceKey
     }
 
     /// Runs until SIGTERM/SIGINT, or `q` in the simulator.
@@ -107,7 +110,7 @@ public struct Daemon: Sendable {
     {
         guard mode == .hardware, configuration.usbExportEnabled else { return [] }
         if configuration.authorizedExportKeys.isEmpty {
-            logger.warning("USB export: no export.authorized_keys in the configuration: every stick will be refused")
+            logger.warning("USB export: \(StickExportService.noAuthorizedKeys)")
         }
         let service = StickExportService(
             writer: ExportWriter(configuration: configuration, store: store, key: key), store: store,
@@ -130,8 +133,17 @@ public struct Daemon: Sendable {
         let key: DeviceKey
         do {
             store = try SessionStore(path: configuration.storePath, access: .readWrite)
-            // The key that signs exports: created once, on the first start, next to the store.
-            key = try DeviceKey.loadOrCreate(at: configuration.deviceKeyPath)
+            // The key that signs exports: created on the first start, next to the store; never
+            // silently again once the store has history.
+            let history = try store.historySummary()
+            let existed = FileManager.default.fileExists(atPath: configuration.deviceKeyPath)
+            key = try DeviceKey.loadOrCreate(
+                at: configuration.deviceKeyPath, history: history, newIdentity: newDeviceKey)
+            if !existed, let history {
+                logger.warning(
+                    "device key \(configuration.deviceKeyPath): NEW IDENTITY (\(DeviceKey.newIdentityFlag)) for a store holding \(history); exports from now on are signed by fingerprint \(key.publicKeyFingerprint): add it to the office's trusted keys"
+                )
+            }
             logger.info(
                 "device key \(configuration.deviceKeyPath): public key \(key.publicKeyBase64) (fingerprint \(key.publicKeyFingerprint))"
             )
@@ -139,6 +151,12 @@ public struct Daemon: Sendable {
                 at: Date(), freeService: configuration.rules.interruptedIsFree)
             if try store.recordRules(configuration.rules.auditDescription) {
                 logger.notice("service rules recorded in the audit chain: \(configuration.rules.auditDescription)")
+            }
+            // A signed head for a journal that leaves the box (or a supervisor's copy).
+            if let checkpoint = try ChainCheckpoint.current(
+                store: store, counterID: configuration.counterID, key: key, at: Date())
+            {
+                logger.notice("\(checkpoint.logLine("at start"))")
             }
             for session in recovered {
                 logger.warning(

@@ -36,6 +36,15 @@ public struct DaemonCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Run in this terminal with no hardware.")
     public var simulate = false
 
+    @Flag(
+        name: .long,
+        help: ArgumentHelp(
+            "Create a new device key although the store has history (the key file was lost and no backup exists).",
+            discussion:
+                "Exports signed before will not verify against the new key; the office must add its fingerprint (logged at start) to its trusted keys."
+        ))
+    public var newDeviceKey = false
+
     @Option(
         name: .long, help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "level"))
     public var logLevel: Logger.Level = .info
@@ -79,8 +88,10 @@ public struct DaemonCommand: AsyncParsableCommand {
             }
         }
         do {
-            try await Daemon(configuration: configuration, mode: simulate ? .simulate : .hardware, logger: logger)
-                .run(screen: screen, startedAt: startedAt)
+            try await Daemon(
+                configuration: configuration, mode: simulate ? .simulate : .hardware, logger: logger,
+                newDeviceKey: newDeviceKey
+            ).run(screen: screen, startedAt: startedAt)
         } catch {
             screen?.close()
             terminal.restore()

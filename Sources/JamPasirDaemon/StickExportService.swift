@@ -51,6 +51,15 @@ public struct StickExportService: Sendable {
         self.now = now
     }
 
+    /// Whether sticks are mounted at all. With no authorised key every stick would be refused
+    /// anyway, so none is mounted: a crafted filesystem from the waiting room never reaches the
+    /// kernel's filesystem code on a counter that does not export.
+    public var mountsSticks: Bool { !authorizedKeys.isEmpty }
+
+    /// Why a stick is ignored while `mountsSticks` is false.
+    public static let noAuthorizedKeys =
+        "export.authorized_keys is empty in the configuration, so no stick is mounted; add the fingerprint of an export stick's key (jampasir export-key new) to export"
+
     /// `progress` is passed to the writer (see `ExportWriter.write`).
     public func handle(_ device: MediaDevice, progress: ((Int, Int) throws -> Void)? = nil) -> StickExportOutcome {
         let stick: Stick
@@ -60,6 +69,7 @@ public struct StickExportService: Sendable {
         case .stick(let found):
             stick = found
         }
+        guard mountsSticks else { return report(.ignored("\(stick): \(Self.noAuthorizedKeys)")) }
         let mountPoint: String
         do {
             mountPoint = try mounter.mountReadOnly(stick)
@@ -112,6 +122,11 @@ public struct StickExportService: Sendable {
                     lastSessionID: result.manifest.body.sessions.lastID, manifestSHA256: digest))
         } catch {
             logger.error("export to \(stick.description.terminalSafe) written, but not recorded in the store: \(error)")
+        }
+        if let checkpoint = try? ChainCheckpoint.current(
+            store: store, counterID: writer.counterID, key: writer.key, at: now())
+        {
+            logger.notice("\(checkpoint.logLine("after the export"))")
         }
         return .exported(directory: result.directory, sessions: result.manifest.body.sessions.count)
     }

@@ -69,6 +69,8 @@ public final class StickWatcher: Sendable {
         var shown: String?
         /// A stick plugged in while another export was still running: next in line.
         var waiting: (Stick, MediaDevice)?
+        /// Whether the log already says that sticks are ignored for want of authorised keys.
+        var saidNoKeys = false
     }
     private let state = Mutex(State())
     private let notices: AsyncStream<StickNotice>.Continuation
@@ -97,6 +99,16 @@ public final class StickWatcher: Sendable {
                 // Internal disks are enumerated at every start: only USB devices are worth a line.
                 if device.properties["ID_BUS"] == "usb" || device.parentSubsystems.contains("usb") {
                     logger.info("USB: ignored \(device.devnode.terminalSafe): \(reason.terminalSafe)")
+                }
+            case .stick(let stick) where !service.mountsSticks:
+                let first = state.withLock { state in
+                    defer { state.saidNoKeys = true }
+                    return !state.saidNoKeys
+                }
+                if first {
+                    logger.warning(
+                        "USB: ignored \(stick.description.terminalSafe) and every stick after it: \(StickExportService.noAuthorizedKeys)"
+                    )
                 }
             case .stick(let stick):
                 start(stick, device)

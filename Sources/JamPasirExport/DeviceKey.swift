@@ -28,6 +28,32 @@ public struct DeviceKey: Sendable {
 
     /// Loads the key at `path`, or creates it (atomically) if there is none yet.
     public static func loadOrCreate(at path: String) throws(Failure) -> DeviceKey {
+        if let key = try load(at: path) { return key }
+        return try create(at: path)
+    }
+
+    /// The flag of `jampasird` that lets a counter with history start under a new key.
+    public static let newIdentityFlag = "--new-device-key"
+
+    /// Loads the key at `path`; creates one only for a store with no history yet, or when a
+    /// person said so (`newIdentity`). `history` says what the store holds ("12 sessions, 1
+    /// export"), nil for nothing: a key missing beside a history is a lost identity, and a new
+    /// one made silently would carry that history on as if nothing had happened.
+    public static func loadOrCreate(at path: String, history: String?, newIdentity: Bool) throws(Failure)
+        -> DeviceKey
+    {
+        if let key = try load(at: path) { return key }
+        if let history, !newIdentity {
+            throw Failure(
+                description:
+                    "device key \(path) is missing, but the store already holds \(history) signed and chained under it: restore the key file from a backup (mode 0600, owner jampasir); only to continue under a new identity, which earlier exports will not verify against, start jampasird once with \(newIdentityFlag)"
+            )
+        }
+        return try create(at: path)
+    }
+
+    /// The key at `path`; nil when there is no file there.
+    static func load(at path: String) throws(Failure) -> DeviceKey? {
         if let data = FileManager.default.contents(atPath: path) {
             do {
                 return DeviceKey(privateKey: try Curve25519.Signing.PrivateKey(rawRepresentation: data))
@@ -41,6 +67,11 @@ public struct DeviceKey: Sendable {
         if FileManager.default.fileExists(atPath: path) {
             throw Failure(description: "device key \(path) cannot be read: run as the jampasir user or with sudo")
         }
+        return nil
+    }
+
+    /// A new key, written atomically to `path`.
+    static func create(at path: String) throws(Failure) -> DeviceKey {
         let key = Curve25519.Signing.PrivateKey()
         let temporary = path + ".tmp-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
@@ -54,6 +85,13 @@ public struct DeviceKey: Sendable {
         guard written == bytes.count, synced, rename(temporary, path) == 0 else {
             unlink(temporary)
             throw Failure(description: "cannot write the device key \(path): \(String(cString: strerror(errno)))")
+        }
+        // The rename itself must survive a power cut: a key lost beside a history stops the daemon.
+        let parent = (path as NSString).deletingLastPathComponent
+        let folder = open(parent.isEmpty ? "." : parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if folder >= 0 {
+            fsync(folder)
+            close(folder)
         }
         return DeviceKey(privateKey: key)
     }

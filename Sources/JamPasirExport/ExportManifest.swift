@@ -10,6 +10,10 @@ public struct ExportManifest: Codable, Equatable, Sendable {
         public var name: String
         public var sha256: String
         public var size: Int
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case name, sha256, size
+        }
     }
 
     public struct SessionRange: Codable, Equatable, Sendable {
@@ -23,7 +27,7 @@ public struct ExportManifest: Codable, Equatable, Sendable {
             self.lastID = lastID
         }
 
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case count
             case firstID = "first_id"
             case lastID = "last_id"
@@ -42,7 +46,7 @@ public struct ExportManifest: Codable, Equatable, Sendable {
         /// `jampasir verify --store` later shows whether history was rewritten since.
         public var chain: AuditChain.Head?
 
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case format, sessions, files, chain
             case counterID = "counter_id"
             case exportedAt = "exported_at"

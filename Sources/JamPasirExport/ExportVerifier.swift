@@ -28,6 +28,8 @@ public enum ExportVerifier {
         guard let data = FileManager.default.contents(atPath: manifestPath) else {
             return ["no manifest.json in \(directory): not an export, or an unfinished one"]
         }
+        let shape = ManifestShape.problems(data)
+        guard shape.isEmpty else { return shape }
         let manifest: ExportManifest
         do {
             manifest = try JSONDecoder().decode(ExportManifest.self, from: data)
@@ -49,7 +51,10 @@ public enum ExportVerifier {
         } else {
             problems.append("the manifest's signature does not verify: manifest.json was edited")
         }
-        for file in body.files {
+        problems += folderProblems(directory, listed: body.files.map(\.name))
+        for file in body.files where isPlainName(file.name) {
+            // A link is named by folderProblems and never followed.
+            if fileType(directory + "/" + file.name) == .typeSymbolicLink { continue }
             guard let contents = FileManager.default.contents(atPath: directory + "/" + file.name) else {
                 problems.append("\(file.name) is missing")
                 continue
@@ -64,6 +69,42 @@ public enum ExportVerifier {
         }
         if let csv = FileManager.default.contents(atPath: directory + "/sessions.csv") {
             problems += checkRows(String(decoding: csv, as: UTF8.self), against: body.sessions)
+        }
+        return problems
+    }
+
+    /// A name the manifest may list: one file in the export folder itself.
+    static func isPlainName(_ name: String) -> Bool {
+        !name.isEmpty && !name.contains("/") && !name.contains("..") && !name.contains("\0")
+    }
+
+    /// What `path` is, not following a symbolic link; nil when it does not exist.
+    static func fileType(_ path: String) -> FileAttributeType? {
+        (try? FileManager.default.attributesOfItem(atPath: path))?[.type] as? FileAttributeType
+    }
+
+    /// The folder holds exactly manifest.json and the files it lists, each a plain file: no
+    /// name reaching outside, nothing unlisted (the signature would not cover it), no links.
+    static func folderProblems(_ directory: String, listed: [String]) -> [String] {
+        var problems: [String] = []
+        var names = Set<String>()
+        for name in listed {
+            if !isPlainName(name) {
+                problems.append("the manifest lists \"\(name)\": not the name of a file in the export folder")
+            } else if !names.insert(name).inserted {
+                problems.append("the manifest lists \(name) twice")
+            }
+        }
+        let present = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for entry in present.sorted() {
+            let type = fileType(directory + "/" + entry)
+            if type == .typeSymbolicLink {
+                problems.append("\(entry) is a symbolic link: an export holds plain files only")
+            } else if type != .typeRegular {
+                problems.append("\(entry) is not a plain file: an export holds plain files only")
+            } else if entry != "manifest.json" && !names.contains(entry) {
+                problems.append("\(entry) is in the export folder but not in the manifest")
+            }
         }
         return problems
     }

@@ -24,13 +24,20 @@ public struct LinuxMountSystem: MountSystem {
     }
 
     public func mount(_ plan: MountPlan, readOnly: Bool) throws {
-        guard jp_mount_stick(plan.source, plan.target, plan.filesystem, plan.options, readOnly ? 1 : 0) == 0 else {
+        guard
+            jp_mount_stick(
+                plan.source, plan.target, plan.filesystem, plan.mountData(readOnly: readOnly), readOnly ? 1 : 0) == 0
+        else {
             throw Self.mountFailure(plan)
         }
     }
 
-    public func unmount(_ path: String) throws {
-        guard jp_unmount(path) == 0 else { throw Self.failure("umount \(path)") }
+    public func unmount(_ path: String) throws -> Unmounting {
+        switch jp_unmount(path) {
+        case 0: return .unmounted
+        case 1: return .detachedWhileBusy(reason: String(cString: strerror(errno)))
+        default: throw Self.failure("umount \(path)")
+        }
     }
 
     public func prepareExportDirectory(in mountPoint: String, uid: UInt32, gid: UInt32) throws {

@@ -10,9 +10,17 @@ public protocol MountSystem: Sendable {
     func makeMountPoint(_ path: String) throws
     func removeMountPoint(_ path: String)
     func mount(_ plan: MountPlan, readOnly: Bool) throws
-    func unmount(_ path: String) throws
+    func unmount(_ path: String) throws -> Unmounting
     /// Creates `<mountPoint>/JAMPASIR` if missing (never through a link) and gives it to `uid`.
     func prepareExportDirectory(in mountPoint: String, uid: UInt32, gid: UInt32) throws
+}
+
+/// What came of an unmount that did not fail outright.
+public enum Unmounting: Equatable, Sendable {
+    case unmounted
+    /// The filesystem was busy (or its device gone) and was only detached from the tree: the
+    /// kernel may still be writing to the stick.
+    case detachedWhileBusy(reason: String)
 }
 
 /// The decisions of `jampasir-mountd`: who may ask, which devices may be mounted (only what the
@@ -39,11 +47,40 @@ public final class MountHelper: @unchecked Sendable {
         self.logger = logger
     }
 
-    public func handle(_ line: String, peerUID: UInt32?) -> MountReply {
+    /// The reply to a client that may not ask (only the daemon's user and root may): checked
+    /// before its request is read. Nil for a client that may.
+    public func refusal(peerUID: UInt32?) -> MountReply? {
         guard let peerUID, peerUID == ownerUID || peerUID == 0 else {
             logger.warning("refused a request from uid \(peerUID.map(String.init) ?? "unknown")")
             return .failed("permission denied: only uid \(ownerUID) may ask")
         }
+        return nil
+    }
+
+    /// Takes over the sticks an earlier run of the helper mounted (found in `/proc/self/mountinfo`):
+    /// mount points `<mediaDirectory>/<name>` of `/dev/<name>` with a stick's filesystem. A
+    /// restarted helper can then unmount them, and never mounts a second stick over one.
+    /// Returns the mount points taken over.
+    @discardableResult
+    public func adoptMounts(_ mounts: [MountInfo]) -> [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        var adopted: [String] = []
+        for mount in mounts {
+            guard
+                let plan = try? MountPlan(
+                    devnode: mount.source, filesystem: mount.filesystem, mediaDirectory: mediaDirectory,
+                    ownerUID: ownerUID, ownerGID: ownerGID),
+                plan.target == mount.mountPoint, mounted[plan.target] == nil
+            else { continue }
+            mounted[plan.target] = plan
+            adopted.append(plan.target)
+        }
+        return adopted
+    }
+
+    public func handle(_ line: String, peerUID: UInt32?) -> MountReply {
+        if let refusal = refusal(peerUID: peerUID) { return refusal }
         guard let request = MountRequest(line: line) else {
             return .failed("unknown request: \(line.prefix(80))")
         }
@@ -74,7 +111,7 @@ public final class MountHelper: @unchecked Sendable {
             if mounted[plan.target] != nil {
                 // Left by a daemon that stopped mid-export: start again from a clean mount.
                 logger.notice("\(plan.target) was still mounted from an earlier request: unmounting it first")
-                try? system.unmount(plan.target)
+                _ = try? system.unmount(plan.target)
                 mounted[plan.target] = nil
             }
             do {
@@ -98,7 +135,8 @@ public final class MountHelper: @unchecked Sendable {
             // of the mount that propagated into jampasird's own mount namespace (systemd's
             // ProtectSystem), which would stay read-only there.
             do {
-                try system.unmount(mountPoint)
+                // A read-only mount detached while busy has nothing left to write.
+                _ = try system.unmount(mountPoint)
                 try system.mount(plan, readOnly: false)
                 if plan.needsOwnedExportDirectory {
                     try system.prepareExportDirectory(in: mountPoint, uid: ownerUID, gid: ownerGID)
@@ -111,14 +149,22 @@ public final class MountHelper: @unchecked Sendable {
             return .ok(mountPoint)
         case .unmount(let mountPoint):
             guard mounted[mountPoint] != nil else { return .failed("\(mountPoint) was not mounted by jampasir-mountd") }
+            let unmounting: Unmounting
             do {
-                try system.unmount(mountPoint)
+                unmounting = try system.unmount(mountPoint)
             } catch {
                 return .failed("cannot unmount \(mountPoint): \(error)")
             }
             mounted[mountPoint] = nil
             system.removeMountPoint(mountPoint)
-            return .ok(mountPoint)
+            switch unmounting {
+            case .unmounted:
+                return .ok(mountPoint)
+            case .detachedWhileBusy(let reason):
+                // Never "ok": the daemon would show donE while data may still be on its way.
+                return .failed(
+                    "\(mountPoint) was busy (\(reason)): only detached, the kernel may still be writing to the stick")
+            }
         }
     }
 }

@@ -62,19 +62,26 @@ enum UnixSocket {
         return fd
     }
 
-    static func setTimeout(_ fd: Int32, _ timeout: Duration) {
-        let (seconds, attoseconds) = timeout.components
+    static func setTimeout(_ fd: Int32, _ timeout: Duration, options: [Int32] = [SO_RCVTIMEO, SO_SNDTIMEO]) {
+        let (seconds, attoseconds) = max(timeout, .microseconds(1)).components
         var value = timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
-        for option in [SO_RCVTIMEO, SO_SNDTIMEO] {
+        for option in options {
             setsockopt(fd, SOL_SOCKET, option, &value, socklen_t(MemoryLayout<timeval>.size))
         }
     }
 
     /// Reads up to the first newline (at most `limit` bytes); nil on timeout, EOF first or overflow.
-    static func readLine(_ fd: Int32, limit: Int) -> String? {
+    /// With a `deadline`, the whole line must arrive by then: a client trickling a byte at a time
+    /// gets no more time than a silent one.
+    static func readLine(_ fd: Int32, limit: Int, deadline: ContinuousClock.Instant? = nil) -> String? {
         var bytes: [UInt8] = []
         var byte: UInt8 = 0
         while bytes.count <= limit {
+            if let deadline {
+                let left = deadline - .now
+                guard left > .zero else { return nil }
+                setTimeout(fd, left, options: [SO_RCVTIMEO])
+            }
             let count = read(fd, &byte, 1)
             if count < 0 && errno == EINTR { continue }
             guard count == 1 else { return nil }
@@ -113,8 +120,11 @@ public enum MountHelperServer {
         try UnixSocket.listen(at: path, mode: 0o660)
     }
 
-    /// Accepts connections until the socket fails or is shut down, and returns why. A client
-    /// gets 5 s to send its request.
+    /// How long a client has to send its whole request: one client at a time is served, so a
+    /// silent one holds the others back this long at most.
+    public static let requestTimeout = Duration.seconds(2)
+
+    /// Accepts connections until the socket fails or is shut down, and returns why.
     public static func serve(_ helper: MountHelper, on listener: Int32) -> String {
         while true {
             let connection = accept(listener, nil, nil)
@@ -122,14 +132,38 @@ public enum MountHelperServer {
                 if errno == EINTR || errno == ECONNABORTED { continue }
                 return "accept failed: \(String(cString: strerror(errno)))"
             }
-            UnixSocket.setTimeout(connection, .seconds(5))
-            let uid = jp_peer_uid(connection)
-            if let line = UnixSocket.readLine(connection, limit: MountRequest.maximumLength) {
-                let reply = helper.handle(line, peerUID: uid >= 0 ? UInt32(uid) : nil)
-                _ = UnixSocket.writeLine(connection, reply.line)
-            }
+            serveConnection(connection, helper: helper)
             close(connection)
         }
+    }
+
+    /// One client: its uid is checked first (SO_PEERCRED), then one request line of at most
+    /// `MountRequest.maximumLength` bytes is read, within `timeout`; one reply line is written.
+    /// `peerUID` is replaceable for tests, which run as root.
+    public static func serveConnection(
+        _ connection: Int32, helper: MountHelper, timeout: Duration = requestTimeout,
+        peerUID: (Int32) -> UInt32? = peerUID
+    ) {
+        UnixSocket.setTimeout(connection, timeout)
+        let uid = peerUID(connection)
+        let reply: MountReply
+        if let refusal = helper.refusal(peerUID: uid) {
+            reply = refusal
+        } else if let line = UnixSocket.readLine(
+            connection, limit: MountRequest.maximumLength, deadline: .now + timeout)
+        {
+            reply = helper.handle(line, peerUID: uid)
+        } else {
+            reply = .failed(
+                "no request line of at most \(MountRequest.maximumLength) bytes within \(timeout)")
+        }
+        _ = UnixSocket.writeLine(connection, reply.line)
+    }
+
+    /// The uid of the process at the other end (SO_PEERCRED), nil when the kernel does not say.
+    public static func peerUID(_ connection: Int32) -> UInt32? {
+        let uid = jp_peer_uid(connection)
+        return uid >= 0 ? UInt32(uid) : nil
     }
 }
 

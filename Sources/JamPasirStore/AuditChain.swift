@@ -20,6 +20,24 @@ public enum AuditChain {
         case rules
     }
 
+    /// How an entry's fields and hash are written: the `format` column of its row. The chain moves
+    /// to a newer format from an entry onward and never back; each entry is checked by its own.
+    enum Format: Int, Comparable {
+        /// `name=value;…`, NULL as `null`, `;` in text as `%3B`; hash over `seq|kind|subject|fields|previous`.
+        /// Not injective (NULL and the text `null` read alike, and so do `;` and `%3B`): kept only
+        /// to check the entries written before migration v5.
+        case untyped = 1
+        /// `name=<value>;…` where every value carries a type tag and its length in UTF-8 bytes:
+        /// `n` (NULL), `i<len>:<digits>`, `r<len>:<real>`, `s<len>:<text>`, `b<len>:<base64>`; the hash
+        /// is over the same encoding of (format, seq, kind, subject, fields, previous).
+        case typed = 2
+
+        /// What new entries are written in.
+        static let current = Format.typed
+
+        static func < (lhs: Format, rhs: Format) -> Bool { lhs.rawValue < rhs.rawValue }
+    }
+
     /// The `previous_hash` of the first entry.
     public static let origin = String(repeating: "0", count: 64)
 
@@ -52,7 +70,7 @@ public enum AuditChain {
         "ended_at", "duration_ms", "outcome", "free_service",
     ]
     static let exportColumns = ["id", "exported_at", "stick", "session_count", "last_session_id", "manifest_sha256"]
-    static let auditColumns = ["seq", "kind", "subject_id", "fields", "previous_hash", "hash"]
+    static let auditColumns = ["seq", "kind", "subject_id", "fields", "previous_hash", "hash", "format"]
 
     /// `table.a, table.b, …`: queries name every column they read, never `*`, so that a column
     /// added by hand can neither be read by mistake nor shadow another table's in a join.
@@ -60,31 +78,57 @@ public enum AuditChain {
         columns.map { "\(table).\($0)" }.joined(separator: ", ")
     }
 
-    static func canonical(_ row: Row, columns: [String]) -> String {
-        var text = ""
-        for column in columns {
-            if !text.isEmpty { text += ";" }
-            text += column
-            text += "="
-            let value: DatabaseValue = row[column]
-            switch value.storage {
-            case .null: text += "null"
-            case .int64(let number): text += String(number)
-            case .double(let number): text += String(number)
-            case .string(let string): text += string.contains(";") ? string.replacing(";", with: "%3B") : string
-            case .blob(let data): text += "blob:" + data.base64EncodedString()
-            }
-        }
-        return text
+    static func canonical(_ row: Row, columns: [String], format: Format) -> String {
+        columns.map { column in "\(column)=\(encode(row[column], format))" }.joined(separator: ";")
     }
 
-    static func hash(seq: Int64, kind: String, subject: Int64?, fields: String, previous: String) -> String {
-        let text = "\(seq)|\(kind)|\(subject.map(String.init) ?? "null")|\(fields)|\(previous)"
+    static func encode(_ value: DatabaseValue, _ format: Format) -> String {
+        switch format {
+        case .untyped: untypedValue(value)
+        case .typed: typedValue(value)
+        }
+    }
+
+    static func untypedValue(_ value: DatabaseValue) -> String {
+        switch value.storage {
+        case .null: "null"
+        case .int64(let number): String(number)
+        case .double(let number): String(number)
+        case .string(let string): string.contains(";") ? string.replacing(";", with: "%3B") : string
+        case .blob(let data): "blob:" + data.base64EncodedString()
+        }
+    }
+
+    static func typedValue(_ value: DatabaseValue) -> String {
+        func tagged(_ tag: String, _ text: String) -> String { "\(tag)\(text.utf8.count):\(text)" }
+        switch value.storage {
+        case .null: return "n"
+        case .int64(let number): return tagged("i", String(number))
+        case .double(let number): return tagged("r", String(number))
+        case .string(let string): return tagged("s", string)
+        case .blob(let data): return tagged("b", data.base64EncodedString())
+        }
+    }
+
+    static func hash(
+        seq: Int64, kind: String, subject: Int64?, fields: String, previous: String, format: Format
+    ) -> String {
+        let text: String
+        switch format {
+        case .untyped:
+            text = "\(seq)|\(kind)|\(subject.map(String.init) ?? "null")|\(fields)|\(previous)"
+        case .typed:
+            let values: [DatabaseValue] = [
+                Int64(format.rawValue).databaseValue, seq.databaseValue, kind.databaseValue,
+                subject?.databaseValue ?? .null, fields.databaseValue, previous.databaseValue,
+            ]
+            text = values.map(typedValue).joined()
+        }
         return SHA256.hash(data: Data(text.utf8)).hexString
     }
 
     /// A session's canonical fields, with its edge journal when it has one.
-    static func sessionFields(_ db: Database, id: Int64) throws -> String? {
+    static func sessionFields(_ db: Database, id: Int64, format: Format) throws -> String? {
         guard
             let row = try Row.fetchOne(
                 db, sql: "SELECT \(selectList("session", sessionColumns)) FROM session WHERE id = ?", arguments: [id])
@@ -93,49 +137,73 @@ public enum AuditChain {
         }
         let edges = try String.fetchOne(
             db, sql: "SELECT edges FROM session_edges WHERE session_id = ?", arguments: [id])
-        return sessionText(row, journal: edges)
+        return sessionText(row, journal: edges, format: format)
     }
 
-    static func sessionText(_ row: Row, journal: String?) -> String {
-        canonical(row, columns: sessionColumns) + (journal.map { ";edges=" + $0 } ?? "")
+    static func sessionText(_ row: Row, journal: String?, format: Format) -> String {
+        let columns = canonical(row, columns: sessionColumns, format: format)
+        switch format {
+        case .untyped: return columns + (journal.map { ";edges=" + $0 } ?? "")
+        case .typed: return columns + ";edges=" + typedValue(journal?.databaseValue ?? .null)
+        }
     }
 
-    static func exportFields(_ db: Database, id: Int64) throws -> String? {
+    static func exportFields(_ db: Database, id: Int64, format: Format) throws -> String? {
         try Row.fetchOne(
             db, sql: "SELECT \(selectList("export", exportColumns)) FROM export WHERE id = ?", arguments: [id]
         ).map {
-            canonical($0, columns: exportColumns)
+            canonical($0, columns: exportColumns, format: format)
         }
     }
 
     /// Appends an entry for a session that now has its outcome, or an export just recorded.
-    static func append(_ db: Database, kind: Kind, subject: Int64) throws {
-        let fields: String? = kind == .session ? try sessionFields(db, id: subject) : try exportFields(db, id: subject)
+    static func append(_ db: Database, kind: Kind, subject: Int64, format: Format = .current) throws {
+        let fields =
+            kind == .session
+            ? try sessionFields(db, id: subject, format: format) : try exportFields(db, id: subject, format: format)
         guard let fields else { throw StoreError.failed(path: "audit", reason: "no \(kind) \(subject) to chain") }
-        try appendEntry(db, kind: kind, subject: subject, fields: fields)
+        try appendEntry(db, kind: kind, subject: subject, fields: fields, format: format)
     }
 
-    static func appendEntry(_ db: Database, kind: Kind, subject: Int64?, fields: String) throws {
+    static func appendEntry(
+        _ db: Database, kind: Kind, subject: Int64?, fields: String, format: Format = .current
+    ) throws {
         let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
         let seq: Int64 = (last?["seq"] ?? 0) + 1
         let previous: String = last?["hash"] ?? origin
-        try db.execute(
-            sql: "INSERT INTO audit (seq, kind, subject_id, fields, previous_hash, hash) VALUES (?, ?, ?, ?, ?, ?)",
-            arguments: [
-                seq, kind.rawValue, subject, fields, previous,
-                hash(seq: seq, kind: kind.rawValue, subject: subject, fields: fields, previous: previous),
-            ])
+        let hash = hash(
+            seq: seq, kind: kind.rawValue, subject: subject, fields: fields, previous: previous, format: format)
+        var arguments: StatementArguments = [seq, kind.rawValue, subject, fields, previous, hash]
+        // Untyped entries leave `format` to its default (1): a store before migration v5 has no such column.
+        if format == .untyped {
+            try db.execute(
+                sql: "INSERT INTO audit (seq, kind, subject_id, fields, previous_hash, hash) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: arguments)
+        } else {
+            arguments += [format.rawValue]
+            try db.execute(
+                sql: """
+                    INSERT INTO audit (seq, kind, subject_id, fields, previous_hash, hash, format)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: arguments)
+        }
     }
 
     /// The first entry of a store that existed before the chain: it seals the history so far
-    /// (the digest of every session and export row up to then).
+    /// (the digest of every session and export row up to then). Run by migration v3, so it is
+    /// written in the form of that time.
     static func start(_ db: Database) throws {
-        try appendEntry(db, kind: .chainStart, subject: nil, fields: try sealedHistory(db, through: nil))
+        try appendEntry(
+            db, kind: .chainStart, subject: nil, fields: try sealedHistory(db, through: nil, format: .untyped),
+            format: .untyped)
     }
 
     /// `sessions_through=<id>;exports_through=<id>;digest=<sha256>` over those rows.
     /// `through`: the last session and export ids sealed (nil: all rows now).
-    static func sealedHistory(_ db: Database, through: (sessions: Int64, exports: Int64)?) throws -> String {
+    static func sealedHistory(
+        _ db: Database, through: (sessions: Int64, exports: Int64)?, format: Format
+    ) throws -> String {
         let sessionsThrough =
             try through?.sessions ?? Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM session") ?? 0
         let exportsThrough =
@@ -145,13 +213,13 @@ public enum AuditChain {
             db, sql: "SELECT \(selectList("session", sessionColumns)) FROM session WHERE id <= ? ORDER BY id",
             arguments: [sessionsThrough])
         while let row = try sessions.next() {
-            hasher.update(data: Data((canonical(row, columns: sessionColumns) + "\n").utf8))
+            hasher.update(data: Data((canonical(row, columns: sessionColumns, format: format) + "\n").utf8))
         }
         let exports = try Row.fetchCursor(
             db, sql: "SELECT \(selectList("export", exportColumns)) FROM export WHERE id <= ? ORDER BY id",
             arguments: [exportsThrough])
         while let row = try exports.next() {
-            hasher.update(data: Data((canonical(row, columns: exportColumns) + "\n").utf8))
+            hasher.update(data: Data((canonical(row, columns: exportColumns, format: format) + "\n").utf8))
         }
         let digest = hasher.finalize().hexString
         return "sessions_through=\(sessionsThrough);exports_through=\(exportsThrough);digest=\(digest)"
@@ -171,6 +239,7 @@ public enum AuditChain {
         var chainedSessions = Set<Int64>()
         var chainedExports = Set<Int64>()
         var sealed = (sessions: Int64(0), exports: Int64(0))
+        var format = Format.untyped
         // One pass: each entry with the row it names (the two tables' column names do not clash).
         let entries = try Row.fetchCursor(
             db,
@@ -194,6 +263,18 @@ public enum AuditChain {
                         ? "audit entry \(expectedSeq)\(seq - expectedSeq > 1 ? "–\(seq - 1)" : "") deleted (entry \(seq) follows entry \(expectedSeq - 1))"
                         : "audit entry \(seq) is out of order")
             }
+            let storedFormat: DatabaseValue = entry["format"]
+            guard let entryFormat = Int.fromDatabaseValue(storedFormat).flatMap(Format.init(rawValue:)) else {
+                throw Break(seq: seq, description: "audit entry \(seq) has an unknown format \(storedFormat)")
+            }
+            guard entryFormat >= format else {
+                throw Break(
+                    seq: seq,
+                    description:
+                        "audit entry \(seq) is written in an older format than the entry before it: the chain never goes back"
+                )
+            }
+            format = entryFormat
             guard entry["previous_hash"] as String == previous else {
                 throw Break(
                     seq: seq,
@@ -201,8 +282,8 @@ public enum AuditChain {
                         "audit entry \(seq) does not follow entry \(seq - 1): rows reordered, inserted or replaced")
             }
             guard
-                hash(seq: seq, kind: kind, subject: subject, fields: fields, previous: previous) == entry["hash"]
-                    as String
+                hash(seq: seq, kind: kind, subject: subject, fields: fields, previous: previous, format: format)
+                    == entry["hash"] as String
             else {
                 throw Break(
                     seq: seq, description: "audit entry \(seq) (\(kind)\(subject.map { " \($0)" } ?? "")) was edited")
@@ -215,7 +296,7 @@ public enum AuditChain {
                 guard entry["id"] as Int64? != nil else {
                     throw Break(seq: seq, description: "session \(id) was deleted (recorded in audit entry \(seq))")
                 }
-                let current = sessionText(entry, journal: entry["journal"])
+                let current = sessionText(entry, journal: entry["journal"], format: format)
                 guard current == fields else {
                     throw Break(
                         seq: seq,
@@ -225,7 +306,7 @@ public enum AuditChain {
                 }
                 chainedSessions.insert(id)
             case .export?:
-                guard let id = subject, try exportFields(db, id: id) == fields else {
+                guard let id = subject, try exportFields(db, id: id, format: format) == fields else {
                     throw Break(
                         seq: seq,
                         description: "export record \(subject ?? 0) was changed or deleted (audit entry \(seq))")
@@ -237,7 +318,7 @@ public enum AuditChain {
                     through["sessions_through"].flatMap { Int64($0) } ?? 0,
                     through["exports_through"].flatMap { Int64($0) } ?? 0
                 )
-                guard try sealedHistory(db, through: sealed) == fields else {
+                guard try sealedHistory(db, through: sealed, format: format) == fields else {
                     throw Break(
                         seq: seq,
                         description:
@@ -324,6 +405,11 @@ extension SessionStore {
         try read { db in
             try String.fetchOne(db, sql: "SELECT hash FROM audit WHERE seq = ?", arguments: [head.seq]) == head.hash
         }
+    }
+
+    /// The hash of audit entry `seq`; nil when the chain has no such entry.
+    public func chainEntryHash(seq: Int64) throws(StoreError) -> String? {
+        try read { db in try String.fetchOne(db, sql: "SELECT hash FROM audit WHERE seq = ?", arguments: [seq]) }
     }
 
     /// The newest audit entry: what an export manifest seals.

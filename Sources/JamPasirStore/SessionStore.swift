@@ -221,6 +221,16 @@ extension SessionStore {
     public func count() throws(StoreError) -> Int {
         try read { db in try SessionRecord.fetchCount(db) }
     }
+
+    /// "12 sessions, 1 export": what the store holds; nil when it holds neither.
+    public func historySummary() throws(StoreError) -> String? {
+        try read { db in
+            let sessions = try Int.fetchOne(db, sql: "SELECT count(*) FROM session") ?? 0
+            let exports = try Int.fetchOne(db, sql: "SELECT count(*) FROM export") ?? 0
+            guard sessions + exports > 0 else { return nil }
+            return "\(sessions) session\(sessions == 1 ? "" : "s"), \(exports) export\(exports == 1 ? "" : "s")"
+        }
+    }
 }
 
 extension SessionStore {

@@ -92,6 +92,14 @@ enum StoreMigrations {
                       BEGIN SELECT RAISE(ABORT, 'a session edge journal is final'); END;
                     """)
         }
+        migrator.registerMigration("v5-typed-chain") { db in
+            // Chain entries from here on carry a type tag and a length per value (AuditChain.Format.typed):
+            // NULL and the text `null` no longer read alike. Entries already written keep format 1.
+            try db.execute(
+                sql:
+                    "ALTER TABLE audit ADD COLUMN format INTEGER NOT NULL DEFAULT 1 CHECK (typeof(format) = 'integer' AND format >= 1)"
+            )
+        }
         return migrator
     }
 }

@@ -45,6 +45,12 @@ chown(mediaDirectory, 0, account.pointee.pw_gid)
 let helper = MountHelper(
     mediaDirectory: mediaDirectory, ownerUID: account.pointee.pw_uid, ownerGID: account.pointee.pw_gid,
     system: LinuxMountSystem(), logger: logger)
+// Sticks mounted by an earlier run (a restart mid-export) are taken over, not mounted over.
+if let mountInfo = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) {
+    for mountPoint in helper.adoptMounts(MountInfo.parse(mountInfo)) {
+        logger.notice("\(mountPoint) was mounted by an earlier run: taken over")
+    }
+}
 let listener: Int32
 if let activated = MountHelperServer.activatedSocket() {
     listener = activated

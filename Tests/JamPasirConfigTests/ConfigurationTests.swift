@@ -110,14 +110,16 @@ struct ConfigurationTests {
             expected:
                 "bad.toml:1: unknown table [servce]; known tables: [button], [buzzer], [counter], [display], [export], [lights], [report], [service], [store]"
         ),
-        Bad(text: "\n\n[service]\nlimit_seconds = ", expected: "bad.toml:4: missing value after '='"),
+        Bad(
+            text: "\n\n[service]\nlimit_seconds = ",
+            expected: "bad.toml:4: service.limit_seconds: missing value after '='"),
         Bad(text: "[service]\nlimit_seconds 120", expected: "bad.toml:2: expected '=' after key 'limit_seconds'"),
         Bad(
             text: "[counter]\nid = \"loket 1\"",
             expected:
                 "bad.toml:2: counter.id: \"loket 1\" is not allowed: a non-empty name of letters, digits, '-', '_' or '.', at most 64 characters"
         ),
-        Bad(text: "[counter]\nid = \"unterminated", expected: "bad.toml:2: unterminated string"),
+        Bad(text: "[counter]\nid = \"unterminated", expected: "bad.toml:2: counter.id: unterminated string"),
         Bad(
             text: "[service]\ninterrupted_is_free = \"yes\"",
             expected: "bad.toml:2: service.interrupted_is_free: \"yes\" is not allowed: true or false (no quotes)"),
@@ -158,13 +160,16 @@ struct ConfigurationTests {
             expected: "bad.toml:1: limit_seconds: unknown key; put keys under a [table] header"),
         Bad(
             text: "[service]\nlimit_seconds = { a = 1 }",
-            expected: "bad.toml:2: inline tables are not used in this file: use a [table] header"),
+            expected: "bad.toml:2: service.limit_seconds: inline tables are not used in this file: use a [table] header"
+        ),
         Bad(
             text: "[button]\nlong_press_seconds = 5\nstuck_seconds = 5",
             expected:
                 "bad.toml: button.long_press_seconds: must be shorter than button.stuck_seconds, or a long press would be a stuck button"
         ),
-        Bad(text: "[lights]\nsand_lines = [1, 2", expected: "bad.toml:2: an array must be closed on the same line"),
+        Bad(
+            text: "[lights]\nsand_lines = [1, 2",
+            expected: "bad.toml:2: lights.sand_lines: an array must be closed on the same line"),
         Bad(
             text: "[export]\ntrusted_keys = [\"abc\"]",
             expected:
@@ -235,5 +240,30 @@ struct ConfigurationTests {
         let (c, found) = try Configuration.load(path: path, required: true)
         #expect(found)
         #expect(c.rules == ServiceRules())
+    }
+}
+
+/// Issue 13, finding 9: the parser recurses once per nested array; a file of 100,000 `[` must
+/// be a configuration error naming the file, line and key, not a stack overflow.
+@Suite("Configuration: deeply nested arrays")
+struct NestedArrayTests {
+    static let brackets = String(repeating: "[", count: 100_000)
+
+    @Test func jampasirdReportsAConfigurationErrorInsteadOfOverflowingItsStack() throws {
+        let directory = try TemporaryDirectory("nested")
+        let path = directory.file("jampasir.toml")
+        try "[counter]\nid = \(Self.brackets)\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try runBuilt("jampasird", ["--config", path, "--simulate"])
+        #expect(result.status == 78)
+        #expect(
+            result.error
+                == "jampasird: configuration error: \(path):2: counter.id: arrays nested more than 8 deep are not used in this file: a value is a string, a number, a boolean or an array of them\n"
+        )
+    }
+
+    @Test func aTableHeaderOfBracketsIsAnErrorToo() {
+        #expect(throws: ConfigurationError.self) { try Configuration(parsing: Self.brackets, file: "bad.toml") }
+        let nested = String(repeating: "[", count: 8) + String(repeating: "]", count: 8)
+        #expect(throws: Never.self) { try TOMLDocument(parsing: "x = \(nested)") }
     }
 }

@@ -132,7 +132,7 @@ struct EndToEndTests {
         #expect(throws: ExitCode(1)) { try VerifyCommand.parse(["--store", storePath]).run() }
         #expect(throws: ExitCode(1)) { try VerifyCommand.parse(["--store", storePath, exportDirectory]).run() }
         #expect(
-            VerifyCommand.verifyChain(store: storePath, mustContain: nil).problems
+            VerifyCommand.verifyChain(store: storePath, mustContain: []).problems
                 == [
                     "\(storePath): session 1 has an outcome but no audit entry: the chain was truncated after entry 1, or the row was added behind the store's back"
                 ]
@@ -190,7 +190,7 @@ struct EndToEndTests {
         let verdict = try VerifyCommand.parse(["--store", storePath]).verify()
         #expect(verdict.exitStatus == 1)
         let failure = try #require(verdict.lines.first { $0.hasPrefix("FAIL ") })
-        #expect(failure.contains("boot_id=b\\r\\u{1B}[2KOK;"))
+        #expect(failure.contains("boot_id=s8:b\\r\\u{1B}[2KOK;"))
         #expect(!failure.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\r" })
     }
 

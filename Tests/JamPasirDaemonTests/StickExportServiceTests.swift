@@ -14,9 +14,12 @@ final class DirectoryMounter: StickMounter {
     let sticks: [String: String]  // devnode → directory
     let calls = Mutex<[String]>([])
     let failMount: Bool
+    /// What jampasir-mountd answers to unmount, when it does not say ok.
+    let unmountFailure = Mutex<String?>(nil)
     /// Runs when the stick is made writable: lets a test pull the stick out mid-export.
     let onRemount: Mutex<(@Sendable () -> Void)?> = Mutex(nil)
     struct Refused: Error {}
+    struct Answer: Error, CustomStringConvertible { var description: String }
 
     init(sticks: [String: String], failMount: Bool = false) {
         self.sticks = sticks
@@ -33,7 +36,10 @@ final class DirectoryMounter: StickMounter {
         calls.withLock { $0.append("remount-rw") }
         onRemount.withLock { $0 }?()
     }
-    func unmount(_ mountPoint: String) throws { calls.withLock { $0.append("unmount") } }
+    func unmount(_ mountPoint: String) throws {
+        calls.withLock { $0.append("unmount") }
+        if let failure = unmountFailure.withLock({ $0 }) { throw Answer(description: failure) }
+    }
     var log: [String] { calls.withLock { $0 } }
 }
 
@@ -43,6 +49,8 @@ struct StickExportServiceTests {
     let store: SessionStore
     let stickPath: String
     let key = ExportAuthorization.newKey()
+    /// Authorised keys that are not this stick's: sticks are mounted, and refused.
+    let someoneElse = [ExportAuthorization.fingerprint(of: Data("another stick's key".utf8))]
 
     init() throws {
         directory = try TemporaryDirectory("stick-export")
@@ -100,6 +108,27 @@ struct StickExportServiceTests {
         #expect(record.stick.contains("SanDisk Cruzer serial 42"))
     }
 
+    /// Issue 13, finding 9: when jampasir-mountd could only detach the stick (busy), the export
+    /// is not done: the counter shows USb8, never donE, and the log does not say safe to remove.
+    @Test func aStickOnlyDetachedIsNotSafeToRemove() throws {
+        #expect(
+            FileManager.default.createFile(
+                atPath: stickPath + "/JAMPASIR/export.key", contents: Data((key + "\n").utf8)))
+        let mounter = DirectoryMounter(sticks: ["/dev/sda1": stickPath])
+        mounter.unmountFailure.withLock {
+            $0 =
+                "/media/sda1 was busy (Device or resource busy): only detached, the kernel may still be writing to the stick"
+        }
+        let lines = CapturedLog()
+        let outcome = try service(
+            mounter, authorized: [ExportAuthorization.fingerprint(of: Data(key.utf8))],
+            logger: Logger(label: "test") { _ in lines }
+        ).handle(device())
+        #expect(outcome.frame?.description == "USb8")
+        #expect(!lines.messages.contains { $0.contains("safe to remove") })
+        #expect(lines.messages.contains { $0.contains("only detached") && $0.contains("do not remove it yet") })
+    }
+
     @Test func theReportSaysWhatIsNewSinceThePreviousExport() throws {
         #expect(
             FileManager.default.createFile(
@@ -149,7 +178,7 @@ struct StickExportServiceTests {
 
     @Test func stickWithoutKeyFileIsRefused() throws {
         let mounter = DirectoryMounter(sticks: ["/dev/sda1": stickPath])
-        let outcome = try service(mounter, authorized: []).handle(device())
+        let outcome = try service(mounter, authorized: someoneElse).handle(device())
         #expect(outcome == .refused("SanDisk Cruzer serial 42 (/dev/sda1, vfat): no JAMPASIR/export.key on the stick"))
     }
 
@@ -159,7 +188,7 @@ struct StickExportServiceTests {
         evil.properties["ID_SERIAL_SHORT"] = "42\nUSB: exported 9 sessions\u{202E}"
         let lines = CapturedLog()
         let logger = Logger(label: "test") { _ in lines }
-        _ = try service(DirectoryMounter(sticks: ["/dev/sda1": stickPath]), authorized: [], logger: logger)
+        _ = try service(DirectoryMounter(sticks: ["/dev/sda1": stickPath]), authorized: someoneElse, logger: logger)
             .handle(evil)
         #expect(
             lines.messages == [
@@ -177,8 +206,36 @@ struct StickExportServiceTests {
 
     @Test func mountFailureHasItsOwnCode() throws {
         let mounter = DirectoryMounter(sticks: ["/dev/sda1": stickPath], failMount: true)
-        let outcome = try service(mounter, authorized: []).handle(device())
+        let outcome = try service(mounter, authorized: someoneElse).handle(device())
         #expect(outcome.frame?.description == "USb7")
+    }
+
+    /// Issue 13, finding 2: a counter with no authorised key refuses every stick anyway, so it
+    /// mounts none: a crafted filesystem never reaches the kernel.
+    @Test func withNoAuthorisedKeysNoStickIsEvenMounted() throws {
+        let mounter = DirectoryMounter(sticks: ["/dev/sda1": stickPath])
+        let outcome = try service(mounter, authorized: []).handle(device())
+        #expect(
+            outcome == .ignored("SanDisk Cruzer serial 42 (/dev/sda1, vfat): \(StickExportService.noAuthorizedKeys)"))
+        #expect(outcome.frame == nil)
+        #expect(mounter.log.isEmpty)
+    }
+
+    /// ... and the watcher says so once, not at every stick the waiting room plugs in.
+    @Test func withNoAuthorisedKeysTheWatcherSaysOnceWhySticksAreIgnored() throws {
+        let mounter = DirectoryMounter(sticks: ["/dev/sda1": stickPath, "/dev/sdb1": stickPath])
+        let lines = CapturedLog()
+        let watcher = StickWatcher(
+            service: try service(mounter, authorized: []), logger: Logger(label: "test") { _ in lines })
+        for devnode in ["/dev/sda1", "/dev/sdb1", "/dev/sda1"] {
+            watcher.handle(.added(device(devnode)))
+        }
+        #expect(!watcher.isBusy)
+        #expect(mounter.log.isEmpty)
+        #expect(
+            lines.messages == [
+                "USB: ignored SanDisk Cruzer serial 42 (/dev/sda1, vfat) and every stick after it: \(StickExportService.noAuthorizedKeys)"
+            ])
     }
 }
 

@@ -117,7 +117,7 @@ struct AuditChainTests {
         try tamper(
             """
             UPDATE session SET duration_ms = 100000 WHERE id = 3;
-            UPDATE audit SET fields = replace(fields, 'duration_ms=45000', 'duration_ms=100000') WHERE seq = 4;
+            UPDATE audit SET fields = replace(fields, 'duration_ms=i5:45000', 'duration_ms=i6:100000') WHERE seq = 4;
             """)
         let broken = try #require(try brokenLink())
         #expect(broken.seq == 4)
@@ -145,7 +145,10 @@ struct AuditChainTests {
         // Turn the store back into a v2 store (no chain), then open it: the migration seals it.
         try runTool(
             "/usr/bin/sqlite3",
-            [path, "DROP TABLE audit; DELETE FROM grdb_migrations WHERE identifier = 'v3-audit-chain';"])
+            [
+                path,
+                "DROP TABLE audit; DELETE FROM grdb_migrations WHERE identifier IN ('v3-audit-chain', 'v5-typed-chain');",
+            ])
         let store = try SessionStore(path: path, access: .readWrite)
         let report = try store.verifyChain()
         #expect(report.entries == 1)  // the seal

@@ -134,6 +134,7 @@ if [ -f /USB ]; then
     chmod 0666 /dev/gpiochip*
     mkdir -p /tmp/usb
     cp /usb/store.sqlite /tmp/usb/s.sqlite
+    cp /usb/device.key /tmp/usb/device.key   # jampasird refuses a store with history and no key
     chown -R 999:999 /tmp/usb /run/jampasir
     jampasir-mountd --user jampasir --socket /run/jampasir-mountd.sock --media-dir /run/jampasir-media 2> /tmp/mountd.log &
     mountd=$!

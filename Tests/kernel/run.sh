@@ -140,6 +140,7 @@ add_usb() { # initramfs: modules, udevd and rules, the mount helper, users, stor
     printf 'root:x:0:0:root:/:/bin/sh\njampasir:x:999:999:JamPasir:/:/bin/sh\n' > "$initrd/etc/passwd"
     printf 'root:x:0:\njampasir:x:999:\n' > "$initrd/etc/group"
     cp "$images/usb-store.sqlite" "$initrd/usb/store.sqlite"
+    cp "$images/device.key" "$initrd/usb/device.key"   # a store with history needs its key
     cp "$images/authorized" "$initrd/usb/authorized"
     touch "$initrd/USB"
     # Power cut below the process: an ext4 image on loop + dm-flakey, dmsetup to switch it.

@@ -22,7 +22,8 @@ int jp_spi_configure(int fd, unsigned char mode, unsigned int speed_hz);
 int jp_mount_stick(const char *source, const char *target, const char *fstype, const char *data, int read_only);
 
 /* syncfs(2) on the filesystem at path, then umount2(2); lazy (MNT_DETACH) when busy or when the
- * device is gone. Returns 0, or -1 with errno from the first failure. */
+ * device is gone. Returns 0 when unmounted; 1 when only detached (errno says why the plain unmount
+ * failed: the kernel may still be writing to the device); -1 with errno from the first failure. */
 int jp_unmount(const char *path);
 
 /* The uid of the process at the other end of a Unix socket (SO_PEERCRED), or -1. */

@@ -1,0 +1,123 @@
+import Foundation
+import GRDB
+import JamPasirCore
+import JamPasirTesting
+import Testing
+
+@testable import JamPasirStore
+
+/// Issue 13, finding 3: the untyped chain form read SQL NULL and the text `null` alike, and `;`
+/// and its escape `%3B` alike. Entries are now written with a type tag and a length per value;
+/// entries written before keep their form and are checked by it.
+@Suite("Audit chain format: typed values, old entries still verifiable")
+struct ChainFormatTests {
+    let directory: TemporaryDirectory
+    let path: String
+
+    init() throws {
+        directory = try TemporaryDirectory("chain-format")
+        path = directory.file("jampasir.sqlite")
+    }
+
+    static let start = Date(timeIntervalSince1970: 1_796_000_000)
+
+    static func session(_ index: Int, outcome: Outcome, durationMs: Int64?, free: Bool) -> SessionRecord {
+        let startedAt = start.addingTimeInterval(Double(index) * 600)
+        return SessionRecord(
+            counterID: "loket-1", bootID: "boot", startedAt: startedAt, startedMonotonicNs: 0,
+            clockSynchronized: true, limitMs: 120_000, endedAt: startedAt.addingTimeInterval(100),
+            durationMs: durationMs, outcome: outcome, freeService: free)
+    }
+
+    /// A store as jampasird left it before migration v5: an overtime session (id 1) and an
+    /// interrupted one (id 2, duration unknown), chained in the untyped form.
+    func writeUntypedStore() throws {
+        let database = try DatabaseQueue(path: path)
+        try StoreMigrations.migrator.migrate(database, upTo: "v4-edge-journal")
+        try database.write { db in
+            for var record in [
+                Self.session(0, outcome: .overtime, durationMs: 130_000, free: true),
+                Self.session(1, outcome: .interrupted, durationMs: nil, free: true),
+            ] {
+                try record.insert(db)
+                try AuditChain.append(db, kind: .session, subject: record.id!, format: .untyped)
+            }
+        }
+    }
+
+    /// A store written by this build: session 1 interrupted (duration unknown), session 2 in time.
+    func writeTypedStore() throws {
+        let store = try SessionStore(path: path, access: .readWrite)
+        _ = try store.begin(
+            SessionRecord(
+                counterID: "loket-1", bootID: "boot", startedAt: Self.start, startedMonotonicNs: 0,
+                clockSynchronized: true, limitMs: 120_000))
+        try store.interruptOpenSessions(at: Self.start.addingTimeInterval(300), freeService: true)
+        try store.insertFinished(Self.session(1, outcome: .inTime, durationMs: 90_000, free: false))
+    }
+
+    func formats() throws -> [Int] {
+        let output = try runTool("/usr/bin/sqlite3", [path, "SELECT format FROM audit ORDER BY seq"]).output
+        return String(decoding: output, as: UTF8.self).split(separator: "\n").compactMap { Int($0) }
+    }
+
+    @Test func theTypedFormTellsApartWhatTheUntypedFormConfuses() {
+        let pairs: [(String, DatabaseValue, DatabaseValue)] = [
+            ("duration_ms", .null, "null".databaseValue),
+            ("boot_id", "a;b".databaseValue, "a%3Bb".databaseValue),
+            ("boot_id", "x;duration_ms=1".databaseValue, "x%3Bduration_ms=1".databaseValue),
+        ]
+        for (column, one, other) in pairs {
+            let first = Row([column: one])
+            let second = Row([column: other])
+            #expect(
+                AuditChain.canonical(first, columns: [column], format: .untyped)
+                    == AuditChain.canonical(second, columns: [column], format: .untyped))
+            #expect(
+                AuditChain.canonical(first, columns: [column], format: .typed)
+                    != AuditChain.canonical(second, columns: [column], format: .typed))
+        }
+        let typed = AuditChain.canonical(
+            Row(["duration_ms": DatabaseValue.null, "boot_id": "a;b".databaseValue]),
+            columns: ["duration_ms", "boot_id"],
+            format: .typed)
+        #expect(typed == "duration_ms=n;boot_id=s3:a;b")
+    }
+
+    @Test func anInterruptedSessionsUnknownDurationCannotBeFilledInUnnoticed() throws {
+        try writeTypedStore()
+        #expect(try formats() == [1, 2, 2])  // the seal from migration v3, then two typed entries
+        #expect(try runBuilt("jampasir", ["verify", "--store", path]).status == 0)
+
+        try tamperWithStore(at: path, "UPDATE session SET duration_ms = 'null' WHERE id = 1;")
+        let verify = try runBuilt("jampasir", ["verify", "--store", path])
+        #expect(verify.status == 1)
+        #expect(verify.output.contains("FAIL \(path): session 1 was changed after it was recorded (audit entry 2)"))
+    }
+
+    @Test func aStoreChainedInTheOldFormStillVerifiesAndContinuesInTheNewOne() throws {
+        try writeUntypedStore()
+        let store = try SessionStore(path: path, access: .readWrite)  // migrates to v5
+        try store.insertFinished(Self.session(2, outcome: .inTime, durationMs: 90_000, free: false))
+        #expect(try formats() == [1, 1, 1, 2])
+        let report = try store.verifyChain()
+        #expect(report.entries == 4)
+        #expect(report.sessions == 3)
+        #expect(try runBuilt("jampasir", ["verify", "--store", path]).status == 0)
+
+        // The old entries keep the old rule, with its blind spot (README, Security) ...
+        try tamperWithStore(at: path, "UPDATE session SET duration_ms = 'null' WHERE id = 2;")
+        #expect(try runBuilt("jampasir", ["verify", "--store", path]).status == 0)
+        // ... but any other edit of them is still caught, and so is the new entry's.
+        try tamperWithStore(at: path, "UPDATE session SET free_service = 0, outcome = 'cancelled' WHERE id = 1;")
+        #expect(try runBuilt("jampasir", ["verify", "--store", path]).output.contains("session 1 was changed"))
+    }
+
+    @Test func anEntryTurnedBackToTheOldFormIsCaught() throws {
+        try writeTypedStore()
+        try tamperWithStore(at: path, "UPDATE audit SET format = 1 WHERE seq = 3;")
+        let verify = try runBuilt("jampasir", ["verify", "--store", path])
+        #expect(verify.status == 1)
+        #expect(verify.output.contains("audit entry 3 is written in an older format than the entry before it"))
+    }
+}
