@@ -9,6 +9,7 @@
 #                      (TORTURE_LONG=1 for 1,000 kills)
 #   make bench         store and export benchmarks against their anchors (BENCHMARKS.md)
 #   make test-arm64    the test suite and the crash loop cross-built for aarch64, run under qemu-user
+#   make test-counter  the arm64 package on a real Debian 13 arm64 boot (systemd, QEMU): the journeys
 #   make deb           dist/jampasir_<version>+deb<N>_<arch>.deb for this machine;
 #                      make deb ARCH=arm64: for the Pi (Debian 13 / Raspberry Pi OS trixie), cross-built
 #   make test-deb      lintian + install/purge in a fresh chroot of the package's release (ARCH=arm64 too)
@@ -23,7 +24,7 @@ DAEMON_FLAGS = --simulate --store $(STORE) $(if $(LIMIT),--limit $(LIMIT)) $(if 
 CLI_FLAGS = --store $(STORE) $(if $(CONFIG),--config $(CONFIG))
 PACKAGE_FLAGS = $(if $(ARCH),ARCH=$(ARCH)) $(if $(RELEASE),RELEASE=$(RELEASE))
 
-.PHONY: all deps build release run test test-kernel test-arm64 check-systemd deb test-deb bench torture soak sessions stats clean
+.PHONY: all deps build release run test test-kernel test-arm64 test-counter check-systemd deb test-deb bench torture soak sessions stats clean
 
 all: build
 
@@ -61,6 +62,9 @@ test-kernel: deps
 test-arm64: deps
 	$(PACKAGE_FLAGS) scripts/test-arm64.sh
 
+test-counter: deps
+	Tests/counter/run.sh
+
 bench: deps
 	scripts/bench.sh
 
@@ -82,4 +86,4 @@ test-deb: deps
 	$(PACKAGE_FLAGS) scripts/test-deb.sh
 
 clean:
-	rm -rf .build .build-static-* .build-kernel .build-deb .build-*-arm64 .build-*-amd64 .state dist
+	rm -rf .build .build-static-* .build-kernel .build-deb .build-*-arm64 .build-*-amd64 .build-counter .state dist

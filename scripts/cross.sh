@@ -60,6 +60,24 @@ libgpiod-dev $gpiod libudev-dev libudev1 libcap2 libsqlite3-dev libsqlite3-0 zli
 
 cross_sysroot() { echo "$JAMPASIR_CACHE/sdks/jampasir-$1-$2.artifactbundle/sysroot"; }
 
+# Downloads packages of a release and architecture (and sid's, named pkg=version) into DEST,
+# with apt's own verification, without touching this machine's apt state.
+cross_download() { # release arch dest packages…
+    local release=$1 arch=$2 dest=$3; shift 3
+    local state; state=$(mktemp -d)
+    mkdir -p "$state/lists/partial" "$state/cache/archives/partial"
+    printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\ndeb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s sid main\n' \
+        "$DEBIAN_MIRROR" "$release" "$DEBIAN_MIRROR" > "$state/sources.list"
+    local apt=(-o Dir::Etc::SourceList="$state/sources.list" -o Dir::Etc::SourceParts=/dev/null
+        -o Dir::State::Lists="$state/lists" -o Dir::Cache="$state/cache" -o Dir::State::Status=/dev/null
+        -o APT::Architecture="$arch" -o APT::Architectures::="$arch" -o Acquire::Check-Valid-Until=false
+        -o APT::Default-Release="$release" -o APT::Sandbox::User=root)
+    local status=0
+    apt-get "${apt[@]}" update -qq && (cd "$dest" && apt-get "${apt[@]}" download -qq "$@") || status=$?
+    rm -rf "$state"
+    return $status
+}
+
 # Downloads the target's packages and the target-architecture Swift runtime into a sysroot and
 # writes the SDK bundle around it.
 cross_sdk() { # release arch
@@ -74,18 +92,11 @@ cross_sdk() { # release arch
         *) cross_say "unknown architecture $arch (arm64 or amd64)"; return 1 ;;
     esac
     cross_say "making the $release $arch sysroot (target packages + the $arch Swift runtime $SWIFTLANG_VERSION)"
-    rm -rf "$bundle" && mkdir -p "$bundle/apt/lists/partial" "$bundle/apt/cache/archives/partial" "$bundle/debs" "$bundle/sysroot"
-    printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\ndeb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s sid main\n' \
-        "$DEBIAN_MIRROR" "$release" "$DEBIAN_MIRROR" > "$bundle/apt/sources.list"
-    local apt=(-o Dir::Etc::SourceList="$bundle/apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
-        -o Dir::State::Lists="$bundle/apt/lists" -o Dir::Cache="$bundle/apt/cache" -o Dir::State::Status=/dev/null
-        -o APT::Architecture="$arch" -o APT::Architectures::="$arch" -o Acquire::Check-Valid-Until=false
-        -o APT::Default-Release="$release" -o APT::Sandbox::User=root)
-    apt-get "${apt[@]}" update -qq
+    rm -rf "$bundle" && mkdir -p "$bundle/debs" "$bundle/sysroot"
     local packages=() p
     for p in $(cross_target_packages "$release"); do packages+=("$p/$release"); done
-    (cd "$bundle/debs" && apt-get "${apt[@]}" download -qq "${packages[@]}" \
-        "libswiftlang=$SWIFTLANG_VERSION" "swiftlang=$SWIFTLANG_VERSION")
+    cross_download "$release" "$arch" "$bundle/debs" "${packages[@]}" \
+        "libswiftlang=$SWIFTLANG_VERSION" "swiftlang=$SWIFTLANG_VERSION"
     local deb
     mkdir -p "$bundle/sysroot/.packages"
     for deb in "$bundle"/debs/*.deb; do
@@ -106,7 +117,7 @@ cross_sdk() { # release arch
     # Debian's swiftlang lacks lib_Testing_Foundation.so; an empty archive lets test bundles link.
     local runtime=$bundle/sysroot/usr/libexec/swift/lib/swift/linux
     [ -e "$runtime/lib_Testing_Foundation.so" ] || printf '!<arch>\n' > "$runtime/lib_Testing_Foundation.a"
-    rm -rf "$bundle/debs" "$bundle/apt"
+    rm -rf "$bundle/debs"
     cat > "$bundle/info.json" <<JSON
 { "schemaVersion": "1.0",
   "artifacts": { "jampasir-$release-$arch": { "type": "swiftSDK", "version": "$SWIFTLANG_VERSION", "variants": [ { "path": "." } ] } } }

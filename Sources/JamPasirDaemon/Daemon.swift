@@ -110,7 +110,7 @@ public struct Daemon: Sendable {
     {
         guard mode == .hardware, configuration.usbExportEnabled else { return [] }
         if configuration.authorizedExportKeys.isEmpty {
-            logger.warning("USB export: \(StickExportService.noAuthorizedKeys)")
+            logger.notice("USB export: \(StickExportService.noAuthorizedKeys)")
         }
         let service = StickExportService(
             writer: ExportWriter(configuration: configuration, store: store, key: key), store: store,

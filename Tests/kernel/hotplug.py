@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
-"""Plays the supervisor for the real-kernel USB test: follows the VM's console and, when the
-guest asks, plugs a USB stick image into QEMU's xHCI controller or pulls it out, through the
-QEMU monitor (HMP over a Unix socket).
+"""Plays the people outside the VM for the real-kernel suite and the virtual counter: follows
+the VM's console and, when the guest asks, plugs a USB stick image into QEMU's xHCI controller
+or pulls it out, or cuts the power, through the QEMU monitor (HMP over a Unix socket).
 
     hotplug.py CONSOLE_LOG MONITOR_SOCKET IMAGE_DIR
 
 Guest lines:  === PLUG <id> <image> <serial>   → drive_add + device_add usb-storage
               === UNPLUG <id>                  → device_del
-Stops when the console says KERNEL-SUITE-DONE or nothing new arrives for 10 minutes."""
+              === POWER-CUT                    → system_reset (no shutdown: the power is gone)
+Stops when the console says KERNEL-SUITE-DONE or COUNTER-JOURNEYS-DONE, or nothing new arrives
+for 10 minutes."""
 import os, socket, sys, time
 
 console, monitor_path, images = sys.argv[1:4]
@@ -48,5 +50,7 @@ while time.time() - last_seen < 600:
             monitor(f"device_add usb-storage,bus=xhci.0,drive=drive-{ident},id={ident},serial={serial}")
         elif words[:2] == ["===", "UNPLUG"]:
             monitor(f"device_del {words[2]}")
-        elif "KERNEL-SUITE-DONE" in line:
+        elif words[:2] == ["===", "POWER-CUT"]:
+            monitor("system_reset")
+        elif "KERNEL-SUITE-DONE" in line or "COUNTER-JOURNEYS-DONE" in line:
             sys.exit(0)

@@ -1,0 +1,223 @@
+#!/bin/sh
+# The people's journeys on the virtual counter (Tests/counter/run.sh). Runs as a unit of its
+# own after boot, on Debian 13 arm64 with systemd as PID 1, and does only what the person
+# would: apt, systemctl, journalctl, the jampasir command, presses on the (simulated) button.
+# TAP lines on the serial console; the step numbering goes on across the power cut.
+set -u
+run=/root/run
+state=/var/lib/journeys
+mkdir -p $state
+n=$(cat $state/n 2>/dev/null || echo 0)
+phase=$(cat $state/phase 2>/dev/null || echo install)
+store=/var/lib/jampasir/jampasir.sqlite
+
+check() { # description, command...
+    desc=$1; shift
+    n=$((n + 1)); echo $n > $state/n
+    if "$@" > $state/last.out 2>&1; then echo "ok $n - $desc"; else
+        echo "not ok $n - $desc"; sed 's/^/#   /' $state/last.out | tail -n 15
+    fi
+}
+wait_for() { # seconds, command...: polls every 0.2 s until the deadline, then shows the last try
+    deadline=$(($(date +%s) + $1)); shift
+    until "$@" >/dev/null 2>&1; do [ "$(date +%s)" -ge $deadline ] && { "$@"; return 1; }; sleep 0.2; done
+}
+active() { [ "$(systemctl is-active jampasird)" = active ]; }
+main_pid() { systemctl show -p MainPID --value jampasird; }
+note() { echo "# $*"; }
+
+# --- the simulated wiring: gpio-sim lines as the Hardware/ wiring puts them ------------------
+sim=/sys/kernel/config/gpio-sim/counter
+wire() {
+    modprobe gpio-sim
+    mkdir -p $sim/bank0
+    echo 16 > $sim/bank0/num_lines
+    echo jampasir-sim > $sim/bank0/label
+    echo 1 > $sim/live
+    chip=$(cat $sim/bank0/chip_name); dev=$(cat $sim/dev_name)
+    release
+    pull 2 pull-down    # the TM1637 answers: DIO reads low at the ACK clock
+}
+line() { echo /sys/devices/platform/$(cat $sim/dev_name)/$(cat $sim/bank0/chip_name)/sim_gpio$1; }
+pull() { echo "$2" > "$(line $1)/pull"; }
+value() { cat "$(line $1)/value"; }
+is() { [ "$(value $1)" = "$2" ]; }
+press() { pull 0 pull-down; }    # button to ground, active low
+release() { pull 0 pull-up; }
+tap() { press; sleep "${1:-0.2}"; release; }
+configure() { # button line
+    cat > /etc/jampasir/jampasir.toml <<TOML
+[counter]
+id = "loket-3"
+[service]
+limit_seconds = 3
+result_hold_seconds = 1
+[button]
+chip = "jampasir-sim"
+line = $1
+[display]
+kind = "tm1637"
+chip = "jampasir-sim"
+clk_line = 1
+dio_line = 2
+[buzzer]
+chip = "jampasir-sim"
+line = 3
+[lights]
+chip = "jampasir-sim"
+green_line = 4
+amber_line = 5
+red_line = 6
+TOML
+}
+# The store through the front door (`jampasir sessions`, CSV: 5 duration_ms, 7 outcome,
+# 8 free_service); sqlite3 only read-only, and only while the daemon holds the store open.
+sessions() { jampasir sessions --format csv --store $store | tail -n +2; }
+count() { sessions | wc -l; }
+last() { sessions | tail -n 1 | cut -d, -f"$1"; }
+last_is() { [ "$(last 7)" = "$1" ]; }
+status_is() { [ "$(systemctl show -p StatusText --value jampasird)" = "$1" ]; }
+between() { [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]; }
+# Warnings a technician should see; the clock one is expected here (no network in the VM).
+no_warnings_since() {
+    journalctl -u jampasird -p warning -q --no-pager --since "@$1" | grep -v 'not synchronised' | tee /dev/stderr | grep -q . && return 1
+    return 0
+}
+open_session() { sessions | awk -F, '$7 == "" { print $1 }'; }
+has_open_session() { [ -n "$(open_session)" ]; }
+outcome_of() { sessions | awk -F, -v id="$1" '$1 == id { print $7 }'; }
+cut_session_interrupted() { # id
+    [ "$(outcome_of "$1")" = interrupted ] || { echo "session $1 is not interrupted:"; sessions | tail -n 3; return 1; }
+}
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+# A session timed between two presses whose kernel edges fall inside the brackets the script
+# reads around them (the pull write takes 1-11 ms under TCG): the stored duration must lie
+# between the brackets' inner and outer distances.
+timed_session() { # seconds between the presses
+    a=$(now_ms); press; b=$(now_ms); sleep 0.2; release
+    sleep "$1"
+    c=$(now_ms); press; d=$(now_ms); sleep 0.2; release
+    shortest=$((c - b)); longest=$((d - a))
+}
+
+echo "# journeys: phase $phase, $(uname -m), $(. /etc/os-release; echo "$PRETTY_NAME"), systemd $(systemctl --version | head -n1 | cut -d' ' -f2)"
+case $phase in
+install)
+    wire
+    # 1. The technician.
+    check "technician: apt install ./jampasir_…_arm64.deb (offline, dependencies from the image)" \
+        apt-get install -y -q "$run/jampasir.deb"
+    check "the service comes up under systemd (Type=notify: active only after READY=1)" wait_for 120 active
+    check "the mount helper's socket listens" systemctl is-active jampasir-mountd.socket
+    check "the daemon runs as the unprivileged user jampasir" sh -c '[ "$(ps -o user= -p $(systemctl show -p MainPID --value jampasird))" = jampasir ]'
+    configure 99
+    t0=$(date +%s); sleep 1
+    systemctl restart jampasird
+    check "a wrong line (button.line = 99): the service stays up, retrying" sh -c 'sleep 5; [ "$(systemctl is-active jampasird)" = active ]'
+    check "  … journalctl -p warning shows the clear error naming the key" sh -c "journalctl -u jampasird -p warning -q --no-pager --since @$t0 | grep -i 'button' | grep -q 'button.line'"
+    check "  … and systemctl status says why" sh -c "systemctl status jampasird --no-pager -n 20 | grep -q 'button.line'"
+    configure 0
+    t0=$(date +%s); sleep 1
+    systemctl restart jampasird
+    check "fixed configuration: the service is back" wait_for 60 active
+    check "  … the button line is requested by label" wait_for 30 sh -c "journalctl -u jampasird -q --no-pager --since @$t0 | grep -q 'button on jampasir-sim line 0'"
+    # The VM has no network, so the wall clock is not NTP-synchronised: doctor says so (and
+    # what to do); everything else must be in order.
+    jampasir doctor --no-beep > $state/doctor.out 2>&1
+    check "jampasir doctor: wiring, store, service and display in order (gpio-sim chip by label)" \
+        sh -c "grep -q 'button.line: jampasir-sim line 0' $state/doctor.out && ! grep FIX $state/doctor.out | grep -v 'wall clock not synchronised'"
+    check "  … and it names the clock and what to do" grep -q 'FIX   wall clock not synchronised: enable NTP' $state/doctor.out
+    check "journalctl -u jampasird -p warning shows nothing unexpected since the fix" no_warnings_since "$t0"
+
+    # 2. The officer: in time, overtime (free), cancel, against a 3 s limit.
+    sleep 1
+    check "idle: green light on, red off" sh -c "[ $(value 4) = 1 ] && [ $(value 6) = 0 ]"
+    timed_session 1.3
+    check "in time: recorded in_time" wait_for 10 last_is in_time
+    d=$(last 5)
+    check "  … its duration is the kernel's edge to edge ($d ms, presses $shortest-$longest ms apart)" \
+        between "${d:-0}" "$shortest" "$longest"
+    sleep 2
+    tap
+    check "overtime: the long tone sounds on the buzzer line" wait_for 6 is 3 1
+    check "overtime: the red light is on" wait_for 3 is 6 1
+    tap
+    check "overtime: recorded overtime" wait_for 10 last_is overtime
+    check "  … and the passport is free" sh -c "jampasir sessions --format csv --store $store | tail -n 1 | cut -d, -f8 | grep -qE '^(true|1)$'"
+    sleep 2
+    tap; sleep 0.5; tap 2.6
+    check "a long press cancels: recorded cancelled" wait_for 10 last_is cancelled
+    check "the display was driven (TM1637 acknowledged, no display warning)" sh -c "! journalctl -u jampasird -q --no-pager --since @$t0 | grep -q 'did not acknowledge'"
+    check "jampasir sessions lists the three" sh -c "[ \$(jampasir sessions --format csv --store $store | tail -n +2 | wc -l) = 3 ]"
+
+    # 3. The supervisor: the stick's key (written on the supervisor's computer with
+    # `jampasir export-key new --to`) added to the configuration, then the stick plugged in.
+    echo "[export]" >> /etc/jampasir/jampasir.toml
+    cat $run/authorized.toml >> /etc/jampasir/jampasir.toml
+    t1=$(date +%s); sleep 1
+    systemctl restart jampasird
+    check "supervisor: the stick's fingerprint in the configuration, service restarted" wait_for 60 active
+    journalctl -u jampasird -q --no-pager --since "@$t1" | grep -o 'device key .*' | sed 's/^/# /'
+    echo "=== PLUG auth auth JP0001"
+    check "  … the authorised stick receives the export: safe to remove" wait_for 180 sh -c "journalctl -u jampasird -q --no-pager --since @$t1 | grep -q 'safe to remove'"
+    check "  … mounted by the socket-activated helper under its own unit" sh -c "journalctl -u jampasir-mountd -q --no-pager --since @$t1 | grep -q ."
+    check "  … the helper's mount reached the daemon's namespace (no export failure)" sh -c "! journalctl -u jampasird -q --no-pager --since @$t1 | grep -q 'export failed'"
+    check "  … unmounted again" sh -c "! grep -q /run/jampasir-media /proc/mounts"
+    echo "=== UNPLUG auth"
+    t2=$(date +%s); sleep 1
+    echo "=== PLUG foreign foreign JP0002"
+    check "a foreign stick is refused" wait_for 120 sh -c "journalctl -u jampasird -q --no-pager --since @$t2 | grep -q 'USB: refused'"
+    sleep 2
+    echo "=== UNPLUG foreign"
+
+    # 5. A hung daemon: the watchdog has systemd restart it.
+    pid=$(main_pid)
+    kill -STOP "$pid"
+    check "hang (SIGSTOP): systemd restarts it within WatchdogSec" wait_for 60 sh -c "[ \"\$(systemctl show -p MainPID --value jampasird)\" != $pid ] && [ \"\$(systemctl is-active jampasird)\" = active ]"
+    check "  … and the journal says it was the watchdog" sh -c "journalctl -u jampasird -q --no-pager | grep -qi 'watchdog timeout'"
+
+    # 6. Upgrade over the running package: store, configuration and device key kept.
+    key=$(sha256sum /var/lib/jampasir/device.key | cut -d' ' -f1)
+    config=$(sha256sum /etc/jampasir/jampasir.toml | cut -d' ' -f1)
+    before=$(count)
+    check "upgrade: apt install of a newer build over the running one" apt-get install -y -q "$run/jampasir-upgrade.deb"
+    check "  … the newer version is installed" sh -c "dpkg-query -W -f='\${Version}' jampasir | grep -q upgrade1"
+    check "  … the service is running again" wait_for 120 active
+    check "  … device key kept" sh -c "[ \"\$(sha256sum /var/lib/jampasir/device.key | cut -d' ' -f1)\" = $key ]"
+    check "  … configuration kept" sh -c "[ \"\$(sha256sum /etc/jampasir/jampasir.toml | cut -d' ' -f1)\" = $config ]"
+    check "  … store kept ($before sessions)" sh -c "[ \$(jampasir sessions --format csv --store $store | tail -n +2 | wc -l) = $before ]"
+    sleep 2; tap; sleep 1; tap
+    check "  … sessions continue after the upgrade" wait_for 10 sh -c "[ \$(jampasir sessions --format csv --store $store | tail -n +2 | wc -l) = $((before + 1)) ]"
+
+    # 4. Power cut mid-session: the host resets the machine, no shutdown.
+    sleep 2; tap
+    check "power cut: a session is running (systemctl status says so)" wait_for 10 status_is "session running"
+    check "  … open in the store (jampasir sessions lists it without an outcome)" has_open_session
+    open_session > $state/cut-session
+    echo powercut > $state/phase
+    sync $state/n $state/cut-session $state/phase $state   # the test's own notes; the store syncs itself (synchronous=FULL)
+    sleep 1
+    echo "=== POWER-CUT"
+    sleep 600
+    ;;
+powercut)
+    wire
+    cut=$(cat $state/cut-session)
+    check "after the power cut: the service is back without anyone touching it" wait_for 180 active
+    check "  … the store is intact (integrity_check)" sh -c "[ \"\$(sqlite3 -readonly $store 'PRAGMA integrity_check')\" = ok ]"
+    check "  … the cut session ($cut) is recorded interrupted" wait_for 60 cut_session_interrupted "$cut"
+    check "  … jampasir verify --store: the audit chain verifies" jampasir verify --store $store
+    # Removal: the program goes, the evidence stays.
+    check "apt purge jampasir" apt-get purge -y -q jampasir
+    check "  … the program is gone" test ! -e /usr/bin/jampasird
+    check "  … the configuration is gone" test ! -e /etc/jampasir/jampasir.toml
+    check "  … the store and device key stay in /var/lib/jampasir" test -s $store -a -s /var/lib/jampasir/device.key
+    echo done > $state/phase
+    echo "COUNTER-JOURNEYS-DONE"
+    systemctl poweroff
+    ;;
+*)
+    echo "COUNTER-JOURNEYS-DONE"
+    systemctl poweroff
+    ;;
+esac
