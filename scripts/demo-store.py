@@ -42,22 +42,42 @@ while (args.sessions is None and day < 14) or (args.sessions is not None and len
 db.executemany('INSERT INTO session (counter_id, boot_id, started_at, started_monotonic_ns, clock_synchronized,'
                ' limit_ms, ended_at, duration_ms, outcome, free_service) VALUES (?,?,?,?,?,?,?,?,?,?)', rows)
 if args.chain:
+    # The daemon's audit chain, computed independently (Sources/JamPasirStore/AuditChain.swift):
+    # format 2, every value tagged with its type and UTF-8 length; format 1 (before migration v5)
+    # for an older store.
     import hashlib
     columns = ["id", "counter_id", "boot_id", "started_at", "started_monotonic_ns", "clock_synchronized", "limit_ms",
                "ended_at", "duration_ms", "outcome", "free_service"]
-    def text(value):
-        if value is None: return "null"
-        return str(value).replace(";", "%3B")
+    typed = "format" in [c[1] for c in db.execute("PRAGMA table_info(audit)")]
+
+    def tagged(value):
+        if value is None: return "n"
+        tag, text = ("i", str(value)) if isinstance(value, int) else ("s", value)
+        return f"{tag}{len(text.encode())}:{text}"
+
+    def untyped(value):
+        return "null" if value is None else str(value).replace(";", "%3B")
+
     seq, previous = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone() or (0, "0" * 64)
     chained = db.execute("SELECT coalesce(max(subject_id), 0) FROM audit WHERE kind = 'session'").fetchone()[0]
     entries = []
     for row in db.execute(f"SELECT {', '.join(columns)} FROM session WHERE id > ? AND outcome IS NOT NULL ORDER BY id",
                           (chained,)):
         seq += 1
-        fields = ";".join(f"{c}={text(v)}" for c, v in zip(columns, row))
-        digest = hashlib.sha256(f"{seq}|session|{row[0]}|{fields}|{previous}".encode()).hexdigest()
-        entries.append((seq, "session", row[0], fields, previous, digest))
+        if typed:
+            fields = ";".join(f"{c}={tagged(v)}" for c, v in zip(columns, row)) + ";edges=n"
+            text = "".join(tagged(v) for v in (2, seq, "session", row[0], fields, previous))
+        else:
+            fields = ";".join(f"{c}={untyped(v)}" for c, v in zip(columns, row))
+            text = f"{seq}|session|{row[0]}|{fields}|{previous}"
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        entries.append((seq, "session", row[0], fields, previous, digest, 2 if typed else 1))
         previous = digest
-    db.executemany("INSERT INTO audit (seq, kind, subject_id, fields, previous_hash, hash) VALUES (?,?,?,?,?,?)", entries)
+    if typed:
+        db.executemany("INSERT INTO audit (seq, kind, subject_id, fields, previous_hash, hash, format)"
+                       " VALUES (?,?,?,?,?,?,?)", entries)
+    else:
+        db.executemany("INSERT INTO audit (seq, kind, subject_id, fields, previous_hash, hash)"
+                       " VALUES (?,?,?,?,?,?)", entries)
 db.commit()
 print(f"demo store {args.store}: {len(rows)} sessions added{' and chained' if args.chain else ''}")

@@ -108,7 +108,7 @@ make_stick other "$(head -c 32 /dev/urandom | base64 | tr -d '=+/')"
 echo "sha256:$(printf '%s' "$auth_key" | sha256sum | cut -d' ' -f1)" > "$images/authorized"
 printf '[counter]\nid = "vm"\n[store]\npath = "%s/usb-store.sqlite"\n' "$images" > "$images/seed.toml"
 "$root/.build/debug/jampasird" --simulate --config "$images/seed.toml" < /dev/null > /dev/null 2>&1
-python3 "$root/scripts/demo-store.py" "$images/usb-store.sqlite" --sessions 50000 --counter vm >&2
+python3 "$root/scripts/demo-store.py" "$images/usb-store.sqlite" --sessions 50000 --counter vm --chain >&2
 sqlite3_checkpoint() { python3 -c 'import sqlite3,sys; sqlite3.connect(sys.argv[1]).execute("PRAGMA wal_checkpoint(TRUNCATE)")' "$1"; }
 sqlite3_checkpoint "$images/usb-store.sqlite"
 
