@@ -83,7 +83,7 @@ no_warnings_since() {
     journalctl -u jampasird -p warning -q --no-pager --since "@$1" | grep -v 'not synchronised' | tee /dev/stderr | grep -q . && return 1
     return 0
 }
-open_session() { sessions | awk -F, '$7 == "" { print $1 }'; }
+open_session() { sessions | awk -F, '$7 == "open" { print $1 }'; }
 has_open_session() { [ -n "$(open_session)" ]; }
 outcome_of() { sessions | awk -F, -v id="$1" '$1 == id { print $7 }'; }
 cut_session_interrupted() { # id
@@ -192,7 +192,7 @@ install)
     # 4. Power cut mid-session: the host resets the machine, no shutdown.
     sleep 2; tap
     check "power cut: a session is running (systemctl status says so)" wait_for 10 status_is "session running"
-    check "  … open in the store (jampasir sessions lists it without an outcome)" has_open_session
+    check "  … open in the store (jampasir sessions lists it as open)" has_open_session
     open_session > $state/cut-session
     echo powercut > $state/phase
     sync $state/n $state/cut-session $state/phase $state   # the test's own notes; the store syncs itself (synchronous=FULL)
