@@ -16,6 +16,7 @@ public final class DisplayWorker: SegmentDisplay, @unchecked Sendable {
     // Guarded by `condition`.
     private var latest: SegmentFrame?
     private var dirty = false
+    private var writing = false  // a frame has been taken and its write has not ended yet
     private var finishing = false
     private var state = Health.starting
     private let condition = NSCondition()
@@ -56,13 +57,14 @@ public final class DisplayWorker: SegmentDisplay, @unchecked Sendable {
         return state
     }
 
-    /// Writes what is pending (e.g. the blank frame at shutdown), waiting at most `timeout`.
+    /// Writes what is pending (e.g. the blank frame at shutdown), waiting at most `timeout`
+    /// for the last frame's write to end, not merely to be taken.
     public func finish(within timeout: Duration) {
         condition.lock()
         finishing = true
         condition.broadcast()
         let deadline = Date().addingTimeInterval(Double(timeout.nanoseconds) / 1e9)
-        while dirty && condition.wait(until: deadline) {}
+        while (dirty || writing) && condition.wait(until: deadline) {}
         condition.unlock()
     }
 
@@ -81,6 +83,7 @@ public final class DisplayWorker: SegmentDisplay, @unchecked Sendable {
             }
             let frame = latest!
             dirty = false
+            writing = true
             condition.unlock()
 
             do {
@@ -103,6 +106,7 @@ public final class DisplayWorker: SegmentDisplay, @unchecked Sendable {
                 condition.unlock()
             }
             condition.lock()
+            writing = false
             condition.broadcast()
             condition.unlock()
         }

@@ -7,6 +7,7 @@ import Testing
 
 final class GatedDisplay: SegmentDisplay, @unchecked Sendable {
     let gate = DispatchSemaphore(value: 0)
+    let entered = DispatchSemaphore(value: 0)
     let shown = Mutex<[SegmentFrame]>([])
     let failuresLeft = Mutex(0)
     let blocking: Bool
@@ -15,6 +16,7 @@ final class GatedDisplay: SegmentDisplay, @unchecked Sendable {
     init(blocking: Bool) { self.blocking = blocking }
 
     func show(_ segments: SegmentFrame) throws {
+        entered.signal()
         if blocking { gate.wait() }
         if failuresLeft.withLock({ left in
             defer { left = max(0, left - 1) }
@@ -36,11 +38,21 @@ struct DisplayWorkerTests {
         }
         display.gate.signal()
         display.gate.signal()
-        worker.finish(within: .seconds(5))
+        worker.finish(within: .seconds(60))  // returns as soon as the last write ended
         // Only the frame in progress and the latest one were written: no backlog.
         let shown = display.shown.withLock { $0 }
         #expect(shown.count <= 2)
         #expect(shown.last == SegmentFrame(.clock(seconds: 100, negative: false)))
+    }
+
+    @Test func finishWaitsForTheWriteInProgressNotJustForItsStart() {
+        let display = GatedDisplay(blocking: true)
+        let worker = DisplayWorker(name: "test", logger: Logger(label: "test")) { display }
+        worker.show(SegmentFrame(DisplayFrame("    ")))  // e.g. the blank frame at shutdown
+        display.entered.wait()  // the worker has taken the frame and is writing it
+        Thread { display.gate.signal() }.start()
+        worker.finish(within: .seconds(60))
+        #expect(display.shown.withLock { $0 } == [SegmentFrame(DisplayFrame("    "))])
     }
 
     @Test func aFailingDisplayIsReopenedAndGetsTheLatestFrame() {
@@ -55,7 +67,7 @@ struct DisplayWorkerTests {
             return display
         }
         worker.show(SegmentFrame(DisplayFrame("2:00")))
-        worker.finish(within: .seconds(5))
+        worker.finish(within: .seconds(60))
         #expect(worker.health == .ok)
         #expect(opened.withLock { $0 } == 2)
         #expect(display.shown.withLock { $0 } == [SegmentFrame(DisplayFrame("2:00"))])

@@ -3,6 +3,7 @@ import JamPasirMedia
 import JamPasirMount
 import JamPasirTesting
 import Logging
+import Synchronization
 import Testing
 
 /// Records what the helper asks of the system; devices come from a table.
@@ -257,8 +258,8 @@ struct MountSocketTests {
             close(client)
             close(server)
         }
-        let elapsed = serve(server, timeout: .seconds(5), peer: 1000)  // the stranger sends nothing
-        #expect(elapsed < .seconds(1))
+        let elapsed = serve(server, timeout: .seconds(60), peer: 1000)  // the stranger sends nothing
+        #expect(elapsed < .seconds(20))  // far below the timeout, even on a loaded emulated CPU
         #expect(reply(on: client) == "error permission denied: only uid 998 may ask\n")
         #expect(system.calls.isEmpty)
     }
@@ -271,16 +272,22 @@ struct MountSocketTests {
             close(client)
             close(server)
         }
+        // The trickle stops before the sockets close, so it never writes to a reused descriptor.
+        let served = Mutex(false)
+        let trickleEnded = DispatchSemaphore(value: 0)
         let trickle = Thread {
+            defer { trickleEnded.signal() }
             for byte in Array("mount /dev/sda1".utf8) {
                 var byte = byte
-                guard write(client, &byte, 1) == 1 else { return }
-                Thread.sleep(forTimeInterval: 0.1)
+                guard !served.withLock({ $0 }), write(client, &byte, 1) == 1 else { return }
+                Thread.sleep(forTimeInterval: 0.5)
             }
         }
         trickle.start()
         let elapsed = serve(server, timeout: .milliseconds(400), peer: daemonUID)
-        #expect(elapsed < .seconds(1))
+        served.withLock { $0 = true }
+        trickleEnded.wait()
+        #expect(elapsed < .seconds(5))  // the whole request would take 7.5 s
         #expect(reply(on: client).hasPrefix("error no request line of at most 512 bytes within"))
         #expect(system.calls.isEmpty)
     }
