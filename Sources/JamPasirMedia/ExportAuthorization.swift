@@ -50,10 +50,9 @@ public enum ExportAuthorization {
     public static func readKeyFile(mountPoint: String) throws(Failure) -> Data {
         let directory = open(mountPoint + "/" + directoryName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard directory >= 0 else {
-            throw Failure(
-                description: errno == ELOOP || errno == ENOTDIR
-                    ? "\(directoryName) on the stick is not a plain directory"
-                    : "no \(directoryName)/\(keyFileName) on the stick")
+            throw errno == ELOOP || errno == ENOTDIR
+                ? Failure(description: "\(directoryName) on the stick is not a plain directory")
+                : openFailure("\(directoryName)/\(keyFileName)", errno: errno)
         }
         defer { close(directory) }
         return try readKeyFile(in: directory, named: keyFileName)
@@ -69,8 +68,8 @@ public enum ExportAuthorization {
         let shownName = "\(directoryName)/\(name)"
         let fd = openat(directory, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else {
-            throw Failure(
-                description: errno == ELOOP ? "\(shownName) is a symbolic link" : "no \(shownName) on the stick")
+            throw errno == ELOOP
+                ? Failure(description: "\(shownName) is a symbolic link") : openFailure(shownName, errno: errno)
         }
         defer { close(fd) }
         var info = stat()
@@ -85,6 +84,15 @@ public enum ExportAuthorization {
             throw Failure(description: "\(shownName) is too large to be a key")
         }
         return contents
+    }
+
+    /// A key that is not there, or a stick the kernel cannot read (a corrupt filesystem).
+    private static func openFailure(_ shownName: String, errno code: Int32) -> Failure {
+        code == ENOENT
+            ? Failure(description: "no \(shownName) on the stick")
+            : Failure(
+                description:
+                    "cannot open \(shownName): \(String(cString: strerror(code))); the stick may be damaged: check it on a computer")
     }
 
     /// Up to `limit` bytes from `fd`, into a buffer of that size; nil on a read error.

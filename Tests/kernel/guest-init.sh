@@ -145,6 +145,22 @@ if [ -f /USB ]; then
     check "daemon runs unprivileged (uid 999)" sh -c "grep -q '^Uid:[[:space:]]*999' /proc/\$(pidof jampasird)/status"
     mounted() { grep -q " /run/jampasir-media/" /proc/mounts; }
 
+    # A crafted ext4 stick that asks for a kernel panic on error, plugged in mid-session: the
+    # kernel stays up (mounted errors=remount-ro), the daemon refuses it and keeps timing.
+    check "button line requested" wait_log /tmp/usb.log "button on jampasir-sim line 0"
+    sleep 0.5
+    press; sleep 0.2; release
+    check "session running before the crafted stick" wait_log /tmp/usb.log "session .* started"
+    echo "=== PLUG s0 crafted CRAFTED01"
+    check "crafted ext4 stick refused as damaged, with its serial" wait_log /tmp/usb.log "USB: refused .*serial CRAFTED01.*may be damaged" 60
+    check "crafted ext4 stick: the kernel met the corrupt folder and stayed up" sh -c "dmesg | grep -q 'EXT4-fs error'"
+    check "crafted ext4 stick unmounted" sh -c "sleep 1; ! grep -q ' /run/jampasir-media/' /proc/mounts"
+    press; sleep 0.2; release
+    check "the session went on and ended normally" wait_log /tmp/usb.log "session .* ended"
+    check "daemon still running after the crafted stick" sh -c "kill -0 \$(pidof jampasird)"
+    echo "=== UNPLUG s0"
+    sleep 2
+
     echo "=== PLUG s1 other FOREIGN01"
     check "foreign stick refused, with its serial" wait_log /tmp/usb.log "USB: refused .*serial FOREIGN01" 60
     check "refused stick unmounted" sh -c "sleep 1; ! grep -q ' /run/jampasir-media/' /proc/mounts"
@@ -174,7 +190,7 @@ if [ -f /USB ]; then
     sleep 2
     kill $mountd
     echo "=== USB LOG BEGIN"
-    grep -E "USB|export|mount" /tmp/usb.log | tail -n 20
+    grep -E "USB|export|mount|button|session" /tmp/usb.log | tail -n 30
     cat /tmp/mountd.log
     echo "=== USB LOG END"
 fi

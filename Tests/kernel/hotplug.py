@@ -6,6 +6,7 @@ or pulls it out, or cuts the power, through the QEMU monitor (HMP over a Unix so
     hotplug.py CONSOLE_LOG MONITOR_SOCKET IMAGE_DIR
 
 Guest lines:  === PLUG <id> <image> <serial>   → drive_add + device_add usb-storage
+              === USB-DEVICE <id> usb-kbd|usb-net → device_add (a keyboard, a network adapter)
               === UNPLUG <id>                  → device_del
               === POWER-CUT                    → system_reset (no shutdown: the power is gone)
 Stops when the console says KERNEL-SUITE-DONE or COUNTER-JOURNEYS-DONE, or nothing new arrives
@@ -48,6 +49,8 @@ while time.time() - last_seen < 600:
             path = os.path.join(images, image + ".img")
             monitor(f"drive_add 0 if=none,id=drive-{ident},file={path},format=raw,file.locking=off")
             monitor(f"device_add usb-storage,bus=xhci.0,drive=drive-{ident},id={ident},serial={serial}")
+        elif words[:2] == ["===", "USB-DEVICE"] and words[3] in ("usb-kbd", "usb-net"):
+            monitor(f"device_add {words[3]},bus=xhci.0,id={words[2]}")
         elif words[:2] == ["===", "UNPLUG"]:
             monitor(f"device_del {words[2]}")
         elif words[:2] == ["===", "POWER-CUT"]:

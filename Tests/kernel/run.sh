@@ -106,6 +106,21 @@ auth_key=$(head -c 32 /dev/urandom | base64 | tr -d '=+/')
 make_stick auth "$auth_key"
 make_stick other "$(head -c 32 /dev/urandom | base64 | tr -d '=+/')"
 echo "sha256:$(printf '%s' "$auth_key" | sha256sum | cut -d' ' -f1)" > "$images/authorized"
+# A crafted ext4 stick from the waiting room (issue 13, finding 2): its superblock asks the
+# kernel to panic on any error, and the JAMPASIR folder's inode is corrupt (no extent magic), so
+# the first lookup of JAMPASIR/ meets an ext4 error. It carries the authorised key's text too.
+crafted_fs=$images/crafted.fs
+truncate -s 16M "$crafted_fs"
+mkfs.ext4 -q -F -L CRAFTED "$crafted_fs"
+debugfs -w -R "mkdir JAMPASIR" "$crafted_fs" >/dev/null 2>&1
+debugfs -w -R "write $images/auth.key JAMPASIR/export.key" "$crafted_fs" >/dev/null 2>&1
+debugfs -w -R "set_inode_field JAMPASIR block[0] 0" "$crafted_fs" >/dev/null 2>&1
+tune2fs -e panic "$crafted_fs" >/dev/null
+[ "$(dumpe2fs -h "$crafted_fs" 2>/dev/null | sed -n 's/^Errors behavior: *//p')" = Panic ]
+truncate -s 17M "$images/crafted.img"
+echo 'start=2048, type=83' | sfdisk -q "$images/crafted.img"
+dd if="$crafted_fs" of="$images/crafted.img" bs=1M seek=1 conv=notrunc status=none
+rm "$crafted_fs"
 printf '[counter]\nid = "vm"\n[store]\npath = "%s/usb-store.sqlite"\n' "$images" > "$images/seed.toml"
 "$root/.build/debug/jampasird" --simulate --config "$images/seed.toml" < /dev/null > /dev/null 2>&1
 python3 "$root/scripts/demo-store.py" "$images/usb-store.sqlite" --sessions 50000 --counter vm --chain >&2
