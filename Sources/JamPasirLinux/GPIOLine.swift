@@ -63,7 +63,7 @@ public struct GPIOError: Error, Equatable, CustomStringConvertible {
         case .busy(let consumer):
             let holder = consumer.isEmpty ? "another user (unnamed)" : "\"\(consumer)\""
             return
-                "\(place): line busy, held by \(holder); stop that program or choose another line (`gpioinfo \(chipName)`)"
+                "\(place): line busy, held by \(holder); stop that program or choose another line (`\(GPIOLine.infoCommand(chip: chipName))`)"
         case .permissionDenied:
             return
                 "\(place): permission denied on /dev/\(chipName.isEmpty ? "gpiochip*" : chipName): add the daemon's user to the group that owns it (usually `gpio`: sudo usermod -aG gpio jampasir)"
@@ -81,6 +81,11 @@ public final class GPIOLine: @unchecked Sendable {
 
     /// "v1 1.6.3" or "v2 2.2.1".
     public static var libraryVersion: String { String(cString: jp_gpio_library_version()) }
+
+    /// How the libgpiod tools beside this library list a chip's lines: 2.x wants `-c`.
+    static func infoCommand(chip: String) -> String {
+        libraryVersion.hasPrefix("v2") ? "gpioinfo -c \(chip)" : "gpioinfo \(chip)"
+    }
 
     private init(handle: OpaquePointer, spec: GPIOLineSpec) {
         self.handle = handle
