@@ -10,6 +10,7 @@
 #   make bench         store and export benchmarks against their anchors (BENCHMARKS.md)
 #   make test-arm64    the test suite and the crash loop cross-built for aarch64, run under qemu-user
 #   make test-counter  the arm64 package on a real Debian 13 arm64 boot (systemd, QEMU): the journeys
+#   make docs          manual pages and shell completions into .build/share (the package ships them)
 #   make deb           dist/jampasir_<version>+deb<N>_<arch>.deb for this machine;
 #                      make deb ARCH=arm64: for the Pi (Debian 13 / Raspberry Pi OS trixie), cross-built
 #   make test-deb      lintian + install/purge in a fresh chroot of the package's release (ARCH=arm64 too)
@@ -24,7 +25,7 @@ DAEMON_FLAGS = --simulate --store $(STORE) $(if $(LIMIT),--limit $(LIMIT)) $(if 
 CLI_FLAGS = --store $(STORE) $(if $(CONFIG),--config $(CONFIG))
 PACKAGE_FLAGS = $(if $(ARCH),ARCH=$(ARCH)) $(if $(RELEASE),RELEASE=$(RELEASE))
 
-.PHONY: all deps build release run test test-kernel test-arm64 test-counter check-systemd deb test-deb bench torture soak sessions stats clean
+.PHONY: all deps build release run docs test test-kernel test-arm64 test-counter check-systemd deb test-deb bench torture soak sessions stats clean
 
 all: build
 
@@ -75,6 +76,9 @@ torture: deps
 	swift build -c release --product jampasird
 	swift build -c release --product jampasir
 	python3 scripts/torture.py $(if $(TORTURE_LONG),--iterations 1000)
+
+docs: deps
+	scripts/make-docs.sh
 
 check-systemd: deps
 	scripts/check-systemd.sh

@@ -52,12 +52,14 @@ done
 for unit in jampasird.service jampasir-mountd.service jampasir-mountd.socket; do
     install -m 0644 "systemd/$unit" "$stage/lib/systemd/system/"
 done
-install -m 0644 systemd/60-jampasir.rules "$stage/usr/lib/udev/rules.d/"
+install -m 0644 systemd/60-jampasir.rules systemd/70-jampasir-usb-policy.rules "$stage/usr/lib/udev/rules.d/"
 install -m 0644 systemd/jampasir.sysusers "$stage/usr/lib/sysusers.d/jampasir.conf"
 install -m 0644 systemd/jampasir.tmpfiles "$stage/usr/lib/tmpfiles.d/jampasir.conf"
 install -m 0644 systemd/jampasir.toml "$stage/etc/jampasir/jampasir.toml"
 install -m 0644 packaging/debian/copyright "$stage/usr/share/doc/jampasir/copyright"
 install -m 0644 README.md "$stage/usr/share/doc/jampasir/README.md"
+scripts/make-docs.sh "$root/.build/share" >/dev/null   # manual pages and shell completions
+cp -r "$root/.build/share/." "$stage/usr/share/"
 printf 'jampasir (%s) unstable; urgency=medium\n\n  * Release %s.\n\n -- JamPasir developers <dev@jampasir.invalid>  %s\n' \
     "$version" "$version" "$(date -R -d @"$(git log -1 --format=%ct 2>/dev/null || date +%s)")" \
     | gzip -9n > "$stage/usr/share/doc/jampasir/changelog.Debian.gz"
@@ -100,7 +102,7 @@ Version: $version
 Architecture: $arch
 Maintainer: JamPasir developers <dev@jampasir.invalid>
 Installed-Size: $size
-Depends: $depends, systemd
+Depends: $depends, systemd, init-system-helpers (>= 1.54~)
 Section: misc
 Priority: optional
 Homepage: https://github.com/jampasir/jampasir

@@ -30,8 +30,8 @@ check() { # description, command...
 }
 
 echo "lintian:"
-lintian --fail-on error --suppress-tags no-manual-page "$deb" | sed 's/^/  /' || true
-check "lintian reports no errors" lintian --fail-on error "$deb"
+lintian --fail-on error,warning "$deb" | sed 's/^/  /' || true
+check "lintian reports no errors and no warnings" lintian --fail-on error,warning "$deb"
 
 chroot=$root/.build-deb/chroot-$release-$arch
 cleanup() { umount "$chroot/proc" 2>/dev/null || true; }
@@ -47,14 +47,16 @@ in_chroot() { chroot "$chroot" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bi
 in_chroot apt-get update -qq
 check "installs with its dependencies" in_chroot apt-get install -y -qq /tmp/jampasir.deb
 for file in /usr/bin/jampasird /usr/bin/jampasir /usr/lib/jampasir/jampasir-mountd /lib/systemd/system/jampasird.service \
-    /lib/systemd/system/jampasir-mountd.service /lib/systemd/system/jampasir-mountd.socket /usr/lib/udev/rules.d/60-jampasir.rules \
-    /usr/lib/sysusers.d/jampasir.conf /usr/lib/tmpfiles.d/jampasir.conf /etc/jampasir/jampasir.toml; do
+    /lib/systemd/system/jampasir-mountd.service /lib/systemd/system/jampasir-mountd.socket /usr/lib/udev/rules.d/60-jampasir.rules /usr/lib/udev/rules.d/70-jampasir-usb-policy.rules \
+    /usr/lib/sysusers.d/jampasir.conf /usr/lib/tmpfiles.d/jampasir.conf /etc/jampasir/jampasir.toml \
+    /usr/share/man/man1/jampasir.1.gz /usr/share/man/man8/jampasird.8.gz /usr/share/man/man5/jampasir.toml.5.gz \
+    /usr/share/bash-completion/completions/jampasir; do
     check "installed $file" test -e "$chroot$file"
 done
 check "jampasird --version runs" in_chroot jampasird --version
 check "jampasir --version runs" in_chroot jampasir --version
 check "jampasir export-key new --to DIR runs (the stick workflow's first step)" \
-    in_chroot sh -c 'mkdir -p /tmp/stick && jampasir export-key new --to /tmp/stick | grep -q "authorized_keys = "'
+    in_chroot sh -c 'stick=$(mktemp -d) && jampasir export-key new --to $stick | grep -q "authorized_keys = "'
 check "binaries are built for $arch" sh -c "readelf -h '$chroot/usr/bin/jampasird' | grep -q 'Machine: *$([ "$arch" = arm64 ] && echo AArch64 || echo 'Advanced Micro Devices X86-64')'"
 check "user jampasir created" in_chroot getent passwd jampasir
 check "service enabled" test -L "$chroot/etc/systemd/system/multi-user.target.wants/jampasird.service"

@@ -246,6 +246,9 @@ extension Field {
 }
 
 extension Configuration {
+    /// Every `table.key` a configuration file may hold.
+    package static var keyNames: [String] { fields.map { "\($0.table).\($0.key)" } }
+
     static let fields: [Field] = [
         .text(
             "counter", "id", what: "a non-empty name of letters, digits, '-', '_' or '.', at most 64 characters",

@@ -233,12 +233,34 @@ struct ConfigurationTests {
         #expect(c.hardware.button.chip == "pinctrl-bcm2711")
     }
 
+    static let shippedPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "../../systemd/jampasir.toml"
+    ).standardized.path
+
     @Test func shippedExampleConfigLoads() throws {
-        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
-            "../../systemd/jampasir.toml"
-        ).standardized.path
-        let (c, found) = try Configuration.load(path: path, required: true)
+        let (c, found) = try Configuration.load(path: Self.shippedPath, required: true)
         #expect(found)
+        #expect(c.rules == ServiceRules())
+    }
+
+    /// The commented file a technician finds in /etc/jampasir (and jampasir.toml(5), made from
+    /// it) lists every key there is, and uncommented it still loads with the default rules.
+    @Test func shippedExampleConfigListsEveryKeyAndLoadsUncommented() throws {
+        let text = try String(contentsOfFile: Self.shippedPath, encoding: .utf8)
+        var table = ""
+        var listed: [String] = []
+        var uncommented = ""
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("[") {
+                table = String(line.dropFirst().dropLast())
+                uncommented += line + "\n"
+            } else if let match = line.wholeMatch(of: /# ([a-z_0-9]+) = (.+)/) {
+                listed.append("\(table).\(match.1)")
+                uncommented += line.dropFirst(2) + "\n"
+            }
+        }
+        #expect(listed.sorted() == Configuration.keyNames.sorted())
+        let c = try Configuration(parsing: uncommented, file: Self.shippedPath)
         #expect(c.rules == ServiceRules())
     }
 }

@@ -25,6 +25,21 @@ wait_for() { # seconds, command...: polls every 0.2 s until the deadline, then s
 active() { [ "$(systemctl is-active jampasird)" = active ]; }
 main_pid() { systemctl show -p MainPID --value jampasird; }
 note() { echo "# $*"; }
+usb_interface() { # class: prints the first USB interface of that class, fails if there is none
+    for i in /sys/bus/usb/devices/*:*; do
+        [ "$(cat $i/bInterfaceClass 2>/dev/null)" = "$1" ] && { basename $i; return 0; }
+    done
+    return 1
+}
+refused_interface() { # class: every interface of that class is unauthorised and has no driver
+    found=1
+    for i in /sys/bus/usb/devices/*:*; do
+        [ "$(cat $i/bInterfaceClass 2>/dev/null)" = "$1" ] || continue
+        found=0
+        [ "$(cat $i/authorized)" = 0 ] && [ ! -e $i/driver ] || { echo "$i: authorized $(cat $i/authorized), driver $(readlink $i/driver)"; return 1; }
+    done
+    return $found
+}
 
 # --- the simulated wiring: gpio-sim lines as the Hardware/ wiring puts them ------------------
 sim=/sys/kernel/config/gpio-sim/counter
@@ -109,6 +124,10 @@ install)
         apt-get install -y -q "$run/jampasir.deb"
     check "the service comes up under systemd (Type=notify: active only after READY=1)" wait_for 120 active
     check "the mount helper's socket listens" systemctl is-active jampasir-mountd.socket
+    check "udev accepts the package's rules (udevadm verify)" udevadm verify --resolve-names=never \
+        /usr/lib/udev/rules.d/60-jampasir.rules /usr/lib/udev/rules.d/70-jampasir-usb-policy.rules
+    check "the USB policy is on: no interface authorised by default on any bus" \
+        sh -c '[ "$(cat /sys/bus/usb/devices/usb*/interface_authorized_default | sort -u)" = 0 ]'
     check "the daemon runs as the unprivileged user jampasir" sh -c '[ "$(ps -o user= -p $(systemctl show -p MainPID --value jampasird))" = jampasir ]'
     configure 99
     t0=$(date +%s); sleep 1
@@ -170,6 +189,28 @@ install)
     sleep 2
     echo "=== UNPLUG foreign"
 
+    # 7. Untrusted USB: the sticks above went through the USB policy; a keyboard and a network
+    # adapter from the waiting room are enumerated but get no driver, and the journal says so.
+    t7=$(date +%s); sleep 1
+    inputs=$(ls /sys/class/input | wc -l) nets=$(ls /sys/class/net | wc -l)
+    echo "=== USB-DEVICE kbd usb-kbd"
+    check "untrusted USB: a keyboard plugged in is seen (class 03 interface)" wait_for 60 usb_interface 03
+    check "  … but not authorised and bound to no driver" refused_interface 03
+    check "  … so no input device appeared" sh -c "[ \$(ls /sys/class/input | wc -l) = $inputs ]"
+    check "  … and the journal names it (tag jampasir-usb)" wait_for 10 sh -c "journalctl -t jampasir-usb -q --no-pager --since @$t7 | grep -q 'class 03) refused'"
+    echo "=== USB-DEVICE net usb-net"
+    check "a network adapter plugged in is seen (class 02 interface)" wait_for 60 usb_interface 02
+    check "  … but not authorised and bound to no driver" refused_interface 02
+    check "  … so no network interface appeared" sh -c "[ \$(ls /sys/class/net | wc -l) = $nets ]"
+    # The escape hatch for a technician (Hardware/README.md, "USB ports"); it also shows the checks above
+    # would see a keyboard that got its driver.
+    kbd=$(usb_interface 03)
+    echo 1 > /sys/bus/usb/devices/$kbd/authorized
+    echo "$kbd" > /sys/bus/usb/drivers_probe
+    check "the technician can authorise one on purpose: the keyboard gets usbhid" wait_for 20 sh -c "[ \$(ls /sys/class/input | wc -l) -gt $inputs ]"
+    echo "=== UNPLUG kbd"
+    echo "=== UNPLUG net"
+
     # 5. A hung daemon: the watchdog has systemd restart it.
     pid=$(main_pid)
     kill -STOP "$pid"
@@ -207,6 +248,8 @@ powercut)
     check "  … the store is intact (integrity_check)" sh -c "[ \"\$(sqlite3 -readonly $store 'PRAGMA integrity_check')\" = ok ]"
     check "  … the cut session ($cut) is recorded interrupted" wait_for 60 cut_session_interrupted "$cut"
     check "  … jampasir verify --store: the audit chain verifies" jampasir verify --store $store
+    check "  … the USB policy is on from boot (udev's coldplug)" \
+        sh -c '[ "$(cat /sys/bus/usb/devices/usb*/interface_authorized_default | sort -u)" = 0 ]'
     # Removal: the program goes, the evidence stays.
     check "apt purge jampasir" apt-get purge -y -q jampasir
     check "  … the program is gone" test ! -e /usr/bin/jampasird
