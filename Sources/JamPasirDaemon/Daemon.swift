@@ -48,7 +48,8 @@ public struct Daemon: Sendable {
         let clock = SystemMonotonicClock()
         let (hardware, displayWorker) = makeHardware(screen: screen, clock: clock)
         let recorder = SessionRecorder(
-            store: store, counterID: configuration.counterID, bootID: BootID.current(), logger: logger)
+            store: store, counterID: configuration.counterID, bootID: BootID.current(), logger: logger,
+            checkpoints: .init(key: deviceKey, lastAt: Date()))
         let controller = CounterController(
             rules: configuration.rules, hardware: hardware, recorder: recorder, clock: clock,
             wallClock: SystemWallClock(), brightness: brightnessLevels, logger: logger,

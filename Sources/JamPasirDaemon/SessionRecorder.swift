@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import JamPasirCore
+import JamPasirExport
 import JamPasirStore
 import Logging
 
@@ -15,12 +16,41 @@ public final class SessionRecorder: @unchecked Sendable {
     private let bootID: String
     private let logger: Logger
     private var openSession: SessionRecord?
+    private var checkpoints: PeriodicCheckpoints?
 
-    public init(store: SessionStore, counterID: String, bootID: String, logger: Logger) {
+    /// Besides the checkpoints at start and after exports, the chain's head is signed and logged
+    /// after this many recorded outcomes, or at the first one an hour or more after the last
+    /// checkpoint: a journal that leaves the box then anchors every busy hour of history.
+    public struct PeriodicCheckpoints: Sendable {
+        public var key: DeviceKey
+        public var everySessions = 100
+        public var everyInterval: TimeInterval = 3600
+        var last: Date
+        var sessionsSince = 0
+
+        public init(key: DeviceKey, lastAt: Date) {
+            self.key = key
+            last = lastAt
+        }
+
+        /// Whether an outcome recorded at `now` is due for a checkpoint (and counts it).
+        mutating func isDue(at now: Date) -> Bool {
+            sessionsSince += 1
+            guard sessionsSince >= everySessions || now.timeIntervalSince(last) >= everyInterval else { return false }
+            sessionsSince = 0
+            last = now
+            return true
+        }
+    }
+
+    public init(
+        store: SessionStore, counterID: String, bootID: String, logger: Logger, checkpoints: PeriodicCheckpoints? = nil
+    ) {
         self.store = store
         self.counterID = counterID
         self.bootID = bootID
         self.logger = logger
+        self.checkpoints = checkpoints
     }
 
     /// Queues one event. `wallTime` is the wall-clock time of the event's instant; `edges` are
@@ -78,6 +108,17 @@ public final class SessionRecorder: @unchecked Sendable {
                 logger.critical("could not record a session outcome: \(error)", metadata: metadata)
             }
             openSession = nil
+            if checkpoints?.isDue(at: wallTime) == true, let key = checkpoints?.key {
+                do {
+                    if let checkpoint = try ChainCheckpoint.current(
+                        store: store, counterID: counterID, key: key, at: wallTime)
+                    {
+                        logger.notice("\(checkpoint.logLine("periodic"))")
+                    }
+                } catch {
+                    logger.error("could not sign a chain checkpoint: \(error)")
+                }
+            }
         }
     }
 }

@@ -1,7 +1,10 @@
 import Foundation
+import JamPasirCore
+import JamPasirDaemon
 import JamPasirExport
 import JamPasirStore
 import JamPasirTesting
+import Logging
 import Testing
 
 /// Issue 13, finding 4: the chain alone cannot tell a consistent rewrite, or its newest entries
@@ -69,6 +72,37 @@ struct CheckpointTests {
         let result = try verify(storePath, checkpoint: try writeCheckpoint(String(line)))
         #expect(result.status == 0)
         #expect(result.output.hasSuffix("OK \(storePath) \(directory.file("checkpoint.txt"))\n"))
+    }
+
+    /// Between starts and exports the daemon signs its head every N outcomes (100), or at the
+    /// first outcome an hour or more after the last checkpoint; each line verifies.
+    @Test func periodicCheckpointsFollowTheCountAndTheHour() async throws {
+        let path = directory.file("periodic.sqlite")
+        let store = try SessionStore(path: path, access: .readWrite)
+        let log = CapturedLog()
+        let t0 = Date(timeIntervalSince1970: 1_796_000_000)
+        var checkpoints = SessionRecorder.PeriodicCheckpoints(key: key, lastAt: t0)
+        checkpoints.everySessions = 3
+        let recorder = SessionRecorder(
+            store: store, counterID: "loket-1", bootID: "boot", logger: Logger(label: "test") { _ in log },
+            checkpoints: checkpoints)
+        // Outcomes at these minutes: the 3rd and 6th are due by count, the 7th (two hours after
+        // the 6th) by the hour.
+        for (index, minute) in [1, 2, 3, 4, 5, 6, 126].enumerated() {
+            let start = MonotonicInstant.seconds(Double(index) * 1000)
+            let end = SessionEnd(
+                outcome: .inTime, startedAt: start, endedAt: start + .seconds(30), limit: .seconds(120),
+                freeService: false)
+            recorder.submit(
+                .started(at: start, limit: .seconds(120)), wallTime: t0.addingTimeInterval(Double(minute * 60 - 30)),
+                clockSynchronized: true)
+            recorder.submit(.ended(end), wallTime: t0.addingTimeInterval(Double(minute * 60)), clockSynchronized: true)
+        }
+        await recorder.flush()
+        let lines = log.messages.filter { $0.contains("chain checkpoint periodic") }
+        #expect(lines.count == 3)
+        let result = try verify(path, checkpoint: try writeCheckpoint(try #require(lines.last)))
+        #expect(result.status == 0, "\(result.output)")
     }
 
     @Test func entriesDeletedWithTheirSessionsAfterTheCheckpointAreNamed() throws {
