@@ -45,8 +45,18 @@ public struct SessionsCommand: ParsableCommand {
         let range = try days.interval(in: configuration.timeZone)
         switch format {
         case .csv:
+            // Straight from the stored values, in 64 KiB pieces of whole rows.
             out(CSVFormat.header)
-            try store.forEachSession(from: range.from, to: range.to) { out(CSVFormat.row($0)) }
+            var rows: [UInt8] = []
+            rows.reserveCapacity(1 << 17)
+            try store.forEachStoredSession(from: range.from, to: range.to) { row in
+                try CSVFormat.appendRow(row, to: &rows)
+                if rows.count >= 1 << 16 {
+                    out(String(decoding: rows, as: UTF8.self))
+                    rows.removeAll(keepingCapacity: true)
+                }
+            }
+            out(String(decoding: rows, as: UTF8.self))
         case .json:
             var first = true
             out("[")

@@ -4,10 +4,7 @@ import JamPasirStore
 
 /// The columns of an exported session, in order; CSV and JSON carry the same fields.
 public enum SessionColumns {
-    public static let names = [
-        "id", "counter_id", "started_at", "ended_at", "duration_ms", "limit_ms", "outcome", "free_service",
-        "clock_synchronized", "boot_id",
-    ]
+    public static let names = StoredSessionRow.Column.allCases.map(\.name)
 
     /// The field values of one session, as text (empty for unknown).
     public static func values(_ s: SessionRecord) -> [String] {
@@ -79,6 +76,75 @@ public enum CSVFormat {
 
     public static func row(_ fields: [String]) -> String {
         fields.map(quoted).joined(separator: ",") + "\r\n"
+    }
+
+    /// Appends the same row as `row(_:)` gives for the session's record, copied from the stored
+    /// values: a time stored as `2026-11-16 01:03:00.000` becomes `2026-11-16T01:03:00.000Z`
+    /// by moving bytes (any other stored form goes through `Date`), no record is decoded.
+    public static func appendRow(_ stored: StoredSessionRow, to out: inout [UInt8]) throws {
+        for column in StoredSessionRow.Column.allCases {
+            if column != .id { out.append(UInt8(ascii: ",")) }
+            switch column {
+            case .id, .durationMs, .limitMs:
+                if let value = try stored.integer(column) { out.append(contentsOf: String(value).utf8) }
+            case .freeService, .clockSynchronized:
+                if let value = try stored.integer(column) { out.append(contentsOf: (value != 0 ? "true" : "false").utf8) }
+            case .startedAt, .endedAt:
+                try appendTime(stored, column, to: &out)
+            case .outcome:
+                try stored.withBytes(column) { bytes in
+                    guard let bytes else { return out.append(contentsOf: "open".utf8) }
+                    appendQuoted(bytes, to: &out)
+                }
+            case .counterID, .bootID:
+                try stored.withBytes(column) { bytes in if let bytes { appendQuoted(bytes, to: &out) } }
+            }
+        }
+        out.append(contentsOf: [13, 10])
+    }
+
+    private static func appendTime(_ stored: StoredSessionRow, _ column: StoredSessionRow.Column, to out: inout [UInt8])
+        throws
+    {
+        let copied = try stored.withBytes(column) { bytes -> Bool in
+            guard let bytes, isStoredTime(bytes) else { return false }
+            out.append(contentsOf: bytes[0..<10])
+            out.append(UInt8(ascii: "T"))
+            out.append(contentsOf: bytes[11..<23])
+            out.append(UInt8(ascii: "Z"))
+            return true
+        }
+        if !copied, let date = try stored.date(column) { out.append(contentsOf: Timestamp.iso8601(date).utf8) }
+    }
+
+    /// `YYYY-MM-DD HH:MM:SS.SSS`, the form the store writes its (UTC) times in.
+    static func isStoredTime(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard bytes.count == 23 else { return false }
+        for (index, byte) in bytes.enumerated() {
+            let expected: UInt8? =
+                switch index {
+                case 4, 7: UInt8(ascii: "-")
+                case 10: UInt8(ascii: " ")
+                case 13, 16: UInt8(ascii: ":")
+                case 19: UInt8(ascii: ".")
+                default: nil
+                }
+            if let expected { guard byte == expected else { return false } } else {
+                guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { return false }
+            }
+        }
+        return true
+    }
+
+    static func appendQuoted(_ field: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        guard field.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 13 || $0 == 10 })
+        else { return out.append(contentsOf: field) }
+        out.append(UInt8(ascii: "\""))
+        for byte in field {
+            out.append(byte)
+            if byte == UInt8(ascii: "\"") { out.append(byte) }
+        }
+        out.append(UInt8(ascii: "\""))
     }
 
     static func quoted(_ field: String) -> String {

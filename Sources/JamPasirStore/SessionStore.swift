@@ -164,12 +164,31 @@ public final class SessionStore: Sendable {
     public func forEachSession(
         from: Date? = nil, to: Date? = nil, _ body: (SessionRecord) throws -> Void
     ) throws {
+        try stream({ db in try Self.query(from: from, to: to).fetchCursor(db) }, body)
+    }
+
+    /// The same walk as `forEachSession`, over the stored rows themselves: for copying sessions
+    /// out as text (the CSV of a long log) without decoding a record and its dates.
+    public func forEachStoredSession(
+        from: Date? = nil, to: Date? = nil, _ body: (StoredSessionRow) throws -> Void
+    ) throws {
+        try stream(
+            { db in
+                try Row.fetchCursor(
+                    db, Self.query(from: from, to: to).select(StoredSessionRow.Column.allCases.map { Column($0.name) })
+                ).map(StoredSessionRow.init)
+            }, body)
+    }
+
+    private func stream<Element>(
+        _ cursor: (Database) throws -> some Cursor<Element>, _ body: (Element) throws -> Void
+    ) throws {
         var bodyError: (any Error)?
         try read { db in
-            let cursor = try Self.query(from: from, to: to).fetchCursor(db)
-            while let session = try cursor.next() {
+            let elements = try cursor(db)
+            while let element = try elements.next() {
                 do {
-                    try body(session)
+                    try body(element)
                 } catch {
                     bodyError = error
                     return

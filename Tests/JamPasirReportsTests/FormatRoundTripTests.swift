@@ -40,6 +40,70 @@ struct FormatRoundTripTests {
         try JSONSerialization.jsonObject(with: runTool("/usr/bin/python3", ["-c", script, file]).output)
     }
 
+    /// The CSV of `jampasir sessions` is copied from the stored values (`appendRow`); it must be
+    /// byte for byte the CSV of the decoded records, which the export writes.
+    @Test func theCSVCopiedFromStoredRowsIsTheRecordsCSV() async throws {
+        let directory = try TemporaryDirectory("stored-csv")
+        await propertyCheck(count: 30, input: Self.sessions) { generated in
+            do {
+                let store = try SessionStore(path: directory.file("\(UUID().uuidString).sqlite"), access: .readWrite)
+                let records = Self.records(generated)
+                for (index, var session) in records.enumerated() {
+                    session.id = nil
+                    // What the store's checks allow: one open session (the last), in time within
+                    // the limit, overtime past it.
+                    if session.outcome == nil && index < records.count - 1 {
+                        (session.outcome, session.endedAt, session.freeService) = (.interrupted, session.startedAt, true)
+                    }
+                    if session.outcome == .inTime { session.durationMs = session.durationMs.map { min($0, 120_000) } }
+                    if session.outcome == .overtime { session.durationMs = session.durationMs.map { max($0, 120_001) } }
+                    if session.outcome == nil { _ = try store.begin(session) } else { try store.insertFinished(session) }
+                }
+                #expect(try Self.storedCSV(store) == Self.recordCSV(store))
+            } catch {
+                Issue.record("\(error)")
+            }
+        }
+    }
+
+    /// Times stored in another form than the store's own (by hand, or by another tool) go
+    /// through `Date` like the record's, so the two CSVs still agree.
+    @Test func timesStoredInOtherFormsGiveTheSameCSV() throws {
+        let directory = try TemporaryDirectory("stored-csv-times")
+        let path = directory.file("s.sqlite")
+        let store = try SessionStore(path: path, access: .readWrite)
+        let start = Date(timeIntervalSince1970: 1_796_000_000.25)
+        for _ in 0..<5 {
+            try store.insertFinished(
+                SessionRecord(
+                    counterID: "loket-1", bootID: "boot", startedAt: start, startedMonotonicNs: 0,
+                    clockSynchronized: true, limitMs: 120_000, endedAt: start.addingTimeInterval(90),
+                    durationMs: 90_000, outcome: .inTime, freeService: false))
+        }
+        try tamperWithStore(
+            at: path,
+            """
+            UPDATE session SET started_at = '2026-11-29T01:02:03.456Z' WHERE id = 1;
+            UPDATE session SET started_at = '2026-11-29 01:02:03' WHERE id = 2;
+            UPDATE session SET ended_at = '2026-11-29 01:02:03.4' WHERE id = 4;
+            """)
+        let stored = try Self.storedCSV(store)
+        #expect(stored == (try Self.recordCSV(store)))
+        #expect(stored.contains("2026-11-29T01:02:03.456Z"))
+    }
+
+    static func storedCSV(_ store: SessionStore) throws -> String {
+        var bytes: [UInt8] = []
+        try store.forEachStoredSession { try CSVFormat.appendRow($0, to: &bytes) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    static func recordCSV(_ store: SessionStore) throws -> String {
+        var text = ""
+        try store.forEachSession { text += CSVFormat.row($0) }
+        return text
+    }
+
     @Test func pythonReadsBackEveryFieldExactly() async throws {
         let directory = NSTemporaryDirectory() + "roundtrip-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
