@@ -49,6 +49,7 @@ let package = Package(
             name: "JamPasirStore",
             dependencies: [
                 "JamPasirCore", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict),

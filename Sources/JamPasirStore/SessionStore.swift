@@ -174,9 +174,10 @@ public final class SessionStore: Sendable {
     ) throws {
         try stream(
             { db in
-                try Row.fetchCursor(
-                    db, Self.query(from: from, to: to).select(StoredSessionRow.Column.allCases.map { Column($0.name) })
-                ).map(StoredSessionRow.init)
+                let statement = try Self.query(from: from, to: to)
+                    .select(StoredSessionRow.Column.allCases.map { Column($0.name) })
+                    .makePreparedRequest(db, forSingleResult: false).statement
+                return try Row.fetchCursor(statement).map { StoredSessionRow($0, statement: statement.sqliteStatement) }
             }, body)
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// A session row as the store holds it, read column by column without decoding a record:
 /// the CSV of a long log copies its values straight out. Valid only inside the callback of
@@ -27,8 +28,13 @@ public struct StoredSessionRow {
     }
 
     private let row: Row
+    /// The statement `row` reads from: its text is read in place, without a copy.
+    private let statement: SQLiteStatement
 
-    init(_ row: Row) { self.row = row }
+    init(_ row: Row, statement: SQLiteStatement) {
+        self.row = row
+        self.statement = statement
+    }
 
     public func integer(_ column: Column) throws -> Int64? {
         try row.decode(Int64?.self, atIndex: column.rawValue)
@@ -36,11 +42,11 @@ public struct StoredSessionRow {
 
     /// The value's bytes as SQLite gives them (text as stored, numbers as their decimal text),
     /// nil for NULL; valid only inside `body`.
-    public func withBytes<T>(_ column: Column, _ body: (UnsafeRawBufferPointer?) throws -> T) throws -> T {
-        try row.withUnsafeData(atIndex: column.rawValue) { data in
-            guard let data else { return try body(nil) }
-            return try data.withUnsafeBytes { try body($0) }
-        }
+    public func withBytes<T>(_ column: Column, _ body: (UnsafeRawBufferPointer?) throws -> T) rethrows -> T {
+        let index = Int32(column.rawValue)
+        guard sqlite3_column_type(statement, index) != SQLITE_NULL else { return try body(nil) }
+        let text = sqlite3_column_text(statement, index)  // first the text, then its length (SQLite's rule)
+        return try body(UnsafeRawBufferPointer(start: text, count: Int(sqlite3_column_bytes(statement, index))))
     }
 
     /// The value as a date, in whichever form it was stored.
