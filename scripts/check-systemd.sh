@@ -31,7 +31,8 @@ for entry in jampasird.service:2.0 jampasir-mountd.service:4.0; do
         failed=$((failed + 1))
     fi
 done
-if systemd-analyze verify systemd/jampasird.service systemd/jampasir-mountd.service systemd/jampasir-mountd.socket; then
+if systemd-analyze verify systemd/jampasird.service systemd/jampasir-mountd.service systemd/jampasir-mountd.socket \
+    systemd/jampasir-usb-policy.service; then
     passed=$((passed + 1))
 else
     failed=$((failed + 1))

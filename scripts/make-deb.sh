@@ -49,7 +49,7 @@ for binary in jampasird jampasir; do
     "$strip" --strip-unneeded -o "$stage/usr/bin/$binary" "$scratch/release/$binary"
 done
 "$strip" --strip-unneeded -o "$stage/usr/lib/jampasir/jampasir-mountd" "$scratch/release/jampasir-mountd"
-for unit in jampasird.service jampasir-mountd.service jampasir-mountd.socket; do
+for unit in jampasird.service jampasir-mountd.service jampasir-mountd.socket jampasir-usb-policy.service; do
     install -m 0644 "systemd/$unit" "$stage/lib/systemd/system/"
 done
 install -m 0644 systemd/60-jampasir.rules systemd/70-jampasir-usb-policy.rules "$stage/usr/lib/udev/rules.d/"

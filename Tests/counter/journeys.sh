@@ -126,6 +126,7 @@ install)
     check "the mount helper's socket listens" systemctl is-active jampasir-mountd.socket
     check "udev accepts the package's rules (udevadm verify)" udevadm verify --resolve-names=never \
         /usr/lib/udev/rules.d/60-jampasir.rules /usr/lib/udev/rules.d/70-jampasir-usb-policy.rules
+    check "the USB policy's boot unit is enabled" systemctl is-enabled jampasir-usb-policy.service
     check "the USB policy is on: no interface authorised by default on any bus" \
         sh -c '[ "$(cat /sys/bus/usb/devices/usb*/interface_authorized_default | sort -u)" = 0 ]'
     check "the daemon runs as the unprivileged user jampasir" sh -c '[ "$(ps -o user= -p $(systemctl show -p MainPID --value jampasird))" = jampasir ]'
@@ -248,7 +249,7 @@ powercut)
     check "  … the store is intact (integrity_check)" sh -c "[ \"\$(sqlite3 -readonly $store 'PRAGMA integrity_check')\" = ok ]"
     check "  … the cut session ($cut) is recorded interrupted" wait_for 60 cut_session_interrupted "$cut"
     check "  … jampasir verify --store: the audit chain verifies" jampasir verify --store $store
-    check "  … the USB policy is on from boot (udev's coldplug)" \
+    check "  … the USB policy is on again after the reboot" \
         sh -c '[ "$(cat /sys/bus/usb/devices/usb*/interface_authorized_default | sort -u)" = 0 ]'
     # Removal: the program goes, the evidence stays.
     check "apt purge jampasir" apt-get purge -y -q jampasir
