@@ -7,13 +7,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-.build/share}
-version=$(sed -n 's/.*public static let string = "\(.*\)".*/\1/p' Sources/JamPasirDaemon/DaemonCommand.swift)
 date=$(date -u -d @"$(git log -1 --format=%ct 2>/dev/null || date +%s)" +%Y-%m-%d)
 
 rm -rf "$out"
 mkdir -p "$out"/man/man{1,5,8} "$out/bash-completion/completions" "$out/zsh/vendor-completions" \
     "$out/fish/vendor_completions.d"
 for product in generate-manual jampasir jampasird; do swift build --product "$product" >/dev/null; done
+version=$(.build/debug/jampasird --version)
 # Help texts keep their line breaks (examples one per line); a blank line is a paragraph break.
 keep_lines='/^$/ { print ".Pp"; text = 0; next } !/^\./ { if (text) print ".br"; text = 1; print; next } { text = 0; print }'
 page() { # section, program

@@ -136,9 +136,14 @@ public enum CSVFormat {
         return true
     }
 
+    /// RFC 4180: a field holding a comma, quote, CR or LF is quoted (bytes, not Characters:
+    /// grapheme breaking dominated long exports).
+    static func needsQuotes(_ field: some Sequence<UInt8>) -> Bool {
+        field.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 13 || $0 == 10 }
+    }
+
     static func appendQuoted(_ field: UnsafeRawBufferPointer, to out: inout [UInt8]) {
-        guard field.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 13 || $0 == 10 })
-        else { return out.append(contentsOf: field) }
+        guard needsQuotes(field) else { return out.append(contentsOf: field) }
         out.append(UInt8(ascii: "\""))
         for byte in field {
             out.append(byte)
@@ -148,10 +153,7 @@ public enum CSVFormat {
     }
 
     static func quoted(_ field: String) -> String {
-        // Scanning bytes, not Characters: grapheme breaking dominated long exports.
-        guard
-            field.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 13 || $0 == 10 })
-        else { return field }
+        guard needsQuotes(field.utf8) else { return field }
         return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }
