@@ -26,6 +26,10 @@ public struct Configuration: Equatable, Sendable {
     public var usbExportEnabled = true
     /// The socket of `jampasir-mountd`, the helper that mounts sticks for the daemon.
     public var mountHelperSocket = "/run/jampasir-mountd.sock"
+    /// Where the daemon keeps its Prometheus metrics for node-exporter's textfile collector;
+    /// nil (`textfile = ""`) turns them off.
+    public var metricsTextfile: String? = Configuration.defaultMetricsTextfile
+    public static let defaultMetricsTextfile = "/run/jampasir/metrics/jampasir.prom"
 
     public var deviceKeyPath: String {
         deviceKeyPathSetting ?? ((storePath as NSString).deletingLastPathComponent + "/device.key")
@@ -315,6 +319,11 @@ extension Configuration {
             "export", "mount_socket", what: "the absolute path of jampasir-mountd's socket",
             valid: { $0.hasPrefix("/") }
         ) { $0.mountHelperSocket = $1 },
+        .text(
+            "metrics", "textfile",
+            what: "an absolute path ending in .prom (node-exporter reads only those), or \"\" to turn metrics off",
+            valid: { $0.isEmpty || ($0.hasPrefix("/") && $0.hasSuffix(".prom") && !$0.hasSuffix("/.prom")) }
+        ) { $0.metricsTextfile = $1.isEmpty ? nil : $1 },
         .text(
             "report", "time_zone", what: "an IANA time zone such as \"Asia/Jakarta\"",
             valid: { TimeZone(identifier: $0) != nil }

@@ -35,6 +35,9 @@ public struct GestureRecognizer: Sendable {
     /// Whether the button is currently considered held down.
     public var isHeld: Bool { hold != nil }
 
+    /// Whether the button has been held past the stuck-button time and not yet released.
+    public var isStuck: Bool { hold?.stuckReported == true }
+
     /// When this recogniser next needs `advance(to:)`, if ever.
     public var nextWake: MonotonicInstant? { nextDeadline?.at }
 

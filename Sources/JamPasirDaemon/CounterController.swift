@@ -19,12 +19,16 @@ public actor CounterController {
     private let figures: (@Sendable (DateInterval) -> SessionMachine.Figures)?
     private let timeZone: TimeZone
     private var figuresDay: DateInterval?
+    private let metrics: MetricsPublisher?
+    private var publishedStuck = false
 
     public init(
         rules: ServiceRules, hardware: CounterHardware, recorder: SessionRecorder, clock: any MonotonicClock,
         wallClock: any WallClock, brightness: BrightnessLevels = BrightnessLevels(), logger: Logger,
-        timeZone: TimeZone = .current, figures: (@Sendable (DateInterval) -> SessionMachine.Figures)? = nil
+        timeZone: TimeZone = .current, figures: (@Sendable (DateInterval) -> SessionMachine.Figures)? = nil,
+        metrics: MetricsPublisher? = nil
     ) {
+        self.metrics = metrics
         self.figures = figures
         self.timeZone = timeZone
         engine = CounterEngine(rules: rules)
@@ -104,6 +108,10 @@ public actor CounterController {
                     event, wallTime: wallTime(at: event.instant), clockSynchronized: wallClock.isSynchronized,
                     edges: edges)
             }
+        }
+        if engine.recognizer.isStuck != publishedStuck {
+            publishedStuck = engine.recognizer.isStuck
+            metrics?.update { [stuck = publishedStuck] in $0.buttonStuck = stuck }
         }
     }
 

@@ -6,6 +6,7 @@ import JamPasirExport
 import JamPasirHardware
 import JamPasirLinux
 import JamPasirMount
+import JamPasirReports
 import JamPasirStore
 import JamPasirTerminal
 import Logging
@@ -46,10 +47,11 @@ public struct Daemon: Sendable {
     public func run(screen: TerminalScreen?, startedAt: MonotonicInstant) async throws(Failure) {
         let (store, deviceKey) = try openStore()
         let clock = SystemMonotonicClock()
-        let (hardware, displayWorker) = makeHardware(screen: screen, clock: clock)
+        let metrics = publishMetrics(store: store)
+        let (hardware, displayWorker) = makeHardware(screen: screen, clock: clock, metrics: metrics)
         let recorder = SessionRecorder(
             store: store, counterID: configuration.counterID, bootID: BootID.current(), logger: logger,
-            checkpoints: .init(key: deviceKey, lastAt: Date()))
+            checkpoints: .init(key: deviceKey, lastAt: Date()), metrics: metrics)
         let controller = CounterController(
             rules: configuration.rules, hardware: hardware, recorder: recorder, clock: clock,
             wallClock: SystemWallClock(), brightness: brightnessLevels, logger: logger,
@@ -62,7 +64,7 @@ public struct Daemon: Sendable {
                     logger.error("cannot count today's sessions for the display: \(error)")
                     return SessionMachine.Figures()
                 }
-            })
+            }, metrics: metrics)
 
         let notifier = SystemdNotifier()
         let loop = Task {
@@ -80,7 +82,7 @@ public struct Daemon: Sendable {
             source.resume()
             return source
         }
-        let stickTasks = watchSticks(store: store, key: deviceKey, controller: controller)
+        let stickTasks = watchSticks(store: store, key: deviceKey, controller: controller, metrics: metrics)
         let readyAfter = clock.now() - startedAt
         logger.notice(
             "ready after \(readyAfter.nanoseconds / 1_000_000) ms",
@@ -96,6 +98,7 @@ public struct Daemon: Sendable {
         for source in signals { source.cancel() }
         displayWorker?.finish(within: .seconds(1))
         await recorder.flush()
+        metrics?.remove()
         logger.notice("stopped")
     }
 
@@ -107,8 +110,9 @@ public struct Daemon: Sendable {
 
     /// USB sticks, in hardware mode: udev events to the export service on its own thread, and its
     /// notices to the counter in order.
-    private func watchSticks(store: SessionStore, key: DeviceKey, controller: CounterController) -> [Task<Void, Never>]
-    {
+    private func watchSticks(
+        store: SessionStore, key: DeviceKey, controller: CounterController, metrics: MetricsPublisher?
+    ) -> [Task<Void, Never>] {
         guard mode == .hardware, configuration.usbExportEnabled else { return [] }
         if configuration.authorizedExportKeys.isEmpty {
             logger.notice("USB export: \(StickExportService.noAuthorizedKeys)")
@@ -124,6 +128,7 @@ public struct Daemon: Sendable {
             Task {
                 for await notice in watcher.noticeStream {
                     await controller.setNotice(notice.frame, sound: notice.sound)
+                    metrics?.refreshTotals()  // an export adds to the audit chain
                 }
             },
         ]
@@ -170,7 +175,20 @@ public struct Daemon: Sendable {
         return (store, key)
     }
 
-    private func makeHardware(screen: TerminalScreen?, clock: any MonotonicClock) -> (CounterHardware, DisplayWorker?) {
+    /// The metrics file (`metrics.textfile`), first written with the store's counts.
+    private func publishMetrics(store: SessionStore) -> MetricsPublisher? {
+        guard let path = configuration.metricsTextfile else { return nil }
+        var metrics = CounterMetrics(
+            version: JamPasirVersion.string, limitMs: configuration.rules.limit.millisecondsRoundedUp)
+        metrics.clockSynchronized = SystemWallClock().isSynchronized
+        let publisher = MetricsPublisher(path: path, store: store, metrics: metrics, logger: logger)
+        publisher.refreshTotals()
+        return publisher
+    }
+
+    private func makeHardware(screen: TerminalScreen?, clock: any MonotonicClock, metrics: MetricsPublisher?) -> (
+        CounterHardware, DisplayWorker?
+    ) {
         switch mode {
         case .simulate:
             let screen = screen ?? TerminalScreen(title: "JamPasir \(configuration.counterID)")
@@ -180,7 +198,7 @@ public struct Daemon: Sendable {
                 lights: TerminalLights(screen: screen))
             return (hardware, nil)
         case .hardware:
-            return HardwareFactory(configuration: configuration, clock: clock, logger: logger).make()
+            return HardwareFactory(configuration: configuration, clock: clock, logger: logger, metrics: metrics).make()
         }
     }
 }

@@ -11,6 +11,7 @@ struct HardwareFactory {
     let configuration: Configuration
     let clock: any MonotonicClock
     let logger: Logger
+    let metrics: MetricsPublisher?
 
     func make() -> (hardware: CounterHardware, display: DisplayWorker?) {
         let hardware = configuration.hardware
@@ -56,8 +57,12 @@ struct HardwareFactory {
 
     private func makeDisplay(_ display: DisplayConfiguration) -> DisplayWorker? {
         let name = display.kind.rawValue.uppercased()
-        let report: @Sendable (DisplayWorker.Health) -> Void = { health in
+        let report: @Sendable (DisplayWorker.Health) -> Void = { [metrics] health in
             DaemonStatus(displayKind: display.kind.rawValue, health: health).write()
+            if case .starting = health { return }
+            metrics?.update {
+                if case .ok = health { $0.displayOK = true } else { $0.displayOK = false }
+            }
         }
         switch display.kind {
         case .none:

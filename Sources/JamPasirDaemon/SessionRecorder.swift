@@ -17,6 +17,7 @@ public final class SessionRecorder: @unchecked Sendable {
     private let logger: Logger
     private var openSession: SessionRecord?
     private var checkpoints: PeriodicCheckpoints?
+    private let metrics: MetricsPublisher?
 
     /// Besides the checkpoints at start and after exports, the chain's head is signed and logged
     /// after this many recorded outcomes, or at the first one an hour or more after the last
@@ -44,8 +45,10 @@ public final class SessionRecorder: @unchecked Sendable {
     }
 
     public init(
-        store: SessionStore, counterID: String, bootID: String, logger: Logger, checkpoints: PeriodicCheckpoints? = nil
+        store: SessionStore, counterID: String, bootID: String, logger: Logger, checkpoints: PeriodicCheckpoints? = nil,
+        metrics: MetricsPublisher? = nil
     ) {
+        self.metrics = metrics
         self.store = store
         self.counterID = counterID
         self.bootID = bootID
@@ -80,6 +83,10 @@ public final class SessionRecorder: @unchecked Sendable {
                 logger.error("could not record the start of a session: \(error)")
             }
             openSession = session
+            metrics?.update {
+                $0.runningSince = wallTime
+                $0.clockSynchronized = clockSynchronized
+            }
         case .ended(let end):
             let durationMs = end.duration.millisecondsRoundedUp
             let metadata: Logger.Metadata = [
@@ -108,6 +115,10 @@ public final class SessionRecorder: @unchecked Sendable {
                 logger.critical("could not record a session outcome: \(error)", metadata: metadata)
             }
             openSession = nil
+            metrics?.refreshTotals {
+                $0.runningSince = nil
+                $0.clockSynchronized = clockSynchronized
+            }
             if checkpoints?.isDue(at: wallTime) == true, let key = checkpoints?.key {
                 do {
                     if let checkpoint = try ChainCheckpoint.current(

@@ -20,13 +20,18 @@ public final class AtomicFile {
     private var finished = false
     public private(set) var bytesWritten = 0
 
-    public init(path: String) throws(Failure) {
+    /// `mode` is set exactly, whatever the umask (a file other users must read).
+    public init(path: String, mode: mode_t? = nil) throws(Failure) {
         self.path = path
         let url = URL(fileURLWithPath: path)
         temporaryPath =
             url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
         fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         if fd < 0 { throw Failure(path: temporaryPath, operation: "create", errno: errno) }
+        // (deinit closes and removes the temporary file)
+        if let mode, fchmod(fd, mode) != 0 {
+            throw Failure(path: temporaryPath, operation: "set the mode of", errno: errno)
+        }
         buffer.reserveCapacity(1 << 16)
     }
 

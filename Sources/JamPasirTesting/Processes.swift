@@ -52,3 +52,55 @@ public func runBuilt(_ name: String, _ arguments: [String], environment: [String
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
 }
+
+/// Polls `condition` every 10 ms until it holds or `timeout` seconds pass: for waiting on a real
+/// process (a file it writes, a line it logs), never for the logic under test.
+public func waitUntil(timeout: Double = 20, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if condition() { return true }
+        usleep(10_000)
+    }
+    return condition()
+}
+
+/// The real `jampasird --simulate` with its keyboard on a pipe, as a person at the terminal
+/// drives it: space presses the button, `q` quits. Its log (standard error) goes to a file.
+public final class SimulatedDaemon {
+    private let process = Process()
+    private let keys = Pipe()
+    public let logPath: String
+
+    public init(_ arguments: [String], log: String) throws {
+        logPath = log
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        process.executableURL = URL(fileURLWithPath: builtExecutable("jampasird"))
+        process.arguments = ["--simulate"] + arguments
+        process.standardInput = keys
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        try process.run()
+    }
+
+    public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// Waits until the log holds `text` as often as `count`.
+    public func waitForLog(_ text: String, count: Int = 1) -> Bool {
+        waitUntil { log.components(separatedBy: text).count - 1 >= count }
+    }
+
+    public func press() { keys.fileHandleForWriting.write(Data(" ".utf8)) }
+
+    /// Quits as a person would (`q`) and returns the exit status.
+    @discardableResult
+    public func quit() -> Int32 {
+        keys.fileHandleForWriting.write(Data("q".utf8))
+        if !waitUntil({ !process.isRunning }) { process.terminate() }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning { process.terminate() }
+    }
+}

@@ -29,6 +29,9 @@ struct ConfigurationTests {
             [export]
             authorized_keys = ["sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"]
 
+            [metrics]
+            textfile = ""
+
             [button]
             chip = "pinctrl-bcm2711"
             line = 27
@@ -61,6 +64,8 @@ struct ConfigurationTests {
         #expect(c.rules.rearmGuard == .milliseconds(500))
         #expect(c.rules.interruptedIsFree == false)
         #expect(c.storePath == "/srv/jampasir/s.sqlite")
+        #expect(c.metricsTextfile == nil)
+        #expect(Configuration().metricsTextfile == "/run/jampasir/metrics/jampasir.prom")
         #expect(c.timeZone.identifier == "Asia/Pontianak")
         #expect(c.hardware.button.chip == "pinctrl-bcm2711")
         #expect(c.hardware.button.line == 27)
@@ -108,7 +113,7 @@ struct ConfigurationTests {
         Bad(
             text: "[servce]\nlimit_seconds = 120",
             expected:
-                "bad.toml:1: unknown table [servce]; known tables: [button], [buzzer], [counter], [display], [export], [lights], [report], [service], [store]"
+                "bad.toml:1: unknown table [servce]; known tables: [button], [buzzer], [counter], [display], [export], [lights], [metrics], [report], [service], [store]"
         ),
         Bad(
             text: "\n\n[service]\nlimit_seconds = ",
@@ -174,6 +179,11 @@ struct ConfigurationTests {
             text: "[export]\ntrusted_keys = [\"abc\"]",
             expected:
                 "bad.toml:2: export.trusted_keys: [\"abc\"] is not allowed: an array of base64 Ed25519 public keys (32 bytes), as jampasird logs its device key at start"
+        ),
+        Bad(
+            text: "[metrics]\ntextfile = \"/run/jampasir/metrics.txt\"",
+            expected:
+                "bad.toml:2: metrics.textfile: \"/run/jampasir/metrics.txt\" is not allowed: an absolute path ending in .prom (node-exporter reads only those), or \"\" to turn metrics off"
         ),
         Bad(
             text: "[export]\nauthorized_keys = [\"md5:abc\"]",

@@ -1,0 +1,86 @@
+import Foundation
+import JamPasirReports
+import JamPasirStore
+import Logging
+import Synchronization
+
+/// Keeps `metrics.textfile` current for node-exporter's textfile collector: rewritten whole
+/// (temporary file, rename) only when its text changes, so an idle counter writes nothing.
+/// The default lies on tmpfs; a clean stop removes the file, so the hub sees a stopped daemon.
+public final class MetricsPublisher: Sendable {
+    public let path: String
+    private let store: SessionStore
+    private let logger: Logger
+    private let state: Mutex<State>
+
+    private struct State {
+        var metrics: CounterMetrics
+        var written: String?
+        var failing = false
+    }
+
+    public init(path: String, store: SessionStore, metrics: CounterMetrics, logger: Logger) {
+        self.path = path
+        self.store = store
+        self.logger = logger
+        state = Mutex(State(metrics: metrics))
+    }
+
+    /// Changes what the file says; it is rewritten if its text changed.
+    public func update(_ change: (inout CounterMetrics) -> Void) {
+        state.withLock { state in
+            change(&state.metrics)
+            let text = state.metrics.text
+            guard text != state.written else { return }
+            do {
+                try write(text)
+                state.written = text
+                if state.failing { logger.notice("metrics: \(path) written again") }
+                state.failing = false
+            } catch {
+                if !state.failing {
+                    logger.warning(
+                        "metrics: \(error); the counter goes on without them. Set metrics.textfile in the configuration to a writable path, or \"\" to turn them off"
+                    )
+                }
+                state.failing = true
+            }
+        }
+    }
+
+    /// The counts again from the store, after it has recorded something, with `change` in the
+    /// same rewrite.
+    public func refreshTotals(_ change: (inout CounterMetrics) -> Void = { _ in }) {
+        let bounds = state.withLock { $0.metrics.boundsMs }
+        do {
+            let totals = try store.totals(boundsMs: bounds)
+            update {
+                $0.totals = totals
+                change(&$0)
+            }
+        } catch {
+            logger.error("metrics: cannot count the store's sessions: \(error)")
+            update(change)
+        }
+    }
+
+    /// A stopped daemon publishes nothing rather than a state that is no longer true.
+    public func remove() {
+        state.withLock { state in
+            if state.written != nil { unlink(path) }
+            state.written = nil
+        }
+    }
+
+    private func write(_ text: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        if !FileManager.default.fileExists(atPath: directory) {
+            // Readable by node-exporter's own user, whatever the daemon's umask.
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            chmod(directory, 0o755)
+        }
+        let file = try AtomicFile(path: path, mode: 0o644)
+        try file.write(text)
+        try file.commit()
+    }
+}
