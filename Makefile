@@ -10,6 +10,8 @@
 #   make bench         store and export benchmarks against their anchors (BENCHMARKS.md)
 #   make test-arm64    the test suite and the crash loop cross-built for aarch64, run under qemu-user
 #   make test-counter  the arm64 package on a real Debian 13 arm64 boot (systemd, QEMU): the journeys
+#   make test-prometheus the office level on Debian's prometheus and node-exporter: rules, a live
+#                      scrape of the simulator, the wallboard in headless Chromium
 #   make docs          manual pages and shell completions into .build/share (the package ships them)
 #   make deb           dist/jampasir_<version>+deb<N>_<arch>.deb for this machine;
 #                      make deb ARCH=arm64: for the Pi (Debian 13 / Raspberry Pi OS trixie), cross-built
@@ -25,7 +27,7 @@ DAEMON_FLAGS = --simulate --store $(STORE) $(if $(LIMIT),--limit $(LIMIT)) $(if 
 CLI_FLAGS = --store $(STORE) $(if $(CONFIG),--config $(CONFIG))
 PACKAGE_FLAGS = $(if $(ARCH),ARCH=$(ARCH)) $(if $(RELEASE),RELEASE=$(RELEASE))
 
-.PHONY: all deps build release run docs test test-kernel test-arm64 test-counter check-systemd deb test-deb bench torture soak sessions stats clean
+.PHONY: all deps build release run docs test test-kernel test-arm64 test-counter test-prometheus check-systemd deb test-deb bench torture soak sessions stats clean
 
 all: build
 
@@ -66,6 +68,10 @@ test-arm64: deps
 test-counter: deps
 	Tests/counter/run.sh
 
+test-prometheus: deps
+	swift build --product jampasird
+	Tests/prometheus/run.sh
+
 bench: deps
 	scripts/bench.sh
 
@@ -90,4 +96,4 @@ test-deb: deps
 	$(PACKAGE_FLAGS) scripts/test-deb.sh
 
 clean:
-	rm -rf .build .build-static-* .build-kernel .build-deb .build-*-arm64 .build-*-amd64 .build-counter .state dist
+	rm -rf .build .build-static-* .build-kernel .build-deb .build-*-arm64 .build-*-amd64 .build-counter .build-prometheus .state dist
