@@ -58,6 +58,13 @@ install -m 0644 systemd/jampasir.tmpfiles "$stage/usr/lib/tmpfiles.d/jampasir.co
 install -m 0644 systemd/jampasir.toml "$stage/etc/jampasir/jampasir.toml"
 install -m 0644 packaging/debian/copyright "$stage/usr/share/doc/jampasir/copyright"
 install -m 0644 README.md "$stage/usr/share/doc/jampasir/README.md"
+# The office: node-exporter's textfile collector reads the daemon's metrics file (on tmpfs)
+# through a link in its own directory; the hub's Prometheus files travel as examples.
+mkdir -p "$stage/var/lib/prometheus/node-exporter" "$stage/usr/share/doc/jampasir/examples/prometheus"
+ln -s /run/jampasir/metrics/jampasir.prom "$stage/var/lib/prometheus/node-exporter/jampasir.prom"
+install -m 0644 packaging/prometheus/jampasir-rules.yml packaging/prometheus/jampasir-rules.test.yml \
+    packaging/prometheus/prometheus-hub.yml packaging/prometheus/jampasir-wallboard.html \
+    "$stage/usr/share/doc/jampasir/examples/prometheus/"
 scripts/make-docs.sh "$root/.build/share" >/dev/null   # manual pages and shell completions
 cp -r "$root/.build/share/." "$stage/usr/share/"
 printf 'jampasir (%s) unstable; urgency=medium\n\n  * Release %s.\n\n -- JamPasir developers <dev@jampasir.invalid>  %s\n' \
@@ -103,6 +110,7 @@ Architecture: $arch
 Maintainer: JamPasir developers <dev@jampasir.invalid>
 Installed-Size: $size
 Depends: $depends, systemd, init-system-helpers (>= 1.54~)
+Suggests: prometheus-node-exporter
 Section: misc
 Priority: optional
 Homepage: https://github.com/jampasir/jampasir

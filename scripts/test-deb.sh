@@ -50,9 +50,12 @@ for file in /usr/bin/jampasird /usr/bin/jampasir /usr/lib/jampasir/jampasir-moun
     /lib/systemd/system/jampasir-mountd.service /lib/systemd/system/jampasir-mountd.socket /lib/systemd/system/jampasir-usb-policy.service /usr/lib/udev/rules.d/60-jampasir.rules /usr/lib/udev/rules.d/70-jampasir-usb-policy.rules \
     /usr/lib/sysusers.d/jampasir.conf /usr/lib/tmpfiles.d/jampasir.conf /etc/jampasir/jampasir.toml \
     /usr/share/man/man1/jampasir.1.gz /usr/share/man/man8/jampasird.8.gz /usr/share/man/man5/jampasir.toml.5.gz \
-    /usr/share/bash-completion/completions/jampasir; do
+    /usr/share/bash-completion/completions/jampasir /usr/share/doc/jampasir/examples/prometheus/jampasir-rules.yml \
+    /usr/share/doc/jampasir/examples/prometheus/jampasir-wallboard.html; do
     check "installed $file" test -e "$chroot$file"
 done
+check "node-exporter's textfile directory links to the daemon's metrics file" \
+    test "$(readlink "$chroot/var/lib/prometheus/node-exporter/jampasir.prom")" = /run/jampasir/metrics/jampasir.prom
 check "jampasird --version runs" in_chroot jampasird --version
 check "jampasir --version runs" in_chroot jampasir --version
 check "jampasir export-key new --to DIR runs (the stick workflow's first step)" \

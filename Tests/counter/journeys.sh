@@ -169,6 +169,11 @@ install)
     check "a long press cancels: recorded cancelled" wait_for 10 last_is cancelled
     check "the display was driven (TM1637 acknowledged, no display warning)" sh -c "! journalctl -u jampasird -q --no-pager --since @$t0 | grep -q 'did not acknowledge'"
     check "jampasir sessions lists the three" sh -c "[ \$(jampasir sessions --format csv --store $store | tail -n +2 | wc -l) = 3 ]"
+    prom=/var/lib/prometheus/node-exporter/jampasir.prom
+    check "the office: node-exporter's textfile directory has the package's link to the metrics" test -L $prom
+    check "  … on tmpfs, never the SD card" sh -c "[ \$(findmnt -n -o FSTYPE --target /run/jampasir) = tmpfs ]"
+    check "  … another unprivileged user reads them: 2 handed over, 1 cancelled, 1 free" sh -c \
+        "setpriv --reuid=nobody --regid=nogroup --clear-groups cat $prom > $state/metrics.prom && grep -qx 'jampasir_session_duration_seconds_count 2' $state/metrics.prom && grep -qx 'jampasir_sessions_total{outcome=\"cancelled\"} 1' $state/metrics.prom && grep -qx 'jampasir_free_passports_total 1' $state/metrics.prom"
 
     # 3. The supervisor: the stick's key (written on the supervisor's computer with
     # `jampasir export-key new --to`) added to the configuration, then the stick plugged in.
@@ -217,6 +222,7 @@ install)
     kill -STOP "$pid"
     check "hang (SIGSTOP): systemd restarts it within WatchdogSec" wait_for 60 sh -c "[ \"\$(systemctl show -p MainPID --value jampasird)\" != $pid ] && [ \"\$(systemctl is-active jampasird)\" = active ]"
     check "  … and the journal says it was the watchdog" sh -c "journalctl -u jampasird -q --no-pager | grep -qi 'watchdog timeout'"
+    check "  … its metrics are back, counted from the store" wait_for 30 grep -qx 'jampasir_session_duration_seconds_count 2' $prom
 
     # 6. Upgrade over the running package: store, configuration and device key kept.
     key=$(sha256sum /var/lib/jampasir/device.key | cut -d' ' -f1)
