@@ -71,6 +71,14 @@ let package = Package(
                 "JamPasirMedia", "JamPasirLinux", "CJamPasirSystem", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
+        // The office hub: every counter's signed exports in one witnessed history.
+        .target(
+            name: "JamPasirHub",
+            dependencies: [
+                "JamPasirExport", "JamPasirReports", "JamPasirStore", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict),
         // The TOML configuration file.
         .target(name: "JamPasirConfig", dependencies: ["JamPasirCore"], swiftSettings: strict),
         // Daemon wiring: controller, run loop, clocks, recorder.
@@ -90,7 +98,7 @@ let package = Package(
             name: "JamPasirCLI",
             dependencies: [
                 "JamPasirCore", "JamPasirStore", "JamPasirReports", "JamPasirConfig", "JamPasirHardware",
-                "JamPasirLinux", "JamPasirDaemon", "JamPasirExport",
+                "JamPasirLinux", "JamPasirDaemon", "JamPasirExport", "JamPasirHub",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),

@@ -222,25 +222,7 @@ public struct VerifyCommand: ParsableCommand {
     /// The keys to trust: those of --public-key and --trusted-keys when given, else the
     /// configuration's export.trusted_keys; nil when there are none at all.
     func trustedSigners() throws -> TrustedSigners? {
-        do {
-            if publicKey != nil || trustedKeys != nil {
-                var keys = publicKey.map { [$0] } ?? []
-                if let trustedKeys {
-                    guard let data = FileManager.default.contents(atPath: trustedKeys) else {
-                        throw CLIFailure(
-                            message:
-                                "cannot read the trusted keys file \(trustedKeys): check the path and its permissions",
-                            exitStatus: 66)
-                    }
-                    keys += try TrustedSigners.keys(inFile: String(decoding: data, as: UTF8.self), path: trustedKeys)
-                }
-                return try TrustedSigners(keys)
-            }
-            let configured = try loadConfiguration(config).trustedExportSigners
-            return configured.isEmpty ? nil : try TrustedSigners(configured)
-        } catch let failure as TrustedSigners.Failure {
-            throw CLIFailure(message: failure.description, exitStatus: 65)
-        }
+        try officeKeys(publicKey: publicKey, trustedKeys: trustedKeys, config: config)
     }
 
     /// A line describing the chain (when it could be walked), and the problems found.
@@ -278,5 +260,28 @@ public struct VerifyCommand: ParsableCommand {
                 "\(sealed.source) sealed audit entry \(head.seq) as \(head.hash.prefix(16))…, the store's entry \(head.seq) is \(hash.prefix(16))…: the chain up to entry \(head.seq) was rewritten after \(sealed.source)"
         }
         return nil
+    }
+}
+
+/// The office's counter keys: `publicKey` and the file `trustedKeys` when given, else the
+/// configuration's export.trusted_keys; nil when there are none at all.
+func officeKeys(publicKey: String? = nil, trustedKeys: String?, config: String?) throws -> TrustedSigners? {
+    do {
+        if publicKey != nil || trustedKeys != nil {
+            var keys = publicKey.map { [$0] } ?? []
+            if let trustedKeys {
+                guard let data = FileManager.default.contents(atPath: trustedKeys) else {
+                    throw CLIFailure(
+                        message: "cannot read the trusted keys file \(trustedKeys): check the path and its permissions",
+                        exitStatus: 66)
+                }
+                keys += try TrustedSigners.keys(inFile: String(decoding: data, as: UTF8.self), path: trustedKeys)
+            }
+            return try TrustedSigners(keys)
+        }
+        let configured = try loadConfiguration(config).trustedExportSigners
+        return configured.isEmpty ? nil : try TrustedSigners(configured)
+    } catch let failure as TrustedSigners.Failure {
+        throw CLIFailure(message: failure.description, exitStatus: 65)
     }
 }

@@ -10,7 +10,7 @@ public struct JampasirCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             SessionsCommand.self, StatsCommand.self, ReportCommand.self, ExportCommand.self, VerifyCommand.self,
-            ExportKeyCommand.self, ReplayCommand.self, DoctorCommand.self,
+            ExportKeyCommand.self, ReplayCommand.self, DoctorCommand.self, HubCommand.self,
         ])
 
     public init() {}

@@ -30,6 +30,8 @@ public struct Configuration: Equatable, Sendable {
     /// nil (`textfile = ""`) turns them off.
     public var metricsTextfile: String? = Configuration.defaultMetricsTextfile
     public static let defaultMetricsTextfile = "/run/jampasir/metrics/jampasir.prom"
+    /// The office hub's store (`jampasir hub`): every counter's history as its exports brought it.
+    public var hubStorePath = "/var/lib/jampasir-hub/hub.sqlite"
 
     public var deviceKeyPath: String {
         deviceKeyPathSetting ?? ((storePath as NSString).deletingLastPathComponent + "/device.key")
@@ -324,6 +326,9 @@ extension Configuration {
             what: "an absolute path ending in .prom (node-exporter reads only those), or \"\" to turn metrics off",
             valid: { $0.isEmpty || ($0.hasPrefix("/") && $0.hasSuffix(".prom") && !$0.hasSuffix("/.prom")) }
         ) { $0.metricsTextfile = $1.isEmpty ? nil : $1 },
+        .text(
+            "hub", "store", what: "an absolute path to the hub's SQLite file", valid: { $0.hasPrefix("/") }
+        ) { $0.hubStorePath = $1 },
         .text(
             "report", "time_zone", what: "an IANA time zone such as \"Asia/Jakarta\"",
             valid: { TimeZone(identifier: $0) != nil }

@@ -23,6 +23,8 @@ public struct HTMLReport {
     /// Service times (in time and overtime sessions), for the histogram.
     public var serviceTimesMs: [Int64]
     public var language: Language
+    /// The office report: each counter's days after the office's own (none for one counter).
+    public var counters: [(name: String, days: [PeriodStatistics])] = []
 
     public init(
         counterID: String, generatedAt: Date, timeZone: TimeZone, limitMs: Int64, days: [PeriodStatistics],
@@ -68,6 +70,12 @@ public struct HTMLReport {
                 "<p class=\"sub\">\(escape(w.sinceLast)) \(escape(localTime(since.exportedAt))): <b>\(since.newSessions)</b> \(escape(w.newSessions))</p>\n"
         }
         html += table(days, firstColumn: w.day)
+        if !counters.isEmpty {
+            html += "<h2>\(escape(w.perCounter))</h2>\n"
+            for counter in counters {
+                html += "<h3>\(escape(w.counter)) \(escape(counter.name))</h3>\n" + table(counter.days, firstColumn: w.day)
+            }
+        }
         if !hours.isEmpty { html += "<h2>\(escape(w.byHour))</h2>\n" + table(hours, firstColumn: w.hour) }
         html +=
             "<h2>\(escape(w.histogram))</h2>\n" + histogram()
@@ -156,7 +164,7 @@ public struct HTMLReport {
 
     struct Words {
         var title, counter, generated, limit, sessions, freePassports, afterLimit, none, histogram, limitMark,
-            note, period, day, hour, byHour, sinceLast, newSessions: String
+            note, period, day, hour, byHour, sinceLast, newSessions, perCounter: String
         var columns: [String]
 
         static let indonesian = Words(
@@ -166,7 +174,7 @@ public struct HTMLReport {
             note:
                 "Tepat waktu: paspor diserahkan dalam batas waktu (tepat 2:00 masih tepat waktu). Lewat waktu: paspor gratis pada hari yang sama. Terputus: sesi terhenti karena listrik padam atau gangguan; dihitung gratis. Dibatalkan: dokumen ternyata belum lengkap; bukan layanan. % tepat waktu dihitung dari layanan (tepat waktu + lewat waktu + terputus). Median dan P90 dari sesi tepat waktu dan lewat waktu.",
             period: "Periode", day: "Tanggal", hour: "Jam", byHour: "Per jam (semua hari)",
-            sinceLast: "Sejak ekspor sebelumnya", newSessions: "sesi baru",
+            sinceLast: "Sejak ekspor sebelumnya", newSessions: "sesi baru", perCounter: "Per loket",
             columns: [
                 "Sesi", "Tepat waktu", "Lewat waktu", "Paspor gratis", "Dibatalkan", "Terputus", "% tepat waktu",
                 "Median", "P90", "Terlama",
@@ -180,7 +188,7 @@ public struct HTMLReport {
             note:
                 "In time: handed over within the limit (exactly 2:00 is in time). Overtime: the passport is free the same day. Interrupted: cut short by a power cut or fault; counted as free. Cancelled: documents turned out incomplete; not a service. % in time is over services (in time + overtime + interrupted). Median and P90 are over in-time and overtime sessions.",
             period: "Period", day: "Day", hour: "Hour", byHour: "By hour of day (all days)",
-            sinceLast: "Since the previous export", newSessions: "new sessions",
+            sinceLast: "Since the previous export", newSessions: "new sessions", perCounter: "Per counter",
             columns: [
                 "Sessions", "In time", "Overtime", "Free passports", "Cancelled", "Interrupted", "% in time", "Median",
                 "P90", "Longest",

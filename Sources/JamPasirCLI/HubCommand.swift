@@ -1,0 +1,244 @@
+import ArgumentParser
+import Foundation
+import JamPasirConfig
+import JamPasirCore
+import JamPasirExport
+import JamPasirHub
+import JamPasirReports
+import JamPasirStore
+
+/// `jampasir hub`: the office's history, on the hub. Counters' signed exports (from sticks, or
+/// copied from `jampasir export --to`) are verified, witnessed and kept once each.
+public struct HubCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "hub",
+        abstract: "The office hub: import counters' signed exports, list the counters, report on the office.",
+        discussion: """
+            The hub accepts exports signed by the office's counters (export.trusted_keys of its \
+            configuration, or --trusted-keys FILE) and keeps every session once, by counter key and \
+            session id. It is the witness of each counter's history: an export whose sessions or \
+            chain contradict what the hub received before is named and kept as a finding.
+            """,
+        subcommands: [HubImportCommand.self, HubCountersCommand.self, HubReportCommand.self])
+
+    public init() {}
+}
+
+/// `--hub-store` and `--config`, shared by the hub's commands.
+struct HubOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp("The hub's SQLite store (default: hub.store from the configuration).", valueName: "path"))
+    var hubStore: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Configuration file (default: \(Configuration.defaultPath) if present).", valueName: "path"))
+    var config: String?
+
+    func open() throws -> (Configuration, HubStore) {
+        let configuration = try loadConfiguration(config)
+        do {
+            return (configuration, try HubStore(path: hubStore ?? configuration.hubStorePath))
+        } catch {
+            throw CLIFailure(message: "\(error); check --hub-store or hub.store", exitStatus: 74)
+        }
+    }
+}
+
+public struct HubImportCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Import counters' signed exports: a stick's root, a JAMPASIR folder or one export folder.",
+        discussion: """
+            One line per export: IMPORTED (new sessions added), KNOWN (imported before), REFUSED \
+            (not verified, or not signed by one of the office's counters) or HISTORY CHANGED (taken, \
+            but it contradicts what the hub received before). Exit status 0 when every export was \
+            imported or known; 1 otherwise; 66 when no export was found.
+            """)
+
+    @Argument(help: ArgumentHelp("Where the exports are.", valueName: "dir")) var directories: [String]
+    @OptionGroup var hub: HubOptions
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A file of the office's counter keys (one base64 public key per line) instead of export.trusted_keys.",
+            valueName: "file"))
+    var trustedKeys: String?
+
+    public init() {}
+
+    public func run() throws {
+        let verdict = try importAll()
+        for line in verdict.lines { print(line.terminalSafe) }
+        if verdict.exitStatus != 0 { throw ExitCode(verdict.exitStatus) }
+    }
+
+    public func importAll() throws -> (lines: [String], exitStatus: Int32) {
+        guard let trusted = try officeKeys(trustedKeys: trustedKeys, config: hub.config) else {
+            throw CLIFailure(
+                message:
+                    "no counter is trusted yet: add each counter's public key (jampasird logs it at start) to export.trusted_keys of the hub's configuration, or give --trusted-keys FILE",
+                exitStatus: 78)
+        }
+        let (_, store) = try hub.open()
+        let folders = directories.flatMap(HubImport.exportFolders(under:))
+        guard !folders.isEmpty else {
+            throw CLIFailure(
+                message:
+                    "no export found in \(directories.joined(separator: ", ")): give a stick's root, its JAMPASIR folder or an export folder (the one holding manifest.json)",
+                exitStatus: 66)
+        }
+        var lines: [String] = []
+        var failed = false
+        for folder in folders {
+            let result = HubImport.importBundle(folder, into: store, trusting: trusted, at: Date(), source: folder)
+            let counter = result.counterID.map { " (\($0))" } ?? ""
+            switch result.verdict {
+            case .accepted(let new, let known):
+                lines.append("IMPORTED \(folder)\(counter): \(new) new session\(new == 1 ? "" : "s"), \(known) known")
+            case .alreadyImported:
+                lines.append("KNOWN \(folder)\(counter): imported before")
+            case .refused(let why):
+                failed = true
+                lines.append("REFUSED \(folder)\(counter): \(why)")
+            case .historyChanged(let new, let findings):
+                failed = true
+                lines.append("HISTORY CHANGED \(folder)\(counter): \(new) new session\(new == 1 ? "" : "s"); " + findings.joined(separator: "; "))
+            }
+        }
+        return (lines, failed ? 1 : 0)
+    }
+}
+
+public struct HubCountersCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "counters", abstract: "The counters the hub has received exports from, and its findings.")
+
+    @OptionGroup var hub: HubOptions
+
+    public init() {}
+
+    public func run() throws {
+        print(try render(), terminator: "")
+    }
+
+    public func render() throws -> String {
+        let (_, store) = try hub.open()
+        let counters = try store.counters()
+        if counters.isEmpty { return "no export imported yet: jampasir hub import DIR\n" }
+        let rows = counters.map { c in
+            [
+                c.counterID.terminalSafe, TrustedSigners.fingerprint(of: c.publicKey).map { String($0.prefix(23)) + "…" } ?? "?",
+                "\(c.sessions)", c.head.map { "\($0.seq)" } ?? "—", c.lastImport, c.findings == 0 ? "" : "\(c.findings)",
+            ]
+        }
+        var text = TextTable.render(
+            ["COUNTER", "KEY", "SESSIONS", "CHAIN", "LAST IMPORT", "FINDINGS"], rows, rightAligned: [2, 3, 5])
+        for finding in try store.findings() {
+            text += "FINDING \(finding.foundAt) \(finding.counterID): \(finding.description)".terminalSafe + "\n"
+        }
+        return text
+    }
+}
+
+public struct HubReportCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "The office report: per day, each counter's figures and the office's.",
+        discussion: """
+            Days are local days in report.time_zone. The same figures as `jampasir stats` and the \
+            counter's report. html: a self-contained page, in report.language (Bahasa Indonesia by \
+            default).
+            """)
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case table, csv, json, html
+    }
+
+    @OptionGroup var hub: HubOptions
+    @OptionGroup var days: DayRangeOptions
+    @Option(name: .long, help: "table, csv, json or html.") var format: Format = .table
+
+    public init() {}
+
+    public func run() throws {
+        print(try render(), terminator: "")
+    }
+
+    public func render() throws -> String {
+        let (configuration, store) = try hub.open()
+        let timeZone = configuration.timeZone
+        let range = try days.interval(in: timeZone)
+        let names = try counterNames(store)
+        var byCounter: [String: [SessionRecord]] = [:]
+        var all: [SessionRecord] = []
+        let iso = ISO8601DateFormatter()
+        iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        for (key, session) in try store.sessions() {
+            guard let record = session.record(iso),
+                range.from.map({ record.startedAt >= $0 }) ?? true, range.to.map({ record.startedAt < $0 }) ?? true
+            else { continue }
+            byCounter[names[key] ?? session.counterID, default: []].append(record)
+            all.append(record)
+        }
+        let office = PeriodStatistics.compute(all, timeZone: timeZone)
+        let counters = byCounter.keys.sorted { $0.localizedStandardCompare($1) == .orderedAscending }.map {
+            (name: $0, days: PeriodStatistics.compute(byCounter[$0]!, timeZone: timeZone))
+        }
+        switch format {
+        case .table:
+            if all.isEmpty { return "no sessions\n" }
+            return (counters + [(name: "office", days: office)]).map {
+                "\($0.name.terminalSafe)\n" + TextTable.statistics($0.days)
+            }.joined(separator: "\n")
+        case .csv:
+            return (counters.enumerated().map { index, counter in
+                PeriodStatistics.csv(counter.days, kind: "counter " + counter.name, header: index == 0)
+            } + [PeriodStatistics.csv(office, kind: "office", header: counters.isEmpty)]).joined()
+        case .json:
+            struct Report: Encodable {
+                var office: [PeriodStatistics]
+                var counters: [String: [PeriodStatistics]]
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let report = Report(office: office, counters: Dictionary(uniqueKeysWithValues: counters.map { ($0.name, $0.days) }))
+            return String(decoding: try encoder.encode(report), as: UTF8.self) + "\n"
+        case .html:
+            let language = HTMLReport.Language(rawValue: configuration.reportLanguage) ?? .indonesian
+            var report = HTMLReport(
+                counterID: language == .indonesian
+                    ? "semua loket (\(counters.count))" : "all counters (\(counters.count))",
+                generatedAt: Date(), timeZone: timeZone, limitMs: configuration.rules.limit.millisecondsRoundedUp,
+                days: office, serviceTimesMs: all.compactMap { $0.outcome == .inTime || $0.outcome == .overtime ? $0.durationMs : nil },
+                language: language)
+            report.counters = counters
+            return report.render()
+        }
+    }
+
+    /// Each counter key's name in the report: the id its exports carry, with the key's
+    /// fingerprint added where two keys carry the same id (a counter given a new key).
+    private func counterNames(_ store: HubStore) throws -> [String: String] {
+        let counters = try store.counters()
+        let ids = Dictionary(grouping: counters, by: \.counterID)
+        return Dictionary(
+            uniqueKeysWithValues: counters.map { counter in
+                let shared = (ids[counter.counterID]?.count ?? 0) > 1
+                let fingerprint = TrustedSigners.fingerprint(of: counter.publicKey).map { String($0.dropFirst(7).prefix(8)) }
+                return (counter.publicKey, counter.counterID + (shared ? " (\(fingerprint ?? "?"))" : ""))
+            })
+    }
+}
+
+extension HubSession {
+    /// The session as the statistics take it; nil if its start is not the export's ISO form.
+    func record(_ iso: ISO8601DateFormatter) -> SessionRecord? {
+        guard let started = iso.date(from: startedAt), let outcome = Outcome(rawValue: outcome) else { return nil }
+        return SessionRecord(
+            id: id, counterID: counterID, bootID: bootID, startedAt: started, startedMonotonicNs: 0,
+            clockSynchronized: clockSynchronized, limitMs: limitMs, endedAt: endedAt.flatMap(iso.date(from:)),
+            durationMs: durationMs, outcome: outcome, freeService: freeService)
+    }
+}

@@ -1,0 +1,259 @@
+import Crypto
+import Foundation
+import GRDB
+import JamPasirExport
+import JamPasirReports
+import JamPasirStore
+
+/// Takes a counter's signed export (a bundle) into the hub: verified as `jampasir verify` does,
+/// signed by one of the office's counters, then its sessions added once each. The hub is the
+/// witness of every counter's history: a bundle that contradicts what the hub already received
+/// (a session changed or gone, a chain head rewritten, a newer export with a shorter chain) is
+/// recorded as a finding and named, and the hub keeps its first copy.
+public enum HubImport {
+    public enum Verdict: Equatable, Sendable {
+        /// New sessions added; `known` were already at the hub.
+        case accepted(new: Int, known: Int)
+        /// This very bundle was imported before.
+        case alreadyImported
+        /// Not taken: why.
+        case refused(String)
+        /// Taken (its new sessions added), but it contradicts what the hub received before.
+        case historyChanged(new: Int, findings: [String])
+    }
+
+    public struct Result: Equatable, Sendable {
+        public var directory: String
+        public var counterID: String?
+        public var verdict: Verdict
+    }
+
+    /// The export folders at or under `root`: `root` itself when it holds a manifest.json, else
+    /// the `JAMPASIR/<counter>/<time>/` folders of a stick (or of `jampasir export --to`), or
+    /// `<counter>/<time>/` below `root`. Links are never followed; hidden (unfinished) folders
+    /// are skipped.
+    public static func exportFolders(under root: String) -> [String] {
+        if isFile(root + "/manifest.json") { return [root] }
+        for base in [root + "/JAMPASIR", root] where isDirectory(base) {
+            let found = subdirectories(base).flatMap { counter in subdirectories(counter) }
+                .filter { isFile($0 + "/manifest.json") }
+            if !found.isEmpty { return found }
+        }
+        return []
+    }
+
+    /// Imports one export folder.
+    public static func importBundle(
+        _ directory: String, into hub: HubStore, trusting trusted: TrustedSigners, at now: Date, source: String
+    ) -> Result {
+        var result = Result(directory: directory, counterID: nil, verdict: .refused(""))
+        let problems = ExportVerifier.verify(directory: directory)
+        guard problems.isEmpty else {
+            result.verdict = .refused(problems.joined(separator: "; "))
+            return result
+        }
+        guard let manifestData = FileManager.default.contents(atPath: directory + "/manifest.json"),
+            let manifest = try? JSONDecoder().decode(ExportManifest.self, from: manifestData)
+        else {
+            result.verdict = .refused("manifest.json cannot be read")
+            return result
+        }
+        let body = manifest.body
+        guard Self.isCounterID(body.counterID) else {
+            result.verdict = .refused("the manifest's counter_id is not a counter's name (letters, digits, - _ .)")
+            return result
+        }
+        result.counterID = body.counterID
+        guard trusted.trusts(body.devicePublicKey) else {
+            let fingerprint = TrustedSigners.fingerprint(of: body.devicePublicKey) ?? "unreadable"
+            result.verdict = .refused(
+                "signed by a key the office does not trust (fingerprint \(fingerprint)): if it is one of the office's counters, add its public key to export.trusted_keys of the hub's configuration"
+            )
+            return result
+        }
+        let sessions: [SessionJSON]
+        do {
+            sessions = try readSessions(directory, listed: body.files.map(\.name))
+        } catch {
+            result.verdict = .refused("\(error)")
+            return result
+        }
+        let bundle = SHA256.hash(data: manifestData).hexString
+        do {
+            result.verdict = try hub.write { db in
+                try ingest(
+                    bundle: bundle, body: body, sessions: sessions, db: db, now: Timestamp.iso8601(now),
+                    source: source)
+            }
+        } catch {
+            result.verdict = .refused("\(error)")
+        }
+        return result
+    }
+
+    struct Unreadable: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// The bundle's sessions.jsonl (covered by the verified manifest), every line a session.
+    static func readSessions(_ directory: String, listed: [String]) throws -> [SessionJSON] {
+        guard listed.contains("sessions.jsonl"),
+            let data = FileManager.default.contents(atPath: directory + "/sessions.jsonl")
+        else { throw Unreadable(description: "the export holds no sessions.jsonl") }
+        let decoder = JSONDecoder()
+        var sessions: [SessionJSON] = []
+        for (number, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() {
+            guard let session = try? decoder.decode(SessionJSON.self, from: Data(line)), session.id != nil,
+                session.outcome == "open" || ["in_time", "overtime", "cancelled", "interrupted"].contains(session.outcome)
+            else { throw Unreadable(description: "sessions.jsonl line \(number + 1) is not a session") }
+            sessions.append(session)
+        }
+        return sessions
+    }
+
+    private static func ingest(
+        bundle: String, body: ExportManifest.Body, sessions: [SessionJSON], db: Database, now: String, source: String
+    ) throws -> Verdict {
+        if try Bool.fetchOne(db, sql: "SELECT 1 FROM bundle WHERE manifest_sha256 = ?", arguments: [bundle]) == true {
+            return .alreadyImported
+        }
+        let key = body.devicePublicKey
+        try db.execute(
+            sql: """
+                INSERT INTO counter (public_key, counter_id, first_import, last_import) VALUES (?, ?, ?, ?)
+                ON CONFLICT (public_key) DO UPDATE SET counter_id = excluded.counter_id, last_import = excluded.last_import
+                """, arguments: [key, body.counterID, now, now])
+        var findings = try chainFindings(body: body, db: db)
+        try db.execute(
+            sql: """
+                INSERT INTO bundle (manifest_sha256, public_key, counter_id, exported_at, chain_seq, chain_hash,
+                  sessions, imported_at, source)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                bundle, key, body.counterID, body.exportedAt, body.chain?.seq, body.chain?.hash, sessions.count, now,
+                source,
+            ])
+
+        let inBundle = Set(sessions.compactMap(\.id))
+        let lastID = body.sessions.lastID ?? 0
+        // Everything up to its last session, and whatever an earlier export carried, must be here.
+        let missing = try Int64.fetchAll(
+            db,
+            sql: """
+                SELECT s.id FROM session s JOIN bundle b ON b.manifest_sha256 = s.bundle
+                WHERE s.public_key = ? AND (s.id <= ? OR b.exported_at < ?) ORDER BY s.id
+                """, arguments: [key, lastID, body.exportedAt]
+        ).filter { !inBundle.contains($0) }
+        if !missing.isEmpty {
+            findings.append(
+                "session\(missing.count == 1 ? "" : "s") \(list(missing)) received before \(missing.count == 1 ? "is" : "are") missing from this export: deleted from the counter's store"
+            )
+        }
+        var new = 0
+        var known = 0
+        var changed: [Int64] = []
+        for json in sessions where json.outcome != "open" {
+            let session = HubSession(json)
+            if let stored = try Row.fetchOne(
+                db, sql: "SELECT \(HubSession.columns) FROM session WHERE public_key = ? AND id = ?",
+                arguments: [key, session.id])
+            {
+                known += 1
+                if HubSession(row: stored) != session { changed.append(session.id) }
+                continue
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO session (public_key, bundle, \(HubSession.columns))
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [key, bundle] + session.arguments)
+            new += 1
+        }
+        if !changed.isEmpty {
+            findings.append(
+                "session\(changed.count == 1 ? "" : "s") \(list(changed)) differ\(changed.count == 1 ? "s" : "") from the copy received before: rewritten in the counter's store (the hub keeps its first copy)"
+            )
+        }
+        for finding in findings {
+            try db.execute(
+                sql: "INSERT INTO finding (public_key, counter_id, found_at, bundle, description) VALUES (?, ?, ?, ?, ?)",
+                arguments: [key, body.counterID, now, bundle, finding])
+        }
+        return findings.isEmpty ? .accepted(new: new, known: known) : .historyChanged(new: new, findings: findings)
+    }
+
+    /// The chain head this bundle sealed against those the hub witnessed before.
+    private static func chainFindings(body: ExportManifest.Body, db: Database) throws -> [String] {
+        guard let head = body.chain else { return [] }
+        var findings: [String] = []
+        if let other = try Row.fetchOne(
+            db,
+            sql: "SELECT exported_at, chain_hash FROM bundle WHERE public_key = ? AND chain_seq = ? AND chain_hash != ?",
+            arguments: [body.devicePublicKey, head.seq, head.hash])
+        {
+            let otherHash: String = other["chain_hash"]
+            let exportedAt: String = other["exported_at"]
+            findings.append(
+                "audit entry \(head.seq) is \(head.hash.prefix(16))… here but was \(otherHash.prefix(16))… in the export of \(exportedAt): the counter's chain was rewritten"
+            )
+        }
+        if let longer = try Row.fetchOne(
+            db,
+            sql: """
+                SELECT exported_at, chain_seq FROM bundle WHERE public_key = ? AND chain_seq > ? AND exported_at < ?
+                ORDER BY chain_seq DESC LIMIT 1
+                """, arguments: [body.devicePublicKey, head.seq, body.exportedAt])
+        {
+            let seq: Int64 = longer["chain_seq"]
+            let exportedAt: String = longer["exported_at"]
+            findings.append(
+                "this export (\(body.exportedAt)) ends its chain at entry \(head.seq), but the earlier export of \(exportedAt) sealed entry \(seq): the counter's chain was truncated"
+            )
+        }
+        return findings
+    }
+
+    /// "3, 5–7, 9" for a sorted list of ids, at most 10 runs.
+    static func list(_ ids: [Int64]) -> String {
+        var runs: [String] = []
+        var index = ids.startIndex
+        while index < ids.endIndex {
+            var end = index
+            while end + 1 < ids.endIndex && ids[end + 1] == ids[end] + 1 { end += 1 }
+            runs.append(end == index ? "\(ids[index])" : "\(ids[index])–\(ids[end])")
+            index = end + 1
+        }
+        return runs.count > 10 ? runs.prefix(10).joined(separator: ", ") + " and more" : runs.joined(separator: ", ")
+    }
+
+    /// The rule of `counter.id`: what a counter can be called, and so what a report may print.
+    static func isCounterID(_ id: String) -> Bool {
+        !id.isEmpty && id.utf8.count <= 64
+            && id.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0)) }
+    }
+
+    private static func isFile(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+    }
+
+    private static func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    private static func subdirectories(_ path: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()
+            .filter { !$0.hasPrefix(".") }.map { path + "/" + $0 }.filter(isDirectory)
+    }
+}
+
+extension HubSession {
+    init(_ json: SessionJSON) {
+        self.init(
+            id: json.id ?? 0, counterID: json.counterID, startedAt: json.startedAt, endedAt: json.endedAt,
+            durationMs: json.durationMs, limitMs: json.limitMs, outcome: json.outcome,
+            freeService: json.freeService ?? false, clockSynchronized: json.clockSynchronized, bootID: json.bootID)
+    }
+}

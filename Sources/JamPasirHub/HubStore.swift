@@ -1,0 +1,222 @@
+import Foundation
+import GRDB
+import JamPasirStore
+
+/// The office hub's own SQLite file: every counter's sessions as their signed exports brought
+/// them, the bundles themselves, the chain heads they sealed, and what the hub found wrong.
+/// Sessions are keyed by the counter's public key and the session's id, so a bundle imported
+/// twice, or two bundles that overlap, add each session once. The first copy of a session is
+/// kept: a later bundle that says otherwise is a finding, not an update.
+public final class HubStore: Sendable {
+    public let path: String
+    let queue: DatabaseQueue
+
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public init(path: String) throws(Failure) {
+        self.path = path
+        do {
+            let directory = (path as NSString).deletingLastPathComponent
+            if !directory.isEmpty {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            }
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(5)
+            configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA trusted_schema = OFF") }
+            queue = try DatabaseQueue(path: path, configuration: configuration)
+            try queue.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL")
+            }
+            try Self.migrator.migrate(queue)
+        } catch {
+            throw Failure(description: "cannot open the hub store \(path): \(error)")
+        }
+    }
+
+    /// Shipped migrations are never edited, and never call application code.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-hub") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE counter (
+                      public_key TEXT PRIMARY KEY,
+                      counter_id TEXT NOT NULL,
+                      first_import TEXT NOT NULL,
+                      last_import TEXT NOT NULL
+                    );
+                    CREATE TABLE bundle (
+                      manifest_sha256 TEXT PRIMARY KEY CHECK (length(manifest_sha256) = 64),
+                      public_key TEXT NOT NULL REFERENCES counter(public_key),
+                      counter_id TEXT NOT NULL,
+                      exported_at TEXT NOT NULL,
+                      chain_seq INTEGER,
+                      chain_hash TEXT,
+                      sessions INTEGER NOT NULL,
+                      imported_at TEXT NOT NULL,
+                      source TEXT NOT NULL
+                    );
+                    CREATE TABLE session (
+                      public_key TEXT NOT NULL REFERENCES counter(public_key),
+                      id INTEGER NOT NULL,
+                      counter_id TEXT NOT NULL,
+                      started_at TEXT NOT NULL,
+                      ended_at TEXT,
+                      duration_ms INTEGER,
+                      limit_ms INTEGER NOT NULL,
+                      outcome TEXT NOT NULL CHECK (outcome IN ('in_time', 'overtime', 'cancelled', 'interrupted')),
+                      free_service INTEGER NOT NULL CHECK (free_service IN (0, 1)),
+                      clock_synchronized INTEGER NOT NULL CHECK (clock_synchronized IN (0, 1)),
+                      boot_id TEXT NOT NULL,
+                      bundle TEXT NOT NULL REFERENCES bundle(manifest_sha256),
+                      PRIMARY KEY (public_key, id)
+                    );
+                    CREATE INDEX session_started_at ON session(started_at);
+                    CREATE TABLE finding (
+                      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                      public_key TEXT NOT NULL,
+                      counter_id TEXT NOT NULL,
+                      found_at TEXT NOT NULL,
+                      bundle TEXT NOT NULL,
+                      description TEXT NOT NULL
+                    );
+                    -- The hub is a witness: what it received is never changed or forgotten.
+                    CREATE TRIGGER session_is_final BEFORE UPDATE ON session
+                      BEGIN SELECT RAISE(ABORT, 'a received session is final'); END;
+                    CREATE TRIGGER session_never_deleted BEFORE DELETE ON session
+                      BEGIN SELECT RAISE(ABORT, 'received sessions are never deleted'); END;
+                    CREATE TRIGGER bundle_never_deleted BEFORE DELETE ON bundle
+                      BEGIN SELECT RAISE(ABORT, 'received bundles are never deleted'); END;
+                    CREATE TRIGGER finding_never_deleted BEFORE DELETE ON finding
+                      BEGIN SELECT RAISE(ABORT, 'findings are never deleted'); END;
+                    """)
+        }
+        return migrator
+    }
+}
+
+/// One session as the hub keeps it.
+public struct HubSession: Equatable, Sendable {
+    public var id: Int64
+    public var counterID: String
+    public var startedAt: String
+    public var endedAt: String?
+    public var durationMs: Int64?
+    public var limitMs: Int64
+    public var outcome: String
+    public var freeService: Bool
+    public var clockSynchronized: Bool
+    public var bootID: String
+
+    static let columns =
+        "id, counter_id, started_at, ended_at, duration_ms, limit_ms, outcome, free_service, clock_synchronized, boot_id"
+
+    init(row: Row) {
+        id = row["id"]
+        counterID = row["counter_id"]
+        startedAt = row["started_at"]
+        endedAt = row["ended_at"]
+        durationMs = row["duration_ms"]
+        limitMs = row["limit_ms"]
+        outcome = row["outcome"]
+        freeService = row["free_service"]
+        clockSynchronized = row["clock_synchronized"]
+        bootID = row["boot_id"]
+    }
+
+    public init(
+        id: Int64, counterID: String, startedAt: String, endedAt: String?, durationMs: Int64?, limitMs: Int64,
+        outcome: String, freeService: Bool, clockSynchronized: Bool, bootID: String
+    ) {
+        self.id = id
+        self.counterID = counterID
+        self.startedAt = startedAt
+        self.endedAt = endedAt
+        self.durationMs = durationMs
+        self.limitMs = limitMs
+        self.outcome = outcome
+        self.freeService = freeService
+        self.clockSynchronized = clockSynchronized
+        self.bootID = bootID
+    }
+
+    var arguments: StatementArguments {
+        [
+            id, counterID, startedAt, endedAt, durationMs, limitMs, outcome, freeService, clockSynchronized,
+            bootID,
+        ]
+    }
+}
+
+extension HubStore {
+    /// A counter the hub has received bundles from.
+    public struct Counter: Equatable, Sendable {
+        public var publicKey: String
+        public var counterID: String
+        public var lastImport: String
+        public var sessions: Int
+        public var head: AuditChain.Head?
+        public var findings: Int
+    }
+
+    public func counters() throws(Failure) -> [Counter] {
+        try read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT c.public_key, c.counter_id, c.last_import,
+                      (SELECT count(*) FROM session s WHERE s.public_key = c.public_key) AS sessions,
+                      (SELECT count(*) FROM finding f WHERE f.public_key = c.public_key) AS findings,
+                      b.chain_seq, b.chain_hash
+                    FROM counter c
+                    LEFT JOIN bundle b ON b.rowid = (SELECT rowid FROM bundle WHERE public_key = c.public_key
+                      AND chain_seq IS NOT NULL ORDER BY chain_seq DESC LIMIT 1)
+                    ORDER BY c.counter_id, c.public_key
+                    """
+            ).map { row in
+                let seq: Int64? = row["chain_seq"]
+                let hash: String? = row["chain_hash"]
+                return Counter(
+                    publicKey: row["public_key"], counterID: row["counter_id"], lastImport: row["last_import"],
+                    sessions: row["sessions"], head: seq.flatMap { seq in hash.map { AuditChain.Head(seq: seq, hash: $0) } },
+                    findings: row["findings"])
+            }
+        }
+    }
+
+    /// Every session received, in the order they started.
+    public func sessions() throws(Failure) -> [(publicKey: String, session: HubSession)] {
+        try read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT public_key, \(HubSession.columns) FROM session ORDER BY started_at, public_key, id"
+            ).map { ($0["public_key"], HubSession(row: $0)) }
+        }
+    }
+
+    public struct Finding: Equatable, Sendable {
+        public var counterID: String
+        public var publicKey: String
+        public var foundAt: String
+        public var description: String
+    }
+
+    public func findings() throws(Failure) -> [Finding] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM finding ORDER BY seq").map {
+                Finding(
+                    counterID: $0["counter_id"], publicKey: $0["public_key"], foundAt: $0["found_at"],
+                    description: $0["description"])
+            }
+        }
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws(Failure) -> T {
+        do { return try queue.read(body) } catch { throw Failure(description: "hub store \(path): \(error)") }
+    }
+
+    func write<T>(_ body: (Database) throws -> T) throws(Failure) -> T {
+        do { return try queue.write(body) } catch { throw Failure(description: "hub store \(path): \(error)") }
+    }
+}

@@ -1,0 +1,193 @@
+import Foundation
+import JamPasirCore
+import JamPasirExport
+import JamPasirStore
+import JamPasirTesting
+import Testing
+
+/// `jampasir hub` through the front door: counters' stores, their exports made by the real
+/// `jampasir export`, carried to the hub and imported by the real `jampasir hub import`.
+@Suite("Office hub: imports, witness, report")
+struct HubTests {
+    let directory: TemporaryDirectory
+    let hubConfig: String
+
+    /// A counter: its store, device key and configuration, and `n` sessions recorded so far.
+    final class Counter {
+        let id: String
+        let config: String
+        let store: SessionStore
+        let storePath: String
+        let key: DeviceKey
+        var recorded = 0
+
+        init(_ id: String, in directory: TemporaryDirectory) throws {
+            self.id = id
+            storePath = directory.file("\(id)/jampasir.sqlite")
+            store = try SessionStore(path: storePath, access: .readWrite)
+            key = try DeviceKey.loadOrCreate(at: directory.file("\(id)/device.key"))
+            config = directory.file("\(id).toml")
+            try "[counter]\nid = \"\(id)\"\n[store]\npath = \"\(storePath)\"\n".write(
+                toFile: config, atomically: true, encoding: .utf8)
+        }
+
+        /// Sessions of these durations (seconds; over 120 is overtime), an hour apart from
+        /// 2026-12-01 09:00 in Pontianak (02:00 UTC).
+        func record(_ durations: [Double]) throws {
+            for duration in durations {
+                let start = Date(timeIntervalSince1970: 1_796_090_400 + Double(recorded) * 3600)
+                let id = try store.begin(
+                    SessionRecord(
+                        counterID: self.id, bootID: "boot", startedAt: start, startedMonotonicNs: 0,
+                        clockSynchronized: true, limitMs: 120_000))
+                let ms = Int64(duration * 1000)
+                try store.finish(
+                    id: id, endedAt: start.addingTimeInterval(duration), durationMs: ms,
+                    outcome: ms > 120_000 ? .overtime : .inTime, freeService: ms > 120_000)
+                recorded += 1
+            }
+        }
+
+        /// `jampasir export --to root`, as the supervisor's stick receives it.
+        func export(to root: String) throws {
+            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+            let run = try runBuilt("jampasir", ["export", "--config", config, "--to", root])
+            #expect(run.status == 0, "\(run.error)")
+        }
+    }
+
+    init() throws {
+        directory = try TemporaryDirectory("hub")
+        hubConfig = directory.file("hub.toml")
+    }
+
+    func trust(_ counters: [Counter]) throws {
+        try """
+        [export]
+        trusted_keys = [\(counters.map { "\"\($0.key.publicKeyBase64)\"" }.joined(separator: ", "))]
+        [hub]
+        store = "\(directory.file("hub/hub.sqlite"))"
+        [report]
+        time_zone = "Asia/Pontianak"
+        """.write(toFile: hubConfig, atomically: true, encoding: .utf8)
+    }
+
+    func hub(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
+        try runBuilt("jampasir", ["hub"] + arguments + ["--config", hubConfig])
+    }
+
+    /// Two counters' exports on one stick: imported once each, the second import adds nothing,
+    /// a late stick with an older export adds nothing and is no finding; the office report
+    /// counts every session once.
+    @Test func exportsAreImportedOnceAndTheOfficeReportCountsEachSessionOnce() throws {
+        let one = try Counter("loket-1", in: directory)
+        let two = try Counter("loket-2", in: directory)
+        try trust([one, two])
+        try one.record([60, 125])
+        try one.export(to: directory.file("old-stick"))
+        try one.record([90])
+        try two.record([30, 119, 200])
+        let stick = directory.file("stick")
+        try one.export(to: stick)
+        try two.export(to: stick)
+
+        let first = try hub(["import", stick])
+        #expect(first.status == 0, "\(first.error)")
+        let lines = first.output.split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines.allSatisfy { $0.hasPrefix("IMPORTED ") && $0.hasSuffix(": 3 new sessions, 0 known") })
+
+        let again = try hub(["import", stick])
+        #expect(again.status == 0)
+        #expect(again.output.split(separator: "\n").allSatisfy { $0.hasPrefix("KNOWN ") })
+        let late = try hub(["import", directory.file("old-stick")])
+        #expect(late.status == 0, "\(late.output)")
+        #expect(late.output.hasSuffix("(loket-1): 0 new sessions, 2 known\n"))
+
+        let csv = try hub(["report", "--format", "csv"]).output
+        #expect(csv.contains("\r\ncounter loket-1,2026-12-01,3,2,1,1,0,0,0,66.7,"))
+        #expect(csv.contains("\r\ncounter loket-2,2026-12-01,3,2,1,1,0,0,0,66.7,"))
+        #expect(csv.contains("\r\noffice,2026-12-01,6,4,2,2,0,0,0,66.7,"))
+        let html = try hub(["report", "--format", "html"]).output
+        #expect(html.contains("<html lang=\"id\">") && html.contains("Per loket") && html.contains("semua loket (2)"))
+        let counters = try hub(["counters"]).output
+        #expect(counters.contains("loket-1") && counters.contains("loket-2") && !counters.contains("FINDING "))
+    }
+
+    /// A stick from the waiting room: an export edited after signing, and one signed by a key
+    /// the office does not trust, are refused with the reason; nothing of them is kept.
+    @Test func tamperedAndUnknownExportsAreRefused() throws {
+        let one = try Counter("loket-1", in: directory)
+        let stranger = try Counter("loket-9", in: directory)
+        try trust([one])
+        try one.record([60, 70])
+        try stranger.record([80])
+        let stick = directory.file("stick")
+        try one.export(to: stick)
+        try stranger.export(to: stick)
+        let exportFolder = try #require(
+            try FileManager.default.subpathsOfDirectory(atPath: stick).first { $0.hasSuffix("sessions.csv") && $0.contains("loket-1") })
+        let csvPath = stick + "/" + exportFolder
+        let csv = try String(contentsOfFile: csvPath, encoding: .utf8)
+        let edited = csv.replacingOccurrences(of: "in_time", with: "overtime")
+        #expect(edited != csv)
+        try edited.write(toFile: csvPath, atomically: false, encoding: .utf8)
+
+        let result = try hub(["import", stick])
+        #expect(result.status == 1)
+        let lines = result.output.split(separator: "\n").map(String.init)
+        #expect(lines.count == 2)
+        #expect(lines.contains { $0.hasPrefix("REFUSED ") && $0.contains("/loket-1/") && $0.contains("sessions.csv: SHA-256 does not match") })
+        let fingerprint = try #require(TrustedSigners.fingerprint(of: stranger.key.publicKeyBase64))
+        #expect(lines.contains { $0.hasPrefix("REFUSED ") && $0.contains("(loket-9)") && $0.contains(fingerprint) && $0.contains("export.trusted_keys") })
+        #expect(try hub(["counters"]).output == "no export imported yet: jampasir hub import DIR\n")
+    }
+
+    /// The hub as witness: a counter whose store was edited after an export the hub received
+    /// (an overtime made in time, a session deleted, the chain truncated) is named at the next
+    /// import, and the hub keeps what it received first.
+    @Test func aRewrittenHistoryIsNamedAndTheFirstCopyKept() throws {
+        let one = try Counter("loket-1", in: directory)
+        try trust([one])
+        try one.record([60, 150, 90, 100])
+        try one.export(to: directory.file("monday"))
+        #expect(try hub(["import", directory.file("monday")]).status == 0)
+
+        try tamperWithStore(
+            at: one.storePath,
+            """
+            PRAGMA ignore_check_constraints = ON;
+            UPDATE session SET outcome = 'in_time', free_service = 0, duration_ms = 110000 WHERE id = 2;
+            DELETE FROM session WHERE id = 4;
+            DELETE FROM audit WHERE seq > 3;
+            """)
+        try one.export(to: directory.file("tuesday"))
+        let result = try hub(["import", directory.file("tuesday")])
+        #expect(result.status == 1)
+        #expect(result.output.hasPrefix("HISTORY CHANGED "))
+        #expect(result.output.contains("session 4 received before is missing from this export"))
+        #expect(result.output.contains("session 2 differs from the copy received before"))
+        #expect(result.output.contains("the counter's chain was truncated"))
+        let counters = try hub(["counters"]).output
+        #expect(counters.components(separatedBy: "FINDING ").count - 1 == 3)
+        // The first copy stands: still one overtime, one free passport.
+        let csv = try hub(["report", "--format", "csv"]).output
+        #expect(csv.contains("\r\noffice,2026-12-01,4,3,1,1,0,0,0,75.0,"))
+    }
+
+    /// Clear errors for an empty hub configuration and a folder without exports.
+    @Test func missingTrustAndMissingExportsAreClearErrors() throws {
+        try "[hub]\nstore = \"\(directory.file("hub/hub.sqlite"))\"\n".write(
+            toFile: hubConfig, atomically: true, encoding: .utf8)
+        let untrusting = try hub(["import", directory.path])
+        #expect(untrusting.status == 78)
+        #expect(untrusting.error.contains("export.trusted_keys"))
+        let one = try Counter("loket-1", in: directory)
+        try trust([one])
+        let empty = directory.file("empty")
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        let nothing = try hub(["import", empty])
+        #expect(nothing.status == 66)
+        #expect(nothing.error.contains("no export found in \(empty)"))
+    }
+}
