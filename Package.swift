@@ -75,7 +75,8 @@ let package = Package(
         .target(
             name: "JamPasirHub",
             dependencies: [
-                "JamPasirExport", "JamPasirReports", "JamPasirStore", .product(name: "GRDB", package: "GRDB.swift"),
+                "JamPasirCore", "JamPasirExport", "JamPasirReports", "JamPasirStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict),

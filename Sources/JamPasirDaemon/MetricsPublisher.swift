@@ -30,37 +30,39 @@ public final class MetricsPublisher: Sendable {
     public func update(_ change: (inout CounterMetrics) -> Void) {
         state.withLock { state in
             change(&state.metrics)
-            let text = state.metrics.text
-            guard text != state.written else { return }
-            do {
-                try write(text)
-                state.written = text
-                if state.failing { logger.notice("metrics: \(path) written again") }
-                state.failing = false
-            } catch {
-                if !state.failing {
-                    logger.warning(
-                        "metrics: \(error); the counter goes on without them. Set metrics.textfile in the configuration to a writable path, or \"\" to turn them off"
-                    )
-                }
-                state.failing = true
-            }
+            publish(&state)
         }
     }
 
     /// The counts again from the store, after it has recorded something, with `change` in the
-    /// same rewrite.
+    /// same rewrite. Read under the lock, so counts never go back to an older reading.
     public func refreshTotals(_ change: (inout CounterMetrics) -> Void = { _ in }) {
-        let bounds = state.withLock { $0.metrics.boundsMs }
-        do {
-            let totals = try store.totals(boundsMs: bounds)
-            update {
-                $0.totals = totals
-                change(&$0)
+        state.withLock { state in
+            do {
+                state.metrics.totals = try store.totals(boundsMs: state.metrics.boundsMs)
+            } catch {
+                logger.error("metrics: cannot count the store's sessions: \(error)")
             }
+            change(&state.metrics)
+            publish(&state)
+        }
+    }
+
+    private func publish(_ state: inout State) {
+        let text = state.metrics.text
+        guard text != state.written else { return }
+        do {
+            try write(text)
+            state.written = text
+            if state.failing { logger.notice("metrics: \(path) written again") }
+            state.failing = false
         } catch {
-            logger.error("metrics: cannot count the store's sessions: \(error)")
-            update(change)
+            if !state.failing {
+                logger.warning(
+                    "metrics: \(error); the counter goes on without them. Set metrics.textfile in the configuration to a writable path, or \"\" to turn them off"
+                )
+            }
+            state.failing = true
         }
     }
 

@@ -51,6 +51,12 @@ public struct TrustedSigners: Equatable, Sendable {
         rawKey(publicKeyBase64).map { "sha256:" + SHA256.hash(data: $0).hexString }
     }
 
+    /// The one spelling of a key: base64 admits several for the same 32 bytes (unused low bits
+    /// of the last character), so a key is compared and stored in this form only.
+    public static func canonical(_ publicKeyBase64: String) -> String? {
+        rawKey(publicKeyBase64)?.base64EncodedString()
+    }
+
     static func rawKey(_ base64: String) -> Data? {
         guard let raw = Data(base64Encoded: base64), raw.count == 32,
             (try? Curve25519.Signing.PublicKey(rawRepresentation: raw)) != nil

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import GRDB
+import JamPasirCore
 import JamPasirExport
 import JamPasirReports
 import JamPasirStore
@@ -42,43 +43,57 @@ public enum HubImport {
         return []
     }
 
-    /// Imports one export folder.
+    /// Imports one export folder. Its files are first copied into the hub (each read once,
+    /// plain files only, bounded), and only that copy is verified and read: a stick cannot show
+    /// the verifier one thing and the importer another. An export the hub takes is kept there,
+    /// as received, under `bundles/<id>/`: the evidence behind every session and finding.
     public static func importBundle(
         _ directory: String, into hub: HubStore, trusting trusted: TrustedSigners, at now: Date, source: String
     ) -> Result {
         var result = Result(directory: directory, counterID: nil, verdict: .refused(""))
-        let problems = ExportVerifier.verify(directory: directory)
+        let staging = hub.bundlesDirectory + "/.incoming-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: staging) }
+        do {
+            try stage(directory, into: staging)
+        } catch {
+            result.verdict = .refused("\(error)")
+            return result
+        }
+        let problems = ExportVerifier.verify(directory: staging)
         guard problems.isEmpty else {
             result.verdict = .refused(problems.joined(separator: "; "))
             return result
         }
-        guard let manifestData = FileManager.default.contents(atPath: directory + "/manifest.json"),
-            let manifest = try? JSONDecoder().decode(ExportManifest.self, from: manifestData)
+        guard let manifestData = FileManager.default.contents(atPath: staging + "/manifest.json"),
+            let manifest = try? JSONDecoder().decode(ExportManifest.self, from: manifestData),
+            let canonicalBody = try? manifest.body.canonicalData()
         else {
             result.verdict = .refused("manifest.json cannot be read")
             return result
         }
-        let body = manifest.body
+        var body = manifest.body
         guard Self.isCounterID(body.counterID) else {
             result.verdict = .refused("the manifest's counter_id is not a counter's name (letters, digits, - _ .)")
             return result
         }
         result.counterID = body.counterID
-        guard trusted.trusts(body.devicePublicKey) else {
+        guard trusted.trusts(body.devicePublicKey), let key = TrustedSigners.canonical(body.devicePublicKey) else {
             let fingerprint = TrustedSigners.fingerprint(of: body.devicePublicKey) ?? "unreadable"
             result.verdict = .refused(
                 "signed by a key the office does not trust (fingerprint \(fingerprint)): if it is one of the office's counters, add its public key to export.trusted_keys of the hub's configuration"
             )
             return result
         }
+        body.devicePublicKey = key
         let sessions: [SessionJSON]
         do {
-            sessions = try readSessions(directory, listed: body.files.map(\.name))
+            sessions = try readSessions(staging, body: body)
         } catch {
             result.verdict = .refused("\(error)")
             return result
         }
-        let bundle = SHA256.hash(data: manifestData).hexString
+        // One export, however its manifest is spelled: the signed body identifies it.
+        let bundle = SHA256.hash(data: canonicalBody).hexString
         do {
             result.verdict = try hub.write { db in
                 try ingest(
@@ -87,26 +102,57 @@ public enum HubImport {
             }
         } catch {
             result.verdict = .refused("\(error)")
+            return result
         }
+        if case .alreadyImported = result.verdict { return result }
+        let kept = hub.bundlesDirectory + "/" + bundle
+        if !FileManager.default.fileExists(atPath: kept) { rename(staging, kept) }
         return result
+    }
+
+    /// The export folder's files, copied into a new private folder: at most 16 plain files.
+    static func stage(_ directory: String, into staging: String) throws {
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+        guard names.count <= 16 else {
+            throw Unreadable(description: "\(names.count) entries in the export folder: an export holds a few files")
+        }
+        try FileManager.default.createDirectory(
+            atPath: staging, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        for name in names {
+            let data = try PlainFile.read(directory + "/" + name, limit: ExportVerifier.fileLimit)
+            guard FileManager.default.createFile(atPath: staging + "/" + name, contents: data) else {
+                throw Unreadable(description: "cannot copy \(name) into \(staging): check the hub's disk")
+            }
+        }
     }
 
     struct Unreadable: Error, CustomStringConvertible {
         var description: String
     }
 
-    /// The bundle's sessions.jsonl (covered by the verified manifest), every line a session.
-    static func readSessions(_ directory: String, listed: [String]) throws -> [SessionJSON] {
-        guard listed.contains("sessions.jsonl"),
+    /// The bundle's sessions.jsonl (covered by the verified manifest): every line a session with
+    /// an id and times in the export's form, exactly the sessions the manifest names.
+    static func readSessions(_ directory: String, body: ExportManifest.Body) throws -> [SessionJSON] {
+        guard body.files.contains(where: { $0.name == "sessions.jsonl" }),
             let data = FileManager.default.contents(atPath: directory + "/sessions.jsonl")
         else { throw Unreadable(description: "the export holds no sessions.jsonl") }
         let decoder = JSONDecoder()
+        let iso = ISO8601DateFormatter()
+        iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         var sessions: [SessionJSON] = []
         for (number, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() {
             guard let session = try? decoder.decode(SessionJSON.self, from: Data(line)), session.id != nil,
-                session.outcome == "open" || ["in_time", "overtime", "cancelled", "interrupted"].contains(session.outcome)
+                session.outcome == "open" || Outcome(rawValue: session.outcome) != nil,
+                iso.date(from: session.startedAt) != nil, session.endedAt.map({ iso.date(from: $0) != nil }) ?? true
             else { throw Unreadable(description: "sessions.jsonl line \(number + 1) is not a session") }
             sessions.append(session)
+        }
+        let ids = sessions.compactMap(\.id)
+        guard ids.count == body.sessions.count, Set(ids).count == ids.count, ids.min() == body.sessions.firstID,
+            ids.max() == body.sessions.lastID
+        else {
+            throw Unreadable(
+                description: "sessions.jsonl holds \(ids.count) sessions, not the \(body.sessions.count) the manifest names")
         }
         return sessions
     }
@@ -118,12 +164,18 @@ public enum HubImport {
             return .alreadyImported
         }
         let key = body.devicePublicKey
-        try db.execute(
-            sql: """
-                INSERT INTO counter (public_key, counter_id, first_import, last_import) VALUES (?, ?, ?, ?)
-                ON CONFLICT (public_key) DO UPDATE SET counter_id = excluded.counter_id, last_import = excluded.last_import
-                """, arguments: [key, body.counterID, now, now])
         var findings = try chainFindings(body: body, db: db)
+        // A counter keeps the name it first came with: a rename is a finding, not a new history.
+        if let name = try String.fetchOne(db, sql: "SELECT counter_id FROM counter WHERE public_key = ?", arguments: [key]) {
+            if name != body.counterID {
+                findings.append("this export names the counter \(body.counterID), its earlier exports \(name)")
+            }
+            try db.execute(sql: "UPDATE counter SET last_import = ? WHERE public_key = ?", arguments: [now, key])
+        } else {
+            try db.execute(
+                sql: "INSERT INTO counter (public_key, counter_id, first_import, last_import) VALUES (?, ?, ?, ?)",
+                arguments: [key, body.counterID, now, now])
+        }
         try db.execute(
             sql: """
                 INSERT INTO bundle (manifest_sha256, public_key, counter_id, exported_at, chain_seq, chain_hash,
@@ -137,13 +189,15 @@ public enum HubImport {
 
         let inBundle = Set(sessions.compactMap(\.id))
         let lastID = body.sessions.lastID ?? 0
-        // Everything up to its last session, and whatever an earlier export carried, must be here.
+        // Everything up to its last session, and whatever an earlier export carried (earlier by
+        // its chain, which every export lengthens, or by the counter's clock), must be here.
+        let seq = body.chain?.seq
         let missing = try Int64.fetchAll(
             db,
             sql: """
                 SELECT s.id FROM session s JOIN bundle b ON b.manifest_sha256 = s.bundle
-                WHERE s.public_key = ? AND (s.id <= ? OR b.exported_at < ?) ORDER BY s.id
-                """, arguments: [key, lastID, body.exportedAt]
+                WHERE s.public_key = ? AND (s.id <= ? OR b.chain_seq < ? OR b.exported_at < ?) ORDER BY s.id
+                """, arguments: [key, lastID, seq, body.exportedAt]
         ).filter { !inBundle.contains($0) }
         if !missing.isEmpty {
             findings.append(
@@ -153,16 +207,27 @@ public enum HubImport {
         var new = 0
         var known = 0
         var changed: [Int64] = []
-        for json in sessions where json.outcome != "open" {
+        for json in sessions {
             let session = HubSession(json)
             if let stored = try Row.fetchOne(
-                db, sql: "SELECT \(HubSession.columns) FROM session WHERE public_key = ? AND id = ?",
-                arguments: [key, session.id])
+                db,
+                sql: """
+                    SELECT \(HubSession.columns(of: "s")), b.chain_seq AS brought_by FROM session s
+                    JOIN bundle b ON b.manifest_sha256 = s.bundle WHERE s.public_key = ? AND s.id = ?
+                    """, arguments: [key, session.id])
             {
                 known += 1
-                if HubSession(row: stored) != session { changed.append(session.id) }
+                if json.outcome == "open" {
+                    // Running in an export made before the one that brought it finished (a
+                    // shorter chain) is normal; open in one whose chain reaches as far is a rewrite.
+                    let broughtBy: Int64? = stored["brought_by"]
+                    if let seq, let broughtBy, seq >= broughtBy { changed.append(session.id) }
+                } else if HubSession(row: stored) != session {
+                    changed.append(session.id)
+                }
                 continue
             }
+            if json.outcome == "open" { continue }  // not final yet: a later export brings it
             try db.execute(
                 sql: """
                     INSERT INTO session (public_key, bundle, \(HubSession.columns))

@@ -9,6 +9,8 @@ import JamPasirStore
 /// kept: a later bundle that says otherwise is a finding, not an update.
 public final class HubStore: Sendable {
     public let path: String
+    /// Every export the hub took, as received: `bundles/<id>/` beside the store.
+    public var bundlesDirectory: String { (path as NSString).deletingLastPathComponent + "/bundles" }
     let queue: DatabaseQueue
 
     public struct Failure: Error, CustomStringConvertible {
@@ -110,8 +112,12 @@ public struct HubSession: Equatable, Sendable {
     public var clockSynchronized: Bool
     public var bootID: String
 
-    static let columns =
-        "id, counter_id, started_at, ended_at, duration_ms, limit_ms, outcome, free_service, clock_synchronized, boot_id"
+    static let columnNames = [
+        "id", "counter_id", "started_at", "ended_at", "duration_ms", "limit_ms", "outcome", "free_service",
+        "clock_synchronized", "boot_id",
+    ]
+    static let columns = columnNames.joined(separator: ", ")
+    static func columns(of table: String) -> String { columnNames.map { "\(table).\($0)" }.joined(separator: ", ") }
 
     init(row: Row) {
         id = row["id"]

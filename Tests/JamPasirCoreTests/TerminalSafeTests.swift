@@ -8,6 +8,8 @@ struct TerminalSafeTests {
         #expect("\u{0}\t\u{7F}\u{85}\u{9B}31m".terminalSafe == "\\u{0}\\t\\u{7F}\\u{85}\\u{9B}31m")
         // Bidirectional overrides and isolates would reorder what the reader sees.
         #expect("ok\u{202E}LIAF\u{2066}x\u{2069}".terminalSafe == "ok\\u{202E}LIAF\\u{2066}x\\u{2069}")
+        // So would the bidirectional marks; the Unicode line separators break a line.
+        #expect("a\u{200F}b\u{061C}c\u{2028}d\u{2029}".terminalSafe == "a\\u{200F}b\\u{61C}c\\u{2028}d\\u{2029}")
     }
 
     @Test func ordinaryTextIsKeptAndEscapingTwiceChangesNothing() {

@@ -137,7 +137,9 @@ struct HubTests {
         #expect(result.status == 1)
         let lines = result.output.split(separator: "\n").map(String.init)
         #expect(lines.count == 2)
-        #expect(lines.contains { $0.hasPrefix("REFUSED ") && $0.contains("/loket-1/") && $0.contains("sessions.csv: SHA-256 does not match") })
+        #expect(lines.contains { $0.hasPrefix("REFUSED ") && $0.contains("/loket-1/") && $0.contains("sessions.csv: ")
+                && ($0.contains("SHA-256 does not match") || $0.contains("manifest says"))
+        }, "\(lines)")
         let fingerprint = try #require(TrustedSigners.fingerprint(of: stranger.key.publicKeyBase64))
         #expect(lines.contains { $0.hasPrefix("REFUSED ") && $0.contains("(loket-9)") && $0.contains(fingerprint) && $0.contains("export.trusted_keys") })
         #expect(try hub(["counters"]).output == "no export imported yet: jampasir hub import DIR\n")
@@ -175,6 +177,60 @@ struct HubTests {
         #expect(csv.contains("\r\noffice,2026-12-01,4,3,1,1,0,0,0,75.0,"))
     }
 
+    /// A stick from the waiting room with a FIFO or a link to /dev/zero in an export folder is
+    /// refused at once (the hub neither blocks nor reads without end); the same export with its
+    /// manifest re-spelt (whitespace) is the same export, KNOWN; the hub keeps what it took.
+    @Test func aHostileStickNeitherHangsTheHubNorPassesAsNew() throws {
+        let one = try Counter("loket-1", in: directory)
+        try trust([one])
+        try one.record([60])
+        let stick = directory.file("stick")
+        try one.export(to: stick)
+        let folder = try #require(HubImportFolders.only(under: stick))
+        #expect(try hub(["import", stick]).status == 0)
+        let kept = try FileManager.default.contentsOfDirectory(atPath: directory.file("hub/bundles"))
+        #expect(kept.count == 1 && kept[0].count == 64, "the export kept as evidence: \(kept)")
+
+        let manifest = folder + "/manifest.json"
+        let text = try String(contentsOfFile: manifest, encoding: .utf8)
+        try text.replacingOccurrences(of: ",", with: ",\n  ").write(toFile: manifest, atomically: true, encoding: .utf8)
+        let respelt = try hub(["import", stick])
+        #expect(respelt.status == 0 && respelt.output.hasPrefix("KNOWN "), "\(respelt.output)")
+
+        #expect(mkfifo(folder + "/extra", 0o644) == 0)
+        let fifo = try hub(["import", stick])
+        #expect(fifo.status == 1 && fifo.output.contains("extra is not a plain file"), "\(fifo.output)")
+        try FileManager.default.removeItem(atPath: folder + "/extra")
+        try FileManager.default.removeItem(atPath: folder + "/sessions.csv")
+        try FileManager.default.createSymbolicLink(atPath: folder + "/sessions.csv", withDestinationPath: "/dev/zero")
+        let link = try hub(["import", stick])
+        #expect(link.status == 1 && link.output.contains("sessions.csv is a symbolic link"), "\(link.output)")
+    }
+
+    /// A session finished at the hub that a later export shows running again, and a counter
+    /// whose exports change its name, are findings; the hub keeps the name it first had.
+    @Test func aReopenedSessionAndARenamedCounterAreFindings() throws {
+        let one = try Counter("loket-1", in: directory)
+        try trust([one])
+        try one.record([60, 70, 80])
+        try one.export(to: directory.file("monday"))
+        #expect(try hub(["import", directory.file("monday")]).status == 0)
+        try tamperWithStore(
+            at: one.storePath,
+            """
+            PRAGMA ignore_check_constraints = ON;
+            UPDATE session SET outcome = NULL, ended_at = NULL, duration_ms = NULL, free_service = NULL WHERE id = 3;
+            """)
+        try "[counter]\nid = \"loket-7\"\n[store]\npath = \"\(one.storePath)\"\n".write(
+            toFile: one.config, atomically: true, encoding: .utf8)
+        try one.export(to: directory.file("tuesday"))
+        let result = try hub(["import", directory.file("tuesday")])
+        #expect(result.status == 1)
+        #expect(result.output.contains("session 3 differs from the copy received before"), "\(result.output)")
+        #expect(result.output.contains("this export names the counter loket-7, its earlier exports loket-1"))
+        #expect(try hub(["report", "--format", "csv"]).output.contains("\r\ncounter loket-1,2026-12-01,3,"))
+    }
+
     /// Clear errors for an empty hub configuration and a folder without exports.
     @Test func missingTrustAndMissingExportsAreClearErrors() throws {
         try "[hub]\nstore = \"\(directory.file("hub/hub.sqlite"))\"\n".write(
@@ -189,5 +245,13 @@ struct HubTests {
         let nothing = try hub(["import", empty])
         #expect(nothing.status == 66)
         #expect(nothing.error.contains("no export found in \(empty)"))
+    }
+}
+
+/// The one export folder under a root (a stick with one export on it).
+enum HubImportFolders {
+    static func only(under root: String) -> String? {
+        let found = (FileManager.default.subpaths(atPath: root) ?? []).filter { $0.hasSuffix("/manifest.json") }
+        return found.count == 1 ? root + "/" + (found[0] as NSString).deletingLastPathComponent : nil
     }
 }
