@@ -58,7 +58,9 @@ let package = Package(
         // Signed exports: the files a USB stick (or `jampasir export`) receives, and their verification.
         .target(
             name: "JamPasirExport",
-            dependencies: ["JamPasirReports", "JamPasirStore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "JamPasirConfig", "JamPasirReports", "JamPasirStore", .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strict),
         // USB sticks: which block devices may carry an export, and which sticks are authorised.
         .target(
@@ -99,7 +101,7 @@ let package = Package(
             name: "JamPasirCLI",
             dependencies: [
                 "JamPasirCore", "JamPasirStore", "JamPasirReports", "JamPasirConfig", "JamPasirHardware",
-                "JamPasirLinux", "JamPasirDaemon", "JamPasirExport", "JamPasirHub",
+                "JamPasirLinux", "JamPasirExport", "JamPasirHub",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),

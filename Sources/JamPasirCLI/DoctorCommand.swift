@@ -3,9 +3,9 @@ import CJamPasirSystem
 import Foundation
 import JamPasirConfig
 import JamPasirCore
-import JamPasirDaemon
 import JamPasirHardware
 import JamPasirLinux
+import JamPasirReports
 import JamPasirStore
 
 /// `jampasir doctor`: checks the configuration, the store and the wiring, and says what to fix.

@@ -7,7 +7,7 @@ public struct JampasirCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "jampasir",
         abstract: "Sessions, statistics and exports of the JamPasir counter timer.",
-        version: "0.1.0",
+        version: JamPasirVersion.string,
         subcommands: [
             SessionsCommand.self, StatsCommand.self, ReportCommand.self, ExportCommand.self, VerifyCommand.self,
             ExportKeyCommand.self, ReplayCommand.self, DoctorCommand.self, HubCommand.self,

@@ -112,7 +112,3 @@ public struct DaemonCommand: AsyncParsableCommand {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
-
-public enum JamPasirVersion {
-    public static let string = "0.1.0"
-}

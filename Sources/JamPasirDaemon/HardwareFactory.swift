@@ -2,6 +2,7 @@ import JamPasirConfig
 import JamPasirCore
 import JamPasirHardware
 import JamPasirLinux
+import JamPasirReports
 import Logging
 
 /// Builds the real backends from the `[button]`, `[display]`, `[buzzer]` and `[lights]` keys.
@@ -105,4 +106,14 @@ struct NoDisplay: SegmentDisplay {
 struct NoBuzzer: Buzzer {
     func play(_ pattern: SoundPattern) {}
     func silence() {}
+}
+
+extension DaemonStatus {
+    init(displayKind: String, health: DisplayWorker.Health) {
+        switch health {
+        case .ok: self.init(displayKind: displayKind, display: "ok")
+        case .starting: self.init(displayKind: displayKind, display: "starting")
+        case .failing(let problem): self.init(displayKind: displayKind, display: "failing", problem: problem)
+        }
+    }
 }

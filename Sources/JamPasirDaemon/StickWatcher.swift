@@ -10,15 +10,6 @@ import JamPasirStore
 import Logging
 import Synchronization
 
-extension ExportWriter {
-    /// The export as this counter's configuration describes it (stick and `jampasir export`).
-    public init(configuration: Configuration, store: SessionStore, key: DeviceKey) {
-        self.init(
-            store: store, counterID: configuration.counterID, key: key, timeZone: configuration.timeZone,
-            language: HTMLReport.Language(rawValue: configuration.reportLanguage) ?? .indonesian)
-    }
-}
-
 /// What the supervisor sees and hears about a stick: shown by the counter only while idle.
 public struct StickNotice: Equatable, Sendable {
     public var frame: DisplayFrame?

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import JamPasirConfig
 import JamPasirReports
 import JamPasirStore
 
@@ -212,5 +213,14 @@ final class HashedFile {
         }
         let digest = hasher.finalize().hexString
         return ExportManifest.File(name: name, sha256: digest, size: size)
+    }
+}
+
+extension ExportWriter {
+    /// The export as this counter's configuration describes it (stick and `jampasir export`).
+    public init(configuration: Configuration, store: SessionStore, key: DeviceKey) {
+        self.init(
+            store: store, counterID: configuration.counterID, key: key, timeZone: configuration.timeZone,
+            language: HTMLReport.Language(rawValue: configuration.reportLanguage) ?? .indonesian)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import JamPasirDaemon
 import JamPasirHardware
+import JamPasirReports
 import JamPasirTesting
 import Testing
 
@@ -9,7 +10,7 @@ struct DaemonStatusTests {
     @Test func failingDisplayIsReportedWithItsReason() throws {
         let directory = try TemporaryDirectory("status")
         let path = directory.file("status.json")
-        DaemonStatus(displayKind: "tm1637", health: .failing("TM1637 did not acknowledge byte 0x40")).write(to: path)
+        DaemonStatus(displayKind: "tm1637", display: "failing", problem: "TM1637 did not acknowledge byte 0x40").write(to: path)
         let status = try #require(DaemonStatus.read(from: path))
         #expect(status.display == "failing")
         #expect(status.displayProblem == "TM1637 did not acknowledge byte 0x40")
@@ -17,7 +18,7 @@ struct DaemonStatusTests {
     }
 
     @Test func noRuntimeDirectoryMeansNoFileAndNoError() {
-        DaemonStatus(displayKind: "tm1637", health: .ok).write(to: "/nonexistent-jampasir-dir/status.json")
+        DaemonStatus(displayKind: "tm1637", display: "ok").write(to: "/nonexistent-jampasir-dir/status.json")
         #expect(DaemonStatus.read(from: "/nonexistent-jampasir-dir/status.json") == nil)
     }
 }

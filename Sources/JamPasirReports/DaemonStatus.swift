@@ -1,9 +1,8 @@
 import Foundation
-import JamPasirHardware
-import JamPasirReports
 
 /// What the running daemon knows about its parts, in `status.json` in its runtime directory
-/// (`$RUNTIME_DIRECTORY` under systemd, else `/run/jampasir`), for `jampasir doctor`.
+/// (`$RUNTIME_DIRECTORY` under systemd, else `/run/jampasir`), for `jampasir doctor`. Here,
+/// below both, so that the command line reads it without depending on the daemon.
 public struct DaemonStatus: Codable, Equatable, Sendable {
     public var pid: Int32
     public var updatedAt: String
@@ -33,17 +32,13 @@ public struct DaemonStatus: Codable, Equatable, Sendable {
     /// Whether the process that wrote this is still running.
     public var isCurrent: Bool { kill(pid, 0) == 0 || errno == EPERM }
 
-    public init(displayKind: String, health: DisplayWorker.Health) {
+    /// `display`: `ok`, `starting` or `failing`, with the problem when failing.
+    public init(displayKind: String, display: String, problem: String? = nil) {
         pid = getpid()
         updatedAt = Timestamp.iso8601(Date())
         self.displayKind = displayKind
-        switch health {
-        case .ok: display = "ok"
-        case .starting: display = "starting"
-        case .failing(let problem):
-            display = "failing"
-            displayProblem = problem
-        }
+        self.display = display
+        displayProblem = problem
     }
 
     /// Written atomically; a daemon without a writable runtime directory just has no status file.
