@@ -232,10 +232,10 @@ public struct HubReportCommand: ParsableCommand {
     }
 }
 
-extension HubSession {
+extension SessionJSON {
     /// The session as the statistics take it; nil if its start is not the export's ISO form.
     func record(_ iso: ISO8601DateFormatter) -> SessionRecord? {
-        guard let started = iso.date(from: startedAt), let outcome = Outcome(rawValue: outcome) else { return nil }
+        guard let id, let started = iso.date(from: startedAt), let outcome = Outcome(rawValue: outcome) else { return nil }
         return SessionRecord(
             id: id, counterID: counterID, bootID: bootID, startedAt: started, startedMonotonicNs: 0,
             clockSynchronized: clockSynchronized, limitMs: limitMs, endedAt: endedAt.flatMap(iso.date(from:)),

@@ -143,7 +143,8 @@ public enum HubImport {
         for (number, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() {
             guard let session = try? decoder.decode(SessionJSON.self, from: Data(line)), session.id != nil,
                 session.outcome == "open" || Outcome(rawValue: session.outcome) != nil,
-                iso.date(from: session.startedAt) != nil, session.endedAt.map({ iso.date(from: $0) != nil }) ?? true
+                iso.date(from: session.startedAt) != nil, session.endedAt.map({ iso.date(from: $0) != nil }) ?? true,
+                session.outcome == "open" || session.freeService != nil
             else { throw Unreadable(description: "sessions.jsonl line \(number + 1) is not a session") }
             sessions.append(session)
         }
@@ -207,30 +208,30 @@ public enum HubImport {
         var new = 0
         var known = 0
         var changed: [Int64] = []
-        for json in sessions {
-            let session = HubSession(json)
+        for session in sessions {
+            guard let id = session.id else { continue }  // (readSessions let none through)
             if let stored = try Row.fetchOne(
                 db,
                 sql: """
-                    SELECT \(HubSession.columns(of: "s")), b.chain_seq AS brought_by FROM session s
+                    SELECT \(SessionJSON.columns(of: "s")), b.chain_seq AS brought_by FROM session s
                     JOIN bundle b ON b.manifest_sha256 = s.bundle WHERE s.public_key = ? AND s.id = ?
-                    """, arguments: [key, session.id])
+                    """, arguments: [key, id])
             {
                 known += 1
-                if json.outcome == "open" {
+                if session.outcome == "open" {
                     // Running in an export made before the one that brought it finished (a
                     // shorter chain) is normal; open in one whose chain reaches as far is a rewrite.
                     let broughtBy: Int64? = stored["brought_by"]
-                    if let seq, let broughtBy, seq >= broughtBy { changed.append(session.id) }
-                } else if HubSession(row: stored) != session {
-                    changed.append(session.id)
+                    if let seq, let broughtBy, seq >= broughtBy { changed.append(id) }
+                } else if SessionJSON(row: stored) != session {
+                    changed.append(id)
                 }
                 continue
             }
-            if json.outcome == "open" { continue }  // not final yet: a later export brings it
+            if session.outcome == "open" { continue }  // not final yet: a later export brings it
             try db.execute(
                 sql: """
-                    INSERT INTO session (public_key, bundle, \(HubSession.columns))
+                    INSERT INTO session (public_key, bundle, \(SessionJSON.columns))
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, arguments: [key, bundle] + session.arguments)
             new += 1
@@ -311,14 +312,5 @@ public enum HubImport {
     private static func subdirectories(_ path: String) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()
             .filter { !$0.hasPrefix(".") }.map { path + "/" + $0 }.filter(isDirectory)
-    }
-}
-
-extension HubSession {
-    init(_ json: SessionJSON) {
-        self.init(
-            id: json.id ?? 0, counterID: json.counterID, startedAt: json.startedAt, endedAt: json.endedAt,
-            durationMs: json.durationMs, limitMs: json.limitMs, outcome: json.outcome,
-            freeService: json.freeService ?? false, clockSynchronized: json.clockSynchronized, bootID: json.bootID)
     }
 }

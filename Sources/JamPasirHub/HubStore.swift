@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import JamPasirReports
 import JamPasirStore
 
 /// The office hub's own SQLite file: every counter's sessions as their signed exports brought
@@ -99,19 +100,9 @@ public final class HubStore: Sendable {
     }
 }
 
-/// One session as the hub keeps it.
-public struct HubSession: Equatable, Sendable {
-    public var id: Int64
-    public var counterID: String
-    public var startedAt: String
-    public var endedAt: String?
-    public var durationMs: Int64?
-    public var limitMs: Int64
-    public var outcome: String
-    public var freeService: Bool
-    public var clockSynchronized: Bool
-    public var bootID: String
-
+/// A session as the hub keeps it: exactly the export's JSON form (`SessionJSON`), so what the
+/// hub stores and compares is what the counter signed.
+extension SessionJSON {
     static let columnNames = [
         "id", "counter_id", "started_at", "ended_at", "duration_ms", "limit_ms", "outcome", "free_service",
         "clock_synchronized", "boot_id",
@@ -120,39 +111,14 @@ public struct HubSession: Equatable, Sendable {
     static func columns(of table: String) -> String { columnNames.map { "\(table).\($0)" }.joined(separator: ", ") }
 
     init(row: Row) {
-        id = row["id"]
-        counterID = row["counter_id"]
-        startedAt = row["started_at"]
-        endedAt = row["ended_at"]
-        durationMs = row["duration_ms"]
-        limitMs = row["limit_ms"]
-        outcome = row["outcome"]
-        freeService = row["free_service"]
-        clockSynchronized = row["clock_synchronized"]
-        bootID = row["boot_id"]
-    }
-
-    public init(
-        id: Int64, counterID: String, startedAt: String, endedAt: String?, durationMs: Int64?, limitMs: Int64,
-        outcome: String, freeService: Bool, clockSynchronized: Bool, bootID: String
-    ) {
-        self.id = id
-        self.counterID = counterID
-        self.startedAt = startedAt
-        self.endedAt = endedAt
-        self.durationMs = durationMs
-        self.limitMs = limitMs
-        self.outcome = outcome
-        self.freeService = freeService
-        self.clockSynchronized = clockSynchronized
-        self.bootID = bootID
+        self.init(
+            id: row["id"], counterID: row["counter_id"], startedAt: row["started_at"], endedAt: row["ended_at"],
+            durationMs: row["duration_ms"], limitMs: row["limit_ms"], outcome: row["outcome"],
+            freeService: row["free_service"], clockSynchronized: row["clock_synchronized"], bootID: row["boot_id"])
     }
 
     var arguments: StatementArguments {
-        [
-            id, counterID, startedAt, endedAt, durationMs, limitMs, outcome, freeService, clockSynchronized,
-            bootID,
-        ]
+        [id, counterID, startedAt, endedAt, durationMs, limitMs, outcome, freeService, clockSynchronized, bootID]
     }
 }
 
@@ -193,11 +159,11 @@ extension HubStore {
     }
 
     /// Every session received, in the order they started.
-    public func sessions() throws(Failure) -> [(publicKey: String, session: HubSession)] {
+    public func sessions() throws(Failure) -> [(publicKey: String, session: SessionJSON)] {
         try read { db in
             try Row.fetchAll(
-                db, sql: "SELECT public_key, \(HubSession.columns) FROM session ORDER BY started_at, public_key, id"
-            ).map { ($0["public_key"], HubSession(row: $0)) }
+                db, sql: "SELECT public_key, \(SessionJSON.columns) FROM session ORDER BY started_at, public_key, id"
+            ).map { ($0["public_key"], SessionJSON(row: $0)) }
         }
     }
 

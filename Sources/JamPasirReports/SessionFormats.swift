@@ -184,16 +184,27 @@ public struct SessionJSON: Codable, Equatable, Sendable {
     }
 
     public init(_ s: SessionRecord) {
-        id = s.id
-        counterID = s.counterID
-        startedAt = Timestamp.iso8601(s.startedAt)
-        endedAt = s.endedAt.map(Timestamp.iso8601)
-        durationMs = s.durationMs
-        limitMs = s.limitMs
-        outcome = s.outcome?.rawValue ?? "open"
-        freeService = s.freeService
-        clockSynchronized = s.clockSynchronized
-        bootID = s.bootID
+        self.init(
+            id: s.id, counterID: s.counterID, startedAt: Timestamp.iso8601(s.startedAt),
+            endedAt: s.endedAt.map(Timestamp.iso8601), durationMs: s.durationMs, limitMs: s.limitMs,
+            outcome: s.outcome?.rawValue ?? "open", freeService: s.freeService, clockSynchronized: s.clockSynchronized,
+            bootID: s.bootID)
+    }
+
+    public init(
+        id: Int64?, counterID: String, startedAt: String, endedAt: String?, durationMs: Int64?, limitMs: Int64,
+        outcome: String, freeService: Bool?, clockSynchronized: Bool, bootID: String
+    ) {
+        self.id = id
+        self.counterID = counterID
+        self.startedAt = startedAt
+        self.endedAt = endedAt
+        self.durationMs = durationMs
+        self.limitMs = limitMs
+        self.outcome = outcome
+        self.freeService = freeService
+        self.clockSynchronized = clockSynchronized
+        self.bootID = bootID
     }
 
     /// Explicit nulls, so every object has every key.

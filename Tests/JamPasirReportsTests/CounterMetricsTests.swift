@@ -8,16 +8,8 @@ import Testing
 /// The Prometheus text a counter publishes, from a real store.
 @Suite("Counter metrics")
 struct CounterMetricsTests {
-    /// Sessions of every outcome in a real SQLite file: the counts, the histogram (a session of
-    /// exactly the limit is in the bucket at the limit, one a millisecond over is not) and the
-    /// chain's length, exactly as the exposition format spells them.
-    @Test func everyFigureComesFromTheStore() throws {
-        let directory = try TemporaryDirectory("metrics")
-        let store = try SessionStore(path: directory.file("s.sqlite"), access: .readWrite)
-        let sessions: [(Outcome, Int64?, Bool)] = [
-            (.inTime, 14_000, false), (.inTime, 120_000, false), (.overtime, 120_001, true),
-            (.cancelled, 30_000, false), (.interrupted, nil, true), (.overtime, 700_000, true),
-        ]
+    /// Finished sessions, 1000 s apart, in a real store.
+    func record(_ sessions: [(Outcome, Int64?, Bool)], in store: SessionStore) throws {
         for (index, (outcome, duration, free)) in sessions.enumerated() {
             let start = Date(timeIntervalSince1970: 1_796_000_000 + Double(index) * 1000)
             let id = try store.begin(
@@ -28,6 +20,19 @@ struct CounterMetricsTests {
                 id: id, endedAt: start.addingTimeInterval(100), durationMs: duration, outcome: outcome,
                 freeService: free)
         }
+    }
+
+    /// Sessions of every outcome in a real SQLite file: the counts, the histogram (a session of
+    /// exactly the limit is in the bucket at the limit, one a millisecond over is not) and the
+    /// chain's length, exactly as the exposition format spells them.
+    @Test func everyFigureComesFromTheStore() throws {
+        let directory = try TemporaryDirectory("metrics")
+        let store = try SessionStore(path: directory.file("s.sqlite"), access: .readWrite)
+        let sessions: [(Outcome, Int64?, Bool)] = [
+            (.inTime, 14_000, false), (.inTime, 120_000, false), (.overtime, 120_001, true),
+            (.cancelled, 30_000, false), (.interrupted, nil, true), (.overtime, 700_000, true),
+        ]
+        try record(sessions, in: store)
         _ = try store.begin(  // still running: no outcome, counted nowhere
             SessionRecord(
                 counterID: "loket-1", bootID: "b", startedAt: Date(timeIntervalSince1970: 1_796_010_000),
@@ -105,16 +110,7 @@ struct CounterMetricsTests {
         let directory = try TemporaryDirectory("metrics")
         let path = directory.file("s.sqlite")
         let store = try SessionStore(path: path, access: .readWrite)
-        for index in 0..<2 {
-            let start = Date(timeIntervalSince1970: 1_796_000_000 + Double(index) * 1000)
-            let id = try store.begin(
-                SessionRecord(
-                    counterID: "loket-1", bootID: "b", startedAt: start, startedMonotonicNs: 0,
-                    clockSynchronized: true, limitMs: 120_000))
-            try store.finish(
-                id: id, endedAt: start.addingTimeInterval(100), durationMs: 100_000, outcome: .inTime,
-                freeService: false)
-        }
+        try record([(.inTime, 100_000, false), (.inTime, 100_000, false)], in: store)
         try tamperWithStore(
             at: path,
             """
