@@ -171,24 +171,25 @@ public struct HubReportCommand: ParsableCommand {
         let timeZone = configuration.timeZone
         let range = try days.interval(in: timeZone)
         let names = try counterNames(store)
-        var byCounter: [String: [SessionRecord]] = [:]
-        var all: [SessionRecord] = []
+        // The same accumulation as the counter's report: the office's, and one per counter.
+        var officeStatistics = PeriodStatistics.Accumulator(timeZone: timeZone)
+        var byCounter: [String: PeriodStatistics.Accumulator] = [:]
         let iso = ISO8601DateFormatter()
         iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         for (key, session) in try store.sessions() {
             guard let record = session.record(iso),
                 range.from.map({ record.startedAt >= $0 }) ?? true, range.to.map({ record.startedAt < $0 }) ?? true
             else { continue }
-            byCounter[names[key] ?? session.counterID, default: []].append(record)
-            all.append(record)
+            officeStatistics.add(record)
+            byCounter[names[key] ?? session.counterID, default: .init(timeZone: timeZone)].add(record)
         }
-        let office = PeriodStatistics.compute(all, timeZone: timeZone)
+        let office = officeStatistics.result()
         let counters = byCounter.keys.sorted { $0.localizedStandardCompare($1) == .orderedAscending }.map {
-            (name: $0, days: PeriodStatistics.compute(byCounter[$0]!, timeZone: timeZone))
+            (name: $0, days: byCounter[$0]!.result())
         }
         switch format {
         case .table:
-            if all.isEmpty { return "no sessions\n" }
+            if office.isEmpty { return "no sessions\n" }
             return (counters + [(name: "office", days: office)]).map {
                 "\($0.name.terminalSafe)\n" + TextTable.statistics($0.days)
             }.joined(separator: "\n")
@@ -211,8 +212,7 @@ public struct HubReportCommand: ParsableCommand {
                 counterID: language == .indonesian
                     ? "semua loket (\(counters.count))" : "all counters (\(counters.count))",
                 generatedAt: Date(), timeZone: timeZone, limitMs: configuration.rules.limit.millisecondsRoundedUp,
-                days: office, serviceTimesMs: all.compactMap { $0.outcome == .inTime || $0.outcome == .overtime ? $0.durationMs : nil },
-                language: language)
+                days: office, serviceTimesMs: officeStatistics.allServiceTimes, language: language)
             report.counters = counters
             return report.render()
         }
