@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks the shipped systemd units: `systemd-analyze verify` (against the built binaries) and the
 # hardening score of `systemd-analyze security --offline=true`: the timing daemon at most 2.0,
-# the privileged mount helper (which must share the host's mount namespace) at most 4.0.
+# the privileged mount helper (which must share the host's mount namespace) at most 4.0, the
+# push and the hub (which need the network) at most 3.0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v systemd-analyze >/dev/null || apt-get install -y -qq --no-install-recommends systemd >/dev/null
@@ -10,6 +11,7 @@ failed=0
 
 swift build --product jampasird >/dev/null
 swift build --product jampasir-mountd >/dev/null
+swift build --product jampasir >/dev/null
 # verify wants ExecStart's binaries where the package installs them: lend them temporary links.
 links=()
 trap 'rm -f "${links[@]}"' EXIT
@@ -18,8 +20,9 @@ lend() { # installed path, built binary
 }
 lend /usr/bin/jampasird .build/debug/jampasird
 lend /usr/lib/jampasir/jampasir-mountd .build/debug/jampasir-mountd
+lend /usr/bin/jampasir .build/debug/jampasir
 
-for entry in jampasird.service:2.0 jampasir-mountd.service:4.0; do
+for entry in jampasird.service:2.0 jampasir-mountd.service:4.0 jampasir-push.service:3.0 jampasir-hub.service:3.0; do
     unit=systemd/${entry%%:*}
     limit=${entry##*:}
     score=$(systemd-analyze security --offline=true "$unit" 2>/dev/null \
@@ -32,7 +35,8 @@ for entry in jampasird.service:2.0 jampasir-mountd.service:4.0; do
     fi
 done
 if systemd-analyze verify systemd/jampasird.service systemd/jampasir-mountd.service systemd/jampasir-mountd.socket \
-    systemd/jampasir-usb-policy.service; then
+    systemd/jampasir-usb-policy.service systemd/jampasir-push.service systemd/jampasir-push.timer \
+    systemd/jampasir-hub.service; then
     passed=$((passed + 1))
 else
     failed=$((failed + 1))

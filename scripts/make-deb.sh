@@ -49,7 +49,8 @@ for binary in jampasird jampasir; do
     "$strip" --strip-unneeded -o "$stage/usr/bin/$binary" "$scratch/release/$binary"
 done
 "$strip" --strip-unneeded -o "$stage/usr/lib/jampasir/jampasir-mountd" "$scratch/release/jampasir-mountd"
-for unit in jampasird.service jampasir-mountd.service jampasir-mountd.socket jampasir-usb-policy.service; do
+for unit in jampasird.service jampasir-mountd.service jampasir-mountd.socket jampasir-usb-policy.service \
+    jampasir-push.service jampasir-push.timer jampasir-hub.service; do
     install -m 0644 "systemd/$unit" "$stage/lib/systemd/system/"
 done
 install -m 0644 systemd/60-jampasir.rules systemd/70-jampasir-usb-policy.rules "$stage/usr/lib/udev/rules.d/"
@@ -58,6 +59,7 @@ install -m 0644 systemd/jampasir.tmpfiles "$stage/usr/lib/tmpfiles.d/jampasir.co
 install -m 0644 systemd/jampasir.toml "$stage/etc/jampasir/jampasir.toml"
 install -m 0644 packaging/debian/copyright "$stage/usr/share/doc/jampasir/copyright"
 install -m 0644 README.md "$stage/usr/share/doc/jampasir/README.md"
+install -m 0644 docs/office.md "$stage/usr/share/doc/jampasir/office.md"
 # The office: node-exporter's textfile collector reads the daemon's metrics file (on tmpfs)
 # through a link in its own directory; the hub's Prometheus files travel as examples.
 mkdir -p "$stage/var/lib/prometheus/node-exporter" "$stage/usr/share/doc/jampasir/examples/prometheus"

@@ -47,7 +47,7 @@ in_chroot() { chroot "$chroot" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bi
 in_chroot apt-get update -qq
 check "installs with its dependencies" in_chroot apt-get install -y -qq /tmp/jampasir.deb
 for file in /usr/bin/jampasird /usr/bin/jampasir /usr/lib/jampasir/jampasir-mountd /lib/systemd/system/jampasird.service \
-    /lib/systemd/system/jampasir-mountd.service /lib/systemd/system/jampasir-mountd.socket /lib/systemd/system/jampasir-usb-policy.service /usr/lib/udev/rules.d/60-jampasir.rules /usr/lib/udev/rules.d/70-jampasir-usb-policy.rules \
+    /lib/systemd/system/jampasir-mountd.service /lib/systemd/system/jampasir-mountd.socket /lib/systemd/system/jampasir-usb-policy.service /lib/systemd/system/jampasir-push.timer /lib/systemd/system/jampasir-hub.service /usr/lib/udev/rules.d/60-jampasir.rules /usr/lib/udev/rules.d/70-jampasir-usb-policy.rules \
     /usr/lib/sysusers.d/jampasir.conf /usr/lib/tmpfiles.d/jampasir.conf /etc/jampasir/jampasir.toml \
     /usr/share/man/man1/jampasir.1.gz /usr/share/man/man8/jampasird.8.gz /usr/share/man/man5/jampasir.toml.5.gz \
     /usr/share/bash-completion/completions/jampasir /usr/share/doc/jampasir/examples/prometheus/jampasir-rules.yml \
@@ -64,6 +64,7 @@ check "binaries are built for $arch" sh -c "readelf -h '$chroot/usr/bin/jampasir
 check "user jampasir created" in_chroot getent passwd jampasir
 check "service enabled" test -L "$chroot/etc/systemd/system/multi-user.target.wants/jampasird.service"
 check "USB policy unit enabled" test -L "$chroot/etc/systemd/system/sysinit.target.wants/jampasir-usb-policy.service"
+check "the push timer and the hub are shipped disabled" test ! -e "$chroot/etc/systemd/system/timers.target.wants/jampasir-push.timer" -a ! -e "$chroot/etc/systemd/system/multi-user.target.wants/jampasir-hub.service"
 check "mount helper socket enabled" test -L "$chroot/etc/systemd/system/sockets.target.wants/jampasir-mountd.socket"
 check "jampasir-mountd --help runs" in_chroot /usr/lib/jampasir/jampasir-mountd --help
 check "state directory created" test -d "$chroot/var/lib/jampasir"

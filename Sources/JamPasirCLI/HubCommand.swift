@@ -19,7 +19,7 @@ public struct HubCommand: ParsableCommand {
             session id. It is the witness of each counter's history: an export whose sessions or \
             chain contradict what the hub received before is named and kept as a finding.
             """,
-        subcommands: [HubImportCommand.self, HubCountersCommand.self, HubReportCommand.self])
+        subcommands: [HubImportCommand.self, HubServeCommand.self, HubCountersCommand.self, HubReportCommand.self])
 
     public init() {}
 }
@@ -68,6 +68,9 @@ public struct HubImportCommand: ParsableCommand {
 
     public init() {}
 
+    static let noTrustedKeys =
+        "no counter is trusted yet: add each counter's public key (jampasird logs it at start) to export.trusted_keys of the hub's configuration, or give --trusted-keys FILE"
+
     public func run() throws {
         let verdict = try importAll()
         for line in verdict.lines { print(line.terminalSafe) }
@@ -76,10 +79,7 @@ public struct HubImportCommand: ParsableCommand {
 
     public func importAll() throws -> (lines: [String], exitStatus: Int32) {
         guard let trusted = try officeKeys(trustedKeys: trustedKeys, config: hub.config) else {
-            throw CLIFailure(
-                message:
-                    "no counter is trusted yet: add each counter's public key (jampasird logs it at start) to export.trusted_keys of the hub's configuration, or give --trusted-keys FILE",
-                exitStatus: 78)
+            throw CLIFailure(message: Self.noTrustedKeys, exitStatus: 78)
         }
         let (_, store) = try hub.open()
         let folders = directories.flatMap(HubImport.exportFolders(under:))
@@ -240,5 +240,160 @@ extension SessionJSON {
             id: id, counterID: counterID, bootID: bootID, startedAt: started, startedMonotonicNs: 0,
             clockSynchronized: clockSynchronized, limitMs: limitMs, endedAt: endedAt.flatMap(iso.date(from:)),
             durationMs: durationMs, outcome: outcome, freeService: freeService)
+    }
+}
+
+public struct HubServeCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Take counters' bundles over the LAN (jampasir push), as hub import takes them from sticks.",
+        discussion: """
+            Listens on hub.listen (default 0.0.0.0:8790) for POST /v1/bundles; logs one line per \
+            request to standard error (the journal under systemd). Runs until stopped.
+            """)
+
+    @OptionGroup var hub: HubOptions
+    @Option(name: .long, help: ArgumentHelp("HOST:PORT to listen on (default: hub.listen).", valueName: "address"))
+    var listen: String?
+    @Option(name: .long, help: "Seconds of silence after which a client is dropped.") var timeout = 10
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A file of the office's counter keys (one base64 public key per line) instead of export.trusted_keys.",
+            valueName: "file"))
+    var trustedKeys: String?
+
+    public init() {}
+
+    public func validate() throws {
+        guard (1...300).contains(timeout) else { throw ValidationError("--timeout must be 1 to 300 seconds") }
+    }
+
+    public func run() throws {
+        guard let trusted = try officeKeys(trustedKeys: trustedKeys, config: hub.config) else {
+            throw CLIFailure(message: HubImportCommand.noTrustedKeys, exitStatus: 78)
+        }
+        let (configuration, store) = try hub.open()
+        let address = listen ?? configuration.hubListen
+        let listener: Int32
+        do {
+            listener = try HubServer.listen(on: address)
+        } catch {
+            throw CLIFailure(message: "\(error)", exitStatus: 69)
+        }
+        var server = HubServer(store: store, trusted: trusted) { line in
+            FileHandle.standardError.write(Data("jampasir hub: \(line)\n".utf8))
+        }
+        server.timeout = timeout
+        FileHandle.standardError.write(Data("jampasir hub: listening on \(address), store \(store.path)\n".utf8))
+        server.serve(listener)
+    }
+}
+
+/// `jampasir push`: this counter's export to the office hub over the LAN.
+public struct PushCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "push",
+        abstract: "Send this counter's signed export to the office hub (push.hub), when something new was recorded.",
+        discussion: """
+            Reads the store read-only and signs with the device key, as `jampasir export` does, then \
+            sends the export to the hub's `jampasir hub serve`, retrying with a growing pause when the \
+            hub cannot be reached. Nothing is sent when the store's chain has not moved since the last \
+            push to the same hub. Exit status 0: sent, or nothing new; 1: taken, but the hub found the \
+            counter's history changed; 65: refused by the hub; 69: the hub could not be reached; 78: \
+            no hub configured.
+            """)
+
+    @OptionGroup var storeOptions: StoreOptions
+    @Option(name: .long, help: ArgumentHelp("The hub's HOST:PORT (default: push.hub).", valueName: "address"))
+    var hub: String?
+    @Option(name: .long, help: "Tries before giving up (the pause doubles from 5 s, at most 5 min).")
+    var attempts = 5
+    @Flag(name: .long, help: "Send even when nothing new was recorded since the last push.") var force = false
+
+    public init() {}
+
+    public func validate() throws {
+        guard (1...20).contains(attempts) else { throw ValidationError("--attempts must be 1 to 20") }
+    }
+
+    struct State: Codable, Equatable {
+        var hub: String
+        var head: AuditChain.Head?
+    }
+
+    public func run() throws {
+        let configuration = try storeOptions.configuration()
+        guard let address = hub ?? configuration.pushHub else {
+            throw CLIFailure(
+                message: "no hub to push to: set push.hub in \(storeOptions.config ?? Configuration.defaultPath) or give --hub HOST:PORT",
+                exitStatus: 78)
+        }
+        let store = try storeOptions.openStore(configuration)
+        let statePath = (configuration.storePath as NSString).deletingLastPathComponent + "/push.json"
+        let state = State(hub: address, head: try store.chainHead())
+        let last = FileManager.default.contents(atPath: statePath).flatMap { try? JSONDecoder().decode(State.self, from: $0) }
+        if last == state && !force {
+            print("nothing new since the last push to \(address)".terminalSafe)
+            return
+        }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("jampasir-push-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let export: String
+        do {
+            export = try ExportWriter(configuration: configuration, store: store, key: try deviceKey(configuration))
+                .write(into: folder, at: Date()).directory
+        } catch let failure as CLIFailure {
+            throw failure
+        } catch {
+            throw CLIFailure(message: "export failed: \(error)", exitStatus: 73)
+        }
+        var pause = 5.0
+        for attempt in 1...attempts {
+            let answer: BundlePush.Answer
+            do {
+                answer = try BundlePush.send(folder: export, to: address)
+            } catch {
+                guard attempt < attempts else {
+                    throw CLIFailure(
+                        message:
+                            "cannot reach the hub \(address) after \(attempts) tr\(attempts == 1 ? "y" : "ies"): \(error); the export goes at the next push (jampasir-push.timer), and sticks still work",
+                        exitStatus: 69)
+                }
+                FileHandle.standardError.write(
+                    Data("jampasir: hub \(address): \(error); trying again in \(Int(pause)) s\n".terminalSafe.utf8))
+                Thread.sleep(forTimeInterval: pause)
+                pause = min(pause * 2, 300)
+                continue
+            }
+            let said = "\(answer.result): \(answer.detail)".terminalSafe
+            switch answer.status {
+            case 200, 409:
+                if let data = try? JSONEncoder().encode(state), let file = try? AtomicFile(path: statePath) {
+                    try? file.write(String(decoding: data, as: UTF8.self))
+                    try? file.commit()
+                }
+                print("pushed to \(address.terminalSafe): \(said)")
+                if answer.status == 409 { throw ExitCode(1) }
+                return
+            default:
+                throw CLIFailure(message: "the hub \(address) refused the export: \(said)", exitStatus: 65)
+            }
+        }
+    }
+
+    private func deviceKey(_ configuration: Configuration) throws -> DeviceKey {
+        guard FileManager.default.fileExists(atPath: configuration.deviceKeyPath) else {
+            throw CLIFailure(
+                message:
+                    "no device key at \(configuration.deviceKeyPath): jampasird creates it when it first starts (config key store.device_key)",
+                exitStatus: 66)
+        }
+        do {
+            return try DeviceKey.loadOrCreate(at: configuration.deviceKeyPath)
+        } catch {
+            throw CLIFailure(message: "\(error)", exitStatus: 66)
+        }
     }
 }

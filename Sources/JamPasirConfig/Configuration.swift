@@ -32,6 +32,10 @@ public struct Configuration: Equatable, Sendable {
     public static let defaultMetricsTextfile = "/run/jampasir/metrics/jampasir.prom"
     /// The office hub's store (`jampasir hub`): every counter's history as its exports brought it.
     public var hubStorePath = "/var/lib/jampasir-hub/hub.sqlite"
+    /// Where `jampasir hub serve` listens for counters' bundles.
+    public var hubListen = "0.0.0.0:8790"
+    /// The hub `jampasir push` sends this counter's export to; nil: none.
+    public var pushHub: String?
 
     public var deviceKeyPath: String {
         deviceKeyPathSetting ?? ((storePath as NSString).deletingLastPathComponent + "/device.key")
@@ -329,6 +333,10 @@ extension Configuration {
         .text(
             "hub", "store", what: "an absolute path to the hub's SQLite file", valid: { $0.hasPrefix("/") }
         ) { $0.hubStorePath = $1 },
+        .text("hub", "listen", what: "HOST:PORT, e.g. \"0.0.0.0:8790\"", valid: isHostPort) { $0.hubListen = $1 },
+        .text("push", "hub", what: "the hub's HOST:PORT, e.g. \"hub.local:8790\"", valid: isHostPort) {
+            $0.pushHub = $1
+        },
         .text(
             "report", "time_zone", what: "an IANA time zone such as \"Asia/Jakarta\"",
             valid: { TimeZone(identifier: $0) != nil }
@@ -388,6 +396,14 @@ extension Configuration {
             config.hardware.lights.sandLines = lines
         },
     ]
+
+    /// `host:port` or `[v6]:port`, port 1–65535.
+    static func isHostPort(_ text: String) -> Bool {
+        guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]), port > 0
+        else { return false }
+        let host = text[..<colon]
+        return !host.isEmpty && host.count <= 255 && !host.contains(where: { $0 == " " || $0 == "/" })
+    }
 
     static func isValidCounterID(_ id: String) -> Bool {
         !id.isEmpty && id.count <= 64

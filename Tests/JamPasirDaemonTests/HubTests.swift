@@ -231,6 +231,114 @@ struct HubTests {
         #expect(try hub(["report", "--format", "csv"]).output.contains("\r\ncounter loket-1,2026-12-01,3,"))
     }
 
+    /// The real `jampasir hub serve` on a loopback port, its log in a file.
+    final class Server {
+        let process = Process()
+        let port: Int
+        let log: String
+
+        init(config: String, log: String, timeout: Int = 10) throws {
+            port = try Self.freePort()
+            self.log = log
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
+            // Started through a shell that closes every other descriptor first: a server that
+            // lives through the test must not hold the pipes of commands other tests run meanwhile.
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+            process.arguments = [
+                "-c", "import os, sys; os.closerange(3, 65536); os.execv(sys.argv[1], sys.argv[1:])",
+                builtExecutable("jampasir"), "hub", "serve", "--config", config, "--listen", "127.0.0.1:\(port)",
+                "--timeout", "\(timeout)",
+            ]
+            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+            try process.run()
+            _ = waitUntil { (try? String(contentsOfFile: log, encoding: .utf8))?.contains("listening on") == true }
+        }
+
+        var address: String { "127.0.0.1:\(port)" }
+
+        /// Raw bytes to the hub, as any program on the LAN could send them; its answer.
+        func raw(_ request: String, thenWait seconds: Double = 0) throws -> String {
+            let script = """
+                import socket, sys, time
+                s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+                s.sendall(sys.argv[2].encode()); time.sleep(float(sys.argv[3]))
+                data = b""
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk: break
+                    data += chunk
+                print(data.decode(errors="replace"))
+                """
+            let run = try runTool("/usr/bin/python3", ["-c", script, "\(port)", request, "\(seconds)"])
+            return String(decoding: run.output, as: UTF8.self)
+        }
+
+        static func freePort() throws -> Int {
+            let run = try runTool(
+                "/usr/bin/python3",
+                ["-c", "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"])
+            return Int(String(decoding: run.output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        }
+
+        deinit {
+            // SIGKILL: a test runner's thread may block SIGTERM, and its children inherit that.
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    func push(_ counter: Counter, to address: String, _ extra: [String] = []) throws -> (
+        status: Int32, output: String, error: String
+    ) {
+        try runBuilt("jampasir", ["push", "--config", counter.config, "--hub", address] + extra)
+    }
+
+    /// Over the LAN: a counter's push is imported; nothing is sent again until something new is
+    /// recorded; then only the new session is new; a hub that is down is a clear error.
+    @Test func pushesOverTheLANAreImportedAndRepeatedOnlyWhenSomethingIsNew() throws {
+        let one = try Counter("loket-1", in: directory)
+        try trust([one])
+        try one.record([60, 130])
+        let server = try Server(config: hubConfig, log: directory.file("serve.log"))
+        let first = try push(one, to: server.address)
+        #expect(first.status == 0, "\(first.error)")
+        #expect(first.output == "pushed to \(server.address): imported: loket-1: 2 new sessions, 0 known\n")
+        let again = try push(one, to: server.address)
+        #expect(again.status == 0 && again.output == "nothing new since the last push to \(server.address)\n")
+        try one.record([90])
+        let third = try push(one, to: server.address)
+        #expect(third.output.hasSuffix("imported: loket-1: 1 new sessions, 2 known\n"), "\(third.output)")
+        #expect(try hub(["report", "--format", "csv"]).output.contains("\r\noffice,2026-12-01,3,2,1,1,"))
+        #expect(try String(contentsOfFile: server.log, encoding: .utf8).contains("127.0.0.1: 200 imported: loket-1"))
+
+        let down = try push(one, to: "127.0.0.1:\(try Server.freePort())", ["--attempts", "1", "--force"])
+        #expect(down.status == 69)
+        #expect(down.error.contains("cannot reach the hub 127.0.0.1:") && down.error.contains("sticks still work"))
+        let nowhere = try runBuilt("jampasir", ["push", "--config", one.config])
+        #expect(nowhere.status == 78 && nowhere.error.contains("push.hub"))
+    }
+
+    /// Anything else on the LAN gets a clear no and the hub carries on: another path, another
+    /// method, no length, a length too large, a body that is no bundle, a client gone silent.
+    @Test func hostileRequestsGetAClearNoAndTheHubCarriesOn() throws {
+        let one = try Counter("loket-1", in: directory)
+        try trust([one])
+        try one.record([60])
+        let server = try Server(config: hubConfig, log: directory.file("serve.log"), timeout: 1)
+        #expect(try server.raw("GET / HTTP/1.1\r\nHost: x\r\n\r\n").hasPrefix("HTTP/1.1 404 "))
+        #expect(try server.raw("GET /v1/bundles HTTP/1.1\r\n\r\n").hasPrefix("HTTP/1.1 405 "))
+        #expect(try server.raw("POST /v1/bundles HTTP/1.1\r\n\r\n").hasPrefix("HTTP/1.1 411 "))
+        #expect(try server.raw("POST /v1/bundles HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n").hasPrefix("HTTP/1.1 413 "))
+        let garbage = try server.raw("POST /v1/bundles HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello")
+        #expect(garbage.hasPrefix("HTTP/1.1 400 ") && garbage.contains("jampasir-bundle-1"))
+        let escape = #"{"format":"jampasir-bundle-1","files":{"../x":"aGk="}}"#
+        #expect(try server.raw("POST /v1/bundles HTTP/1.1\r\nContent-Length: \(escape.utf8.count)\r\n\r\n\(escape)").hasPrefix("HTTP/1.1 400 "))
+        #expect(!FileManager.default.fileExists(atPath: directory.file("hub/x")))
+        #expect(try server.raw("POST /v1/bundles HTTP/1.1\r\nContent-Le", thenWait: 2).hasPrefix("HTTP/1.1 400 "))
+        let after = try push(one, to: server.address)
+        #expect(after.status == 0, "the hub still takes bundles: \(after.error)")
+    }
+
     /// Clear errors for an empty hub configuration and a folder without exports.
     @Test func missingTrustAndMissingExportsAreClearErrors() throws {
         try "[hub]\nstore = \"\(directory.file("hub/hub.sqlite"))\"\n".write(

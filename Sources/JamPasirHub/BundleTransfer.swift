@@ -1,0 +1,162 @@
+import Foundation
+
+/// A counter's export on the wire: one HTTP/1.1 `POST /v1/bundles` whose body is a JSON
+/// envelope of the export folder's files (base64). Both ends are ours, so the protocol is the
+/// least that works through a LAN: one request per connection, a length, no chunking, no
+/// redirects, no keep-alive. What the hub does with it is exactly `jampasir hub import`.
+public enum BundleTransfer {
+    public static let path = "/v1/bundles"
+    public static let format = "jampasir-bundle-1"
+    /// The largest body the hub takes (a 300,000-session export is about 80 MB in base64).
+    public static let maxBody = 512 << 20
+    static let maxHead = 16 << 10
+
+    struct Envelope: Codable {
+        var format: String
+        var files: [String: String]
+    }
+
+    /// The envelope of an export folder's files.
+    public static func envelope(ofFolder folder: String) throws -> Data {
+        var files: [String: String] = [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: folder) {
+            files[name] = try Data(contentsOf: URL(fileURLWithPath: folder + "/" + name)).base64EncodedString()
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return try encoder.encode(Envelope(format: format, files: files))
+    }
+
+    public struct Refused: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Unpacks an envelope into a new folder: at most 16 files, plain names only.
+    public static func unpack(_ body: Data, into folder: String) throws(Refused) {
+        guard let envelope = try? JSONDecoder().decode(Envelope.self, from: body), envelope.format == format else {
+            throw Refused(description: "the body is not a \(format) envelope")
+        }
+        guard envelope.files.count <= 16 else { throw Refused(description: "more than 16 files") }
+        do {
+            try FileManager.default.createDirectory(
+                atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw Refused(description: "cannot make \(folder): \(error)")
+        }
+        for (name, base64) in envelope.files {
+            guard !name.isEmpty, name != ".", name != "..", !name.contains("/"), !name.contains("\0"),
+                let data = Data(base64Encoded: base64)
+            else { throw Refused(description: "a file name or its contents cannot be taken") }
+            guard FileManager.default.createFile(atPath: folder + "/" + name, contents: data) else {
+                throw Refused(description: "cannot write \(name) into \(folder)")
+            }
+        }
+    }
+}
+
+/// IPv4/IPv6 TCP, as little as the bundle transfer needs.
+enum TCP {
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// `host:port` or `[v6]:port`.
+    static func split(_ address: String) -> (host: String, port: String)? {
+        if address.hasPrefix("["), let close = address.firstIndex(of: "]") {
+            let host = String(address[address.index(after: address.startIndex)..<close])
+            let rest = address[address.index(after: close)...]
+            guard rest.hasPrefix(":"), let port = UInt16(rest.dropFirst()), port > 0 else { return nil }
+            return (host, String(port))
+        }
+        guard let colon = address.lastIndex(of: ":"), let port = UInt16(address[address.index(after: colon)...]),
+            port > 0, !address[..<colon].isEmpty, !address[..<colon].contains(":")
+        else { return nil }
+        return (String(address[..<colon]), String(port))
+    }
+
+    /// The addresses `host:port` resolves to (numeric or by name).
+    static func resolve(_ address: String, passive: Bool) throws(Failure) -> [(family: Int32, address: Data)] {
+        guard let (host, port) = split(address) else {
+            throw Failure(description: "\(address) is not HOST:PORT (e.g. hub.local:8790 or 192.168.1.10:8790)")
+        }
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = passive ? AI_PASSIVE : 0
+        var list: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(host, port, &hints, &list)
+        guard status == 0, let first = list else {
+            throw Failure(description: "cannot resolve \(host): \(String(cString: gai_strerror(status)))")
+        }
+        defer { freeaddrinfo(list) }
+        var found: [(Int32, Data)] = []
+        var entry: UnsafeMutablePointer<addrinfo>? = first
+        while let current = entry {
+            found.append((current.pointee.ai_family, Data(bytes: current.pointee.ai_addr, count: Int(current.pointee.ai_addrlen))))
+            entry = current.pointee.ai_next
+        }
+        return found
+    }
+
+    /// Sends and receives time out after `seconds` of silence.
+    static func setTimeouts(_ fd: Int32, seconds: Int) {
+        var limit = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    static func sendAll(_ fd: Int32, _ data: Data) throws(Failure) {
+        var sent = 0
+        while sent < data.count {
+            let n = data.withUnsafeBytes { send(fd, $0.baseAddress! + sent, data.count - sent, Int32(MSG_NOSIGNAL)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw Failure(description: "sending failed: \(String(cString: strerror(errno)))") }
+            sent += n
+        }
+    }
+
+    /// Reads until `done(buffer)` or the peer closes; never more than `limit` bytes, never
+    /// past `deadline` (a client that trickles cannot hold the other end for long).
+    static func receive(_ fd: Int32, limit: Int, deadline: Date = .distantFuture, until done: (Data) -> Bool)
+        throws(Failure) -> Data
+    {
+        var buffer = Data()
+        var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        while !done(buffer) {
+            guard buffer.count <= limit else { throw Failure(description: "more than \(limit) bytes") }
+            guard Date() < deadline else { throw Failure(description: "too slow") }
+            let n = recv(fd, &chunk, min(chunk.count, limit + 1 - buffer.count), 0)
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 {
+                throw Failure(
+                    description: errno == EAGAIN || errno == EWOULDBLOCK
+                        ? "timed out" : "receiving failed: \(String(cString: strerror(errno)))")
+            }
+            if n == 0 { break }
+            buffer.append(contentsOf: chunk[0..<n])
+        }
+        return buffer
+    }
+}
+
+/// An HTTP/1.1 message head: the first line and the headers (names lower-cased).
+struct HTTPHead {
+    var firstLine: [Substring]
+    var headers: [String: String]
+    var bodyStart: Data.Index
+
+    static let end = Data("\r\n\r\n".utf8)
+
+    init?(_ data: Data) {
+        guard let range = data.range(of: Self.end),
+            let text = String(data: data[data.startIndex..<range.lowerBound], encoding: .utf8)
+        else { return nil }
+        var lines = text.components(separatedBy: "\r\n")
+        firstLine = lines.removeFirst().split(separator: " ", maxSplits: 2)
+        headers = [:]
+        for line in lines {
+            guard let colon = line.firstIndex(of: ":") else { return nil }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        bodyStart = range.upperBound
+    }
+}

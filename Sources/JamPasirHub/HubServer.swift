@@ -1,0 +1,172 @@
+import Foundation
+import JamPasirExport
+import JamPasirReports
+
+/// `jampasir hub serve`: takes counters' bundles over the LAN. One connection at a time (the
+/// imports are one at a time anyway), each bounded in size and in silence, so a stuck or
+/// hostile client delays the next by at most `timeout` seconds and costs no more memory than
+/// the largest bundle.
+public struct HubServer: Sendable {
+    public let store: HubStore
+    public let trusted: TrustedSigners
+    /// Silence allowed within a request, and the whole request's time.
+    public var timeout = 10
+    public var requestSeconds = 300
+    let log: @Sendable (String) -> Void
+
+    public init(store: HubStore, trusted: TrustedSigners, log: @escaping @Sendable (String) -> Void) {
+        self.store = store
+        self.trusted = trusted
+        self.log = log
+    }
+
+    /// A listening socket on `address` (`HOST:PORT`; `0.0.0.0:8790` for every IPv4 interface).
+    public static func listen(on address: String) throws -> Int32 {
+        var lastError = "no address"
+        for candidate in try TCP.resolve(address, passive: true) {
+            let fd = socket(candidate.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            guard fd >= 0 else { continue }
+            var yes: Int32 = 1
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+            let bound = candidate.address.withUnsafeBytes {
+                bind(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(candidate.address.count))
+            }
+            if bound == 0 && Foundation.listen(fd, 16) == 0 { return fd }
+            lastError = String(cString: strerror(errno))
+            close(fd)
+        }
+        throw TCP.Failure(description: "cannot listen on \(address): \(lastError); check hub.listen or --listen")
+    }
+
+    /// Serves until the process ends.
+    public func serve(_ listener: Int32) -> Never {
+        while true {
+            var peer = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let client = withUnsafeMutablePointer(to: &peer) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(listener, $0, &length) }
+            }
+            guard client >= 0 else { continue }
+            handle(client, peer: Self.describe(&peer, length))
+            close(client)
+        }
+    }
+
+    /// One request: read, answer, log.
+    public func handle(_ client: Int32, peer: String) {
+        TCP.setTimeouts(client, seconds: timeout)
+        let (status, result, detail) = answer(client, peer: peer)
+        let body = "{\"result\":\(Self.json(result)),\"detail\":\(Self.json(detail))}\n"
+        let head =
+            "HTTP/1.1 \(status) \(Self.reason(status))\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n"
+        try? TCP.sendAll(client, Data((head + body).utf8))
+        log("\(peer): \(status) \(result): \(detail)".terminalSafe)
+    }
+
+    private func answer(_ client: Int32, peer: String) -> (Int, String, String) {
+        let deadline = Date().addingTimeInterval(Double(requestSeconds))
+        let received: Data
+        do {
+            received = try TCP.receive(client, limit: BundleTransfer.maxHead, deadline: deadline) { HTTPHead($0) != nil }
+        } catch {
+            return (400, "bad_request", "no request head: \(error)")
+        }
+        guard let head = HTTPHead(received), head.firstLine.count == 3, head.firstLine[2].hasPrefix("HTTP/1.")
+        else { return (400, "bad_request", "not an HTTP/1.1 request") }
+        guard head.firstLine[1] == BundleTransfer.path else {
+            return (404, "not_found", "the hub takes bundles at POST \(BundleTransfer.path)")
+        }
+        guard head.firstLine[0] == "POST" else { return (405, "method_not_allowed", "POST only") }
+        guard head.headers["transfer-encoding"] == nil, let lengthText = head.headers["content-length"],
+            let length = Int(lengthText), length >= 0
+        else { return (411, "length_required", "a Content-Length is needed") }
+        guard length <= BundleTransfer.maxBody else {
+            return (413, "too_large", "\(length) bytes; the hub takes at most \(BundleTransfer.maxBody)")
+        }
+        let total = head.bodyStart - received.startIndex + length
+        let message: Data
+        do {
+            message =
+                received.count >= total
+                ? received : received + (try TCP.receive(client, limit: total - received.count, deadline: deadline) {
+                    $0.count >= total - received.count
+                })
+        } catch {
+            return (400, "bad_request", "the body did not arrive: \(error)")
+        }
+        guard message.count == total else { return (400, "bad_request", "the body is shorter than its Content-Length") }
+        let folder = store.bundlesDirectory + "/.received-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        do {
+            try BundleTransfer.unpack(message[(message.startIndex + head.bodyStart - received.startIndex)...], into: folder)
+        } catch {
+            return (400, "bad_request", "\(error)")
+        }
+        let result = HubImport.importBundle(folder, into: store, trusting: trusted, at: Date(), source: "http \(peer)")
+        let counter = result.counterID.map { "\($0): " } ?? ""
+        switch result.verdict {
+        case .accepted(let new, let known): return (200, "imported", "\(counter)\(new) new sessions, \(known) known")
+        case .alreadyImported: return (200, "known", "\(counter)imported before")
+        case .refused(let why): return (422, "refused", counter + why)
+        case .historyChanged(let new, let findings):
+            return (409, "history_changed", "\(counter)\(new) new sessions; " + findings.joined(separator: "; "))
+        }
+    }
+
+    static func describe(_ peer: inout sockaddr_storage, _ length: socklen_t) -> String {
+        var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+        let status = withUnsafePointer(to: &peer) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                getnameinfo($0, length, &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST)
+            }
+        }
+        return status == 0 ? String(cString: host) : "?"
+    }
+
+    static func reason(_ status: Int) -> String {
+        [200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict",
+         411: "Length Required", 413: "Content Too Large", 422: "Unprocessable Content"][status] ?? "Error"
+    }
+
+    /// A JSON string literal.
+    static func json(_ text: String) -> String {
+        String(decoding: (try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8), as: UTF8.self)
+    }
+}
+
+/// The counter's side: one bundle to the hub.
+public enum BundlePush {
+    public struct Answer: Equatable, Sendable {
+        public var status: Int
+        public var result: String
+        public var detail: String
+    }
+
+    /// Sends the export folder to the hub at `address`; the hub's answer, or a failure to reach it.
+    public static func send(folder: String, to address: String, timeout: Int = 30) throws -> Answer {
+        let body = try BundleTransfer.envelope(ofFolder: folder)
+        var lastError = "no address"
+        for candidate in try TCP.resolve(address, passive: false) {
+            let fd = socket(candidate.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            guard fd >= 0 else { continue }
+            defer { close(fd) }
+            TCP.setTimeouts(fd, seconds: timeout)
+            let connected = candidate.address.withUnsafeBytes {
+                connect(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(candidate.address.count))
+            }
+            guard connected == 0 else {
+                lastError = String(cString: strerror(errno))
+                continue
+            }
+            let head =
+                "POST \(BundleTransfer.path) HTTP/1.1\r\nHost: \(address)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
+            try TCP.sendAll(fd, Data(head.utf8) + body)
+            let response = try TCP.receive(fd, limit: 64 << 10) { _ in false }
+            guard let parsed = HTTPHead(response), parsed.firstLine.count >= 2, let status = Int(parsed.firstLine[1]),
+                let answer = try? JSONSerialization.jsonObject(with: response[parsed.bodyStart...]) as? [String: String]
+            else { throw TCP.Failure(description: "\(address) did not answer as a JamPasir hub") }
+            return Answer(status: status, result: answer["result"] ?? "?", detail: answer["detail"] ?? "")
+        }
+        throw TCP.Failure(description: "cannot connect to \(address): \(lastError)")
+    }
+}
