@@ -176,7 +176,7 @@ let package = Package(
             name: "JamPasirDaemonTests",
             dependencies: [
                 "JamPasirDaemon", "JamPasirTesting", "JamPasirCLI", "JamPasirStore", "JamPasirReports", "JamPasirCore",
-                "JamPasirHardware",
+                "JamPasirHardware", "JamPasirHub", "JamPasirExport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

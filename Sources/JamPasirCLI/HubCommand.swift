@@ -285,8 +285,10 @@ public struct HubServeCommand: ParsableCommand {
             FileHandle.standardError.write(Data("jampasir hub: \(line)\n".utf8))
         }
         server.timeout = timeout
-        FileHandle.standardError.write(Data("jampasir hub: listening on \(address), store \(store.path)\n".utf8))
+        FileHandle.standardError.write(
+            Data("jampasir hub: listening on \(address) (port \(HubServer.port(of: listener))), store \(store.path)\n".terminalSafe.utf8))
         server.serve(listener)
+        throw CLIFailure(message: "stopped taking connections on \(address): \(String(cString: strerror(errno)))", exitStatus: 71)
     }
 }
 

@@ -60,16 +60,16 @@ enum TCP {
         var description: String
     }
 
-    /// `host:port` or `[v6]:port`.
+    /// `host:port` or `[v6]:port` (port 0: any free port, for listening).
     static func split(_ address: String) -> (host: String, port: String)? {
         if address.hasPrefix("["), let close = address.firstIndex(of: "]") {
             let host = String(address[address.index(after: address.startIndex)..<close])
             let rest = address[address.index(after: close)...]
-            guard rest.hasPrefix(":"), let port = UInt16(rest.dropFirst()), port > 0 else { return nil }
+            guard rest.hasPrefix(":"), let port = UInt16(rest.dropFirst()) else { return nil }
             return (host, String(port))
         }
         guard let colon = address.lastIndex(of: ":"), let port = UInt16(address[address.index(after: colon)...]),
-            port > 0, !address[..<colon].isEmpty, !address[..<colon].contains(":")
+            !address[..<colon].isEmpty, !address[..<colon].contains(":")
         else { return nil }
         return (String(address[..<colon]), String(port))
     }

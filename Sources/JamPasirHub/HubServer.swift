@@ -38,18 +38,45 @@ public struct HubServer: Sendable {
         throw TCP.Failure(description: "cannot listen on \(address): \(lastError); check hub.listen or --listen")
     }
 
-    /// Serves until the process ends.
-    public func serve(_ listener: Int32) -> Never {
+    /// Serves until the listening socket is shut down (`shutdown(listener, SHUT_RDWR)`), which
+    /// is how a test ends it; the command serves until the process is stopped. A connection
+    /// that fails before it is accepted is skipped; running out of descriptors or memory waits a
+    /// moment instead of spinning.
+    public func serve(_ listener: Int32) {
         while true {
             var peer = sockaddr_storage()
             var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
             let client = withUnsafeMutablePointer(to: &peer) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(listener, $0, &length) }
             }
-            guard client >= 0 else { continue }
+            guard client >= 0 else {
+                switch errno {
+                case EINTR, ECONNABORTED, EPROTO, EPERM: continue
+                case EMFILE, ENFILE, ENOBUFS, ENOMEM: usleep(100_000)
+                default: return
+                }
+                continue
+            }
+            _ = fcntl(client, F_SETFD, FD_CLOEXEC)
             handle(client, peer: Self.describe(&peer, length))
             close(client)
         }
+    }
+
+    /// The port a listening socket was bound to (for `127.0.0.1:0`).
+    public static func port(of listener: Int32) -> Int {
+        var address = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
+        }
+        let isIPv6 = address.ss_family == sa_family_t(AF_INET6)
+        let port = withUnsafePointer(to: &address) {
+            isIPv6
+                ? $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee.sin6_port }
+                : $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_port }
+        }
+        return Int(UInt16(bigEndian: port))
     }
 
     /// One request: read, answer, log.

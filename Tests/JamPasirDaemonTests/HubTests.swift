@@ -1,6 +1,8 @@
 import Foundation
+import Synchronization
 import JamPasirCore
 import JamPasirExport
+import JamPasirHub
 import JamPasirStore
 import JamPasirTesting
 import Testing
@@ -231,36 +233,37 @@ struct HubTests {
         #expect(try hub(["report", "--format", "csv"]).output.contains("\r\ncounter loket-1,2026-12-01,3,"))
     }
 
-    /// The real `jampasir hub serve` on a loopback port, its log in a file.
-    final class Server {
-        let process = Process()
-        let port: Int
-        let log: String
+    /// The hub's server on a loopback port in this process, with the hub store `jampasir hub`
+    /// uses; what it logs is kept. (`jampasir hub serve` as typed, under its unit, is tested by
+    /// `make test-prometheus` and the package's checks: a server child of the test runner would
+    /// inherit its blocked signals and outlive a failed test.)
+    final class Server: @unchecked Sendable {
+        let listener: Int32
+        let address: String
+        private let lines = Mutex<[String]>([])
+        private let done = DispatchGroup()
 
-        init(config: String, log: String, timeout: Int = 10) throws {
-            port = try Self.freePort()
-            self.log = log
-            _ = FileManager.default.createFile(atPath: log, contents: nil)
-            // Started through a shell that closes every other descriptor first: a server that
-            // lives through the test must not hold the pipes of commands other tests run meanwhile.
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-            process.arguments = [
-                "-c", "import os, sys; os.closerange(3, 65536); os.execv(sys.argv[1], sys.argv[1:])",
-                builtExecutable("jampasir"), "hub", "serve", "--config", config, "--listen", "127.0.0.1:\(port)",
-                "--timeout", "\(timeout)",
-            ]
-            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-            try process.run()
-            _ = waitUntil { (try? String(contentsOfFile: log, encoding: .utf8))?.contains("listening on") == true }
+        init(store: String, trusting keys: [String], timeout: Int = 10) throws {
+            listener = try HubServer.listen(on: "127.0.0.1:0")
+            address = "127.0.0.1:\(HubServer.port(of: listener))"
+            var server = HubServer(store: try HubStore(path: store), trusted: try TrustedSigners(keys)) { [weak self] line in
+                self?.lines.withLock { $0.append(line) }
+            }
+            server.timeout = timeout
+            let listener = listener
+            let configured = server
+            DispatchQueue.global().async(group: done) { configured.serve(listener) }
         }
 
-        var address: String { "127.0.0.1:\(port)" }
+        var log: [String] { lines.withLock { $0 } }
 
-        /// Raw bytes to the hub, as any program on the LAN could send them; its answer.
+        /// Raw bytes to the hub, as any program on the LAN could send them, and its answer.
+        /// `thenWait`: seconds to stay silent before reading (a client that stops mid-request).
         func raw(_ request: String, thenWait seconds: Double = 0) throws -> String {
             let script = """
                 import socket, sys, time
-                s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+                host, port = sys.argv[1].rsplit(":", 1)
+                s = socket.create_connection((host, int(port)), timeout=30)
                 s.sendall(sys.argv[2].encode()); time.sleep(float(sys.argv[3]))
                 data = b""
                 while True:
@@ -269,22 +272,22 @@ struct HubTests {
                     data += chunk
                 print(data.decode(errors="replace"))
                 """
-            let run = try runTool("/usr/bin/python3", ["-c", script, "\(port)", request, "\(seconds)"])
+            let run = try runTool("/usr/bin/python3", ["-c", script, address, request, "\(seconds)"])
             return String(decoding: run.output, as: UTF8.self)
         }
 
-        static func freePort() throws -> Int {
-            let run = try runTool(
-                "/usr/bin/python3",
-                ["-c", "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"])
-            return Int(String(decoding: run.output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
-        }
-
         deinit {
-            // SIGKILL: a test runner's thread may block SIGTERM, and its children inherit that.
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            shutdown(listener, Int32(SHUT_RDWR))
+            done.wait()
+            close(listener)
         }
+    }
+
+    /// A loopback address where nothing listens.
+    static func closedAddress() throws -> String {
+        let listener = try HubServer.listen(on: "127.0.0.1:0")
+        defer { close(listener) }
+        return "127.0.0.1:\(HubServer.port(of: listener))"
     }
 
     func push(_ counter: Counter, to address: String, _ extra: [String] = []) throws -> (
@@ -299,7 +302,7 @@ struct HubTests {
         let one = try Counter("loket-1", in: directory)
         try trust([one])
         try one.record([60, 130])
-        let server = try Server(config: hubConfig, log: directory.file("serve.log"))
+        let server = try Server(store: directory.file("hub/hub.sqlite"), trusting: [one.key.publicKeyBase64])
         let first = try push(one, to: server.address)
         #expect(first.status == 0, "\(first.error)")
         #expect(first.output == "pushed to \(server.address): imported: loket-1: 2 new sessions, 0 known\n")
@@ -309,9 +312,9 @@ struct HubTests {
         let third = try push(one, to: server.address)
         #expect(third.output.hasSuffix("imported: loket-1: 1 new sessions, 2 known\n"), "\(third.output)")
         #expect(try hub(["report", "--format", "csv"]).output.contains("\r\noffice,2026-12-01,3,2,1,1,"))
-        #expect(try String(contentsOfFile: server.log, encoding: .utf8).contains("127.0.0.1: 200 imported: loket-1"))
+        #expect(server.log.first?.hasPrefix("127.0.0.1: 200 imported: loket-1: 2 new sessions") == true, "\(server.log)")
 
-        let down = try push(one, to: "127.0.0.1:\(try Server.freePort())", ["--attempts", "1", "--force"])
+        let down = try push(one, to: try Self.closedAddress(), ["--attempts", "1", "--force"])
         #expect(down.status == 69)
         #expect(down.error.contains("cannot reach the hub 127.0.0.1:") && down.error.contains("sticks still work"))
         let nowhere = try runBuilt("jampasir", ["push", "--config", one.config])
@@ -324,7 +327,7 @@ struct HubTests {
         let one = try Counter("loket-1", in: directory)
         try trust([one])
         try one.record([60])
-        let server = try Server(config: hubConfig, log: directory.file("serve.log"), timeout: 1)
+        let server = try Server(store: directory.file("hub/hub.sqlite"), trusting: [one.key.publicKeyBase64], timeout: 1)
         #expect(try server.raw("GET / HTTP/1.1\r\nHost: x\r\n\r\n").hasPrefix("HTTP/1.1 404 "))
         #expect(try server.raw("GET /v1/bundles HTTP/1.1\r\n\r\n").hasPrefix("HTTP/1.1 405 "))
         #expect(try server.raw("POST /v1/bundles HTTP/1.1\r\n\r\n").hasPrefix("HTTP/1.1 411 "))
