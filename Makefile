@@ -70,6 +70,7 @@ test-counter: deps
 
 test-prometheus: deps
 	swift build --product jampasird
+	swift build --product jampasir
 	Tests/prometheus/run.sh
 
 bench: deps

@@ -285,8 +285,9 @@ public struct HubServeCommand: ParsableCommand {
             FileHandle.standardError.write(Data("jampasir hub: \(line)\n".utf8))
         }
         server.timeout = timeout
-        FileHandle.standardError.write(
-            Data("jampasir hub: listening on \(address) (port \(HubServer.port(of: listener))), store \(store.path)\n".terminalSafe.utf8))
+        let port = HubServer.port(of: listener)
+        let listening = address.hasSuffix(":0") ? "\(address.dropLast(2)):\(port)" : address
+        FileHandle.standardError.write(Data("jampasir hub: \("listening on \(listening), store \(store.path)".terminalSafe)\n".utf8))
         server.serve(listener)
         throw CLIFailure(message: "stopped taking connections on \(address): \(String(cString: strerror(errno)))", exitStatus: 71)
     }
