@@ -195,6 +195,21 @@ install)
     sleep 2
     echo "=== UNPLUG foreign"
 
+    # 8. The office over the LAN: this machine is also the hub (jampasir-hub.service) and trusts
+    # this counter's key; the technician sets push.hub and starts the push (the timer's unit).
+    t8=$(date +%s); sleep 1
+    public=$(journalctl -u jampasird -q --no-pager | grep -o 'public key [A-Za-z0-9+/=]*' | tail -n 1 | cut -d' ' -f3)
+    printf 'trusted_keys = ["%s"]\n[push]\nhub = "127.0.0.1:8790"\n[hub]\nlisten = "127.0.0.1:8790"\n' "$public" \
+        >> /etc/jampasir/jampasir.toml
+    check "the office hub: jampasir-hub.service enabled and listening" sh -c \
+        "systemctl enable --now jampasir-hub.service && for i in \$(seq 150); do journalctl -u jampasir-hub -q --no-pager --since @$t8 | grep -q 'listening on 127.0.0.1:8790' && exit 0; sleep 0.2; done; exit 1"
+    check "  … the counter's push (jampasir-push.service) sends its sessions" systemctl start jampasir-push.service
+    check "  … the hub imported them" sh -c "journalctl -u jampasir-hub -q --no-pager --since @$t8 | grep -q '127.0.0.1: 200 imported: .*: 3 new sessions, 0 known'"
+    check "  … a second push sends nothing" sh -c "systemctl start jampasir-push.service && journalctl -u jampasir-push -q --no-pager --since @$t8 | grep -q 'nothing new since the last push'"
+    check "  … the timer is scheduled" sh -c "systemctl enable --now jampasir-push.timer && systemctl list-timers jampasir-push.timer --no-pager | grep -q jampasir-push.service"
+    check "  … the timing daemon still has no network access" sh -c "systemctl show -p RestrictAddressFamilies --value jampasird | grep -q AF_UNIX && ! systemctl show -p RestrictAddressFamilies --value jampasird | grep -q INET"
+    journalctl -u jampasir-push -u jampasir-hub -q --no-pager --since "@$t8" | tail -n 6 | sed 's/^/# /'
+
     # 7. Untrusted USB: the sticks above went through the USB policy; a keyboard and a network
     # adapter from the waiting room are enumerated but get no driver, and the journal says so.
     t7=$(date +%s); sleep 1
