@@ -27,7 +27,7 @@ DAEMON_FLAGS = --simulate --store $(STORE) $(if $(LIMIT),--limit $(LIMIT)) $(if 
 CLI_FLAGS = --store $(STORE) $(if $(CONFIG),--config $(CONFIG))
 PACKAGE_FLAGS = $(if $(ARCH),ARCH=$(ARCH)) $(if $(RELEASE),RELEASE=$(RELEASE))
 
-.PHONY: all deps build release run docs test test-kernel test-arm64 test-counter test-prometheus check-systemd deb test-deb bench torture soak sessions stats clean
+.PHONY: all deps build release run docs test test-kernel test-arm64 test-counter test-prometheus check-systemd deb test-deb bench bench-hub torture soak sessions stats clean
 
 all: build
 
@@ -75,6 +75,9 @@ test-prometheus: deps
 
 bench: deps
 	scripts/bench.sh
+
+bench-hub: deps
+	scripts/bench-hub.sh
 
 soak: deps
 	SOAK_SESSIONS=$(or $(SESSIONS),100000) swift test --disable-xctest --filter SoakTests 2>&1 | grep -E "soak:|passed|failed"

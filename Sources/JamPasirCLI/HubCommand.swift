@@ -71,13 +71,14 @@ public struct HubImportCommand: ParsableCommand {
     static let noTrustedKeys =
         "no counter is trusted yet: add each counter's public key (jampasird logs it at start) to export.trusted_keys of the hub's configuration, or give --trusted-keys FILE"
 
+    /// One line per export as it is taken (the progress of a stick with many), then exit status
+    /// 1 if any was refused or changed history.
     public func run() throws {
-        let verdict = try importAll()
-        for line in verdict.lines { print(line.terminalSafe) }
-        if verdict.exitStatus != 0 { throw ExitCode(verdict.exitStatus) }
+        if try !importAll(telling: { print($0.terminalSafe) }) { throw ExitCode(1) }
     }
 
-    public func importAll() throws -> (lines: [String], exitStatus: Int32) {
+    /// Whether every export was taken without a finding.
+    func importAll(telling tell: (String) -> Void) throws -> Bool {
         guard let trusted = try officeKeys(trustedKeys: trustedKeys, config: hub.config) else {
             throw CLIFailure(message: Self.noTrustedKeys, exitStatus: 78)
         }
@@ -89,25 +90,24 @@ public struct HubImportCommand: ParsableCommand {
                     "no export found in \(directories.joined(separator: ", ")): give a stick's root, its JAMPASIR folder or an export folder (the one holding manifest.json)",
                 exitStatus: 66)
         }
-        var lines: [String] = []
         var failed = false
         for folder in folders {
             let result = HubImport.importBundle(folder, into: store, trusting: trusted, at: Date(), source: folder)
             let counter = result.counterID.map { " (\($0))" } ?? ""
             switch result.verdict {
             case .accepted(let new, let known):
-                lines.append("IMPORTED \(folder)\(counter): \(new) new session\(new == 1 ? "" : "s"), \(known) known")
+                tell("IMPORTED \(folder)\(counter): \(new) new session\(new == 1 ? "" : "s"), \(known) known")
             case .alreadyImported:
-                lines.append("KNOWN \(folder)\(counter): imported before")
+                tell("KNOWN \(folder)\(counter): imported before")
             case .refused(let why):
                 failed = true
-                lines.append("REFUSED \(folder)\(counter): \(why)")
+                tell("REFUSED \(folder)\(counter): \(why)")
             case .historyChanged(let new, let findings):
                 failed = true
-                lines.append("HISTORY CHANGED \(folder)\(counter): \(new) new session\(new == 1 ? "" : "s"); " + findings.joined(separator: "; "))
+                tell("HISTORY CHANGED \(folder)\(counter): \(new) new session\(new == 1 ? "" : "s"); " + findings.joined(separator: "; "))
             }
         }
-        return (lines, failed ? 1 : 0)
+        return !failed
     }
 }
 
