@@ -34,6 +34,7 @@ counter() {  # number id
     [ $(($1 % 100)) -ne 0 ] || echo "bench-hub: $1 counters exported" >&2
 }
 export -f counter
+mkdir -p "$work/stick"
 say "making $total counters' signed exports of $sessions sessions each ($offices offices × $per_office)"
 start=$SECONDS
 for office in $(seq "$offices"); do for desk in $(seq "$per_office"); do

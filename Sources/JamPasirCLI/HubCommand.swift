@@ -19,7 +19,10 @@ public struct HubCommand: ParsableCommand {
             session id. It is the witness of each counter's history: an export whose sessions or \
             chain contradict what the hub received before is named and kept as a finding.
             """,
-        subcommands: [HubImportCommand.self, HubServeCommand.self, HubCountersCommand.self, HubReportCommand.self])
+        subcommands: [
+            HubImportCommand.self, HubServeCommand.self, HubForwardCommand.self, HubCountersCommand.self,
+            HubReportCommand.self,
+        ])
 
     public init() {}
 }
@@ -282,12 +285,12 @@ public struct HubServeCommand: ParsableCommand {
             throw CLIFailure(message: "\(error)", exitStatus: 69)
         }
         var server = HubServer(store: store, trusted: trusted) { line in
-            FileHandle.standardError.write(Data("jampasir hub: \(line)\n".utf8))
+            tellStandardError("jampasir hub: \(line)")
         }
         server.timeout = timeout
         let port = HubServer.port(of: listener)
         let listening = address.hasSuffix(":0") ? "\(address.dropLast(2)):\(port)" : address
-        FileHandle.standardError.write(Data("jampasir hub: \("listening on \(listening), store \(store.path)".terminalSafe)\n".utf8))
+        tellStandardError("jampasir hub: listening on \(listening), store \(store.path)")
         server.serve(listener)
         throw CLIFailure(message: "stopped taking connections on \(address): \(String(cString: strerror(errno)))", exitStatus: 71)
     }
@@ -352,38 +355,23 @@ public struct PushCommand: ParsableCommand {
         } catch {
             throw CLIFailure(message: "export failed: \(error)", exitStatus: 73)
         }
-        var pause = 5.0
-        for attempt in 1...attempts {
-            let answer: BundlePush.Answer
-            do {
-                answer = try BundlePush.send(folder: export, to: address)
-            } catch {
-                guard attempt < attempts else {
-                    throw CLIFailure(
-                        message:
-                            "cannot reach the hub \(address) after \(attempts) tr\(attempts == 1 ? "y" : "ies"): \(error); the export goes at the next push (jampasir-push.timer), and sticks still work",
-                        exitStatus: 69)
-                }
-                FileHandle.standardError.write(
-                    Data("jampasir: hub \(address): \(error); trying again in \(Int(pause)) s\n".terminalSafe.utf8))
-                Thread.sleep(forTimeInterval: pause)
-                pause = min(pause * 2, 300)
-                continue
-            }
-            let said = "\(answer.result): \(answer.detail)".terminalSafe
-            switch answer.status {
-            case 200, 409:
-                if let data = try? JSONEncoder().encode(state), let file = try? AtomicFile(path: statePath) {
-                    try? file.write(String(decoding: data, as: UTF8.self))
-                    try? file.commit()
-                }
-                print("pushed to \(address.terminalSafe): \(said)")
-                if answer.status == 409 { throw ExitCode(1) }
-                return
-            default:
-                throw CLIFailure(message: "the hub \(address) refused the export: \(said)", exitStatus: 65)
-            }
+        let answer: BundlePush.Answer
+        do {
+            answer = try BundlePush.deliver(folder: export, to: address, attempts: attempts) { tellStandardError("jampasir: \($0)") }
+        } catch let unreachable as BundlePush.Unreachable {
+            throw CLIFailure(
+                message: "\(unreachable); the export goes at the next push (jampasir-push.timer), and sticks still work",
+                exitStatus: 69)
         }
+        guard answer.taken else {
+            throw CLIFailure(message: "the hub \(address) refused the export: \(answer.text)", exitStatus: 65)
+        }
+        if let data = try? JSONEncoder().encode(state), let file = try? AtomicFile(path: statePath) {
+            try? file.write(String(decoding: data, as: UTF8.self))
+            try? file.commit()
+        }
+        print("pushed to \(address.terminalSafe): \(answer.text)")
+        if answer.status == 409 { throw ExitCode(1) }
     }
 
     private func deviceKey(_ configuration: Configuration) throws -> DeviceKey {
@@ -398,5 +386,84 @@ public struct PushCommand: ParsableCommand {
         } catch {
             throw CLIFailure(message: "\(error)", exitStatus: 66)
         }
+    }
+}
+
+/// One line to standard error (the journal under systemd), made safe for a terminal.
+func tellStandardError(_ line: String) {
+    FileHandle.standardError.write(Data((line.terminalSafe + "\n").utf8))
+}
+
+/// `jampasir hub forward`: the bundles this hub took, to the hub above it.
+public struct HubForwardCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "forward",
+        abstract: "Send every export this hub took to the hub above it (push.hub), each once.",
+        discussion: """
+            For a directorate whose regional or national hub runs `jampasir hub serve` too: every \
+            export this hub accepted (kept as received in bundles/ beside hub.store) is sent as its \
+            counter signed it, so the hub above verifies and witnesses it itself; it must trust the \
+            counters' keys. Exports go in the order they arrived, each until the hub above has it. \
+            Exit status 0: all sent, or nothing to send; 1: the hub above found a counter's history \
+            changed; 65: it refused some (listed; they are sent again next time); 69: it could not \
+            be reached (the rest go next time); 78: no hub above configured.
+            """)
+
+    @OptionGroup var hub: HubOptions
+    @Option(name: .long, help: ArgumentHelp("The hub above, HOST:PORT (default: push.hub).", valueName: "address"))
+    var to: String?
+    @Option(name: .long, help: "Tries before giving up (the pause doubles from 5 s, at most 5 min).")
+    var attempts = 5
+
+    public init() {}
+
+    public func validate() throws {
+        guard (1...20).contains(attempts) else { throw ValidationError("--attempts must be 1 to 20") }
+    }
+
+    public func run() throws {
+        let (configuration, store) = try hub.open()
+        guard let address = to ?? configuration.pushHub else {
+            throw CLIFailure(
+                message: "no hub above to forward to: set push.hub in \(hub.config ?? Configuration.defaultPath) or give --to HOST:PORT",
+                exitStatus: 78)
+        }
+        let pending = try store.bundles(notForwardedTo: address)
+        guard !pending.isEmpty else {
+            print("nothing to forward to \(address)".terminalSafe)
+            return
+        }
+        var refused = 0
+        var changed = false
+        for (index, bundle) in pending.enumerated() {
+            let name = "\(bundle.id.prefix(16)) (\(bundle.counterID))"
+            let answer: BundlePush.Answer
+            do {
+                answer = try BundlePush.deliver(
+                    folder: store.bundlesDirectory + "/" + bundle.id, to: address, attempts: attempts
+                ) { tellStandardError("jampasir: \($0)") }
+            } catch let unreachable as BundlePush.Unreachable {
+                throw CLIFailure(
+                    message: "\(unreachable); \(index) of \(pending.count) forwarded, the rest go next time",
+                    exitStatus: 69)
+            } catch {
+                refused += 1
+                print("NOT SENT \(name): its copy cannot be read: \(error)".terminalSafe)
+                continue
+            }
+            guard answer.taken else {
+                refused += 1
+                print("REFUSED \(name): \(answer.text)".terminalSafe)
+                continue
+            }
+            try store.markForwarded(bundle.id, to: address, answer: answer.text, at: Timestamp.iso8601(Date()))
+            print("FORWARDED \(name): \(answer.text)".terminalSafe)
+            changed = changed || answer.status == 409
+        }
+        if refused > 0 {
+            throw CLIFailure(
+                message: "\(refused) of \(pending.count) exports not taken by \(address) (listed above)", exitStatus: 65)
+        }
+        if changed { throw ExitCode(1) }
     }
 }

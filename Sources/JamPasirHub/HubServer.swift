@@ -161,17 +161,52 @@ public struct HubServer: Sendable {
     }
 }
 
-/// The counter's side: one bundle to the hub.
+/// The sending side: an export folder to a hub (a counter's `jampasir push`, a hub's
+/// `jampasir hub forward` to the hub above it).
 public enum BundlePush {
     public struct Answer: Equatable, Sendable {
         public var status: Int
         public var result: String
         public var detail: String
+
+        /// 200 (imported, known) and 409 (taken, history changed): the hub has it.
+        public var taken: Bool { status == 200 || status == 409 }
+        public var text: String { "\(result): \(detail)".terminalSafe }
     }
 
-    /// Sends the export folder to the hub at `address`; the hub's answer, or a failure to reach it.
-    public static func send(folder: String, to address: String, timeout: Int = 30) throws -> Answer {
+    /// The hub could not be reached on any try.
+    public struct Unreachable: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Sends the export folder to the hub at `address`, trying `attempts` times while the hub
+    /// cannot be reached, the pause doubling from `firstPause` seconds up to 5 minutes; `waiting`
+    /// is told of each pause. Returns the hub's answer, whatever it says; throws `Unreachable`,
+    /// or the reason the folder could not be read.
+    public static func deliver(
+        folder: String, to address: String, attempts: Int, firstPause: Double = 5, waiting: (String) -> Void
+    ) throws -> Answer {
         let body = try BundleTransfer.envelope(ofFolder: folder)
+        var pause = firstPause
+        var attempt = 1
+        while true {
+            do {
+                return try send(body, to: address)
+            } catch {
+                guard attempt < attempts else {
+                    throw Unreachable(
+                        description: "cannot reach the hub \(address) after \(attempts) tr\(attempts == 1 ? "y" : "ies"): \(error)")
+                }
+                waiting("hub \(address): \(error); trying again in \(Int(pause)) s")
+                Thread.sleep(forTimeInterval: pause)
+                pause = min(pause * 2, 300)
+                attempt += 1
+            }
+        }
+    }
+
+    /// One try: the envelope to the hub at `address`, and its answer.
+    static func send(_ body: Data, to address: String, timeout: Int = 30) throws(TCP.Failure) -> Answer {
         var lastError = "no address"
         for candidate in try TCP.resolve(address, passive: false) {
             let fd = socket(candidate.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)

@@ -96,6 +96,18 @@ public final class HubStore: Sendable {
                       BEGIN SELECT RAISE(ABORT, 'findings are never deleted'); END;
                     """)
         }
+        migrator.registerMigration("v2-forwarded") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE forwarded (
+                      bundle TEXT NOT NULL REFERENCES bundle(manifest_sha256),
+                      hub TEXT NOT NULL,
+                      forwarded_at TEXT NOT NULL,
+                      answer TEXT NOT NULL,
+                      PRIMARY KEY (bundle, hub)
+                    );
+                    """)
+        }
         return migrator
     }
 }
@@ -181,6 +193,33 @@ extension HubStore {
                     counterID: $0["counter_id"], publicKey: $0["public_key"], foundAt: $0["found_at"],
                     description: $0["description"])
             }
+        }
+    }
+
+    /// A bundle the hub took (its copy is `bundlesDirectory/<id>`).
+    public struct Bundle: Equatable, Sendable {
+        public var id: String
+        public var counterID: String
+    }
+
+    /// The bundles the hub above at `hub` does not have yet, in the order they arrived.
+    public func bundles(notForwardedTo hub: String) throws(Failure) -> [Bundle] {
+        try read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT manifest_sha256, counter_id FROM bundle
+                    WHERE manifest_sha256 NOT IN (SELECT bundle FROM forwarded WHERE hub = ?) ORDER BY rowid
+                    """, arguments: [hub]
+            ).map { Bundle(id: $0["manifest_sha256"], counterID: $0["counter_id"]) }
+        }
+    }
+
+    public func markForwarded(_ bundle: String, to hub: String, answer: String, at time: String) throws(Failure) {
+        try write { db in
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO forwarded (bundle, hub, forwarded_at, answer) VALUES (?, ?, ?, ?)",
+                arguments: [bundle, hub, time, answer])
         }
     }
 

@@ -243,8 +243,8 @@ struct HubTests {
         private let lines = Mutex<[String]>([])
         private let done = DispatchGroup()
 
-        init(store: String, trusting keys: [String], timeout: Int = 10) throws {
-            listener = try HubServer.listen(on: "127.0.0.1:0")
+        init(store: String, trusting keys: [String], timeout: Int = 10, on requested: String = "127.0.0.1:0") throws {
+            listener = try HubServer.listen(on: requested)
             address = "127.0.0.1:\(HubServer.port(of: listener))"
             var server = HubServer(store: try HubStore(path: store), trusted: try TrustedSigners(keys)) { [weak self] line in
                 self?.lines.withLock { $0.append(line) }
@@ -323,6 +323,47 @@ struct HubTests {
 
     /// Anything else on the LAN gets a clear no and the hub carries on: another path, another
     /// method, no length, a length too large, a body that is no bundle, a client gone silent.
+    @Test func theHubForwardsEachExportToTheHubAboveOnce() throws {
+        let one = try Counter("loket-1", in: directory)
+        let two = try Counter("loket-2", in: directory)
+        try trust([one, two])
+        try one.record([60, 130])
+        try two.record([90])
+        try one.export(to: directory.file("stick"))
+        try two.export(to: directory.file("stick"))
+        #expect(try hub(["import", directory.file("stick")]).status == 0)
+        // The hub above trusts only loket-1 at first.
+        let region = directory.file("region/hub.sqlite")
+        var above = try Server(store: region, trusting: [one.key.publicKeyBase64])
+        let address = above.address
+        let first = try hub(["forward", "--to", address, "--attempts", "1"])
+        #expect(first.status == 65, "\(first.output)\(first.error)")
+        #expect(first.output.contains("(loket-1): imported: loket-1: 2 new sessions, 0 known"))
+        #expect(first.output.contains("REFUSED ") && first.output.contains("(loket-2): refused: loket-2: signed by a key"))
+        #expect(first.error.contains("1 of 2 exports not taken by \(address)"))
+
+        // Once the hub above trusts loket-2, only its export goes: loket-1's is not sent twice.
+        above = try Server(store: directory.file("elsewhere/hub.sqlite"), trusting: [])  // the first one closes
+        above = try Server(store: region, trusting: [one.key.publicKeyBase64, two.key.publicKeyBase64], on: address)
+        let trusted = above
+        let second = try hub(["forward", "--to", trusted.address])
+        #expect(second.status == 0, "\(second.error)")
+        #expect(second.output.split(separator: "\n").count == 1)
+        #expect(second.output.contains("FORWARDED ") && second.output.contains("(loket-2): imported: loket-2: 1 new sessions"))
+        #expect(try hub(["forward", "--to", trusted.address]).output == "nothing to forward to \(trusted.address)\n")
+
+        // The hub above's office figures are this hub's.
+        let office = try hub(["report", "--format", "csv"]).output
+        let aboveReport = try runBuilt("jampasir", ["hub", "report", "--hub-store", region, "--format", "csv", "--config", hubConfig])
+        #expect(aboveReport.output == office)
+        #expect(office.contains("\r\noffice,2026-12-01,3,2,1,1,"))
+
+        let nowhere = try hub(["forward", "--to", try Self.closedAddress(), "--attempts", "1"])
+        #expect(nowhere.status == 69 && nowhere.error.contains("0 of 2 forwarded, the rest go next time"))
+        let unset = try hub(["forward"])
+        #expect(unset.status == 78 && unset.error.contains("push.hub"))
+    }
+
     @Test func hostileRequestsGetAClearNoAndTheHubCarriesOn() throws {
         let one = try Counter("loket-1", in: directory)
         try trust([one])

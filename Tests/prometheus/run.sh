@@ -104,7 +104,8 @@ third = '      - targets: ["127.0.0.1:%s"]\n        labels: {office: singkawang,
 text = text.replace('    # Keep what the office needs', third + '    # Keep what the office needs')
 open(target, "w").write(text)
 PY
-sed "s|interval: 1m|interval: 1s|" "$rules/jampasir-rules.yml" > "$work/rules.yml"
+# (and the alerts' waits in seconds, not minutes: `for: 5m` becomes `for: 5s`)
+sed -e "s|interval: 1m|interval: 1s|" -e "s|for: \([0-9]*\)m$|for: \1s|" "$rules/jampasir-rules.yml" > "$work/rules.yml"
 mkdir -p "$work/consoles"
 cp "$rules/jampasir-wallboard.html" "$work/consoles/"
 "$prometheus" --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \
@@ -193,6 +194,12 @@ check "its file is gone" test ! -e "$metrics"
 check "node-exporter says so" until_query 'node_textfile_scrape_error{counter="1"}' 1
 check "the hub sees a counter that answers without JamPasir (JamPasirNotPublishing's condition)" \
     until_query '(up{job="jampasir"} == 1) unless on (instance) jampasir_build_info' 1
+check "JamPasirNotPublishing fires for counter 1 (after its for:, here 5 s)" \
+    until_query 'ALERTS{alertname="JamPasirNotPublishing",alertstate="firing",counter="1"}' 1
+check "JamPasirCounterDown fires for counter 3, which is off" \
+    until_query 'ALERTS{alertname="JamPasirCounterDown",alertstate="firing",counter="3"}' 1
+check "JamPasirDisplayFault fires for counter 2" \
+    until_query 'ALERTS{alertname="JamPasirDisplayFault",alertstate="firing",counter="2"}' 1
 
 # --- 4. the history over the LAN: counters push signed exports to `jampasir hub serve` -------
 jampasir=$bin/jampasir
