@@ -177,12 +177,10 @@ public struct HubReportCommand: ParsableCommand {
         // The same accumulation as the counter's report: the office's, and one per counter.
         var officeStatistics = PeriodStatistics.Accumulator(timeZone: timeZone)
         var byCounter: [String: PeriodStatistics.Accumulator] = [:]
-        let iso = ISO8601DateFormatter()
-        iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        for (key, session) in try store.sessions() {
-            guard let record = session.record(iso),
+        try store.forEachSession { key, session in
+            guard let record = session.record,
                 range.from.map({ record.startedAt >= $0 }) ?? true, range.to.map({ record.startedAt < $0 }) ?? true
-            else { continue }
+            else { return }
             officeStatistics.add(record)
             byCounter[names[key] ?? session.counterID, default: .init(timeZone: timeZone)].add(record)
         }
@@ -237,11 +235,11 @@ public struct HubReportCommand: ParsableCommand {
 
 extension SessionJSON {
     /// The session as the statistics take it; nil if its start is not the export's ISO form.
-    func record(_ iso: ISO8601DateFormatter) -> SessionRecord? {
-        guard let id, let started = iso.date(from: startedAt), let outcome = Outcome(rawValue: outcome) else { return nil }
+    var record: SessionRecord? {
+        guard let id, let started = Timestamp.date(startedAt), let outcome = Outcome(rawValue: outcome) else { return nil }
         return SessionRecord(
             id: id, counterID: counterID, bootID: bootID, startedAt: started, startedMonotonicNs: 0,
-            clockSynchronized: clockSynchronized, limitMs: limitMs, endedAt: endedAt.flatMap(iso.date(from:)),
+            clockSynchronized: clockSynchronized, limitMs: limitMs, endedAt: endedAt.flatMap(Timestamp.date),
             durationMs: durationMs, outcome: outcome, freeService: freeService)
     }
 }

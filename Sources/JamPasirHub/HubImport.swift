@@ -85,6 +85,17 @@ public enum HubImport {
             return result
         }
         body.devicePublicKey = key
+        // One export, however its manifest is spelled: the signed body identifies it.
+        let bundle = SHA256.hash(data: canonicalBody).hexString
+        do {
+            if try hub.holds(bundle: bundle) {
+                result.verdict = .alreadyImported
+                return result
+            }
+        } catch {
+            result.verdict = .refused("\(error)")
+            return result
+        }
         let sessions: [SessionJSON]
         do {
             sessions = try readSessions(staging, body: body)
@@ -92,8 +103,6 @@ public enum HubImport {
             result.verdict = .refused("\(error)")
             return result
         }
-        // One export, however its manifest is spelled: the signed body identifies it.
-        let bundle = SHA256.hash(data: canonicalBody).hexString
         do {
             result.verdict = try hub.write { db in
                 try ingest(
@@ -137,13 +146,11 @@ public enum HubImport {
             let data = FileManager.default.contents(atPath: directory + "/sessions.jsonl")
         else { throw Unreadable(description: "the export holds no sessions.jsonl") }
         let decoder = JSONDecoder()
-        let iso = ISO8601DateFormatter()
-        iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         var sessions: [SessionJSON] = []
         for (number, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() {
             guard let session = try? decoder.decode(SessionJSON.self, from: Data(line)), session.id != nil,
                 session.outcome == "open" || Outcome(rawValue: session.outcome) != nil,
-                iso.date(from: session.startedAt) != nil, session.endedAt.map({ iso.date(from: $0) != nil }) ?? true,
+                Timestamp.date(session.startedAt) != nil, session.endedAt.map({ Timestamp.date($0) != nil }) ?? true,
                 session.outcome == "open" || session.freeService != nil
             else { throw Unreadable(description: "sessions.jsonl line \(number + 1) is not a session") }
             sessions.append(session)

@@ -170,12 +170,20 @@ extension HubStore {
         }
     }
 
-    /// Every session received, in the order they started.
-    public func sessions() throws(Failure) -> [(publicKey: String, session: SessionJSON)] {
+    /// Every session received, in the order they started, one at a time (a national hub holds
+    /// millions).
+    public func forEachSession(_ body: (_ publicKey: String, _ session: SessionJSON) throws -> Void) throws(Failure) {
         try read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT public_key, \(SessionJSON.columns) FROM session ORDER BY started_at, public_key, id"
-            ).map { ($0["public_key"], SessionJSON(row: $0)) }
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT public_key, \(SessionJSON.columns) FROM session ORDER BY started_at, public_key, id")
+            while let row = try rows.next() { try body(row["public_key"], SessionJSON(row: row)) }
+        }
+    }
+
+    /// Whether this bundle was taken before.
+    public func holds(bundle: String) throws(Failure) -> Bool {
+        try read { db in
+            try Bool.fetchOne(db, sql: "SELECT 1 FROM bundle WHERE manifest_sha256 = ?", arguments: [bundle]) == true
         }
     }
 

@@ -122,6 +122,31 @@ struct FastFormatTests {
     ])
     func timestampIsISO8601WithMilliseconds(_ milliseconds: Int64, _ expected: String) {
         #expect(Timestamp.iso8601(Date(timeIntervalSince1970: Double(milliseconds) / 1000)) == expected)
+        #expect(Timestamp.millisecondsSinceEpoch(canonical: expected) == milliseconds)
+    }
+
+    /// The hub's reading of times agrees with Foundation's parser on every millisecond-form
+    /// time over four centuries (leap days included), and refuses what is no date.
+    @Test func readingTimesAgreesWithFoundation() {
+        let parser = ISO8601DateFormatter()
+        parser.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<5_000 {
+            let milliseconds = Int64.random(in: -2_208_988_800_000...10_413_792_000_000, using: &generator)
+            let text = Timestamp.iso8601(Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+            #expect(Timestamp.millisecondsSinceEpoch(canonical: text) == milliseconds, "\(text)")
+            #expect(Timestamp.date(text) == parser.date(from: text), "\(text)")
+        }
+        for wrong in [
+            "2026-02-29T00:00:00.000Z", "2100-02-29T00:00:00.000Z", "2026-13-01T00:00:00.000Z", "2026-04-31T00:00:00.000Z",
+            "2026-12-01T24:00:00.000Z", "2026-12-01T09:60:00.000Z", "2026-12-0aT00:00:00.000Z", "2026-12-01 00:00:00.000Z",
+        ] {
+            #expect(Timestamp.millisecondsSinceEpoch(canonical: wrong) == nil, "\(wrong)")
+        }
+        #expect(Timestamp.millisecondsSinceEpoch(canonical: "2000-02-29T00:00:00.000Z") != nil)
+        // Other spellings of a time with its zone still read, through Foundation.
+        #expect(Timestamp.date("2026-12-01T09:00:00.000+07:00") == Timestamp.date("2026-12-01T02:00:00.000Z"))
+        #expect(Timestamp.date("yesterday") == nil)
     }
 
     @Test func jsonLineEqualsTheEncodersOutput() throws {

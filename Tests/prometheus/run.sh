@@ -55,6 +55,7 @@ rm -rf "$work" && mkdir -p "$work"
 check "promtool check rules" "$promtool" check rules "$rules/jampasir-rules.yml"
 sed "s|/etc/prometheus/jampasir-rules.yml|$rules/jampasir-rules.yml|" "$rules/prometheus-hub.yml" > "$work/hub-check.yml"
 check "promtool check config (the hub's example)" "$promtool" check config "$work/hub-check.yml"
+check "promtool check config (the regional hub's example)" "$promtool" check config "$rules/prometheus-region.yml"
 check "promtool test rules (today's figures, the office, the alerts)" \
     "$promtool" test rules "$rules/jampasir-rules.test.yml"
 
@@ -112,12 +113,12 @@ cp "$rules/jampasir-wallboard.html" "$work/consoles/"
     --web.listen-address="127.0.0.1:$prom_port" --web.console.templates="$work/consoles" \
     --web.console.libraries="$tools/etc/prometheus/console_libraries" 2> "$work/prometheus.log" &
 server=$!
-cleanup() { exec 3>&- 2>/dev/null || true; kill "$daemon" "$exporter" "$exporter2" "$server" 2>/dev/null || true; wait 2>/dev/null || true; }
+cleanup() { exec 3>&- 2>/dev/null || true; kill "$daemon" "$exporter" "$exporter2" "$server" ${region:-} 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT
 
 # The value of a PromQL query with one result ("none" when empty).
 query() {
-    curl -sfG "http://127.0.0.1:$prom_port/api/v1/query" --data-urlencode "query=$1" | python3 -c '
+    curl -sfG "http://127.0.0.1:${port:-$prom_port}/api/v1/query" --data-urlencode "query=$1" | python3 -c '
 import json, sys
 result = json.load(sys.stdin)["data"]["result"]
 print(result[0]["value"][1] if len(result) == 1 else ("none" if not result else "many"))' 2>/dev/null || echo "error"
@@ -155,6 +156,16 @@ check "the histogram's bucket at the limit holds it" \
     until_query 'jampasir_session_duration_seconds_bucket{counter="1",le="120"}' 1
 check "today's figures (recording rule)" until_query 'counter:jampasir_sessions:today{counter="1",outcome="in_time"}' 1
 check "the office's % in time" until_query 'office:jampasir_in_time:ratio_today{office="singkawang"}' 1
+# A regional hub with the example's configuration federates this office hub.
+region_port=$(free_port)
+sed -e "s|hub-singkawang.local:9090|127.0.0.1:$prom_port|" -e "s|scrape_interval: 1m|scrape_interval: 1s|" \
+    -e "/hub-pontianak/,+1d" "$rules/prometheus-region.yml" > "$work/region.yml"
+"$prometheus" --config.file="$work/region.yml" --storage.tsdb.path="$work/tsdb-region" \
+    --web.listen-address="127.0.0.1:$region_port" 2> "$work/prometheus-region.log" &
+region=$!
+until_region_query() { port=$region_port until_query "$@"; }
+check "the regional hub federates the office's % in time, its labels kept" \
+    until_region_query 'office:jampasir_in_time:ratio_today{office="singkawang",hub="singkawang"}' 1
 
 # --- 3. the wallboard ---------------------------------------------------------------------
 board="http://127.0.0.1:$prom_port/consoles/jampasir-wallboard.html"
@@ -308,6 +319,26 @@ check "a rewritten history is reported (exit 1)" \
 check "... as the hub's answer" grep -q "history_changed: loket-2: 0 new sessions" "$work/said"
 check "jampasir hub counters lists the finding" says 0 "FINDING" "$jampasir" hub counters --config "$work/hub.toml"
 check "the hub logged each request with its answer" grep -q "127.0.0.1: 409 history_changed: loket-2" "$work/hub.log"
+# The directorate: a regional hub (the same software, its own store, trusting the same counters)
+# receives everything this office hub took, with `jampasir hub forward`.
+region_address=127.0.0.1:$(free_port)
+sed -e "s|$work/hub/hub.sqlite|$work/region/hub.sqlite|" -e "s|$hub_address|$region_address|" "$work/hub.toml" \
+    > "$work/region.toml"
+"$jampasir" hub serve --config "$work/region.toml" 2> "$work/region.log" &
+region_hub=$!
+trap 'kill "${hub:-}" "${region_hub:-}" 2>/dev/null || true; cleanup' EXIT
+check "the regional hub listens" bash -c "for _ in \$(seq 100); do grep -q 'listening on' '$work/region.log' && exit 0; sleep 0.1; done; exit 1"
+bundles=$(sqlite3 "$work/hub/hub.sqlite" "SELECT count(*) FROM bundle")
+forward() { "$jampasir" hub forward --config "$work/hub.toml" --to "$region_address"; }
+check "jampasir hub forward sends the office's $bundles exports; the rewrite is found above too (exit 1)" \
+    says 1 "history_changed: loket-2: 0 new sessions; session 2 received before is missing" forward
+check "  … each one" test "$(grep -c '^FORWARDED ' "$work/said")" = "$bundles"
+check "  … and not again" says 0 "nothing to forward to $region_address" forward
+region_figures() {
+    "$jampasir" hub report --config "$1" --format csv
+}
+check "the region's office figures are the office hub's" \
+    test "$(region_figures "$work/region.toml")" = "$(region_figures "$work/hub.toml")"
 
 echo "prometheus: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
