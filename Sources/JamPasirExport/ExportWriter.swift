@@ -85,7 +85,7 @@ public struct ExportWriter: Sendable {
     }
 
     /// The files an export consists of, the manifest last.
-    public static let fileNames = ["sessions.csv", "sessions.jsonl", "report.html", "manifest.json"]
+    public static let fileNames = ["sessions.csv", "sessions.jsonl", "report.html", "chain.txt", "manifest.json"]
 
     /// Best effort after a failure (the stick may be gone): the staging folder and whatever was
     /// already in it go. (Temporary files are removed as they are abandoned.)
@@ -138,9 +138,16 @@ public struct ExportWriter: Sendable {
         for file in [csv, jsonl, report] {
             files.append(try file.commit())
         }
+        // The chain's entries up to the head this export seals, one `SEQ HASH` line each.
+        let head = try store.chainHead()
+        if let head {
+            let chain = try HashedFile(directory, "chain.txt")
+            try store.forEachChainHash(through: head) { seq, hash in try chain.write("\(seq) \(hash)\n") }
+            files.append(try chain.commit())
+        }
         let body = ExportManifest.Body(
             counterID: counterID, exportedAt: Timestamp.iso8601(now), sessions: range, files: files,
-            devicePublicKey: key.publicKeyBase64, chain: try store.chainHead())
+            devicePublicKey: key.publicKeyBase64, chain: head)
         let manifest = ExportManifest(
             body: body, signature: try key.sign(try body.canonicalData()).base64EncodedString())
         let manifestFile = try HashedFile(directory, "manifest.json")

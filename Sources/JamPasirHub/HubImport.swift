@@ -97,8 +97,10 @@ public enum HubImport {
             return result
         }
         let sessions: [SessionJSON]
+        let chain: ChainList?
         do {
             sessions = try readSessions(staging, body: body)
+            chain = try ChainList(staging, body: body)
         } catch {
             result.verdict = .refused("\(error)")
             return result
@@ -106,7 +108,7 @@ public enum HubImport {
         do {
             result.verdict = try hub.write { db in
                 try ingest(
-                    bundle: bundle, body: body, sessions: sessions, db: db, now: Timestamp.iso8601(now),
+                    bundle: bundle, body: body, sessions: sessions, chain: chain, db: db, now: Timestamp.iso8601(now),
                     source: source)
             }
         } catch {
@@ -166,13 +168,14 @@ public enum HubImport {
     }
 
     private static func ingest(
-        bundle: String, body: ExportManifest.Body, sessions: [SessionJSON], db: Database, now: String, source: String
+        bundle: String, body: ExportManifest.Body, sessions: [SessionJSON], chain: ChainList?, db: Database, now: String,
+        source: String
     ) throws -> Verdict {
         if try Bool.fetchOne(db, sql: "SELECT 1 FROM bundle WHERE manifest_sha256 = ?", arguments: [bundle]) == true {
             return .alreadyImported
         }
         let key = body.devicePublicKey
-        var findings = try chainFindings(body: body, db: db)
+        var findings = try chainFindings(body: body, chain: chain, db: db)
         // A counter keeps the name it first came with: a rename is a finding, not a new history.
         if let name = try String.fetchOne(db, sql: "SELECT counter_id FROM counter WHERE public_key = ?", arguments: [key]) {
             if name != body.counterID {
@@ -256,11 +259,32 @@ public enum HubImport {
         return findings.isEmpty ? .accepted(new: new, known: known) : .historyChanged(new: new, findings: findings)
     }
 
-    /// The chain head this bundle sealed against those the hub witnessed before.
-    private static func chainFindings(body: ExportManifest.Body, db: Database) throws -> [String] {
+    /// The chain this bundle sealed against the heads the hub witnessed before: with the
+    /// export's list of entries, every head sealed before at or below this one's must be in it
+    /// unchanged (the first that is not is named); without it (an export from before the list),
+    /// only a head of the same number can be compared.
+    private static func chainFindings(body: ExportManifest.Body, chain: ChainList?, db: Database) throws -> [String] {
         guard let head = body.chain else { return [] }
         var findings: [String] = []
-        if let other = try Row.fetchOne(
+        if let chain {
+            let sealed = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT exported_at, chain_seq, chain_hash FROM bundle
+                    WHERE public_key = ? AND chain_seq <= ? ORDER BY chain_seq
+                    """, arguments: [body.devicePublicKey, head.seq])
+            let broken = sealed.filter { chain.hash(at: $0["chain_seq"]) != $0["chain_hash"] as String }
+            if let first = broken.first {
+                let seq: Int64 = first["chain_seq"]
+                let hash: String = first["chain_hash"]
+                let exportedAt: String = first["exported_at"]
+                let now = chain.hash(at: seq).map { "is \($0.prefix(16))… here" } ?? "is not in this export's chain"
+                let more = broken.count > 1 ? " (and \(broken.count - 1) later heads)" : ""
+                findings.append(
+                    "audit entry \(seq), sealed as \(hash.prefix(16))… by the export of \(exportedAt)\(more), \(now): the counter's chain was rewritten"
+                )
+            }
+        } else if let other = try Row.fetchOne(
             db,
             sql: "SELECT exported_at, chain_hash FROM bundle WHERE public_key = ? AND chain_seq = ? AND chain_hash != ?",
             arguments: [body.devicePublicKey, head.seq, head.hash])
@@ -285,6 +309,40 @@ public enum HubImport {
             )
         }
         return findings
+    }
+
+    /// An export's chain.txt: the hash of every audit entry up to the head its manifest seals,
+    /// one `SEQ HASH` line each, numbers consecutive. Nil for an export without one.
+    struct ChainList {
+        let first: Int64
+        let hashes: [String]
+
+        init?(_ directory: String, body: ExportManifest.Body) throws {
+            guard body.files.contains(where: { $0.name == "chain.txt" }) else { return nil }
+            guard let head = body.chain, let data = FileManager.default.contents(atPath: directory + "/chain.txt") else {
+                throw Unreadable(description: "chain.txt is listed but the manifest seals no chain head")
+            }
+            var first: Int64?
+            var hashes: [String] = []
+            for (number, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() {
+                let fields = line.split(separator: UInt8(ascii: " "))
+                guard fields.count == 2, let seq = Int64(String(decoding: fields[0], as: UTF8.self)),
+                    seq == (first ?? seq) + Int64(hashes.count), fields[1].count == 64,
+                    fields[1].allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) })
+                else { throw Unreadable(description: "chain.txt line \(number + 1) is not the next `SEQ HASH` of the chain") }
+                first = first ?? seq
+                hashes.append(String(decoding: fields[1], as: UTF8.self))
+            }
+            guard let first, first + Int64(hashes.count) - 1 == head.seq, hashes.last == head.hash else {
+                throw Unreadable(description: "chain.txt does not end at the head the manifest seals (entry \(head.seq))")
+            }
+            self.first = first
+            self.hashes = hashes
+        }
+
+        func hash(at seq: Int64) -> String? {
+            seq >= first && seq - first < Int64(hashes.count) ? hashes[Int(seq - first)] : nil
+        }
     }
 
     /// "3, 5–7, 9" for a sorted list of ids, at most 10 runs.

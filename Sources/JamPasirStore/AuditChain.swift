@@ -416,4 +416,15 @@ extension SessionStore {
     public func chainHead() throws(StoreError) -> AuditChain.Head? {
         try read { db in try AuditChain.head(db) }
     }
+
+    /// Every entry's number and hash up to `head`, in order: the list an export carries
+    /// (chain.txt), so that a hub can check that the chain still passes through every head it
+    /// saw sealed before.
+    public func forEachChainHash(through head: AuditChain.Head, _ body: (Int64, String) throws -> Void) throws {
+        try stream(
+            { db in
+                try Row.fetchCursor(db, sql: "SELECT seq, hash FROM audit WHERE seq <= ? ORDER BY seq", arguments: [head.seq])
+                    .map { row -> (Int64, String) in (row["seq"], row["hash"]) }
+            }, body)
+    }
 }

@@ -181,7 +181,7 @@ public final class SessionStore: Sendable {
             }, body)
     }
 
-    private func stream<Element>(
+    func stream<Element>(
         _ cursor: (Database) throws -> some Cursor<Element>, _ body: (Element) throws -> Void
     ) throws {
         var bodyError: (any Error)?

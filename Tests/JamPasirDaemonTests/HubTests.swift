@@ -179,6 +179,34 @@ struct HubTests {
         #expect(csv.contains("\r\noffice,2026-12-01,4,3,1,1,0,0,0,75.0,"))
     }
 
+    /// A chain rewritten under sessions that look the same (the entry an export sealed, changed
+    /// in the counter's store; later entries chained on): the next export's chain no longer
+    /// passes through the head the hub saw, and the hub says so though no session differs.
+    @Test func aChainRewrittenUnderUnchangedSessionsIsNamed() throws {
+        let one = try Counter("loket-1", in: directory)
+        try trust([one])
+        try one.record([60, 90])
+        try one.export(to: directory.file("monday"))
+        #expect(try hub(["import", directory.file("monday")]).status == 0)
+        let folder = try #require(HubImportFolders.only(under: directory.file("monday")))
+        let manifest = try JSONDecoder().decode(
+            ExportManifest.self, from: Data(contentsOf: URL(fileURLWithPath: folder + "/manifest.json")))
+        let sealed = try #require(manifest.body.chain)
+        let chain = try String(contentsOfFile: folder + "/chain.txt", encoding: .utf8)
+        #expect(chain.hasSuffix("\(sealed.seq) \(sealed.hash)\n"))
+
+        try tamperWithStore(
+            at: one.storePath, "UPDATE audit SET hash = '\(String(repeating: "0", count: 64))' WHERE seq = \(sealed.seq);")
+        try one.record([100])
+        try one.export(to: directory.file("tuesday"))
+        let result = try hub(["import", directory.file("tuesday")])
+        #expect(result.status == 1)
+        #expect(result.output.contains("HISTORY CHANGED "))
+        #expect(result.output.contains("audit entry \(sealed.seq), sealed as \(sealed.hash.prefix(16))… by the export of"))
+        #expect(result.output.contains("is 0000000000000000… here: the counter's chain was rewritten"))
+        #expect(!result.output.contains("differs") && !result.output.contains("missing"), "\(result.output)")
+    }
+
     /// A stick from the waiting room with a FIFO or a link to /dev/zero in an export folder is
     /// refused at once (the hub neither blocks nor reads without end); the same export with its
     /// manifest re-spelt (whitespace) is the same export, KNOWN; the hub keeps what it took.

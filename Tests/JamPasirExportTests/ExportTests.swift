@@ -57,8 +57,14 @@ struct ExportTests {
         #expect(result.directory == f.root + "/JAMPASIR/loket-1/2026-12-01T044000000Z")
         #expect(
             try FileManager.default.contentsOfDirectory(atPath: result.directory).sorted()
-                == ["manifest.json", "report.html", "sessions.csv", "sessions.jsonl"])
+                == ["chain.txt", "manifest.json", "report.html", "sessions.csv", "sessions.jsonl"])
         #expect(result.manifest.body.sessions == ExportManifest.SessionRange(count: 25, firstID: 1, lastID: 25))
+        // chain.txt: every entry of the store's chain up to the sealed head, in order.
+        let head = try #require(result.manifest.body.chain)
+        let chain = try String(contentsOfFile: result.directory + "/chain.txt", encoding: .utf8)
+        let expected = try (1...head.seq).map { "\($0) \(try #require(try f.writer.store.chainEntryHash(seq: $0)))\n" }
+        #expect(chain == expected.joined())
+        #expect(chain.hasSuffix("\(head.seq) \(head.hash)\n"))
         #expect(ExportVerifier.verify(directory: result.directory, expectedPublicKey: f.key.publicKeyBase64).isEmpty)
         let jsonl = try String(contentsOfFile: result.directory + "/sessions.jsonl", encoding: .utf8)
         #expect(jsonl.split(separator: "\n").count == 25)

@@ -92,17 +92,20 @@ mkdir -p "$work/node-exporter-2"
 exporter2=$!
 # The hub's configuration and rules, with these counters as targets and 1 s intervals, so that
 # the test need not wait for minutes.
-python3 - "$rules/prometheus-hub.yml" "$work/prometheus.yml" "$work/rules.yml" "$ne_port" "$ne2_port" "$dead_port" <<'PY'
+ne4_port=$(free_port)
+python3 - "$rules/prometheus-hub.yml" "$work/prometheus.yml" "$work/rules.yml" "$ne_port" "$ne2_port" "$dead_port" \
+    "$ne4_port" <<'PY'
 import sys
-source, target, rules, ne, ne2, dead = sys.argv[1:]
+source, target, rules, ne, ne2, dead, ne4 = sys.argv[1:]
 text = open(source).read()
 for old, new in [("/etc/prometheus/jampasir-rules.yml", rules), ("scrape_interval: 15s", "scrape_interval: 1s"),
                  ("evaluation_interval: 1m", "evaluation_interval: 1s"), ("loket-1.local:9100", "127.0.0.1:" + ne),
                  ("loket-2.local:9100", "127.0.0.1:" + ne2)]:
     assert old in text, old
     text = text.replace(old, new)
-third = '      - targets: ["127.0.0.1:%s"]\n        labels: {office: singkawang, counter: "3"}\n' % dead
-text = text.replace('    # Keep what the office needs', third + '    # Keep what the office needs')
+more = ''.join('      - targets: ["127.0.0.1:%s"]\n        labels: {office: singkawang, counter: "%s"}\n' % (port, name)
+               for port, name in ((dead, "3"), (ne4, "4")))
+text = text.replace('    # Keep what the office needs', more + '    # Keep what the office needs')
 open(target, "w").write(text)
 PY
 # (and the alerts' waits in seconds, not minutes: `for: 5m` becomes `for: 5s`)
@@ -113,7 +116,7 @@ cp "$rules/jampasir-wallboard.html" "$work/consoles/"
     --web.listen-address="127.0.0.1:$prom_port" --web.console.templates="$work/consoles" \
     --web.console.libraries="$tools/etc/prometheus/console_libraries" 2> "$work/prometheus.log" &
 server=$!
-cleanup() { exec 3>&- 2>/dev/null || true; kill "$daemon" "$exporter" "$exporter2" "$server" ${region:-} 2>/dev/null || true; wait 2>/dev/null || true; }
+cleanup() { exec 3>&- 2>/dev/null || true; kill "$daemon" "$exporter" "$exporter2" "$server" ${region:-} ${daemon4:-} ${exporter4:-} 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT
 
 # The value of a PromQL query with one result ("none" when empty).
@@ -196,6 +199,43 @@ check "the wallboard: counter 3 offline" grep -q 'data-state="offline"' <<<"$(ti
 check "the wallboard speaks Bahasa Indonesia" grep -q 'Melayani.*Lewat batas: GRATIS.*Layar rusak.*Tidak terhubung' \
     "$work/wallboard.html"
 check "a screenshot was taken ($work/wallboard.png)" test -s "$work/wallboard.png"
+
+# --- counter 4: cut off from the hub, it works on, and is counted in full when back ----------
+mkdir -p "$work/node-exporter-4" "$work/state-4"
+ln -s "$work/run-4/jampasir.prom" "$work/node-exporter-4/jampasir.prom"
+printf '[counter]\nid = "loket-4"\n[store]\npath = "%s"\n[metrics]\ntextfile = "%s"\n' \
+    "$work/state-4/jampasir.sqlite" "$work/run-4/jampasir.prom" > "$work/loket-4.toml"
+mkfifo "$work/keys-4"
+"$bin/jampasird" --simulate --config "$work/loket-4.toml" < "$work/keys-4" > /dev/null 2> "$work/daemon-4.log" &
+daemon4=$!
+exec 5> "$work/keys-4"
+exporter4_up() {
+    "$node_exporter" --collector.disable-defaults --collector.textfile \
+        --collector.textfile.directory="$work/node-exporter-4" --web.listen-address="127.0.0.1:$ne4_port" \
+        2>> "$work/node-exporter-4.log" &
+    exporter4=$!
+}
+exporter4_up
+check "counter 4 is seen, nothing done yet" until_query 'jampasir_sessions_total{counter="4",outcome="in_time"}' 0
+kill "$exporter4"; wait "$exporter4" 2>/dev/null || true
+check "counter 4 cut off: the hub sees it down" until_query 'up{counter="4"}' 0
+check "JamPasirCounterDown fires for it" \
+    until_query 'ALERTS{alertname="JamPasirCounterDown",alertstate="firing",counter="4"}' 1
+two_sessions() {
+    press_until 5 "$work/daemon-4.log" started 1 && press_until 5 "$work/daemon-4.log" ended 1 &&
+        press_until 5 "$work/daemon-4.log" started 2 && press_until 5 "$work/daemon-4.log" ended 2
+}
+check "meanwhile, two sessions at counter 4" two_sessions
+exporter4_up
+check "back: its two sessions count today" until_query 'counter:jampasir_sessions:today{counter="4",outcome="in_time"}' 2
+# (counter 2's file came with its session already counted: the hub counts from its first
+# sight of a counter each day, so 1 at counter 1, 0 at counter 2, 2 at counter 4)
+check "  … in the office's figures too" \
+    until_query 'office:jampasir_sessions:today{office="singkawang",outcome="in_time"}' 3
+check "  … and its alert is over" until_query 'count(ALERTS{alertname="JamPasirCounterDown",counter="4",alertstate="firing"}) or vector(0)' 0
+printf q >&5; exec 5>&-
+wait "$daemon4" || true
+kill "$exporter4" 2>/dev/null || true
 
 # --- a stopped daemon -----------------------------------------------------------------------
 printf 'q' >&3
