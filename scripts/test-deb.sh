@@ -62,6 +62,7 @@ check "jampasir export-key new --to DIR runs (the stick workflow's first step)" 
     in_chroot sh -c 'stick=$(mktemp -d) && jampasir export-key new --to $stick | grep -q "authorized_keys = "'
 check "binaries are built for $arch" sh -c "readelf -h '$chroot/usr/bin/jampasird' | grep -q 'Machine: *$([ "$arch" = arm64 ] && echo AArch64 || echo 'Advanced Micro Devices X86-64')'"
 check "user jampasir created" in_chroot getent passwd jampasir
+check "user jampasir-hub created (the office hub)" in_chroot getent passwd jampasir-hub
 check "service enabled" test -L "$chroot/etc/systemd/system/multi-user.target.wants/jampasird.service"
 check "USB policy unit enabled" test -L "$chroot/etc/systemd/system/sysinit.target.wants/jampasir-usb-policy.service"
 check "the push timer and the hub are shipped disabled" test ! -e "$chroot/etc/systemd/system/timers.target.wants/jampasir-push.timer" -a ! -e "$chroot/etc/systemd/system/multi-user.target.wants/jampasir-hub.service"

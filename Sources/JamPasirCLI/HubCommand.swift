@@ -42,7 +42,9 @@ struct HubOptions: ParsableArguments {
     func open() throws -> (Configuration, HubStore) {
         let configuration = try loadConfiguration(config)
         do {
-            return (configuration, try HubStore(path: hubStore ?? configuration.hubStorePath))
+            let store = try HubStore(path: hubStore ?? configuration.hubStorePath)
+            store.removeAbandonedFolders()
+            return (configuration, store)
         } catch {
             throw CLIFailure(message: "\(error); check --hub-store or hub.store", exitStatus: 74)
         }

@@ -1,55 +1,64 @@
 import Foundation
+import JamPasirExport
 
-/// A counter's export on the wire: one HTTP/1.1 `POST /v1/bundles` whose body is a JSON
-/// envelope of the export folder's files (base64). Both ends are ours, so the protocol is the
-/// least that works through a LAN: one request per connection, a length, no chunking, no
-/// redirects, no keep-alive. What the hub does with it is exactly `jampasir hub import`.
+/// A counter's export on the wire: one HTTP/1.1 `POST /v1/bundles` whose body is the export
+/// folder's files, each as a `NAME LENGTH` line, its bytes and a newline, after the line
+/// `JAMPASIR-BUNDLE 1`. Both ends are ours, so the protocol is the least that works through a
+/// LAN, and the hub reads it in one pass over the bytes it received, copying nothing: one
+/// request per connection, a length, no chunking, no redirects, no keep-alive. What the hub
+/// does with it is exactly `jampasir hub import`.
 public enum BundleTransfer {
     public static let path = "/v1/bundles"
-    public static let format = "jampasir-bundle-1"
-    /// The largest body the hub takes (a 300,000-session export is about 80 MB in base64).
-    public static let maxBody = 512 << 20
+    static let magic = Data("JAMPASIR-BUNDLE 1\n".utf8)
+    /// The largest body the hub takes (a 300,000-session export is about 100 MB).
+    public static let maxBody = 256 << 20
     static let maxHead = 16 << 10
 
-    struct Envelope: Codable {
-        var format: String
-        var files: [String: String]
-    }
-
-    /// The envelope of an export folder's files.
-    public static func envelope(ofFolder folder: String) throws -> Data {
-        var files: [String: String] = [:]
-        for name in try FileManager.default.contentsOfDirectory(atPath: folder) {
-            files[name] = try Data(contentsOf: URL(fileURLWithPath: folder + "/" + name)).base64EncodedString()
+    /// An export folder's files as a bundle body (only the names an export has).
+    public static func body(ofFolder folder: String) throws -> Data {
+        var body = magic
+        for name in ExportWriter.fileNames where FileManager.default.fileExists(atPath: folder + "/" + name) {
+            let data = try Data(contentsOf: URL(fileURLWithPath: folder + "/" + name))
+            body.append(Data("\(name) \(data.count)\n".utf8))
+            body.append(data)
+            body.append(UInt8(ascii: "\n"))
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return try encoder.encode(Envelope(format: format, files: files))
+        return body
     }
 
     public struct Refused: Error, CustomStringConvertible {
         public var description: String
     }
 
-    /// Unpacks an envelope into a new folder: at most 16 files, plain names only.
+    /// Writes a bundle body's files into a new folder: only the names an export has, each
+    /// once, lengths within the body.
     public static func unpack(_ body: Data, into folder: String) throws(Refused) {
-        guard let envelope = try? JSONDecoder().decode(Envelope.self, from: body), envelope.format == format else {
-            throw Refused(description: "the body is not a \(format) envelope")
+        guard body.starts(with: magic) else {
+            throw Refused(description: "the body is not a JamPasir bundle (it must start with JAMPASIR-BUNDLE 1)")
         }
-        guard envelope.files.count <= 16 else { throw Refused(description: "more than 16 files") }
         do {
             try FileManager.default.createDirectory(
                 atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
             throw Refused(description: "cannot make \(folder): \(error)")
         }
-        for (name, base64) in envelope.files {
-            guard !name.isEmpty, name != ".", name != "..", !name.contains("/"), !name.contains("\0"),
-                let data = Data(base64Encoded: base64)
-            else { throw Refused(description: "a file name or its contents cannot be taken") }
-            guard FileManager.default.createFile(atPath: folder + "/" + name, contents: data) else {
-                throw Refused(description: "cannot write \(name) into \(folder)")
+        var position = body.startIndex + magic.count
+        var seen = Set<String>()
+        while position < body.endIndex {
+            guard let newline = body[position...].prefix(64).firstIndex(of: UInt8(ascii: "\n")) else {
+                throw Refused(description: "a file's NAME LENGTH line is missing or too long")
             }
+            let fields = String(decoding: body[position..<newline], as: UTF8.self).split(separator: " ")
+            guard fields.count == 2, let length = Int(fields[1]), length >= 0,
+                ExportWriter.fileNames.contains(String(fields[0])), seen.insert(String(fields[0])).inserted
+            else { throw Refused(description: "a file is not one an export holds, or comes twice") }
+            let start = newline + 1
+            guard body.endIndex - start > length, body[start + length] == UInt8(ascii: "\n") else {
+                throw Refused(description: "\(fields[0]) is shorter than its length")
+            }
+            guard FileManager.default.createFile(atPath: folder + "/" + fields[0], contents: body[start..<start + length])
+            else { throw Refused(description: "cannot write \(fields[0]) into \(folder)") }
+            position = start + length + 1
         }
     }
 }
@@ -104,9 +113,10 @@ enum TCP {
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    static func sendAll(_ fd: Int32, _ data: Data) throws(Failure) {
+    static func sendAll(_ fd: Int32, _ data: Data, deadline: Date) throws(Failure) {
         var sent = 0
         while sent < data.count {
+            guard Date() < deadline else { throw Failure(description: "sending took too long") }
             let n = data.withUnsafeBytes { send(fd, $0.baseAddress! + sent, data.count - sent, Int32(MSG_NOSIGNAL)) }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { throw Failure(description: "sending failed: \(String(cString: strerror(errno)))") }
@@ -116,10 +126,16 @@ enum TCP {
 
     /// Reads until `done(buffer)` or the peer closes; never more than `limit` bytes, never
     /// past `deadline` (a client that trickles cannot hold the other end for long).
-    static func receive(_ fd: Int32, limit: Int, deadline: Date = .distantFuture, until done: (Data) -> Bool)
-        throws(Failure) -> Data
-    {
+    static func receive(_ fd: Int32, limit: Int, deadline: Date, until done: (Data) -> Bool) throws(Failure) -> Data {
         var buffer = Data()
+        try receive(fd, into: &buffer, limit: limit, deadline: deadline, until: done)
+        return buffer
+    }
+
+    /// The same, appending to `buffer` (which may hold a start already): one buffer, no copies.
+    static func receive(_ fd: Int32, into buffer: inout Data, limit: Int, deadline: Date, until done: (Data) -> Bool)
+        throws(Failure)
+    {
         var chunk = [UInt8](repeating: 0, count: 64 << 10)
         while !done(buffer) {
             guard buffer.count <= limit else { throw Failure(description: "more than \(limit) bytes") }
@@ -134,7 +150,6 @@ enum TCP {
             if n == 0 { break }
             buffer.append(contentsOf: chunk[0..<n])
         }
-        return buffer
     }
 }
 

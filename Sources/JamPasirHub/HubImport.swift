@@ -326,14 +326,17 @@ public enum HubImport {
             var hashes: [String] = []
             for (number, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() {
                 let fields = line.split(separator: UInt8(ascii: " "))
-                guard fields.count == 2, let seq = Int64(String(decoding: fields[0], as: UTF8.self)),
-                    seq == (first ?? seq) + Int64(hashes.count), fields[1].count == 64,
+                // (numbers come from a store anyone with sqlite3 could edit: no arithmetic may trap)
+                let next = first.map { $0.addingReportingOverflow(Int64(hashes.count)) }
+                guard fields.count == 2, let seq = Int64(String(decoding: fields[0], as: UTF8.self)), seq >= 0,
+                    next.map({ !$0.overflow && $0.partialValue == seq }) ?? true, fields[1].count == 64,
                     fields[1].allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) })
                 else { throw Unreadable(description: "chain.txt line \(number + 1) is not the next `SEQ HASH` of the chain") }
                 first = first ?? seq
                 hashes.append(String(decoding: fields[1], as: UTF8.self))
             }
-            guard let first, first + Int64(hashes.count) - 1 == head.seq, hashes.last == head.hash else {
+            guard let first, head.seq >= first, head.seq - first == Int64(hashes.count) - 1, hashes.last == head.hash
+            else {
                 throw Unreadable(description: "chain.txt does not end at the head the manifest seals (entry \(head.seq))")
             }
             self.first = first
@@ -345,13 +348,14 @@ public enum HubImport {
         }
     }
 
-    /// "3, 5–7, 9" for a sorted list of ids, at most 10 runs.
-    static func list(_ ids: [Int64]) -> String {
+    /// "3, 5–7, 9" for a list of ids, at most 10 runs.
+    static func list(_ unsorted: [Int64]) -> String {
+        let ids = unsorted.sorted()
         var runs: [String] = []
         var index = ids.startIndex
         while index < ids.endIndex {
             var end = index
-            while end + 1 < ids.endIndex && ids[end + 1] == ids[end] + 1 { end += 1 }
+            while end + 1 < ids.endIndex && ids[end] < .max && ids[end + 1] == ids[end] + 1 { end += 1 }
             runs.append(end == index ? "\(ids[index])" : "\(ids[index])–\(ids[end])")
             index = end + 1
         }

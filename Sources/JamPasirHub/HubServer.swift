@@ -9,9 +9,11 @@ import JamPasirReports
 public struct HubServer: Sendable {
     public let store: HubStore
     public let trusted: TrustedSigners
-    /// Silence allowed within a request, and the whole request's time.
+    /// Silence allowed within a request.
     public var timeout = 10
-    public var requestSeconds = 300
+    /// The request's head must arrive within this; its body at no less than this pace.
+    static let headSeconds = 15.0
+    static let slowestBytesPerSecond = 128.0 * 1024
     let log: @Sendable (String) -> Void
 
     public init(store: HubStore, trusted: TrustedSigners, log: @escaping @Sendable (String) -> Void) {
@@ -82,23 +84,25 @@ public struct HubServer: Sendable {
     /// One request: read, answer, log.
     public func handle(_ client: Int32, peer: String) {
         TCP.setTimeouts(client, seconds: timeout)
-        let (status, result, detail) = answer(client, peer: peer)
+        let (status, result, fullDetail) = answer(client, peer: peer)
+        let detail = fullDetail.count > 1024 ? fullDetail.prefix(1024) + "…" : fullDetail
         let body = "{\"result\":\(Self.json(result)),\"detail\":\(Self.json(detail))}\n"
         let head =
             "HTTP/1.1 \(status) \(Self.reason(status))\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n"
-        try? TCP.sendAll(client, Data((head + body).utf8))
+        try? TCP.sendAll(client, Data((head + body).utf8), deadline: Date().addingTimeInterval(Self.headSeconds))
         log("\(peer): \(status) \(result): \(detail)".terminalSafe)
     }
 
     private func answer(_ client: Int32, peer: String) -> (Int, String, String) {
-        let deadline = Date().addingTimeInterval(Double(requestSeconds))
-        let received: Data
+        var message = Data()
         do {
-            received = try TCP.receive(client, limit: BundleTransfer.maxHead, deadline: deadline) { HTTPHead($0) != nil }
+            try TCP.receive(
+                client, into: &message, limit: BundleTransfer.maxHead, deadline: Date().addingTimeInterval(Self.headSeconds)
+            ) { HTTPHead($0) != nil }
         } catch {
             return (400, "bad_request", "no request head: \(error)")
         }
-        guard let head = HTTPHead(received), head.firstLine.count == 3, head.firstLine[2].hasPrefix("HTTP/1.")
+        guard let head = HTTPHead(message), head.firstLine.count == 3, head.firstLine[2].hasPrefix("HTTP/1.")
         else { return (400, "bad_request", "not an HTTP/1.1 request") }
         guard head.firstLine[1] == BundleTransfer.path else {
             return (404, "not_found", "the hub takes bundles at POST \(BundleTransfer.path)")
@@ -110,22 +114,23 @@ public struct HubServer: Sendable {
         guard length <= BundleTransfer.maxBody else {
             return (413, "too_large", "\(length) bytes; the hub takes at most \(BundleTransfer.maxBody)")
         }
-        let total = head.bodyStart - received.startIndex + length
-        let message: Data
+        // The body into the same buffer, at no less than the slowest LAN's pace: a client that
+        // trickles is dropped, and the next one waits at most that long.
+        let total = head.bodyStart - message.startIndex + length
+        message.reserveCapacity(total + 1)
         do {
-            message =
-                received.count >= total
-                ? received : received + (try TCP.receive(client, limit: total - received.count, deadline: deadline) {
-                    $0.count >= total - received.count
-                })
+            try TCP.receive(
+                client, into: &message, limit: total,
+                deadline: Date().addingTimeInterval(Self.headSeconds + Double(length) / Self.slowestBytesPerSecond)
+            ) { $0.count >= total }
         } catch {
             return (400, "bad_request", "the body did not arrive: \(error)")
         }
-        guard message.count == total else { return (400, "bad_request", "the body is shorter than its Content-Length") }
+        guard message.count >= total else { return (400, "bad_request", "the body is shorter than its Content-Length") }
         let folder = store.bundlesDirectory + "/.received-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: folder) }
         do {
-            try BundleTransfer.unpack(message[(message.startIndex + head.bodyStart - received.startIndex)...], into: folder)
+            try BundleTransfer.unpack(message[head.bodyStart..<message.startIndex + total], into: folder)
         } catch {
             return (400, "bad_request", "\(error)")
         }
@@ -186,7 +191,7 @@ public enum BundlePush {
     public static func deliver(
         folder: String, to address: String, attempts: Int, firstPause: Double = 5, waiting: (String) -> Void
     ) throws -> Answer {
-        let body = try BundleTransfer.envelope(ofFolder: folder)
+        let body = try BundleTransfer.body(ofFolder: folder)
         var pause = firstPause
         var attempt = 1
         while true {
@@ -221,9 +226,11 @@ public enum BundlePush {
                 continue
             }
             let head =
-                "POST \(BundleTransfer.path) HTTP/1.1\r\nHost: \(address)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
-            try TCP.sendAll(fd, Data(head.utf8) + body)
-            let response = try TCP.receive(fd, limit: 64 << 10) { _ in false }
+                "POST \(BundleTransfer.path) HTTP/1.1\r\nHost: \(address)\r\nContent-Type: application/octet-stream\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
+            // Never waits for ever: a hub (or something posing as one) that trickles is left.
+            let deadline = Date().addingTimeInterval(120 + Double(body.count) / 65_536)
+            try TCP.sendAll(fd, Data(head.utf8) + body, deadline: deadline)
+            let response = try TCP.receive(fd, limit: 64 << 10, deadline: deadline) { _ in false }
             guard let parsed = HTTPHead(response), parsed.firstLine.count >= 2, let status = Int(parsed.firstLine[1]),
                 let answer = try? JSONSerialization.jsonObject(with: response[parsed.bodyStart...]) as? [String: String]
             else { throw TCP.Failure(description: "\(address) did not answer as a JamPasir hub") }

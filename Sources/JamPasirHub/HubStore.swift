@@ -204,6 +204,20 @@ extension HubStore {
         }
     }
 
+    /// Removes what an import or a request cut short by a crash or a kill left in the bundles
+    /// folder (`.incoming-…`, `.received-…`, each removed by its own process otherwise), once
+    /// an hour old, so that a running one's is never touched.
+    public func removeAbandonedFolders(olderThan age: TimeInterval = 3600, now: Date = Date()) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: bundlesDirectory)) ?? []
+        for name in names where name.hasPrefix(".incoming-") || name.hasPrefix(".received-") {
+            let path = bundlesDirectory + "/" + name
+            guard let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
+                now.timeIntervalSince(modified) > age
+            else { continue }
+            try? FileManager.default.removeItem(atPath: path)
+        }
+    }
+
     /// A bundle the hub took (its copy is `bundlesDirectory/<id>`).
     public struct Bundle: Equatable, Sendable {
         public var id: String

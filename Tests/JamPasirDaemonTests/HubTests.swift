@@ -207,6 +207,42 @@ struct HubTests {
         #expect(!result.output.contains("differs") && !result.output.contains("missing"), "\(result.output)")
     }
 
+    /// An export signed by the counter's own key (a forger with the key, or a bug) whose chain
+    /// list holds numbers at the edge of Int64: refused with the line named, the hub unharmed.
+    @Test func chainNumbersAtTheEdgeAreRefusedNotATrap() throws {
+        let one = try Counter("loket-1", in: directory)
+        try trust([one])
+        try one.record([60])
+        let hash = String(repeating: "a", count: 64)
+        let max = Int64.max
+        for (lines, head) in [
+            ("\(max) \(hash)\n\(max) \(hash)\n", AuditChain.Head(seq: max, hash: hash)),
+            ("\(max) \(hash)\n", AuditChain.Head(seq: .min, hash: hash)),
+            ("-1 \(hash)\n", AuditChain.Head(seq: -1, hash: hash)),
+        ] {
+            let stick = directory.file("stick-\(UUID().uuidString)")
+            try one.export(to: stick)
+            let folder = try #require(HubImportFolders.only(under: stick))
+            try lines.write(toFile: folder + "/chain.txt", atomically: true, encoding: .utf8)
+            let path = folder + "/manifest.json"
+            var manifest = try JSONDecoder().decode(ExportManifest.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+            manifest.body.chain = head
+            let sum = String(decoding: try runTool("/usr/bin/sha256sum", [folder + "/chain.txt"]).output, as: UTF8.self)
+            manifest.body.files = manifest.body.files.map { file in
+                guard file.name == "chain.txt" else { return file }
+                var forged = file
+                forged.sha256 = String(sum.prefix(64))
+                forged.size = lines.utf8.count
+                return forged
+            }
+            manifest.signature = try one.key.sign(manifest.body.canonicalData()).base64EncodedString()
+            try JSONEncoder().encode(manifest).write(to: URL(fileURLWithPath: path))
+            let result = try hub(["import", stick])
+            #expect(result.status == 1, "\(result.output)\(result.error)")
+            #expect(result.output.hasPrefix("REFUSED ") && result.output.contains("chain.txt"), "\(result.output)")
+        }
+    }
+
     /// A stick from the waiting room with a FIFO or a link to /dev/zero in an export folder is
     /// refused at once (the hub neither blocks nor reads without end); the same export with its
     /// manifest re-spelt (whitespace) is the same export, KNOWN; the hub keeps what it took.
@@ -402,10 +438,18 @@ struct HubTests {
         #expect(try server.raw("POST /v1/bundles HTTP/1.1\r\n\r\n").hasPrefix("HTTP/1.1 411 "))
         #expect(try server.raw("POST /v1/bundles HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n").hasPrefix("HTTP/1.1 413 "))
         let garbage = try server.raw("POST /v1/bundles HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello")
-        #expect(garbage.hasPrefix("HTTP/1.1 400 ") && garbage.contains("jampasir-bundle-1"))
-        let escape = #"{"format":"jampasir-bundle-1","files":{"../x":"aGk="}}"#
-        #expect(try server.raw("POST /v1/bundles HTTP/1.1\r\nContent-Length: \(escape.utf8.count)\r\n\r\n\(escape)").hasPrefix("HTTP/1.1 400 "))
+        #expect(garbage.hasPrefix("HTTP/1.1 400 ") && garbage.contains("JAMPASIR-BUNDLE 1"))
+        // A name that reaches out, a name no export has, one twice, a length past the body.
+        for body in [
+            "JAMPASIR-BUNDLE 1\n../x 2\nhi\n", "JAMPASIR-BUNDLE 1\n.hidden 2\nhi\n",
+            "JAMPASIR-BUNDLE 1\nchain.txt 2\nhi\nchain.txt 2\nhi\n", "JAMPASIR-BUNDLE 1\nchain.txt 99\nhi\n",
+            "JAMPASIR-BUNDLE 1\nchain.txt 9223372036854775807\nhi\n",
+        ] {
+            let answer = try server.raw("POST /v1/bundles HTTP/1.1\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+            #expect(answer.hasPrefix("HTTP/1.1 400 "), "\(body): \(answer)")
+        }
         #expect(!FileManager.default.fileExists(atPath: directory.file("hub/x")))
+        #expect(!FileManager.default.fileExists(atPath: directory.file("hub/bundles/x")))
         #expect(try server.raw("POST /v1/bundles HTTP/1.1\r\nContent-Le", thenWait: 2).hasPrefix("HTTP/1.1 400 "))
         let after = try push(one, to: server.address)
         #expect(after.status == 0, "the hub still takes bundles: \(after.error)")

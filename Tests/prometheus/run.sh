@@ -322,20 +322,20 @@ check "a counter the office does not trust is refused (exit 65)" \
     says 65 "refused the export: refused: " push "$stranger"
 # A tampered export, as anyone on the LAN could post it: counter 2's own, one duration changed.
 mkdir -p "$work/stick" && "$jampasir" export --config "$two" --to "$work/stick" > /dev/null
-python3 - "$work/stick" "$work/tampered.json" <<'PY'
-import base64, glob, json, sys
+python3 - "$work/stick" "$work/tampered.bundle" <<'PY'
+import glob, sys
 folder = sorted(glob.glob(sys.argv[1] + "/JAMPASIR/*/*"))[-1]
-files = {}
-for path in glob.glob(folder + "/*"):
+body = b"JAMPASIR-BUNDLE 1\n"
+for path in sorted(glob.glob(folder + "/*")):
     data = open(path, "rb").read()
     if path.endswith("sessions.jsonl"):
         data = data.replace(b'"duration_ms":', b'"duration_ms":1', 1)
-    files[path.rsplit("/", 1)[1]] = base64.b64encode(data).decode()
-json.dump({"format": "jampasir-bundle-1", "files": files}, open(sys.argv[2], "w"))
+    body += b"%s %d\n" % (path.rsplit("/", 1)[1].encode(), len(data)) + data + b"\n"
+open(sys.argv[2], "wb").write(body)
 PY
 post_tampered() {
-    [ "$(curl -s -o "$work/answer" -w '%{http_code}' -H 'Content-Type: application/json' \
-        --data-binary @"$work/tampered.json" "http://$hub_address/v1/bundles")" = 422 ] && grep -q '"refused"' "$work/answer"
+    [ "$(curl -s -o "$work/answer" -w '%{http_code}' -H 'Content-Type: application/octet-stream' \
+        --data-binary @"$work/tampered.bundle" "http://$hub_address/v1/bundles")" = 422 ] && grep -q '"refused"' "$work/answer"
 }
 check "a tampered export is refused (422)" post_tampered
 # The office's figures against an independent count over the counters' own stores.
