@@ -175,21 +175,8 @@ public struct HubReportCommand: ParsableCommand {
         let (configuration, store) = try hub.open()
         let timeZone = configuration.timeZone
         let range = try days.interval(in: timeZone)
-        let names = try counterNames(store)
-        // The same accumulation as the counter's report: the office's, and one per counter.
-        var officeStatistics = PeriodStatistics.Accumulator(timeZone: timeZone)
-        var byCounter: [String: PeriodStatistics.Accumulator] = [:]
-        try store.forEachSession { key, session in
-            guard let record = session.record,
-                range.from.map({ record.startedAt >= $0 }) ?? true, range.to.map({ record.startedAt < $0 }) ?? true
-            else { return }
-            officeStatistics.add(record)
-            byCounter[names[key] ?? session.counterID, default: .init(timeZone: timeZone)].add(record)
-        }
-        let office = officeStatistics.result()
-        let counters = byCounter.keys.sorted { $0.localizedStandardCompare($1) == .orderedAscending }.map {
-            (name: $0, days: byCounter[$0]!.result())
-        }
+        let report = try HubReport(store: store, timeZone: timeZone, from: range.from, to: range.to)
+        let (office, counters) = (report.office, report.counters)
         switch format {
         case .table:
             if office.isEmpty { return "no sessions\n" }
@@ -201,48 +188,17 @@ public struct HubReportCommand: ParsableCommand {
                 PeriodStatistics.csv(counter.days, kind: "counter " + counter.name, header: index == 0)
             } + [PeriodStatistics.csv(office, kind: "office", header: counters.isEmpty)]).joined()
         case .json:
-            struct Report: Encodable {
-                var office: [PeriodStatistics]
-                var counters: [String: [PeriodStatistics]]
-            }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            let report = Report(office: office, counters: Dictionary(uniqueKeysWithValues: counters.map { ($0.name, $0.days) }))
-            return String(decoding: try encoder.encode(report), as: UTF8.self) + "\n"
+            return String(decoding: try report.json(), as: UTF8.self) + "\n"
         case .html:
             let language = HTMLReport.Language(rawValue: configuration.reportLanguage) ?? .indonesian
-            var report = HTMLReport(
+            var html = HTMLReport(
                 counterID: language == .indonesian
                     ? "semua loket (\(counters.count))" : "all counters (\(counters.count))",
                 generatedAt: Date(), timeZone: timeZone, limitMs: configuration.rules.limit.millisecondsRoundedUp,
-                days: office, serviceTimesMs: officeStatistics.allServiceTimes, language: language)
-            report.counters = counters
-            return report.render()
+                days: office, serviceTimesMs: report.serviceTimesMs, language: language)
+            html.counters = counters
+            return html.render()
         }
-    }
-
-    /// Each counter key's name in the report: the id its exports carry, with the key's
-    /// fingerprint added where two keys carry the same id (a counter given a new key).
-    private func counterNames(_ store: HubStore) throws -> [String: String] {
-        let counters = try store.counters()
-        let ids = Dictionary(grouping: counters, by: \.counterID)
-        return Dictionary(
-            uniqueKeysWithValues: counters.map { counter in
-                let shared = (ids[counter.counterID]?.count ?? 0) > 1
-                let fingerprint = TrustedSigners.fingerprint(of: counter.publicKey).map { String($0.dropFirst(7).prefix(8)) }
-                return (counter.publicKey, counter.counterID + (shared ? " (\(fingerprint ?? "?"))" : ""))
-            })
-    }
-}
-
-extension SessionJSON {
-    /// The session as the statistics take it; nil if its start is not the export's ISO form.
-    var record: SessionRecord? {
-        guard let id, let started = Timestamp.date(startedAt), let outcome = Outcome(rawValue: outcome) else { return nil }
-        return SessionRecord(
-            id: id, counterID: counterID, bootID: bootID, startedAt: started, startedMonotonicNs: 0,
-            clockSynchronized: clockSynchronized, limitMs: limitMs, endedAt: endedAt.flatMap(Timestamp.date),
-            durationMs: durationMs, outcome: outcome, freeService: freeService)
     }
 }
 
@@ -251,8 +207,10 @@ public struct HubServeCommand: ParsableCommand {
         commandName: "serve",
         abstract: "Take counters' bundles over the LAN (jampasir push), as hub import takes them from sticks.",
         discussion: """
-            Listens on hub.listen (default 0.0.0.0:8790) for POST /v1/bundles; logs one line per \
-            request to standard error (the journal under systemd). Runs until stopped.
+            Listens on hub.listen (default 0.0.0.0:8790) for POST /v1/bundles, and answers GET \
+            /v1/report?days=N (the last N local days, as hub report --format json gives them) to \
+            the wallboard; logs one line per request to standard error (the journal under \
+            systemd). Runs until stopped.
             """)
 
     @OptionGroup var hub: HubOptions
@@ -288,6 +246,7 @@ public struct HubServeCommand: ParsableCommand {
             tellStandardError("jampasir hub: \(line)")
         }
         server.timeout = timeout
+        server.timeZone = configuration.timeZone
         let port = HubServer.port(of: listener)
         let listening = address.hasSuffix(":0") ? "\(address.dropLast(2)):\(port)" : address
         tellStandardError("jampasir hub: listening on \(listening), store \(store.path)")

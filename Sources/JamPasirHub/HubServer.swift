@@ -11,6 +11,8 @@ public struct HubServer: Sendable {
     public let trusted: TrustedSigners
     /// Silence allowed within a request.
     public var timeout = 10
+    /// The office's local days, for the history it gives.
+    public var timeZone = TimeZone.current
     /// The request's head must arrive within this; its body at no less than this pace.
     static let headSeconds = 15.0
     static let slowestBytesPerSecond = 128.0 * 1024
@@ -84,16 +86,41 @@ public struct HubServer: Sendable {
     /// One request: read, answer, log.
     public func handle(_ client: Int32, peer: String) {
         TCP.setTimeouts(client, seconds: timeout)
-        let (status, result, fullDetail) = answer(client, peer: peer)
+        var report: Data?
+        let (status, result, fullDetail) = answer(client, peer: peer, report: &report)
         let detail = fullDetail.count > 1024 ? fullDetail.prefix(1024) + "…" : fullDetail
-        let body = "{\"result\":\(Self.json(result)),\"detail\":\(Self.json(detail))}\n"
+        // The history for the wallboard, which another origin (Prometheus's) may read.
+        let body = report ?? Data("{\"result\":\(Self.json(result)),\"detail\":\(Self.json(detail))}\n".utf8)
         let head =
-            "HTTP/1.1 \(status) \(Self.reason(status))\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n"
-        try? TCP.sendAll(client, Data((head + body).utf8), deadline: Date().addingTimeInterval(Self.headSeconds))
+            "HTTP/1.1 \(status) \(Self.reason(status))\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n"
+            + (report == nil ? "" : "Access-Control-Allow-Origin: *\r\nCache-Control: no-store\r\n") + "Connection: close\r\n\r\n"
+        try? TCP.sendAll(client, Data(head.utf8) + body, deadline: Date().addingTimeInterval(Self.headSeconds))
         log("\(peer): \(status) \(result): \(detail)".terminalSafe)
     }
 
-    private func answer(_ client: Int32, peer: String) -> (Int, String, String) {
+    /// `GET /v1/report?days=N`: the office's figures for the last N local days (30; 1 to 366),
+    /// as `jampasir hub report --format json` gives them.
+    private func history(_ target: Substring) -> (Int, String, String, Data?) {
+        let query = target.split(separator: "?", maxSplits: 1).dropFirst().first ?? ""
+        var days = 30
+        for pair in query.split(separator: "&") where pair.hasPrefix("days=") {
+            guard let value = Int(pair.dropFirst(5)), (1...366).contains(value) else {
+                return (400, "bad_request", "days must be 1 to 366", nil)
+            }
+            days = value
+        }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        let from = calendar.date(byAdding: .day, value: 1 - days, to: calendar.startOfDay(for: Date()))
+        do {
+            let report = try HubReport(store: store, timeZone: timeZone, from: from, to: nil)
+            return (200, "report", "\(days) days", try report.json())
+        } catch {
+            return (500, "error", "the report failed: \(error)", nil)
+        }
+    }
+
+    private func answer(_ client: Int32, peer: String, report: inout Data?) -> (Int, String, String) {
         var message = Data()
         do {
             try TCP.receive(
@@ -104,8 +131,13 @@ public struct HubServer: Sendable {
         }
         guard let head = HTTPHead(message), head.firstLine.count == 3, head.firstLine[2].hasPrefix("HTTP/1.")
         else { return (400, "bad_request", "not an HTTP/1.1 request") }
+        if head.firstLine[0] == "GET", head.firstLine[1] == "/v1/report" || head.firstLine[1].hasPrefix("/v1/report?") {
+            let (status, result, detail, body) = history(head.firstLine[1])
+            report = body
+            return (status, result, detail)
+        }
         guard head.firstLine[1] == BundleTransfer.path else {
-            return (404, "not_found", "the hub takes bundles at POST \(BundleTransfer.path)")
+            return (404, "not_found", "the hub takes bundles at POST \(BundleTransfer.path) and gives its history at GET /v1/report")
         }
         guard head.firstLine[0] == "POST" else { return (405, "method_not_allowed", "POST only") }
         guard head.headers["transfer-encoding"] == nil, let lengthText = head.headers["content-length"],
@@ -156,7 +188,7 @@ public struct HubServer: Sendable {
     }
 
     static func reason(_ status: Int) -> String {
-        [200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict",
+        [200: "OK", 400: "Bad Request", 500: "Internal Server Error", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict",
          411: "Length Required", 413: "Content Too Large", 422: "Unprocessable Content"][status] ?? "Error"
     }
 

@@ -453,6 +453,16 @@ struct HubTests {
         #expect(try server.raw("POST /v1/bundles HTTP/1.1\r\nContent-Le", thenWait: 2).hasPrefix("HTTP/1.1 400 "))
         let after = try push(one, to: server.address)
         #expect(after.status == 0, "the hub still takes bundles: \(after.error)")
+        // Its history, for the wallboard (another origin): the office's days and the findings.
+        let history = try server.raw("GET /v1/report?days=366 HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(history.hasPrefix("HTTP/1.1 200 ") && history.contains("\r\nAccess-Control-Allow-Origin: *\r\n"))
+        let json = try #require(history.components(separatedBy: "\r\n\r\n").last)
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let days = try #require(report["office"] as? [[String: Any]])
+        #expect(days.count == 1 && days[0]["period"] as? String == "2026-12-01" && days[0]["sessions"] as? Int == 1)
+        #expect(report["findings"] as? Int == 0)
+        #expect(try server.raw("GET /v1/report?days=0 HTTP/1.1\r\n\r\n").hasPrefix("HTTP/1.1 400 "))
+        #expect(try server.raw("POST /v1/report HTTP/1.1\r\nContent-Length: 0\r\n\r\n").hasPrefix("HTTP/1.1 404 "))
     }
 
     /// Clear errors for an empty hub configuration and a folder without exports.

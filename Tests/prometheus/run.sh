@@ -379,6 +379,20 @@ region_figures() {
 }
 check "the region's office figures are the office hub's" \
     test "$(region_figures "$work/region.toml")" = "$(region_figures "$work/hub.toml")"
+# The wallboard's history line: the office hub's last 30 days and its findings, which the page
+# (Prometheus's origin) reads from `jampasir hub serve` (another origin).
+history_board="$board?hub=http://$hub_address"
+"${chrome[@]}" --dump-dom "$history_board" > "$work/wallboard-history.html" 2>> "$work/chromium.log" || true
+"${chrome[@]}" --screenshot="$work/wallboard-history.png" "$history_board" 2>> "$work/chromium.log" || true
+office_sessions=$("$jampasir" hub report --config "$work/hub.toml" --format csv | python3 -c '
+import csv, sys
+print(sum(int(r["sessions"]) for r in csv.DictReader(sys.stdin) if r["kind"] == "office"))')
+findings=$(sqlite3 "$work/hub/hub.sqlite" "SELECT count(*) FROM finding")
+history_line() { grep -o '<div id="history"[^>]*>' "$work/wallboard-history.html"; }
+check "the wallboard's last 30 days: $office_sessions sessions, $findings finding(s), from the hub" \
+    bash -c "grep -q 'data-sessions=\"$office_sessions\"' <<<'$(history_line)' && grep -q 'data-findings=\"$findings\"' <<<'$(history_line)'"
+check "  … in Bahasa Indonesia, the finding named ($work/wallboard-history.png)" \
+    grep -q '30 hari terakhir.*temuan: riwayat loket diubah' "$work/wallboard-history.html"
 
 echo "prometheus: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
