@@ -27,6 +27,36 @@ public struct HubCommand: ParsableCommand {
     public init() {}
 }
 
+/// The office's counter keys, for the hub's commands that take exports.
+struct OfficeKeysOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A file of the office's counter keys (one base64 public key per line) instead of export.trusted_keys.",
+            valueName: "file"))
+    var trustedKeys: String?
+
+    func trusted(config: String?) throws -> TrustedSigners {
+        guard let trusted = try officeKeys(trustedKeys: trustedKeys, config: config) else {
+            throw CLIFailure(
+                message:
+                    "no counter is trusted yet: add each counter's public key (jampasird logs it at start) to export.trusted_keys of the hub's configuration, or give --trusted-keys FILE",
+                exitStatus: 78)
+        }
+        return trusted
+    }
+}
+
+/// How long to keep trying a hub that cannot be reached (the push, the forward).
+struct DeliveryOptions: ParsableArguments {
+    @Option(name: .long, help: "Tries before giving up (the pause doubles from 5 s, at most 5 min).")
+    var attempts = 5
+
+    func validate() throws {
+        guard (1...20).contains(attempts) else { throw ValidationError("--attempts must be 1 to 20") }
+    }
+}
+
 /// `--hub-store` and `--config`, shared by the hub's commands.
 struct HubOptions: ParsableArguments {
     @Option(
@@ -64,17 +94,9 @@ public struct HubImportCommand: ParsableCommand {
 
     @Argument(help: ArgumentHelp("Where the exports are.", valueName: "dir")) var directories: [String]
     @OptionGroup var hub: HubOptions
-    @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "A file of the office's counter keys (one base64 public key per line) instead of export.trusted_keys.",
-            valueName: "file"))
-    var trustedKeys: String?
+    @OptionGroup var office: OfficeKeysOptions
 
     public init() {}
-
-    static let noTrustedKeys =
-        "no counter is trusted yet: add each counter's public key (jampasird logs it at start) to export.trusted_keys of the hub's configuration, or give --trusted-keys FILE"
 
     /// One line per export as it is taken (the progress of a stick with many), then exit status
     /// 1 if any was refused or changed history.
@@ -84,9 +106,7 @@ public struct HubImportCommand: ParsableCommand {
 
     /// Whether every export was taken without a finding.
     func importAll(telling tell: (String) -> Void) throws -> Bool {
-        guard let trusted = try officeKeys(trustedKeys: trustedKeys, config: hub.config) else {
-            throw CLIFailure(message: Self.noTrustedKeys, exitStatus: 78)
-        }
+        let trusted = try office.trusted(config: hub.config)
         let (_, store) = try hub.open()
         let folders = directories.flatMap(HubImport.exportFolders(under:))
         guard !folders.isEmpty else {
@@ -217,12 +237,7 @@ public struct HubServeCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("HOST:PORT to listen on (default: hub.listen).", valueName: "address"))
     var listen: String?
     @Option(name: .long, help: "Seconds of silence after which a client is dropped.") var timeout = 10
-    @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "A file of the office's counter keys (one base64 public key per line) instead of export.trusted_keys.",
-            valueName: "file"))
-    var trustedKeys: String?
+    @OptionGroup var office: OfficeKeysOptions
 
     public init() {}
 
@@ -231,9 +246,7 @@ public struct HubServeCommand: ParsableCommand {
     }
 
     public func run() throws {
-        guard let trusted = try officeKeys(trustedKeys: trustedKeys, config: hub.config) else {
-            throw CLIFailure(message: HubImportCommand.noTrustedKeys, exitStatus: 78)
-        }
+        let trusted = try office.trusted(config: hub.config)
         let (configuration, store) = try hub.open()
         let address = listen ?? configuration.hubListen
         let listener: Int32
@@ -272,15 +285,10 @@ public struct PushCommand: ParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
     @Option(name: .long, help: ArgumentHelp("The hub's HOST:PORT (default: push.hub).", valueName: "address"))
     var hub: String?
-    @Option(name: .long, help: "Tries before giving up (the pause doubles from 5 s, at most 5 min).")
-    var attempts = 5
+    @OptionGroup var delivery: DeliveryOptions
     @Flag(name: .long, help: "Send even when nothing new was recorded since the last push.") var force = false
 
     public init() {}
-
-    public func validate() throws {
-        guard (1...20).contains(attempts) else { throw ValidationError("--attempts must be 1 to 20") }
-    }
 
     struct State: Codable, Equatable {
         var hub: String
@@ -316,7 +324,7 @@ public struct PushCommand: ParsableCommand {
         }
         let answer: BundlePush.Answer
         do {
-            answer = try BundlePush.deliver(folder: export, to: address, attempts: attempts) { tellStandardError("jampasir: \($0)") }
+            answer = try BundlePush.deliver(folder: export, to: address, attempts: delivery.attempts) { tellStandardError("jampasir: \($0)") }
         } catch let unreachable as BundlePush.Unreachable {
             throw CLIFailure(
                 message: "\(unreachable); the export goes at the next push (jampasir-push.timer), and sticks still work",
@@ -371,14 +379,9 @@ public struct HubForwardCommand: ParsableCommand {
     @OptionGroup var hub: HubOptions
     @Option(name: .long, help: ArgumentHelp("The hub above, HOST:PORT (default: push.hub).", valueName: "address"))
     var to: String?
-    @Option(name: .long, help: "Tries before giving up (the pause doubles from 5 s, at most 5 min).")
-    var attempts = 5
+    @OptionGroup var delivery: DeliveryOptions
 
     public init() {}
-
-    public func validate() throws {
-        guard (1...20).contains(attempts) else { throw ValidationError("--attempts must be 1 to 20") }
-    }
 
     public func run() throws {
         let (configuration, store) = try hub.open()
@@ -399,7 +402,7 @@ public struct HubForwardCommand: ParsableCommand {
             let answer: BundlePush.Answer
             do {
                 answer = try BundlePush.deliver(
-                    folder: store.bundlesDirectory + "/" + bundle.id, to: address, attempts: attempts
+                    folder: store.bundlesDirectory + "/" + bundle.id, to: address, attempts: delivery.attempts
                 ) { tellStandardError("jampasir: \($0)") }
             } catch let unreachable as BundlePush.Unreachable {
                 throw CLIFailure(
