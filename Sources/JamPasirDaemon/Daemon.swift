@@ -92,6 +92,7 @@ public struct Daemon: Sendable {
                 "store": "\(store.path)",
             ])
         notifier.notify("READY=1")
+        metrics?.refreshTotals()
         await loop.value
         notifier.notify("STOPPING=1")
         for task in stickTasks { task.cancel() }
@@ -175,15 +176,14 @@ public struct Daemon: Sendable {
         return (store, key)
     }
 
-    /// The metrics file (`metrics.textfile`), first written with the store's counts.
+    /// The metrics file (`metrics.textfile`); first written once the store's counts are in,
+    /// just after ready (counting a store of years takes longer than the start may).
     private func publishMetrics(store: SessionStore) -> MetricsPublisher? {
         guard let path = configuration.metricsTextfile else { return nil }
         var metrics = CounterMetrics(
             version: JamPasirVersion.string, limitMs: configuration.rules.limit.millisecondsRoundedUp)
         metrics.clockSynchronized = SystemWallClock().isSynchronized
-        let publisher = MetricsPublisher(path: path, store: store, metrics: metrics, logger: logger)
-        publisher.refreshTotals()
-        return publisher
+        return MetricsPublisher(path: path, store: store, metrics: metrics, logger: logger)
     }
 
     private func makeHardware(screen: TerminalScreen?, clock: any MonotonicClock, metrics: MetricsPublisher?) -> (

@@ -17,6 +17,9 @@ public final class MetricsPublisher: Sendable {
         var metrics: CounterMetrics
         var written: String?
         var failing = false
+        /// Nothing is written before the store's counts are in: a file of zeros would look to
+        /// Prometheus like counters reset.
+        var counted = false
     }
 
     public init(path: String, store: SessionStore, metrics: CounterMetrics, logger: Logger) {
@@ -43,12 +46,14 @@ public final class MetricsPublisher: Sendable {
             } catch {
                 logger.error("metrics: cannot count the store's sessions: \(error)")
             }
+            state.counted = true
             change(&state.metrics)
             publish(&state)
         }
     }
 
     private func publish(_ state: inout State) {
+        guard state.counted else { return }
         let text = state.metrics.text
         guard text != state.written else { return }
         do {

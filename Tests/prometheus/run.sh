@@ -145,7 +145,7 @@ between() { python3 -c "import sys; sys.exit(0 if $2 < float('$1') <= $3 else 1)
 
 check "the daemon is ready" bash -c "for _ in \$(seq 200); do grep -q 'ready after' '$work/daemon.log' && exit 0; sleep 0.1; done; exit 1"
 check "promtool check metrics: the daemon's file follows the naming rules" \
-    bash -c "'$promtool' check metrics < '$metrics'"
+    bash -c "for _ in \$(seq 100); do [ -s '$metrics' ] && break; sleep 0.1; done; '$promtool' check metrics < '$metrics'"
 check "the hub scrapes the counter" until_query 'up{job="jampasir",counter="1",office="singkawang"}' 1
 check "every outcome is there from 0" until_query 'count(jampasir_sessions_total{counter="1"} == 0)' 4
 check "idle: no session running" until_query 'jampasir_session_running{counter="1"}' 0
