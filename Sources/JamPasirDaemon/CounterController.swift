@@ -5,7 +5,10 @@ import Logging
 
 /// Carries out what the engine decides: frames to the display, patterns to the buzzer, lights,
 /// and events to the recorder. Owns the engine; all input reaches it through here.
-public actor CounterController {
+///
+/// Not thread-safe, on purpose: one thread drives it, in the daemon the event loop's
+/// (`CounterLoop`), in tests the test's (`CounterRig`). Nothing else holds it.
+public final class CounterController: @unchecked Sendable {
     private var engine: CounterEngine
     private let hardware: CounterHardware
     private let recorder: SessionRecorder

@@ -1,77 +1,96 @@
+import Foundation
 import JamPasirCore
 import JamPasirHardware
 import Logging
+import Synchronization
 
-/// The daemon's one event loop: button edges and the engine's wake-ups, handled one at a
-/// time by the controller. Nothing wakes it while idle and nobody presses; while a session
-/// runs it wakes once per displayed second (plus warnings). Ends when its task is cancelled
-/// (SIGTERM, `q` in the simulator) or the button goes away, after `controller.shutdown()`.
-public enum CounterLoop {
-    private enum Event: Sendable {
-        case edge(ButtonEdge)
-        case wake
-        case buttonGone
+/// Everything that reaches the counter, from whichever thread it comes: one kind, one path.
+public enum CounterEvent: Sendable {
+    /// A button edge with its kernel timestamp.
+    case edge(ButtonEdge)
+    /// A supervisor's message (USB export), shown while idle; its sound only if idle now.
+    case notice(DisplayFrame?, sound: SoundPattern?)
+    /// The button went away for good (`q` or end of input in the simulator).
+    case buttonGone
+    /// SIGTERM or SIGINT.
+    case stop
+}
+
+/// The daemon's one event loop, in the manner of keyd: one thread sleeps until the engine's next
+/// wake-up or a ring of its doorbell. Every input arrives as a `CounterEvent` in its inbox, and the
+/// controller, which this thread alone drives, takes them in order, then the wake-up if it is
+/// due. Idle, nothing wakes it; counting down, it wakes once per displayed second (plus warnings
+/// and the systemd watchdog). The display, the buzzer and the store are handed their work and
+/// never block it.
+public final class CounterLoop: Sendable {
+    private let inbox = Mutex<[CounterEvent]>([])
+    private let doorbell = Doorbell()
+
+    public init() {}
+
+    /// Safe from any thread; the loop wakes at once.
+    public func post(_ event: CounterEvent) {
+        inbox.withLock { $0.append(event) }
+        doorbell.ring()
     }
 
-    /// With `watchdog`, `notify("WATCHDOG=1")` is sent from this loop at that interval, so a loop
-    /// that hangs stops the pings and systemd restarts the daemon; `notify("STATUS=…")` follows
-    /// the counter's state.
-    public static func run(
+    /// Runs on the calling thread until `.stop` or `.buttonGone`, then shuts the controller down
+    /// (an open session is recorded as interrupted). With `watchdog`, `notify("WATCHDOG=1")` is
+    /// sent from this loop at that interval, so a loop that hangs stops the pings and systemd
+    /// restarts the daemon; `notify("STATUS=…")` follows the counter's state.
+    public func run(
+        controller: CounterController, button: any ButtonInput, clock: any MonotonicClock, logger: Logger,
+        watchdog: Duration? = nil, notify: @Sendable (String) -> Void = { _ in }
+    ) {
+        button.start(edge: { [self] in post(.edge($0)) }, gone: { [self] in post(.buttonGone) })
+        var nextBeat = watchdog.map { clock.now() + $0 }
+        var status = ""
+        controller.start()
+        running: while true {
+            if controller.status != status {
+                status = controller.status
+                notify("STATUS=\(status)")
+            }
+            clock.wait(until: [controller.nextWake, nextBeat].compactMap { $0 }.min(), doorbell: doorbell)
+            let events = inbox.withLock { events in
+                defer { events.removeAll(keepingCapacity: true) }
+                return events
+            }
+            for event in events {
+                switch event {
+                case .edge(let edge): controller.handle(edge)
+                case .notice(let frame, let sound): controller.setNotice(frame, sound: sound)
+                case .buttonGone:
+                    logger.notice("button input ended")
+                    break running
+                case .stop: break running
+                }
+            }
+            let now = clock.now()
+            if let wake = controller.nextWake, wake <= now { controller.wake() }
+            if let interval = watchdog, let due = nextBeat, now >= due {
+                notify("WATCHDOG=1")
+                nextBeat = now + interval
+            }
+        }
+        button.stop()
+        controller.shutdown()
+    }
+
+    /// `run` on a thread of its own, `jampasir-loop`; returns when the loop has ended.
+    public func runOnOwnThread(
         controller: CounterController, button: any ButtonInput, clock: any MonotonicClock, logger: Logger,
         watchdog: Duration? = nil, notify: @escaping @Sendable (String) -> Void = { _ in }
     ) async {
-        let (events, sink) = AsyncStream.makeStream(of: Event.self)
-        let buttonTask = Task {
-            for await edge in button.edges() { sink.yield(.edge(edge)) }
-            sink.yield(.buttonGone)
-        }
-        var timer: Task<Void, Never>?
-        var scheduled: MonotonicInstant?
-        var nextBeat = watchdog.map { clock.now() + $0 }
-        var status = ""
-
-        func reschedule() async {
-            let next = [await controller.nextWake, nextBeat].compactMap { $0 }.min()
-            guard next != scheduled else { return }
-            timer?.cancel()
-            scheduled = next
-            timer = next.map { deadline in
-                Task {
-                    do { try await clock.sleep(until: deadline) } catch { return }
-                    sink.yield(.wake)
-                }
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            let thread = Thread {
+                self.run(
+                    controller: controller, button: button, clock: clock, logger: logger, watchdog: watchdog,
+                    notify: notify)
+                done.resume()
             }
+            thread.name = "jampasir-loop"
+            thread.start()
         }
-
-        func heartbeat() {
-            guard let interval = watchdog, let due = nextBeat, clock.now() >= due else { return }
-            notify("WATCHDOG=1")
-            nextBeat = clock.now() + interval
-        }
-
-        await controller.start()
-        await reschedule()
-        loop: for await event in events {
-            switch event {
-            case .edge(let edge):
-                await controller.handle(edge)
-            case .wake:
-                scheduled = nil
-                await controller.wake()
-                heartbeat()
-            case .buttonGone:
-                logger.notice("button input ended")
-                break loop
-            }
-            let current = await controller.status
-            if current != status {
-                status = current
-                notify("STATUS=\(current)")
-            }
-            await reschedule()
-        }
-        timer?.cancel()
-        buttonTask.cancel()
-        await controller.shutdown()
     }
 }

@@ -11,7 +11,8 @@ import JamPasirStore
 import JamPasirTerminal
 import Logging
 
-/// Start-up and shutdown of the counter daemon around `CounterLoop`.
+/// Start-up and shutdown of the counter daemon around `CounterLoop`, which runs on a thread of
+/// its own.
 public struct Daemon: Sendable {
     public enum Mode: Equatable, Sendable {
         /// Real GPIO hardware, as configured.
@@ -67,8 +68,9 @@ public struct Daemon: Sendable {
             }, metrics: metrics)
 
         let notifier = SystemdNotifier()
-        let loop = Task {
-            await CounterLoop.run(
+        let loop = CounterLoop()
+        let running = Task {
+            await loop.runOnOwnThread(
                 controller: controller, button: hardware.button, clock: clock, logger: logger,
                 watchdog: notifier.watchdogInterval, notify: { notifier.notify($0) })
         }
@@ -77,12 +79,12 @@ public struct Daemon: Sendable {
             let source = DispatchSource.makeSignalSource(signal: number)
             source.setEventHandler {
                 logger.notice("signal \(number == SIGTERM ? "SIGTERM" : "SIGINT"): stopping")
-                loop.cancel()
+                loop.post(.stop)
             }
             source.resume()
             return source
         }
-        let stickTasks = watchSticks(store: store, key: deviceKey, controller: controller, metrics: metrics)
+        let stickTasks = watchSticks(store: store, key: deviceKey, loop: loop, metrics: metrics)
         let readyAfter = clock.now() - startedAt
         logger.notice(
             "ready after \(readyAfter.nanoseconds / 1_000_000) ms",
@@ -93,7 +95,7 @@ public struct Daemon: Sendable {
             ])
         notifier.notify("READY=1")
         metrics?.refreshTotals()
-        await loop.value
+        await running.value
         notifier.notify("STOPPING=1")
         for task in stickTasks { task.cancel() }
         for source in signals { source.cancel() }
@@ -112,7 +114,7 @@ public struct Daemon: Sendable {
     /// USB sticks, in hardware mode: udev events to the export service on its own thread, and its
     /// notices to the counter in order.
     private func watchSticks(
-        store: SessionStore, key: DeviceKey, controller: CounterController, metrics: MetricsPublisher?
+        store: SessionStore, key: DeviceKey, loop: CounterLoop, metrics: MetricsPublisher?
     ) -> [Task<Void, Never>] {
         guard mode == .hardware, configuration.usbExportEnabled else { return [] }
         if configuration.authorizedExportKeys.isEmpty {
@@ -128,7 +130,7 @@ public struct Daemon: Sendable {
             Task { await watcher.watch(monitor.events()) },
             Task {
                 for await notice in watcher.noticeStream {
-                    await controller.setNotice(notice.frame, sound: notice.sound)
+                    loop.post(.notice(notice.frame, sound: notice.sound))
                     metrics?.refreshTotals()  // an export adds to the audit chain
                 }
             },

@@ -24,7 +24,7 @@ struct HardwareFactory {
                 kernelDebounce: hardware.button.kernelDebounce),
             logger: logger)
         let display = makeDisplay(hardware.display)
-        let buzzer = makeBuzzer(hardware.buzzer, clock: now)
+        let buzzer = makeBuzzer(hardware.buzzer)
         let lights = hardware.lights
         let spec = { (line: Int?, key: String) in line.map { GPIOLineSpec(chip: lights.chip, offset: $0, key: key) } }
         let indicators = GPIOLights(
@@ -38,7 +38,7 @@ struct HardwareFactory {
         )
     }
 
-    private func makeBuzzer(_ buzzer: BuzzerConfiguration, clock: @escaping @Sendable () -> MonotonicInstant)
+    private func makeBuzzer(_ buzzer: BuzzerConfiguration)
         -> any Buzzer
     {
         switch buzzer.kind {
@@ -72,17 +72,17 @@ struct HardwareFactory {
             let clockLine = GPIOLineSpec(chip: display.chip, offset: display.clockLine, key: "display.clk_line")
             let dataLine = GPIOLineSpec(chip: display.chip, offset: display.dataLine, key: "display.dio_line")
             let halfBit = Duration.microseconds(display.bitDelayMicroseconds)
-            return DisplayWorker(name: name, logger: logger, healthChanged: report) {
+            return DisplayWorker(name: name, clock: clock, logger: logger, healthChanged: report) {
                 TM1637Display(wires: try GPIOTM1637Wires(clock: clockLine, data: dataLine, halfBit: halfBit))
             }
         case .ht16k33:
             let (bus, address) = (display.i2cBus, display.i2cAddress)
-            return DisplayWorker(name: name, logger: logger, healthChanged: report) {
+            return DisplayWorker(name: name, clock: clock, logger: logger, healthChanged: report) {
                 HT16K33Display(bus: try LinuxI2CDevice(bus: bus, address: address))
             }
         case .max7219:
             let (path, chain) = (display.spiDevice, display.chainLength)
-            return DisplayWorker(name: name, logger: logger, healthChanged: report) {
+            return DisplayWorker(name: name, clock: clock, logger: logger, healthChanged: report) {
                 MAX7219Display(bus: try LinuxSPIDevice(path: path), chainLength: chain)
             }
         }

@@ -1,122 +1,131 @@
 import CJamPasirSystem
 import Foundation
+import JamPasirCore
 import Logging
+import Synchronization
 
 /// Puts a real display on its own thread: `show` returns at once and only the latest frame
 /// is written, so a slow, hung or unplugged display can never delay the countdown, the buzzer
 /// or the store. A display that fails is logged once, reopened and retried with backoff
 /// (1 s … 30 s) until it answers again.
-public final class DisplayWorker: SegmentDisplay, @unchecked Sendable {
+public final class DisplayWorker: SegmentDisplay, Sendable {
     public enum Health: Equatable, Sendable {
         case starting
         case ok
         case failing(String)
     }
 
-    // Guarded by `condition`.
-    private var latest: SegmentFrame?
-    private var dirty = false
-    private var writing = false  // a frame has been taken and its write has not ended yet
-    private var finishing = false
-    private var state = Health.starting
-    private let condition = NSCondition()
+    private struct State {
+        var latest: SegmentFrame?
+        var dirty = false
+        var writing = false  // a frame has been taken and its write has not ended yet
+        var finishing = false
+        var health = Health.starting
+    }
 
+    private let state = Mutex(State())
+    /// Rung by `show` and `finish`: the worker thread sleeps on it (and on a retry's instant).
+    private let work = Doorbell()
+    /// Rung after every write: `finish` sleeps on it.
+    private let written = Doorbell()
     private let name: String
+    private let clock: any MonotonicClock
     private let open: @Sendable () throws -> any SegmentDisplay
     private let logger: Logger
     private let firstBackoff: Backoff
     private let healthChanged: @Sendable (Health) -> Void
 
-    /// `open` makes (or remakes) the driver: it runs on the worker thread.
+    /// `open` makes (or remakes) the driver: it runs on the worker thread. Retries wait on
+    /// `clock`, the counter's one time base.
     public init(
-        name: String, logger: Logger, backoff: Backoff = Backoff(),
+        name: String, clock: any MonotonicClock = SystemMonotonicClock(), logger: Logger, backoff: Backoff = Backoff(),
         healthChanged: @escaping @Sendable (Health) -> Void = { _ in },
         open: @escaping @Sendable () throws -> any SegmentDisplay
     ) {
         self.name = name
+        self.clock = clock
         self.firstBackoff = backoff
         self.healthChanged = healthChanged
         self.open = open
         self.logger = logger
-        let thread = Thread { [unowned self] in self.serve() }
+        let thread = Thread { [self] in serve() }
         thread.name = "jampasir-display"
         thread.start()
     }
 
     public func show(_ segments: SegmentFrame) {
-        condition.lock()
-        latest = segments
-        dirty = true
-        condition.signal()
-        condition.unlock()
+        state.withLock { state in
+            state.latest = segments
+            state.dirty = true
+        }
+        work.ring()
     }
 
-    public var health: Health {
-        condition.lock()
-        defer { condition.unlock() }
-        return state
-    }
+    public var health: Health { state.withLock { $0.health } }
 
     /// Writes what is pending (e.g. the blank frame at shutdown), waiting at most `timeout`
-    /// for the last frame's write to end, not merely to be taken.
+    /// for the last frame's write to end, not merely to be taken. The worker thread then ends.
     public func finish(within timeout: Duration) {
-        condition.lock()
-        finishing = true
-        condition.broadcast()
-        let deadline = Date().addingTimeInterval(Double(timeout.nanoseconds) / 1e9)
-        while (dirty || writing) && condition.wait(until: deadline) {}
-        condition.unlock()
+        state.withLock { $0.finishing = true }
+        work.ring()
+        let deadline = clock.now() + timeout
+        while state.withLock({ $0.dirty || $0.writing }) && clock.now() < deadline {
+            clock.wait(until: deadline, doorbell: written)
+        }
+    }
+
+    private enum Next {
+        case write(SegmentFrame)
+        case sleep
+        case end
     }
 
     private func serve() {
         var display: (any SegmentDisplay)?
         var backoff = firstBackoff
-        var retryAt: Date?
+        var retryAt: MonotonicInstant?
         while true {
-            condition.lock()
-            while !dirty || (retryAt.map { Date() < $0 } ?? false) {
-                if finishing && !dirty {
-                    condition.unlock()
-                    return
+            let due = retryAt.map { clock.now() >= $0 } ?? true
+            let next: Next = state.withLock { state in
+                if state.finishing && !state.dirty { return .end }
+                guard state.dirty, due, let frame = state.latest else { return .sleep }
+                state.dirty = false
+                state.writing = true
+                return .write(frame)
+            }
+            switch next {
+            case .end: return
+            case .sleep:
+                clock.wait(until: retryAt, doorbell: work)
+                continue
+            case .write(let frame):
+                do {
+                    if display == nil { display = try open() }
+                    let began = jp_monotonic_ns()
+                    try display!.show(frame)
+                    let ended = jp_monotonic_ns()
+                    logger.debug(
+                        "\(name) frame written", metadata: ["done_ns": "\(ended)", "took_us": "\((ended - began) / 1000)"])
+                    retryAt = nil
+                    backoff.reset()
+                    record(.ok)
+                } catch {
+                    display = nil
+                    retryAt = clock.now() + backoff.delay()
+                    record(.failing("\(error)"))
+                    state.withLock { $0.dirty = true }  // retry with the latest frame
                 }
-                if let retryAt { _ = condition.wait(until: retryAt) } else { condition.wait() }
+                state.withLock { $0.writing = false }
+                written.ring()
             }
-            let frame = latest!
-            dirty = false
-            writing = true
-            condition.unlock()
-
-            do {
-                if display == nil { display = try open() }
-                let began = jp_monotonic_ns()
-                try display!.show(frame)
-                let ended = jp_monotonic_ns()
-                logger.debug(
-                    "\(name) frame written",
-                    metadata: ["done_ns": "\(ended)", "took_us": "\((ended - began) / 1000)"])
-                retryAt = nil
-                backoff.reset()
-                record(.ok)
-            } catch {
-                display = nil
-                retryAt = Date().addingTimeInterval(Double(backoff.delay().nanoseconds) / 1e9)
-                record(.failing("\(error)"))
-                condition.lock()
-                if !dirty { dirty = true }  // retry with the latest frame
-                condition.unlock()
-            }
-            condition.lock()
-            writing = false
-            condition.broadcast()
-            condition.unlock()
         }
     }
 
     private func record(_ health: Health) {
-        condition.lock()
-        let previous = state
-        state = health
-        condition.unlock()
+        let previous = state.withLock { state in
+            defer { state.health = health }
+            return state.health
+        }
         if previous != health { healthChanged(health) }
         switch (previous, health) {
         case (.failing, .ok): logger.notice("\(name) display answers again")

@@ -26,36 +26,33 @@ public final class GPIOButton: ButtonInput {
 
     private let settings: Settings
     private let logger: Logger
+    /// Written by `stop()`; the button's thread polls it beside the line. Open for the process's life.
+    private let stopPipe: (read: Int32, write: Int32)
 
     public init(_ settings: Settings, logger: Logger) {
         self.settings = settings
         self.logger = logger
+        var ends: [Int32] = [-1, -1]
+        _ = pipe(&ends)
+        stopPipe = (ends[0], ends[1])
     }
 
-    public func edges() -> AsyncStream<ButtonEdge> {
-        let (stream, sink) = AsyncStream.makeStream(of: ButtonEdge.self)
-        var wake: [Int32] = [-1, -1]
-        _ = pipe(&wake)
-        let stopRead = wake[0]
-        let stopWrite = wake[1]
-        sink.onTermination = { _ in
-            var byte: UInt8 = 1
-            _ = write(stopWrite, &byte, 1)
-        }
+    public func start(edge: @escaping @Sendable (ButtonEdge) -> Void, gone: @escaping @Sendable () -> Void) {
         let settings = settings
         let logger = logger
-        let thread = Thread {
-            Self.serve(settings, sink: sink, stop: stopRead, logger: logger)
-            close(stopRead)
-            close(stopWrite)
-        }
+        let stop = stopPipe
+        let thread = Thread { Self.serve(settings, report: edge, stop: stop.read, logger: logger) }
         thread.name = "jampasir-button"
         thread.start()
-        return stream
+    }
+
+    public func stop() {
+        var byte: UInt8 = 1
+        _ = write(stopPipe.write, &byte, 1)
     }
 
     private static func serve(
-        _ settings: Settings, sink: AsyncStream<ButtonEdge>.Continuation, stop: Int32, logger: Logger
+        _ settings: Settings, report: @Sendable (ButtonEdge) -> Void, stop: Int32, logger: Logger
     ) {
         var backoff = Backoff()
         var lastProblem: String?
@@ -79,15 +76,15 @@ public final class GPIOButton: ButtonInput {
             logger.info("button on \(settings.line) (\(settings.line.key)), libgpiod \(GPIOLine.libraryVersion)")
             // A button already held at start-up is reported, so stuck-button detection sees it.
             if let level = try? line.value(), level != settings.activeLow {
-                sink.yield(ButtonEdge(.pressed, at: MonotonicInstant(nanoseconds: jp_monotonic_ns())))
+                report(ButtonEdge(.pressed, at: MonotonicInstant(nanoseconds: jp_monotonic_ns())))
             }
-            if !forwardEdges(from: line, settings: settings, sink: sink, stop: stop, logger: logger) { return }
+            if !forwardEdges(from: line, settings: settings, report: report, stop: stop, logger: logger) { return }
         }
     }
 
     /// Returns false when asked to stop, true when the line failed and should be requested again.
     private static func forwardEdges(
-        from line: GPIOLine, settings: Settings, sink: AsyncStream<ButtonEdge>.Continuation, stop: Int32, logger: Logger
+        from line: GPIOLine, settings: Settings, report: @Sendable (ButtonEdge) -> Void, stop: Int32, logger: Logger
     ) -> Bool {
         var fds = [
             pollfd(fd: line.eventDescriptor, events: Int16(POLLIN), revents: 0),
@@ -108,8 +105,7 @@ public final class GPIOButton: ButtonInput {
             do {
                 let event = try line.readEvent()
                 let pressed = event.rising != settings.activeLow
-                sink.yield(
-                    ButtonEdge(pressed ? .pressed : .released, at: MonotonicInstant(nanoseconds: event.timestampNs)))
+                report(ButtonEdge(pressed ? .pressed : .released, at: MonotonicInstant(nanoseconds: event.timestampNs)))
             } catch {
                 logger.error("button: \(error); requesting the line again")
                 return true

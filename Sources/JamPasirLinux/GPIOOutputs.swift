@@ -77,14 +77,15 @@ public final class SwitchedOutput: Sendable {
 }
 
 /// A buzzer that sounds the core's patterns on a switched output: an active buzzer on a GPIO
-/// line, or a passive one on a PWM channel. Patterns play on a task; a new pattern replaces one
+/// line, or a passive one on a PWM channel. Patterns play on a task, each tone ending at its
+/// instant on the counter's one clock (so a test moves it by hand); a new pattern replaces one
 /// still sounding.
 public final class PatternBuzzer: Buzzer {
     private let output: SwitchedOutput
-    private let clock: @Sendable () -> MonotonicInstant
+    private let clock: any MonotonicClock
     private let playing = Mutex<Task<Void, Never>?>(nil)
 
-    public init(_ output: SwitchedOutput, clock: @escaping @Sendable () -> MonotonicInstant) {
+    public init(_ output: SwitchedOutput, clock: any MonotonicClock) {
         self.output = output
         self.clock = clock
     }
@@ -92,24 +93,28 @@ public final class PatternBuzzer: Buzzer {
     public func play(_ pattern: SoundPattern) {
         let output = output
         let clock = clock
-        let task = Task {
-            for tone in pattern.tones {
-                output.set(true, now: clock())
-                let heard = (try? await Task.sleep(for: tone.on)) != nil
-                output.set(false, now: clock())
-                if !heard { return }
-                if tone.off > .zero, (try? await Task.sleep(for: tone.off)) == nil { return }
-            }
-        }
         playing.withLock { current in
-            current?.cancel()
-            current = task
+            let previous = current
+            previous?.cancel()
+            current = Task {
+                await previous?.value  // its tone is switched off first, never after ours began
+                var at = clock.now()
+                for tone in pattern.tones {
+                    output.set(true, now: clock.now())
+                    at = at + tone.on
+                    let heard = (try? await clock.sleep(until: at)) != nil
+                    output.set(false, now: clock.now())
+                    if !heard { return }
+                    at = at + tone.off
+                    if tone.off > .zero, (try? await clock.sleep(until: at)) == nil { return }
+                }
+            }
         }
     }
 
     public func silence() {
         playing.withLock { $0?.cancel() }
-        output.set(false, now: clock())
+        output.set(false, now: clock.now())
     }
 }
 

@@ -4,7 +4,7 @@ import JamPasirCore
 import JamPasirHardware
 
 /// The start/stop button on the keyboard: space or enter is a short press, `c` a press held
-/// past the long-press time, `q` (or end of input) ends the stream. Edges are stamped on
+/// past the long-press time, `q` (or end of input) ends the simulator. Edges are stamped on
 /// CLOCK_MONOTONIC when the key arrives and when the simulated finger lifts.
 public final class KeyboardButton: ButtonInput, @unchecked Sendable {
     private let input: FileHandle
@@ -18,12 +18,11 @@ public final class KeyboardButton: ButtonInput, @unchecked Sendable {
         self.longHold = longPress + .milliseconds(300)
     }
 
-    public func edges() -> AsyncStream<ButtonEdge> {
-        let (stream, sink) = AsyncStream.makeStream(of: ButtonEdge.self)
+    public func start(edge: @escaping @Sendable (ButtonEdge) -> Void, gone: @escaping @Sendable () -> Void) {
         let fd = input.fileDescriptor
         let shortHold = shortHold
         let longHold = longHold
-        // A plain thread: reading stdin blocks, and must not take a cooperative-pool thread.
+        // A plain thread: reading stdin blocks.
         let thread = Thread {
             var byte: UInt8 = 0
             while read(fd, &byte, 1) == 1 {
@@ -32,19 +31,22 @@ public final class KeyboardButton: ButtonInput, @unchecked Sendable {
                 case UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\r"): hold = shortHold
                 case UInt8(ascii: "c"), UInt8(ascii: "C"): hold = longHold
                 case UInt8(ascii: "q"), UInt8(ascii: "Q"):
-                    sink.finish()
+                    gone()
                     return
                 default: continue
                 }
-                sink.yield(ButtonEdge(.pressed, at: MonotonicInstant(nanoseconds: jp_monotonic_ns())))
+                edge(ButtonEdge(.pressed, at: MonotonicInstant(nanoseconds: jp_monotonic_ns())))
                 Thread.sleep(forTimeInterval: Double(hold.nanoseconds) / 1e9)  // the finger on the key
-                sink.yield(ButtonEdge(.released, at: MonotonicInstant(nanoseconds: jp_monotonic_ns())))
+                edge(ButtonEdge(.released, at: MonotonicInstant(nanoseconds: jp_monotonic_ns())))
             }
-            sink.finish()
+            gone()
         }
+        thread.name = "jampasir-keys"
         thread.start()
-        return stream
     }
+
+    /// The reading thread stays blocked in `read` until the process ends.
+    public func stop() {}
 }
 
 /// Puts a terminal into key-at-a-time mode (no line buffering, no echo) and back.

@@ -1,6 +1,7 @@
 import Foundation
 import JamPasirCore
 import JamPasirDaemon
+import JamPasirHardware
 import JamPasirStore
 import Logging
 
@@ -42,22 +43,22 @@ public final class CounterRig: Sendable {
     }
 
     public func start() async {
-        await controller.start()
+        controller.start()
     }
 
     /// Lets virtual time run to `seconds`, delivering each wake-up at its instant.
     public func run(until seconds: Double) async {
         let target = MonotonicInstant.seconds(seconds)
-        while let wake = await controller.nextWake, wake <= target {
+        while let wake = controller.nextWake, wake <= target {
             clock.advance(to: wake)
-            await controller.wake()
+            controller.wake()
         }
         clock.advance(to: target)
     }
 
     public func edge(_ kind: ButtonEdge.Kind, at seconds: Double) async {
         await run(until: seconds)
-        await controller.handle(ButtonEdge(kind, at: .seconds(seconds)))
+        controller.handle(ButtonEdge(kind, at: .seconds(seconds)))
     }
 
     /// Press at `seconds`, release `hold` seconds later.

@@ -10,21 +10,52 @@ public struct Stamped<Value: Sendable>: Sendable {
     public var value: Value
 }
 
-/// A button the test presses: edges at given instants, delivered through `edges()`.
+/// A button the test presses: edges at given instants, reported to the loop that started it.
 public final class FakeButton: ButtonInput {
-    private let stream: AsyncStream<ButtonEdge>
-    private let sink: AsyncStream<ButtonEdge>.Continuation
+    private struct State {
+        var edge: (@Sendable (ButtonEdge) -> Void)?
+        var gone: (@Sendable () -> Void)?
+        var early: [ButtonEdge] = []
+        var removed = false
+    }
+    private let state = Mutex(State())
 
-    public init() {
-        (stream, sink) = AsyncStream.makeStream(of: ButtonEdge.self)
+    public init() {}
+
+    public func start(edge: @escaping @Sendable (ButtonEdge) -> Void, gone: @escaping @Sendable () -> Void) {
+        let (early, removed) = state.withLock { state in
+            state.edge = edge
+            state.gone = gone
+            defer { state.early = [] }
+            return (state.early, state.removed)
+        }
+        early.forEach(edge)
+        if removed { gone() }
     }
 
-    public func edges() -> AsyncStream<ButtonEdge> { stream }
+    public func stop() {
+        state.withLock { $0.edge = nil; $0.gone = nil }
+    }
 
-    public func press(at instant: MonotonicInstant) { sink.yield(ButtonEdge(.pressed, at: instant)) }
-    public func release(at instant: MonotonicInstant) { sink.yield(ButtonEdge(.released, at: instant)) }
+    /// Reported on the calling thread (kept until `start` when it has not been called yet).
+    public func press(at instant: MonotonicInstant) { report(ButtonEdge(.pressed, at: instant)) }
+    public func release(at instant: MonotonicInstant) { report(ButtonEdge(.released, at: instant)) }
     /// The button is unplugged for good: the daemon's loop ends.
-    public func remove() { sink.finish() }
+    public func remove() {
+        let gone = state.withLock { state in
+            state.removed = true
+            return state.gone
+        }
+        gone?()
+    }
+
+    private func report(_ edge: ButtonEdge) {
+        let deliver = state.withLock { state in
+            if state.edge == nil { state.early.append(edge) }
+            return state.edge
+        }
+        deliver?(edge)
+    }
 }
 
 /// Appends to a history that keeps at most `limit` entries (the soak test runs for days of

@@ -1,5 +1,6 @@
 import JamPasirCore
 import JamPasirDaemon
+import JamPasirHardware
 import Synchronization
 
 /// A monotonic clock that only moves when told: a two-minute session takes microseconds.
@@ -13,6 +14,8 @@ public final class ManualClock: MonotonicClock {
     private struct State {
         var now: MonotonicInstant
         var sleepers: [Int: Sleeper] = [:]
+        /// Threads blocked in `wait`, rung when their deadline comes.
+        var waiters: [Int: (deadline: MonotonicInstant, doorbell: Doorbell)] = [:]
         var nextID = 0
     }
 
@@ -33,17 +36,34 @@ public final class ManualClock: MonotonicClock {
             let now = state.now
             let ready = state.sleepers.filter { $0.value.deadline <= now }
             for id in ready.keys { state.sleepers[id] = nil }
-            return ready.values.map(\.continuation)
+            let rung = state.waiters.filter { $0.value.deadline <= now }
+            for id in rung.keys { state.waiters[id] = nil }
+            return (ready.values.map(\.continuation), rung.values.map(\.doorbell))
         }
-        for continuation in due { continuation.resume() }
+        for continuation in due.0 { continuation.resume() }
+        for doorbell in due.1 { doorbell.ring() }
     }
 
     public func advance(by duration: Duration) {
         advance(to: now() + duration)
     }
 
-    /// How many tasks are waiting on this clock.
-    public var sleeperCount: Int { state.withLock { $0.sleepers.count } }
+    /// How many tasks and threads are waiting on this clock for a deadline.
+    public var sleeperCount: Int { state.withLock { $0.sleepers.count + $0.waiters.count } }
+
+    /// Blocks until `advance` reaches `deadline` or the doorbell rings.
+    public func wait(until deadline: MonotonicInstant?, doorbell: Doorbell) {
+        let id: Int? = state.withLock { state in
+            guard let deadline else { return nil }
+            if state.now >= deadline { return -1 }
+            state.nextID += 1
+            state.waiters[state.nextID] = (deadline, doorbell)
+            return state.nextID
+        }
+        if id == -1 { return }
+        doorbell.wait(until: nil)
+        if let id { state.withLock { _ = $0.waiters.removeValue(forKey: id) } }
+    }
 
     public func sleep(until deadline: MonotonicInstant) async throws {
         let id = state.withLock { state in

@@ -11,8 +11,9 @@ struct CounterLoopTests {
     @Test func edgesAndWakeupsDriveTheDisplayAndShutdownRecords() async throws {
         let directory = try TemporaryDirectory("loop")
         let rig = try CounterRig(storePath: directory.file("s.sqlite"))
-        let loop = Task {
-            await CounterLoop.run(
+        let loop = CounterLoop()
+        let running = Task {
+            await loop.runOnOwnThread(
                 controller: rig.controller, button: rig.button, clock: rig.clock, logger: Logger(label: "test"))
         }
         await eventually("idle frame") { rig.display.text == "2:00" }
@@ -31,8 +32,8 @@ struct CounterLoopTests {
         rig.clock.advance(to: .seconds(31))
         await eventually("a later frame") { rig.display.text == "1:30" }
 
-        loop.cancel()
-        await loop.value
+        loop.post(.stop)
+        await running.value
         await rig.settle()
         let sessions = try rig.store.sessions()
         #expect(sessions.map(\.outcome) == [.interrupted])
@@ -42,12 +43,13 @@ struct CounterLoopTests {
     @Test func loopEndsWhenTheButtonGoesAway() async throws {
         let directory = try TemporaryDirectory("loop")
         let rig = try CounterRig(storePath: directory.file("s.sqlite"))
-        let loop = Task {
-            await CounterLoop.run(
+        let loop = CounterLoop()
+        let running = Task {
+            await loop.runOnOwnThread(
                 controller: rig.controller, button: rig.button, clock: rig.clock, logger: Logger(label: "test"))
         }
         rig.button.remove()
-        await loop.value
+        await running.value
         #expect(rig.display.text == "")
     }
 }

@@ -264,7 +264,7 @@ struct EndToEndTests {
         await rig.start()
         await rig.tap(at: 5)
         await rig.run(until: 47)
-        await rig.controller.shutdown()
+        rig.controller.shutdown()
         await rig.settle()
         let sessions = try rig.store.sessions()
         #expect(sessions.map(\.outcome) == [.interrupted])

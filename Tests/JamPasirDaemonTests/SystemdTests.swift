@@ -62,8 +62,9 @@ struct WatchdogLoopTests {
         let directory = try TemporaryDirectory("watchdog")
         let rig = try CounterRig(storePath: directory.file("s.sqlite"))
         let sent = Mutex<[String]>([])
-        let loop = Task {
-            await CounterLoop.run(
+        let loop = CounterLoop()
+        let running = Task {
+            await loop.runOnOwnThread(
                 controller: rig.controller, button: rig.button, clock: rig.clock, logger: Logger(label: "test"),
                 watchdog: .seconds(10), notify: { message in sent.withLock { $0.append(message) } })
         }
@@ -76,7 +77,7 @@ struct WatchdogLoopTests {
         await eventually("status follows the session") { sent.withLock { $0.contains("STATUS=session running") } }
         rig.clock.advance(to: .seconds(20))
         await eventually("second ping") { sent.withLock { $0.filter { $0 == "WATCHDOG=1" }.count == 2 } }
-        loop.cancel()
-        await loop.value
+        loop.post(.stop)
+        await running.value
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import JamPasirCore
 import JamPasirHardware
+import JamPasirTesting
 import Logging
 import Synchronization
 import Testing
@@ -71,5 +72,29 @@ struct DisplayWorkerTests {
         #expect(worker.health == .ok)
         #expect(opened.withLock { $0 } == 2)
         #expect(display.shown.withLock { $0 } == [SegmentFrame(DisplayFrame("2:00"))])
+    }
+
+    @Test func retriesWaitOutTheBackoffOnTheCountersClock() async {
+        let clock = ManualClock(now: .seconds(0))
+        let display = GatedDisplay(blocking: false)
+        display.failuresLeft.withLock { $0 = 2 }
+        let opened = Mutex(0)
+        let worker = DisplayWorker(name: "test", clock: clock, logger: Logger(label: "test")) {  // 1 s, 2 s, …
+            opened.withLock { $0 += 1 }
+            return display
+        }
+        worker.show(SegmentFrame(DisplayFrame("1:59")))
+        await eventually("first write failed, a retry in 1 s") { clock.sleeperCount == 1 }
+        #expect(worker.health == .failing("Broken()"))
+        worker.show(SegmentFrame(DisplayFrame("1:58")))  // a newer frame does not hurry the retry
+        clock.advance(to: .seconds(0.999))
+        #expect(opened.withLock { $0 } == 1)
+        clock.advance(to: .seconds(1))
+        await eventually("second attempt failed, a retry in 2 s") { opened.withLock { $0 } == 2 && clock.sleeperCount == 1 }
+        clock.advance(to: .seconds(3))
+        await eventually("answers again") { worker.health == .ok }
+        #expect(opened.withLock { $0 } == 3)
+        #expect(display.shown.withLock { $0 } == [SegmentFrame(DisplayFrame("1:58"))])
+        worker.finish(within: .seconds(1))
     }
 }

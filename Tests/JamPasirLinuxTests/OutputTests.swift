@@ -79,3 +79,46 @@ struct SwitchedOutputTests {
         #expect(device.values.withLock { $0 } == [true, true])
     }
 }
+
+/// A switch that notes the clock's instant of every change.
+final class ClockedSwitch: Switch, Sendable {
+    let clock: ManualClock
+    let changes = Mutex<[String]>([])
+    init(clock: ManualClock) { self.clock = clock }
+    func set(_ on: Bool) throws {
+        let at = clock.now().nanoseconds / 1_000_000
+        changes.withLock { $0.append("\(on ? "on" : "off")@\(at)") }
+    }
+}
+
+@Suite("Buzzer patterns on the counter's one clock")
+struct PatternBuzzerTests {
+    @Test func eachToneEndsAtItsInstantAndANewPatternReplacesTheOld() async {
+        let clock = ManualClock(now: .seconds(0))
+        let device = ClockedSwitch(clock: clock)
+        let output = SwitchedOutput(key: "buzzer.line", logger: Logger(label: "test")) { _ in device }
+        let buzzer = PatternBuzzer(output, clock: clock)
+        buzzer.play(.warning)  // 60 ms on, 90 off, 60 on
+        var expected = ["on@0"]
+        await eventually("first tone on") { device.changes.withLock { $0 } == expected }
+        for (at, change) in [(60, "off@60"), (150, "on@150"), (210, "off@210")] {
+            await eventually("sleeping until \(at) ms") { clock.sleeperCount == 1 }
+            clock.advance(to: .seconds(Double(at) / 1000 - 0.001))  // not yet
+            #expect(device.changes.withLock { $0 } == expected)
+            clock.advance(to: .seconds(Double(at) / 1000))
+            expected.append(change)
+            await eventually(change) { device.changes.withLock { $0.starts(with: expected) } }
+        }
+        #expect(device.changes.withLock { $0 } == ["on@0", "off@60", "on@150", "off@210"])
+
+        clock.advance(to: .seconds(1))
+        buzzer.play(.limitReached)  // 1,200 ms
+        await eventually("long tone on") { clock.sleeperCount == 1 }
+        buzzer.play(.start)  // replaces it at once
+        await eventually("the long tone cut short, then the new one") {
+            device.changes.withLock { Array($0.suffix(3)) } == ["on@1000", "off@1000", "on@1000"]
+        }
+        clock.advance(to: .seconds(1.08))
+        await eventually("start beep ends at 80 ms") { device.changes.withLock { $0.last } == "off@1080" }
+    }
+}

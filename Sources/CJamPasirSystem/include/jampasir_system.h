@@ -28,4 +28,13 @@ int jp_unmount(const char *path);
 
 /* The uid of the process at the other end of a Unix socket (SO_PEERCRED), or -1. */
 long jp_peer_uid(int fd);
+/* The event loop's doorbell: fds[0] an eventfd that rings it, fds[1] a timerfd on CLOCK_MONOTONIC
+ * for the wait's deadline (both close-on-exec, non-blocking). 0, or -1 with errno. */
+int jp_doorbell_create(int fds[2]);
+/* Rings it: the waiter returns now, or at once from its next wait. Safe from any thread. */
+void jp_doorbell_ring(const int fds[2]);
+/* Sleeps until the doorbell rings (1, the rings consumed) or until CLOCK_MONOTONIC reaches
+ * deadline_ns (0); deadline_ns < 0 waits for the doorbell alone. -1 with errno on failure.
+ * One thread waits on a doorbell at a time. */
+int jp_doorbell_wait(const int fds[2], int64_t deadline_ns);
 #endif

@@ -8,6 +8,32 @@ public protocol MonotonicClock: Sendable {
     func now() -> MonotonicInstant
     /// Returns at or after `deadline`; throws `CancellationError` if the task is cancelled.
     func sleep(until deadline: MonotonicInstant) async throws
+    /// Blocks the calling thread until `deadline` (nil: none) or until `doorbell` rings. May return
+    /// early; the event loop looks at its inbox and the time after every return.
+    func wait(until deadline: MonotonicInstant?, doorbell: Doorbell)
+}
+
+/// Wakes the event loop's thread from any other (an eventfd). The rings between two waits count
+/// as one.
+public final class Doorbell: Sendable {
+    /// The eventfd that rings it and the timerfd of a wait's deadline.
+    private let fds: [Int32]
+
+    public init() {
+        var fds: [Int32] = [-1, -1]
+        let made = jp_doorbell_create(&fds)
+        precondition(made == 0, "eventfd/timerfd: \(String(cString: strerror(errno)))")
+        self.fds = fds
+    }
+
+    deinit { fds.forEach { close($0) } }
+
+    public func ring() { jp_doorbell_ring(fds) }
+
+    /// Sleeps on CLOCK_MONOTONIC until `deadline` (nil: none) or a ring. One thread at a time.
+    public func wait(until deadline: MonotonicInstant?) {
+        _ = jp_doorbell_wait(fds, deadline.map { max(0, $0.nanoseconds) } ?? -1)
+    }
 }
 
 /// The real CLOCK_MONOTONIC. Swift's `SuspendingClock` reads the same clock on Linux
@@ -24,6 +50,10 @@ public struct SystemMonotonicClock: MonotonicClock {
         if remaining > .zero {
             try await Task.sleep(for: remaining, tolerance: .zero, clock: SuspendingClock())
         }
+    }
+
+    public func wait(until deadline: MonotonicInstant?, doorbell: Doorbell) {
+        doorbell.wait(until: deadline)
     }
 }
 
