@@ -42,14 +42,19 @@ read -r csv_s csv_kib < <(measure "$bin/jampasir" sessions --config "$work/c.tom
 ratio=$(awk -v a="$export_s" -v b="$sqlite_s" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }')
 csv_ratio=$(awk -v a="$csv_s" -v b="$sqlite_s" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }')
 
-# The real daemon, idle and counting down: /proc/PID/stat (utime+stime, in clock ticks) and the
-# voluntary context switches of all its threads (each is a wake-up from a sleep).
+# The real daemon, idle and counting down: /proc/PID/stat (utime+stime, in clock ticks) and, per
+# thread, the voluntary context switches (each is a wake-up from a sleep). Counted per thread,
+# so that a thread ending in between cannot hide another's wake-ups.
 ticks=$(getconf CLK_TCK)
-cost() { # pid → "cpu_ticks wakeups"
-    local cpu switches
-    cpu=$(awk '{ print $14 + $15 }' "/proc/$1/stat")
-    switches=$(cat /proc/"$1"/task/*/status | awk '/^voluntary_ctxt_switches/ { s += $2 } END { print s }')
-    echo "$cpu $switches"
+cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+snapshot() { # pid file → one line per thread: tid name voluntary_switches
+    for t in /proc/"$1"/task/*; do
+        printf '%s %s %s\n' "${t##*/}" "$(tr ' ' _ < "$t/comm")" "$(awk '/^voluntary_ctxt_switches/ { print $2 }' "$t/status")"
+    done | sort > "$2"
+}
+wakeups() { # before after → "total name:count …" (a thread started in between counts whole)
+    join -a2 -e0 -o '2.1,2.2,1.3,2.3' "$1" "$2" |
+        awk '{ d = $4 - $3; if (d > 0) { by[$2] += d; s += d } } END { printf "%d", s; for (n in by) printf " %s:%d", n, by[n]; print "" }'
 }
 mkfifo "$work/button"
 "$bin/jampasird" --simulate --config "$work/c.toml" < "$work/button" > /dev/null 2> "$work/daemon.log" &
@@ -57,20 +62,22 @@ daemon=$!
 exec 3> "$work/button"
 while ! grep -q "ready after" "$work/daemon.log"; do sleep 0.05; done
 sleep 2
-read -r cpu0 wake0 < <(cost "$daemon")
+cpu0=$(cpu "$daemon"); snapshot "$daemon" "$work/t0"
 sleep "$idle_seconds"
-read -r cpu1 wake1 < <(cost "$daemon")
+cpu1=$(cpu "$daemon"); snapshot "$daemon" "$work/t1"
 rss() { awk '/^VmRSS/ { r = int($2 / 1024) } /^RssAnon/ { a = int($2 / 1024) } END { print r "/" a }' "/proc/$1/status"; }
 idle_rss=$(rss "$daemon")
 printf ' ' >&3   # start a session: a countdown runs (2:00 by default)
 sleep 1
-read -r cpu2 wake2 < <(cost "$daemon")
+cpu2=$(cpu "$daemon"); snapshot "$daemon" "$work/t2"
 sleep "$idle_seconds"
-read -r cpu3 wake3 < <(cost "$daemon")
+cpu3=$(cpu "$daemon"); snapshot "$daemon" "$work/t3"
 run_rss=$(rss "$daemon")
 printf 'q' >&3
 exec 3>&-
 wait "$daemon" || true
+read -r idle_wakes idle_by < <(wakeups "$work/t0" "$work/t1")
+read -r run_wakes run_by < <(wakeups "$work/t2" "$work/t3")
 per_second() { awk -v d="$1" -v s="$idle_seconds" 'BEGIN { printf "%.2f", d / s }'; }
 cpu_ms() { awk -v d="$1" -v t="$ticks" -v s="$idle_seconds" 'BEGIN { printf "%.2f", d * 1000 / t / s }'; }
 
@@ -90,8 +97,10 @@ printf '%-52s %11ss %10s MiB\n' "jampasir verify --store ($sessions-entry audit 
 printf '%-52s %10s ms\n' "jampasird start-up to ready (simulator)" "$startup"
 printf '%-52s %11ss %10s MiB\n' "jampasir sessions --format csv (CSV only)" "$csv_s" "$((csv_kib / 1024))"
 printf '%-52s %12s\n' "CSV / anchor" "${csv_ratio}x"
-printf '%-52s %9s/s %7s ms CPU/s %7s MiB\n' "daemon idle: wake-ups, CPU, RSS/anonymous" "$(per_second $((wake1 - wake0)))" "$(cpu_ms $((cpu1 - cpu0)))" "$idle_rss"
-printf '%-52s %9s/s %7s ms CPU/s %7s MiB\n' "daemon counting down: wake-ups, CPU, RSS/anonymous" "$(per_second $((wake3 - wake2)))" "$(cpu_ms $((cpu3 - cpu2)))" "$run_rss"
+printf '%-52s %9s/s %7s ms CPU/s %7s MiB\n' "daemon idle: wake-ups, CPU, RSS/anonymous" "$(per_second "$idle_wakes")" "$(cpu_ms $((cpu1 - cpu0)))" "$idle_rss"
+echo "  by thread over ${idle_seconds} s: ${idle_by:-none}"
+printf '%-52s %9s/s %7s ms CPU/s %7s MiB\n' "daemon counting down: wake-ups, CPU, RSS/anonymous" "$(per_second "$run_wakes")" "$(cpu_ms $((cpu3 - cpu2)))" "$run_rss"
+echo "  by thread over ${idle_seconds} s: ${run_by:-none}"
 echo "$commit"
 echo "$edge"
 echo "$memory"

@@ -117,3 +117,9 @@ int jp_doorbell_wait(const int fds[2], int64_t deadline_ns) {
     }
     return 0;
 }
+
+#include <sys/prctl.h>
+
+void jp_set_thread_name(const char *name) {
+    (void)prctl(PR_SET_NAME, name, 0, 0, 0);  // the kernel keeps the first 15 bytes
+}

@@ -83,14 +83,12 @@ public final class CounterLoop: Sendable {
         watchdog: Duration? = nil, notify: @escaping @Sendable (String) -> Void = { _ in }
     ) async {
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            let thread = Thread {
+            startThread(named: "jp-loop") {
                 self.run(
                     controller: controller, button: button, clock: clock, logger: logger, watchdog: watchdog,
                     notify: notify)
                 done.resume()
             }
-            thread.name = "jampasir-loop"
-            thread.start()
         }
     }
 }

@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import JamPasirConfig
 import JamPasirCore
@@ -44,8 +43,10 @@ public struct Daemon: Sendable {
         self.newDeviceKey = newDeviceKey
     }
 
-    /// Runs until SIGTERM/SIGINT, or `q` in the simulator.
-    public func run(screen: TerminalScreen?, startedAt: MonotonicInstant) async throws(Failure) {
+    /// Runs until SIGTERM/SIGINT, or `q` in the simulator. The event loop runs on the calling
+    /// thread; every other thread is a plain one sleeping on its own descriptor.
+    public func run(screen: TerminalScreen?, startedAt: MonotonicInstant) throws(Failure) {
+        let stopSignals = StopSignals()  // before any thread starts, so that every thread blocks them
         let (store, deviceKey) = try openStore()
         let clock = SystemMonotonicClock()
         let metrics = publishMetrics(store: store)
@@ -69,22 +70,8 @@ public struct Daemon: Sendable {
 
         let notifier = SystemdNotifier()
         let loop = CounterLoop()
-        let running = Task {
-            await loop.runOnOwnThread(
-                controller: controller, button: hardware.button, clock: clock, logger: logger,
-                watchdog: notifier.watchdogInterval, notify: { notifier.notify($0) })
-        }
-        let signals = [SIGTERM, SIGINT].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number)
-            source.setEventHandler {
-                logger.notice("signal \(number == SIGTERM ? "SIGTERM" : "SIGINT"): stopping")
-                loop.post(.stop)
-            }
-            source.resume()
-            return source
-        }
-        let stickTasks = watchSticks(store: store, key: deviceKey, loop: loop, metrics: metrics)
+        stopSignals.forward(to: loop, logger: logger)
+        let monitor = watchSticks(store: store, key: deviceKey, loop: loop, metrics: metrics)
         let readyAfter = clock.now() - startedAt
         logger.notice(
             "ready after \(readyAfter.nanoseconds / 1_000_000) ms",
@@ -95,12 +82,13 @@ public struct Daemon: Sendable {
             ])
         notifier.notify("READY=1")
         metrics?.refreshTotals()
-        await running.value
+        loop.run(
+            controller: controller, button: hardware.button, clock: clock, logger: logger,
+            watchdog: notifier.watchdogInterval, notify: { notifier.notify($0) })
         notifier.notify("STOPPING=1")
-        for task in stickTasks { task.cancel() }
-        for source in signals { source.cancel() }
+        monitor?.stop()
         displayWorker?.finish(within: .seconds(1))
-        await recorder.flush()
+        recorder.flush()
         metrics?.remove()
         logger.notice("stopped")
     }
@@ -111,12 +99,12 @@ public struct Daemon: Sendable {
             idle: UInt8(configuration.hardware.display.idleBrightness))
     }
 
-    /// USB sticks, in hardware mode: udev events to the export service on its own thread, and its
-    /// notices to the counter in order.
+    /// USB sticks, in hardware mode: udev events to the export service on threads of their own,
+    /// its notices to the counter's event loop.
     private func watchSticks(
         store: SessionStore, key: DeviceKey, loop: CounterLoop, metrics: MetricsPublisher?
-    ) -> [Task<Void, Never>] {
-        guard mode == .hardware, configuration.usbExportEnabled else { return [] }
+    ) -> MediaMonitor? {
+        guard mode == .hardware, configuration.usbExportEnabled else { return nil }
         if configuration.authorizedExportKeys.isEmpty {
             logger.notice("USB export: \(StickExportService.noAuthorizedKeys)")
         }
@@ -124,17 +112,13 @@ public struct Daemon: Sendable {
             writer: ExportWriter(configuration: configuration, store: store, key: key), store: store,
             authorizedKeys: configuration.authorizedExportKeys,
             mounter: HelperMounter(socketPath: configuration.mountHelperSocket), logger: logger)
-        let watcher = StickWatcher(service: service, logger: logger)
+        let watcher = StickWatcher(service: service, logger: logger) { notice in
+            loop.post(.notice(notice.frame, sound: notice.sound))
+            metrics?.refreshTotals()  // an export adds to the audit chain
+        }
         let monitor = MediaMonitor(logger: logger)
-        return [
-            Task { await watcher.watch(monitor.events()) },
-            Task {
-                for await notice in watcher.noticeStream {
-                    loop.post(.notice(notice.frame, sound: notice.sound))
-                    metrics?.refreshTotals()  // an export adds to the audit chain
-                }
-            },
-        ]
+        monitor.start { watcher.handle($0) }
+        return monitor
     }
 
     private func openStore() throws(Failure) -> (SessionStore, DeviceKey) {

@@ -7,7 +7,7 @@ import JamPasirTerminal
 import Logging
 
 /// `jampasird`: the counter daemon.
-public struct DaemonCommand: AsyncParsableCommand {
+public struct DaemonCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "jampasird",
         abstract: "The two-minute passport service timer at one counter.",
@@ -51,7 +51,7 @@ public struct DaemonCommand: AsyncParsableCommand {
 
     public init() {}
 
-    public func run() async throws {
+    public func run() throws {
         let startedAt = SystemMonotonicClock().now()
         let configuration: Configuration
         let configFound: Bool
@@ -88,7 +88,7 @@ public struct DaemonCommand: AsyncParsableCommand {
             }
         }
         do {
-            try await Daemon(
+            try Daemon(
                 configuration: configuration, mode: simulate ? .simulate : .hardware, logger: logger,
                 newDeviceKey: newDeviceKey
             ).run(screen: screen, startedAt: startedAt)

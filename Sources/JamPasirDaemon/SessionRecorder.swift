@@ -1,16 +1,16 @@
-import Dispatch
 import Foundation
 import JamPasirCore
 import JamPasirExport
+import JamPasirHardware
 import JamPasirStore
 import Logging
 
-/// Writes session events to the store on its own serial queue, in order, so a slow SD card
+/// Writes session events to the store on its own thread, in order, so a slow SD card
 /// never delays a countdown frame or a button press. If a start could not be written, the
 /// end is written as a complete row: an outcome is never dropped because its start was.
 public final class SessionRecorder: @unchecked Sendable {
-    // `openSession` is only touched on `queue`.
-    private let queue = DispatchQueue(label: "jampasir.store")
+    // `openSession` is only touched on `worker`'s thread.
+    private let worker = SerialWorker(name: "jp-store")
     private let store: SessionStore
     private let counterID: String
     private let bootID: String
@@ -59,14 +59,14 @@ public final class SessionRecorder: @unchecked Sendable {
     /// Queues one event. `wallTime` is the wall-clock time of the event's instant; `edges` are
     /// the raw button edges behind an ended session.
     public func submit(_ event: SessionEvent, wallTime: Date, clockSynchronized: Bool, edges: [ButtonEdge] = []) {
-        queue.async {
+        worker.submit {
             self.write(event, wallTime: wallTime, clockSynchronized: clockSynchronized, edges: edges)
         }
     }
 
     /// Returns once everything submitted before has been written (or has failed and been logged).
-    public func flush() async {
-        await withCheckedContinuation { done in queue.async { done.resume() } }
+    public func flush() {
+        worker.flush()
     }
 
     private func write(_ event: SessionEvent, wallTime: Date, clockSynchronized: Bool, edges: [ButtonEdge]) {

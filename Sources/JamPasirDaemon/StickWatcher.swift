@@ -1,8 +1,8 @@
-import Dispatch
 import Foundation
 import JamPasirConfig
 import JamPasirCore
 import JamPasirExport
+import JamPasirHardware
 import JamPasirLinux
 import JamPasirMedia
 import JamPasirReports
@@ -43,15 +43,15 @@ public struct StickNotice: Equatable, Sendable {
 }
 
 /// Watches block devices come and go and exports to each stick, one at a time, on its own
-/// thread: the countdown loop never waits for a stick. Notices go out in order through one
-/// stream; the result stays on the display (while idle) until the stick is pulled out, so
+/// thread: the countdown loop never waits for a stick. Notices go out in order to `notify`
+/// (the counter's event loop); the result stays on the display (while idle) until the stick is pulled out, so
 /// `donE` means "safe to remove" for as long as the stick is in. Pulling a stick out during
 /// its export abandons the export (no complete-looking files are left) and the next insertion
 /// starts again from scratch.
 public final class StickWatcher: Sendable {
     private let service: StickExportService
     private let logger: Logger
-    private let queue = DispatchQueue(label: "jampasir-export")
+    private let exports = SerialWorker(name: "jp-export")
     private struct State {
         /// The stick being exported, and whether it has been pulled out.
         var exporting: String?
@@ -64,24 +64,16 @@ public final class StickWatcher: Sendable {
         var saidNoKeys = false
     }
     private let state = Mutex(State())
-    private let notices: AsyncStream<StickNotice>.Continuation
-    /// Notices in the order they were made: feed them to the counter.
-    public let noticeStream: AsyncStream<StickNotice>
+    private let notify: @Sendable (StickNotice) -> Void
 
-    public init(service: StickExportService, logger: Logger) {
+    /// `notify` gets the notices in the order they were made, from the watcher's threads.
+    public init(service: StickExportService, logger: Logger, notify: @escaping @Sendable (StickNotice) -> Void) {
         self.service = service
         self.logger = logger
-        (noticeStream, notices) = AsyncStream.makeStream(of: StickNotice.self)
+        self.notify = notify
     }
 
-    /// Handles device events until the stream ends.
-    public func watch(_ events: AsyncStream<MediaMonitor.Event>) async {
-        for await event in events {
-            handle(event)
-        }
-        notices.finish()
-    }
-
+    /// A device event (from `MediaMonitor`'s thread).
     public func handle(_ event: MediaMonitor.Event) {
         switch event {
         case .added(let device):
@@ -113,7 +105,7 @@ public final class StickWatcher: Sendable {
                 state.shown = nil
                 return true
             }
-            if wasShown { notices.yield(.cleared) }
+            if wasShown { notify(.cleared) }
         case .changed:
             break
         }
@@ -133,18 +125,18 @@ public final class StickWatcher: Sendable {
             state.cancelled = false
             return false
         }
-        notices.yield(.checking)
+        notify(.checking)
         if busy {
             logger.notice("USB: \(stick.description.terminalSafe) waits for the export still running to finish")
         } else {
-            queue.async { self.export(device, stick: stick) }
+            exports.submit { self.export(device, stick: stick) }
         }
     }
 
     private func export(_ device: MediaDevice, stick: Stick) {
         let outcome = service.handle(device) { done, total in
             if self.state.withLock({ $0.cancelled }) { throw ExportWriter.Failure.removed }
-            self.notices.yield(.writing(done: done, of: total))
+            self.notify(.writing(done: done, of: total))
         }
         let (stillIn, next) = state.withLock { state in
             state.exporting = nil
@@ -152,7 +144,7 @@ public final class StickWatcher: Sendable {
             state.waiting = nil
             return (state.shown == stick.devnode, next)
         }
-        if stillIn { notices.yield(StickNotice(outcome)) }
+        if stillIn { notify(StickNotice(outcome)) }
         if let (stick, device) = next { start(stick, device) }
     }
 }

@@ -6,15 +6,13 @@ import JamPasirCore
 /// Injected so that tests move time by hand instead of sleeping.
 public protocol MonotonicClock: Sendable {
     func now() -> MonotonicInstant
-    /// Returns at or after `deadline`; throws `CancellationError` if the task is cancelled.
-    func sleep(until deadline: MonotonicInstant) async throws
     /// Blocks the calling thread until `deadline` (nil: none) or until `doorbell` rings. May return
     /// early; the event loop looks at its inbox and the time after every return.
     func wait(until deadline: MonotonicInstant?, doorbell: Doorbell)
 }
 
-/// Wakes the event loop's thread from any other (an eventfd). The rings between two waits count
-/// as one.
+/// Wakes a thread that waits on it from any other (an eventfd); its wait ends at an instant of
+/// CLOCK_MONOTONIC (an absolute timerfd). The rings between two waits count as one.
 public final class Doorbell: Sendable {
     /// The eventfd that rings it and the timerfd of a wait's deadline.
     private let fds: [Int32]
@@ -36,20 +34,12 @@ public final class Doorbell: Sendable {
     }
 }
 
-/// The real CLOCK_MONOTONIC. Swift's `SuspendingClock` reads the same clock on Linux
-/// (`ContinuousClock` reads CLOCK_BOOTTIME), so relative sleeps on it stay on our time base.
+/// The real CLOCK_MONOTONIC.
 public struct SystemMonotonicClock: MonotonicClock {
     public init() {}
 
     public func now() -> MonotonicInstant {
         MonotonicInstant(nanoseconds: jp_monotonic_ns())
-    }
-
-    public func sleep(until deadline: MonotonicInstant) async throws {
-        let remaining = deadline - now()
-        if remaining > .zero {
-            try await Task.sleep(for: remaining, tolerance: .zero, clock: SuspendingClock())
-        }
     }
 
     public func wait(until deadline: MonotonicInstant?, doorbell: Doorbell) {

@@ -48,9 +48,7 @@ public final class DisplayWorker: SegmentDisplay, Sendable {
         self.healthChanged = healthChanged
         self.open = open
         self.logger = logger
-        let thread = Thread { [self] in serve() }
-        thread.name = "jampasir-display"
-        thread.start()
+        startThread(named: "jp-display") { [self] in serve() }
     }
 
     public func show(_ segments: SegmentFrame) {

@@ -41,9 +41,7 @@ public final class GPIOButton: ButtonInput {
         let settings = settings
         let logger = logger
         let stop = stopPipe
-        let thread = Thread { Self.serve(settings, report: edge, stop: stop.read, logger: logger) }
-        thread.name = "jampasir-button"
-        thread.start()
+        startThread(named: "jp-button") { Self.serve(settings, report: edge, stop: stop.read, logger: logger) }
     }
 
     public func stop() {

@@ -77,44 +77,62 @@ public final class SwitchedOutput: Sendable {
 }
 
 /// A buzzer that sounds the core's patterns on a switched output: an active buzzer on a GPIO
-/// line, or a passive one on a PWM channel. Patterns play on a task, each tone ending at its
-/// instant on the counter's one clock (so a test moves it by hand); a new pattern replaces one
-/// still sounding.
+/// line, or a passive one on a PWM channel. Patterns play on a thread of the buzzer's own, each
+/// tone ending at its instant on the counter's one clock (so a test moves it by hand); a new
+/// pattern, or silence, replaces one still sounding.
 public final class PatternBuzzer: Buzzer {
+    private final class Shared: Sendable {
+        /// The latest request not yet taken by the buzzer's thread (`.some(nil)`: silence).
+        let request = Mutex<SoundPattern??>(nil)
+        let doorbell = Doorbell()
+    }
+
     private let output: SwitchedOutput
     private let clock: any MonotonicClock
-    private let playing = Mutex<Task<Void, Never>?>(nil)
+    private let shared = Shared()
 
     public init(_ output: SwitchedOutput, clock: any MonotonicClock) {
         self.output = output
         self.clock = clock
+        startThread(named: "jp-buzzer") { [shared] in Self.serve(shared, output: output, clock: clock) }
     }
 
     public func play(_ pattern: SoundPattern) {
-        let output = output
-        let clock = clock
-        playing.withLock { current in
-            let previous = current
-            previous?.cancel()
-            current = Task {
-                await previous?.value  // its tone is switched off first, never after ours began
-                var at = clock.now()
-                for tone in pattern.tones {
-                    output.set(true, now: clock.now())
-                    at = at + tone.on
-                    let heard = (try? await clock.sleep(until: at)) != nil
-                    output.set(false, now: clock.now())
-                    if !heard { return }
-                    at = at + tone.off
-                    if tone.off > .zero, (try? await clock.sleep(until: at)) == nil { return }
-                }
-            }
-        }
+        shared.request.withLock { $0 = .some(pattern) }
+        shared.doorbell.ring()
     }
 
+    /// Silent at once, from the caller's thread (shutdown), and the pattern playing is dropped.
     public func silence() {
-        playing.withLock { $0?.cancel() }
+        shared.request.withLock { $0 = .some(nil) }
+        shared.doorbell.ring()
         output.set(false, now: clock.now())
+    }
+
+    private static func serve(_ shared: Shared, output: SwitchedOutput, clock: any MonotonicClock) {
+        /// Sleeps until `deadline`; false if a new request came first.
+        func sound(until deadline: MonotonicInstant) -> Bool {
+            while shared.request.withLock({ $0 == nil }) {
+                if clock.now() >= deadline { return true }
+                clock.wait(until: deadline, doorbell: shared.doorbell)
+            }
+            return false
+        }
+        while true {
+            guard let request = shared.request.withLock({ $0.take() }) else {
+                shared.doorbell.wait(until: nil)
+                continue
+            }
+            var at = clock.now()
+            playing: for tone in request?.tones ?? [] {
+                output.set(true, now: clock.now())
+                at = at + tone.on
+                let heard = sound(until: at)
+                output.set(false, now: clock.now())
+                at = at + tone.off
+                guard heard, tone.off == .zero || sound(until: at) else { break playing }
+            }
+        }
     }
 }
 

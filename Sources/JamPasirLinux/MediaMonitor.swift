@@ -1,5 +1,6 @@
 import CUdev
 import Foundation
+import JamPasirHardware
 import JamPasirMedia
 import Logging
 
@@ -19,9 +20,14 @@ public final class MediaMonitor: Sendable {
     }
 
     private let logger: Logger
+    /// Written by `stop()`; the monitor's thread polls it beside udev. Open for the process's life.
+    private let stopPipe: (read: Int32, write: Int32)
 
     public init(logger: Logger) {
         self.logger = logger
+        var ends: [Int32] = [-1, -1]
+        _ = pipe(&ends)
+        stopPipe = (ends[0], ends[1])
     }
 
     /// The block devices present now (one enumeration, no monitoring).
@@ -48,22 +54,12 @@ public final class MediaMonitor: Sendable {
         return entry.device
     }
 
-    public func events() -> AsyncStream<Event> {
-        let (stream, sink) = AsyncStream.makeStream(of: Event.self)
-        var wake: [Int32] = [-1, -1]
-        _ = pipe(&wake)
-        let (stopRead, stopWrite) = (wake[0], wake[1])
-        sink.onTermination = { _ in
-            var byte: UInt8 = 1
-            _ = write(stopWrite, &byte, 1)
-        }
+    /// Starts reporting, on a thread of the monitor's own: the devices present first (as
+    /// additions), then every change. Called once.
+    public func start(reporting report: @escaping @Sendable (Event) -> Void) {
         let logger = logger
-        let thread = Thread {
-            defer {
-                close(stopRead)
-                close(stopWrite)
-                sink.finish()
-            }
+        let stop = stopPipe.read
+        startThread(named: "jp-media") {
             guard let monitor = jp_udev_monitor_new() else {
                 logger.error("USB export: cannot open the udev monitor: \(String(cString: strerror(errno)))")
                 return
@@ -72,10 +68,10 @@ public final class MediaMonitor: Sendable {
             let collector = Collector()
             let context = Unmanaged.passUnretained(collector).toOpaque()
             _ = jp_udev_enumerate_block(monitor, Collector.callback, context)
-            collector.drain(into: sink)
+            collector.drain(into: report)
             var fds = [
                 pollfd(fd: jp_udev_monitor_fd(monitor), events: Int16(POLLIN), revents: 0),
-                pollfd(fd: stopRead, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: stop, events: Int16(POLLIN), revents: 0),
             ]
             while true {
                 if poll(&fds, 2, -1) < 0 {
@@ -86,13 +82,16 @@ public final class MediaMonitor: Sendable {
                 if fds[1].revents != 0 { return }
                 if fds[0].revents & Int16(POLLIN) != 0 {
                     _ = jp_udev_receive(monitor, Collector.callback, context)
-                    collector.drain(into: sink)
+                    collector.drain(into: report)
                 }
             }
         }
-        thread.name = "jampasir-media"
-        thread.start()
-        return stream
+    }
+
+    /// Stops reporting (shutdown).
+    public func stop() {
+        var byte: UInt8 = 1
+        _ = write(stopPipe.write, &byte, 1)
     }
 }
 
@@ -120,12 +119,12 @@ private final class Collector {
                 device: MediaDevice(properties: properties, parentSubsystems: subsystems)))
     }
 
-    func drain(into sink: AsyncStream<MediaMonitor.Event>.Continuation) {
+    func drain(into report: (MediaMonitor.Event) -> Void) {
         for entry in events {
             switch entry.action {
-            case "add": sink.yield(.added(entry.device))
-            case "remove": sink.yield(.removed(entry.device))
-            default: sink.yield(.changed(entry.device))
+            case "add": report(.added(entry.device))
+            case "remove": report(.removed(entry.device))
+            default: report(.changed(entry.device))
             }
         }
         events.removeAll()

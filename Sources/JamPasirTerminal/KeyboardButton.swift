@@ -23,7 +23,7 @@ public final class KeyboardButton: ButtonInput, @unchecked Sendable {
         let shortHold = shortHold
         let longHold = longHold
         // A plain thread: reading stdin blocks.
-        let thread = Thread {
+        startThread(named: "jp-keys") {
             var byte: UInt8 = 0
             while read(fd, &byte, 1) == 1 {
                 let hold: Duration
@@ -41,8 +41,6 @@ public final class KeyboardButton: ButtonInput, @unchecked Sendable {
             }
             gone()
         }
-        thread.name = "jampasir-keys"
-        thread.start()
     }
 
     /// The reading thread stays blocked in `read` until the process ends.

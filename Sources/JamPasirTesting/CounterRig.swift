@@ -69,6 +69,6 @@ public final class CounterRig: Sendable {
 
     /// Everything recorded so far is in the store.
     public func settle() async {
-        await recorder.flush()
+        recorder.flush()
     }
 }

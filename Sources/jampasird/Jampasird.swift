@@ -1,15 +1,13 @@
 import JamPasirDaemon
 
+// Synchronous on purpose: the daemon runs its event loop on this, the main thread, and starts
+// no Swift concurrency or libdispatch worker (see `SerialWorker`).
 @main
 enum Jampasird {
-    static func main() async {
+    static func main() {
         do {
             var command = try DaemonCommand.parseAsRoot()
-            if let daemon = command as? DaemonCommand {
-                try await daemon.run()
-            } else {
-                try command.run()
-            }
+            try command.run()
         } catch {
             DaemonCommand.exit(withError: error)
         }

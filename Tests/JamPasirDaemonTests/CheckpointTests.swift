@@ -98,7 +98,7 @@ struct CheckpointTests {
                 clockSynchronized: true)
             recorder.submit(.ended(end), wallTime: t0.addingTimeInterval(Double(minute * 60)), clockSynchronized: true)
         }
-        await recorder.flush()
+        recorder.flush()
         let lines = log.messages.filter { $0.contains("chain checkpoint periodic") }
         #expect(lines.count == 3)
         let result = try verify(path, checkpoint: try writeCheckpoint(try #require(lines.last)))

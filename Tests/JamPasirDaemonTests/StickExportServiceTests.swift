@@ -226,7 +226,7 @@ struct StickExportServiceTests {
         let mounter = DirectoryMounter(sticks: ["/dev/sda1": stickPath, "/dev/sdb1": stickPath])
         let lines = CapturedLog()
         let watcher = StickWatcher(
-            service: try service(mounter, authorized: []), logger: Logger(label: "test") { _ in lines })
+            service: try service(mounter, authorized: []), logger: Logger(label: "test") { _ in lines }, notify: { _ in })
         for devnode in ["/dev/sda1", "/dev/sdb1", "/dev/sda1"] {
             watcher.handle(.added(device(devnode)))
         }
@@ -244,6 +244,8 @@ struct StickWatcherTests {
     let fixture: StickExportServiceTests
     let mounter: DirectoryMounter
     let watcher: StickWatcher
+    /// What the counter would be told, in order.
+    let noticeStream: AsyncStream<StickNotice>
 
     init() throws {
         fixture = try StickExportServiceTests()
@@ -253,7 +255,9 @@ struct StickWatcherTests {
                 atPath: fixture.stickPath + "/JAMPASIR/export.key", contents: Data(key.utf8)))
         mounter = DirectoryMounter(sticks: ["/dev/sda1": fixture.stickPath])
         let service = try fixture.service(mounter, authorized: [ExportAuthorization.fingerprint(of: Data(key.utf8))])
-        watcher = StickWatcher(service: service, logger: Logger(label: "test"))
+        let (stream, sink) = AsyncStream.makeStream(of: StickNotice.self)
+        noticeStream = stream
+        watcher = StickWatcher(service: service, logger: Logger(label: "test")) { sink.yield($0) }
     }
 
     func exportDirectories() throws -> [String] {
@@ -262,7 +266,7 @@ struct StickWatcherTests {
     }
 
     @Test func checkingProgressDoneThenClearedWhenPulledOut() async throws {
-        var notices = watcher.noticeStream.makeAsyncIterator()
+        var notices = noticeStream.makeAsyncIterator()
         watcher.handle(.added(fixture.device()))
         #expect(await notices.next() == .checking)
         #expect(await notices.next()?.frame?.description == "U 99")
@@ -276,7 +280,7 @@ struct StickWatcherTests {
         let watcher = watcher
         let device = fixture.device()
         mounter.onRemount.withLock { $0 = { watcher.handle(.removed(device)) } }
-        var notices = watcher.noticeStream.makeAsyncIterator()
+        var notices = noticeStream.makeAsyncIterator()
         watcher.handle(.added(device))
         #expect(await notices.next() == .checking)
         #expect(await notices.next() == .cleared)

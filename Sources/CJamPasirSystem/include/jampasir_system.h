@@ -37,4 +37,6 @@ void jp_doorbell_ring(const int fds[2]);
  * deadline_ns (0); deadline_ns < 0 waits for the doorbell alone. -1 with errno on failure.
  * One thread waits on a doorbell at a time. */
 int jp_doorbell_wait(const int fds[2], int64_t deadline_ns);
+/* Names the calling thread for top -H and /proc/PID/task/TID/comm (first 15 bytes kept). */
+void jp_set_thread_name(const char *name);
 #endif
