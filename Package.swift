@@ -36,7 +36,7 @@ let package = Package(
         .target(
             name: "JamPasirLinux",
             dependencies: [
-                "JamPasirCore", "JamPasirHardware", "JamPasirMedia", "CGPIOD", "CUdev", "CJamPasirSystem",
+                "JamPasirCore", "JamPasirHardware", "CGPIOD", "CJamPasirSystem",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
@@ -62,15 +62,21 @@ let package = Package(
                 "JamPasirConfig", "JamPasirReports", "JamPasirStore", .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict),
-        // USB sticks: which block devices may carry an export, and which sticks are authorised.
+        // USB sticks: block devices from libudev, which of them may carry an export, and which
+        // sticks are authorised.
         .target(
-            name: "JamPasirMedia", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            name: "JamPasirMedia",
+            dependencies: [
+                "JamPasirHardware", "CUdev", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict),
         // Mounting sticks: the privileged helper's decisions, its socket, and the daemon's client.
+        // Neither libgpiod nor SQLite: `ldd jampasir-mountd` is checked by `make test-deb`.
         .target(
             name: "JamPasirMount",
             dependencies: [
-                "JamPasirMedia", "JamPasirLinux", "CJamPasirSystem", .product(name: "Logging", package: "swift-log"),
+                "JamPasirMedia", "CJamPasirSystem", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
         // The office hub: every counter's signed exports in one witnessed history.
@@ -101,7 +107,7 @@ let package = Package(
             name: "JamPasirCLI",
             dependencies: [
                 "JamPasirCore", "JamPasirStore", "JamPasirReports", "JamPasirConfig", "JamPasirHardware",
-                "JamPasirLinux", "JamPasirExport", "JamPasirHub",
+                "JamPasirLinux", "JamPasirExport", "JamPasirHub", "JamPasirMedia",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),

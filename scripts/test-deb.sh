@@ -68,6 +68,8 @@ check "USB policy unit enabled" test -L "$chroot/etc/systemd/system/sysinit.targ
 check "the push timer and the hub are shipped disabled" test ! -e "$chroot/etc/systemd/system/timers.target.wants/jampasir-push.timer" -a ! -e "$chroot/etc/systemd/system/multi-user.target.wants/jampasir-hub.service"
 check "mount helper socket enabled" test -L "$chroot/etc/systemd/system/sockets.target.wants/jampasir-mountd.socket"
 check "jampasir-mountd --help runs" in_chroot /usr/lib/jampasir/jampasir-mountd --help
+check "the root helper links neither libgpiod nor SQLite" \
+    sh -c "readelf -d '$chroot/usr/lib/jampasir/jampasir-mountd' | grep NEEDED | grep -q libudev && ! readelf -d '$chroot/usr/lib/jampasir/jampasir-mountd' | grep NEEDED | grep -Eq 'libgpiod|libsqlite3'"
 check "state directory created" test -d "$chroot/var/lib/jampasir"
 echo "evidence" > "$chroot/var/lib/jampasir/keep-me"
 check "purges" in_chroot dpkg --purge jampasir

@@ -4,6 +4,7 @@ import JamPasirCore
 import JamPasirExport
 import JamPasirHardware
 import JamPasirLinux
+import JamPasirMedia
 import JamPasirMount
 import JamPasirReports
 import JamPasirStore

@@ -1,6 +1,5 @@
 import CJamPasirSystem
 import Foundation
-import JamPasirLinux
 import JamPasirMedia
 
 /// `MountSystem` on Linux: libudev, mkdir, mount(2), syncfs + umount2(2).

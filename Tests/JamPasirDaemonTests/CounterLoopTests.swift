@@ -1,6 +1,7 @@
 import Foundation
 import JamPasirCore
 import JamPasirDaemon
+import JamPasirHardware
 import JamPasirTesting
 import Logging
 import Testing
@@ -49,6 +50,23 @@ struct CounterLoopTests {
                 controller: rig.controller, button: rig.button, clock: rig.clock, logger: Logger(label: "test"))
         }
         rig.button.remove()
+        await running.value
+        #expect(rig.display.text == "")
+    }
+
+    @Test func aNoticePostedFromAnotherThreadShowsWhileIdleAndStopEndsTheLoop() async throws {
+        let directory = try TemporaryDirectory("loop")
+        let rig = try CounterRig(storePath: directory.file("s.sqlite"))
+        let loop = CounterLoop()
+        let running = Task {
+            await loop.runOnOwnThread(
+                controller: rig.controller, button: rig.button, clock: rig.clock, logger: Logger(label: "test"))
+        }
+        await eventually("idle frame") { rig.display.text == "2:00" }
+        startThread(named: "jp-test") { loop.post(.notice(DisplayFrame("donE"), sound: .exportDone)) }
+        await eventually("the notice") { rig.display.text == "donE" }
+        #expect(rig.buzzer.patterns.map(\.value) == [.exportDone])
+        loop.post(.stop)
         await running.value
         #expect(rig.display.text == "")
     }

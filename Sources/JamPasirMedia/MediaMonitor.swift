@@ -1,7 +1,6 @@
 import CUdev
 import Foundation
 import JamPasirHardware
-import JamPasirMedia
 import Logging
 
 /// Block devices coming and going, from udev's netlink source (events arrive after udevd has
