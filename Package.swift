@@ -111,10 +111,20 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
-        // Fakes for tests, shipped with the library as gpiozero ships MockFactory.
+        // Fakes for tests, shipped with the library as gpiozero ships MockFactory: the manual
+        // clock, fake parts, temporary folders, processes. Store, export and config tests use it
+        // without compiling the daemon.
         .target(
             name: "JamPasirTesting",
-            dependencies: ["JamPasirCore", "JamPasirHardware", "JamPasirDaemon"],
+            dependencies: ["JamPasirCore", "JamPasirHardware"],
+            swiftSettings: strict),
+        // The daemon's wiring on fake parts in virtual time (`CounterRig`) and the soak.
+        .target(
+            name: "JamPasirDaemonTesting",
+            dependencies: [
+                "JamPasirTesting", "JamPasirDaemon", "JamPasirCore", "JamPasirHardware", "JamPasirStore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict),
         .executableTarget(name: "jampasird", dependencies: ["JamPasirDaemon"], swiftSettings: strict),
         .executableTarget(name: "jampasir", dependencies: ["JamPasirCLI"], swiftSettings: strict),
@@ -123,8 +133,8 @@ let package = Package(
         .executableTarget(
             name: "jampasir-bench",
             dependencies: [
-                "JamPasirDaemon", "JamPasirTesting", "JamPasirStore", "JamPasirCore", "JamPasirHardware",
-                "CJamPasirSystem", .product(name: "Logging", package: "swift-log"),
+                "JamPasirDaemon", "JamPasirTesting", "JamPasirDaemonTesting", "JamPasirStore", "JamPasirCore",
+                "JamPasirHardware", "CJamPasirSystem", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
 
@@ -181,7 +191,8 @@ let package = Package(
         .testTarget(
             name: "JamPasirDaemonTests",
             dependencies: [
-                "JamPasirDaemon", "JamPasirTesting", "JamPasirCLI", "JamPasirStore", "JamPasirReports", "JamPasirCore",
+                "JamPasirDaemon", "JamPasirTesting", "JamPasirDaemonTesting", "JamPasirCLI", "JamPasirStore",
+                "JamPasirReports", "JamPasirCore",
                 "JamPasirHardware", "JamPasirHub", "JamPasirExport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

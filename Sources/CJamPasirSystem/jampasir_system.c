@@ -95,7 +95,7 @@ void jp_doorbell_ring(const int fds[2]) {
     // EAGAIN: the counter is at its maximum, so the doorbell is rung already.
 }
 
-int jp_doorbell_wait(const int fds[2], int64_t deadline_ns) {
+int jp_doorbell_wait(const int fds[2], int other_fd, int64_t deadline_ns) {
     // An absolute timer rather than poll's timeout: the kernel lets a poll timeout of one second
     // run up to 1 ms late (0.1 % slack); a timerfd fires within the thread's timer slack (50 µs).
     struct itimerspec when = {0};
@@ -105,9 +105,10 @@ int jp_doorbell_wait(const int fds[2], int64_t deadline_ns) {
         when.it_value.tv_nsec = deadline_ns % 1000000000LL;
     }
     if (timerfd_settime(fds[1], TFD_TIMER_ABSTIME, &when, NULL) < 0) return -1;  // all zero: disarmed
-    struct pollfd ready[2] = {{.fd = fds[0], .events = POLLIN}, {.fd = fds[1], .events = POLLIN}};
+    struct pollfd ready[3] = {
+        {.fd = fds[0], .events = POLLIN}, {.fd = fds[1], .events = POLLIN}, {.fd = other_fd, .events = POLLIN}};
     int count;
-    do { count = poll(ready, 2, -1); } while (count < 0 && errno == EINTR);
+    do { count = poll(ready, other_fd >= 0 ? 3 : 2, -1); } while (count < 0 && errno == EINTR);
     if (count < 0) return -1;
     uint64_t drained;
     if (ready[1].revents & POLLIN) (void)!read(fds[1], &drained, sizeof drained);
@@ -115,6 +116,7 @@ int jp_doorbell_wait(const int fds[2], int64_t deadline_ns) {
         (void)!read(fds[0], &drained, sizeof drained);
         return 1;
     }
+    if (other_fd >= 0 && ready[2].revents) return 2;
     return 0;
 }
 

@@ -30,7 +30,27 @@ public final class Doorbell: Sendable {
 
     /// Sleeps on CLOCK_MONOTONIC until `deadline` (nil: none) or a ring. One thread at a time.
     public func wait(until deadline: MonotonicInstant?) {
-        _ = jp_doorbell_wait(fds, deadline.map { max(0, $0.nanoseconds) } ?? -1)
+        _ = jp_doorbell_wait(fds, -1, deadline.map { max(0, $0.nanoseconds) } ?? -1)
+    }
+
+    public enum Wake: Equatable, Sendable {
+        case rung
+        /// The descriptor is readable, or failed (a read says which).
+        case readable
+        case deadline
+        /// `poll` itself failed, with this errno.
+        case failed(Int32)
+    }
+
+    /// Sleeps until a ring, until `descriptor` is readable (or fails), or until `deadline`: the
+    /// thread of a device (the button's line, udev's monitor) that `stop()` rings.
+    public func wait(readable descriptor: Int32, until deadline: MonotonicInstant? = nil) -> Wake {
+        switch jp_doorbell_wait(fds, descriptor, deadline.map { max(0, $0.nanoseconds) } ?? -1) {
+        case 1: .rung
+        case 2: .readable
+        case 0: .deadline
+        default: .failed(errno)
+        }
     }
 }
 

@@ -26,31 +26,27 @@ public final class GPIOButton: ButtonInput {
 
     private let settings: Settings
     private let logger: Logger
-    /// Written by `stop()`; the button's thread polls it beside the line. Open for the process's life.
-    private let stopPipe: (read: Int32, write: Int32)
+    /// Rung by `stop()`; the button's thread sleeps on it and on the line.
+    private let stopBell = Doorbell()
 
     public init(_ settings: Settings, logger: Logger) {
         self.settings = settings
         self.logger = logger
-        var ends: [Int32] = [-1, -1]
-        _ = pipe(&ends)
-        stopPipe = (ends[0], ends[1])
     }
 
     public func start(edge: @escaping @Sendable (ButtonEdge) -> Void, gone: @escaping @Sendable () -> Void) {
         let settings = settings
         let logger = logger
-        let stop = stopPipe
-        startThread(named: "jp-button") { Self.serve(settings, report: edge, stop: stop.read, logger: logger) }
+        let stop = stopBell
+        startThread(named: "jp-button") { Self.serve(settings, report: edge, stop: stop, logger: logger) }
     }
 
     public func stop() {
-        var byte: UInt8 = 1
-        _ = write(stopPipe.write, &byte, 1)
+        stopBell.ring()
     }
 
     private static func serve(
-        _ settings: Settings, report: @Sendable (ButtonEdge) -> Void, stop: Int32, logger: Logger
+        _ settings: Settings, report: @Sendable (ButtonEdge) -> Void, stop: Doorbell, logger: Logger
     ) {
         var backoff = Backoff()
         var lastProblem: String?
@@ -65,7 +61,8 @@ public final class GPIOButton: ButtonInput {
                     logger.error("button: \(error); retrying in the background")
                     lastProblem = error.description
                 }
-                if waitForStop(stop, timeout: backoff.delay()) { return }
+                let retryAt = MonotonicInstant(nanoseconds: jp_monotonic_ns()) + backoff.delay()
+                if stop.wait(readable: -1, until: retryAt) == .rung { return }
                 continue
             }
             if lastProblem != nil { logger.notice("button: \(settings.line) is now available") }
@@ -82,38 +79,24 @@ public final class GPIOButton: ButtonInput {
 
     /// Returns false when asked to stop, true when the line failed and should be requested again.
     private static func forwardEdges(
-        from line: GPIOLine, settings: Settings, report: @Sendable (ButtonEdge) -> Void, stop: Int32, logger: Logger
+        from line: GPIOLine, settings: Settings, report: @Sendable (ButtonEdge) -> Void, stop: Doorbell, logger: Logger
     ) -> Bool {
-        var fds = [
-            pollfd(fd: line.eventDescriptor, events: Int16(POLLIN), revents: 0),
-            pollfd(fd: stop, events: Int16(POLLIN), revents: 0),
-        ]
         while true {
-            let ready = poll(&fds, 2, -1)
-            if ready < 0 {
-                if errno == EINTR { continue }
-                logger.error("button: poll failed: \(String(cString: strerror(errno)))")
+            switch stop.wait(readable: line.eventDescriptor) {
+            case .rung: return false
+            case .failed(let error):
+                logger.error("button: poll failed: \(String(cString: strerror(error))); requesting the line again")
                 return true
-            }
-            if fds[1].revents != 0 { return false }
-            if fds[0].revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 {
-                logger.error("button: \(settings.line) went away; requesting it again")
-                return true
+            case .readable, .deadline: break
             }
             do {
                 let event = try line.readEvent()
                 let pressed = event.rising != settings.activeLow
                 report(ButtonEdge(pressed ? .pressed : .released, at: MonotonicInstant(nanoseconds: event.timestampNs)))
             } catch {
-                logger.error("button: \(error); requesting the line again")
+                logger.error("button: \(settings.line): \(error); requesting the line again")
                 return true
             }
         }
-    }
-
-    /// Sleeps up to `timeout`; true if the stop pipe was written meanwhile.
-    private static func waitForStop(_ stop: Int32, timeout: Duration) -> Bool {
-        var fd = pollfd(fd: stop, events: Int16(POLLIN), revents: 0)
-        return poll(&fd, 1, Int32(timeout.nanoseconds / 1_000_000)) > 0
     }
 }

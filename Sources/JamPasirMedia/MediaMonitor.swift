@@ -19,14 +19,11 @@ public final class MediaMonitor: Sendable {
     }
 
     private let logger: Logger
-    /// Written by `stop()`; the monitor's thread polls it beside udev. Open for the process's life.
-    private let stopPipe: (read: Int32, write: Int32)
+    /// Rung by `stop()`; the monitor's thread sleeps on it and on udev's socket.
+    private let stopBell = Doorbell()
 
     public init(logger: Logger) {
         self.logger = logger
-        var ends: [Int32] = [-1, -1]
-        _ = pipe(&ends)
-        stopPipe = (ends[0], ends[1])
     }
 
     /// The block devices present now (one enumeration, no monitoring).
@@ -57,7 +54,7 @@ public final class MediaMonitor: Sendable {
     /// additions), then every change. Called once.
     public func start(reporting report: @escaping @Sendable (Event) -> Void) {
         let logger = logger
-        let stop = stopPipe.read
+        let stop = stopBell
         startThread(named: "jp-media") {
             guard let monitor = jp_udev_monitor_new() else {
                 logger.error("USB export: cannot open the udev monitor: \(String(cString: strerror(errno)))")
@@ -68,18 +65,13 @@ public final class MediaMonitor: Sendable {
             let context = Unmanaged.passUnretained(collector).toOpaque()
             _ = jp_udev_enumerate_block(monitor, Collector.callback, context)
             collector.drain(into: report)
-            var fds = [
-                pollfd(fd: jp_udev_monitor_fd(monitor), events: Int16(POLLIN), revents: 0),
-                pollfd(fd: stop, events: Int16(POLLIN), revents: 0),
-            ]
             while true {
-                if poll(&fds, 2, -1) < 0 {
-                    if errno == EINTR { continue }
-                    logger.error("USB export: poll on the udev monitor failed: \(String(cString: strerror(errno)))")
+                switch stop.wait(readable: jp_udev_monitor_fd(monitor)) {
+                case .rung: return
+                case .failed(let error):
+                    logger.error("USB export: poll on the udev monitor failed: \(String(cString: strerror(error)))")
                     return
-                }
-                if fds[1].revents != 0 { return }
-                if fds[0].revents & Int16(POLLIN) != 0 {
+                case .readable, .deadline:
                     _ = jp_udev_receive(monitor, Collector.callback, context)
                     collector.drain(into: report)
                 }
@@ -89,8 +81,7 @@ public final class MediaMonitor: Sendable {
 
     /// Stops reporting (shutdown).
     public func stop() {
-        var byte: UInt8 = 1
-        _ = write(stopPipe.write, &byte, 1)
+        stopBell.ring()
     }
 }
 

@@ -1,6 +1,5 @@
 import Foundation
 import JamPasirCore
-import JamPasirDaemon
 import JamPasirHardware
 import Synchronization
 

@@ -4,6 +4,7 @@ import JamPasirCore
 import JamPasirDaemon
 import JamPasirHardware
 import JamPasirStore
+import JamPasirDaemonTesting
 import JamPasirTesting
 import Logging
 

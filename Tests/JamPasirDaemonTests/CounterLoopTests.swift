@@ -2,6 +2,7 @@ import Foundation
 import JamPasirCore
 import JamPasirDaemon
 import JamPasirHardware
+import JamPasirDaemonTesting
 import JamPasirTesting
 import Logging
 import Testing

@@ -8,6 +8,7 @@ import JamPasirExport
 import JamPasirMedia
 import JamPasirReports
 import JamPasirStore
+import JamPasirDaemonTesting
 import JamPasirTesting
 import Testing
 

@@ -3,6 +3,7 @@ import Foundation
 import JamPasirCLI
 import JamPasirCore
 import JamPasirStore
+import JamPasirDaemonTesting
 import JamPasirTesting
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import JamPasirStore
+import JamPasirDaemonTesting
 import JamPasirTesting
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 import JamPasirCore
 import JamPasirDaemon
+import JamPasirDaemonTesting
 import JamPasirTesting
 import Logging
 import Synchronization

@@ -33,10 +33,10 @@ long jp_peer_uid(int fd);
 int jp_doorbell_create(int fds[2]);
 /* Rings it: the waiter returns now, or at once from its next wait. Safe from any thread. */
 void jp_doorbell_ring(const int fds[2]);
-/* Sleeps until the doorbell rings (1, the rings consumed) or until CLOCK_MONOTONIC reaches
- * deadline_ns (0); deadline_ns < 0 waits for the doorbell alone. -1 with errno on failure.
- * One thread waits on a doorbell at a time. */
-int jp_doorbell_wait(const int fds[2], int64_t deadline_ns);
+/* Sleeps until the doorbell rings (1, the rings consumed), until other_fd (when >= 0) is
+ * readable or fails (2), or until CLOCK_MONOTONIC reaches deadline_ns (0); deadline_ns < 0: no
+ * deadline. -1 with errno on failure. One thread waits on a doorbell at a time. */
+int jp_doorbell_wait(const int fds[2], int other_fd, int64_t deadline_ns);
 /* Names the calling thread for top -H and /proc/PID/task/TID/comm (first 15 bytes kept). */
 void jp_set_thread_name(const char *name);
 #endif

@@ -1,5 +1,6 @@
 import Foundation
 import JamPasirCore
+import JamPasirTesting
 import JamPasirDaemon
 import JamPasirHardware
 import JamPasirStore
