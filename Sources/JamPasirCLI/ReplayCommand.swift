@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import JamPasirCore
 import JamPasirStore
+import JamPasirConfig
 
 /// `jampasir replay ID`: re-derives a session's outcome from its recorded button edges with the
 /// same engine the daemon runs, and explains each decision.

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import JamPasirReports
 import JamPasirStore
+import JamPasirConfig
+import JamPasirCore
 
 /// `jampasir report`: the supervisor's report for any period — the same report the USB export
 /// carries, per day and per hour of the day, as HTML, CSV or JSON.

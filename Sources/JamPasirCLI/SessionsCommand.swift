@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import JamPasirReports
 import JamPasirStore
+import JamPasirConfig
 
 /// `jampasir sessions`: the log, as a table for people or CSV/JSON for programs.
 public struct SessionsCommand: ParsableCommand {

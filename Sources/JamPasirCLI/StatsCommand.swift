@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import JamPasirReports
 import JamPasirStore
+import JamPasirConfig
 
 /// `jampasir stats`: per-day figures, the free passports among them.
 public struct StatsCommand: ParsableCommand {

@@ -1,6 +1,7 @@
 import Foundation
 import JamPasirReports
 import JamPasirStore
+import JamPasirCore
 
 /// Aligned plain-text tables for the terminal.
 enum TextTable {

@@ -2,6 +2,7 @@ import Foundation
 import JamPasirCore
 import JamPasirHardware
 import Logging
+import JamPasirReports
 
 /// Carries out what the engine decides: frames to the display, patterns to the buzzer, lights,
 /// and events to the recorder. Owns the engine; all input reaches it through here.

@@ -4,6 +4,7 @@ import JamPasirExport
 import JamPasirHardware
 import JamPasirStore
 import Logging
+import JamPasirReports
 
 /// Writes session events to the store on its own thread, in order, so a slow SD card
 /// never delays a countdown frame or a button press. If a start could not be written, the

@@ -1,6 +1,7 @@
 import Foundation
 import JamPasirExport
 import JamPasirReports
+import JamPasirCore
 
 /// `jampasir hub serve`: takes counters' bundles over the LAN. One connection at a time (the
 /// imports are one at a time anyway), each bounded in size and in silence, so a stuck or

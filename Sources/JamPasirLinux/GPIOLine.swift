@@ -1,5 +1,6 @@
 import CGPIOD
 import Foundation
+import JamPasirCore
 
 /// Where a line is configured, so an error can name the keys to fix.
 public struct GPIOLineSpec: Equatable, Sendable, CustomStringConvertible {

@@ -1,5 +1,6 @@
 import CJamPasirSystem
 import Foundation
+import JamPasirCore
 
 /// A device file (`/dev/i2c-1`, `/dev/spidev0.0`) failure, naming the configuration key.
 public struct DeviceFailure: Error, CustomStringConvertible {

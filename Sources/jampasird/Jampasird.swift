@@ -1,4 +1,5 @@
 import JamPasirDaemon
+import ArgumentParser
 
 // Synchronous on purpose: the daemon runs its event loop on this, the main thread, and starts
 // no Swift concurrency or libdispatch worker (see `SerialWorker`).

@@ -6,6 +6,7 @@ import JamPasirStore
 import JamPasirTesting
 import Logging
 import Testing
+import JamPasirReports
 
 /// Issue 13, finding 4: the chain alone cannot tell a consistent rewrite, or its newest entries
 /// deleted with their sessions, from the truth. A head signed by the device key that left the

@@ -6,6 +6,7 @@ import JamPasirDaemonTesting
 import JamPasirTesting
 import Logging
 import Testing
+import JamPasirStore
 
 /// The real event loop, with a clock moved by hand: no test here sleeps.
 @Suite("Daemon event loop")

@@ -3,6 +3,7 @@ import JamPasirExport
 import JamPasirStore
 import JamPasirTesting
 import Testing
+import JamPasirCore
 
 /// Issue 13, finding 9: a device key missing beside a store with history is a lost identity.
 /// Making a new one silently would let that history continue, signed by another key, without

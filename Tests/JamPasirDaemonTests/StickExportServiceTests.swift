@@ -8,6 +8,7 @@ import JamPasirTesting
 import Logging
 import Synchronization
 import Testing
+import JamPasirReports
 
 /// "Mounts" a stick by handing out a directory prepared by the test; records every call.
 final class DirectoryMounter: StickMounter {

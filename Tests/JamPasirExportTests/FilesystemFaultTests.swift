@@ -2,6 +2,7 @@ import Foundation
 import JamPasirExport
 import JamPasirTesting
 import Testing
+import JamPasirStore
 
 /// Faults on real filesystems: a tiny tmpfs that fills up, and one mounted read-only. Mounting
 /// needs root, so these run where the tests run as root (CI does) and are skipped elsewhere.
