@@ -127,7 +127,8 @@ let package = Package(
             ],
             swiftSettings: strict),
         .executableTarget(name: "jampasird", dependencies: ["JamPasirDaemon"], swiftSettings: strict),
-        .executableTarget(name: "jampasir", dependencies: ["JamPasirCLI"], swiftSettings: strict),
+        // Also `jampasird` when started by that name: the package ships this one executable for both.
+        .executableTarget(name: "jampasir", dependencies: ["JamPasirCLI", "JamPasirDaemon"], swiftSettings: strict),
         .executableTarget(name: "jampasir-mountd", dependencies: ["JamPasirMount", "JamPasirHardware"], swiftSettings: strict),
         // `make bench`'s in-process benchmarks (not shipped).
         .executableTarget(

@@ -41,13 +41,13 @@ version=$(sed -n 's/.*public static let string = "\(.*\)".*/\1/p' Sources/JamPas
 stage=$root/.build-deb/jampasir-$release-$arch
 out=$root/dist/jampasir_${version}_${arch}.deb
 
-for product in jampasird jampasir jampasir-mountd; do build "$product"; done
+# jampasir is also jampasird (by the name it is started as): one copy of the Swift runtime.
+for product in jampasir jampasir-mountd; do build "$product"; done
 
 rm -rf "$stage" && mkdir -p "$stage/DEBIAN" "$stage/usr/bin" "$stage/usr/lib/jampasir" "$stage/lib/systemd/system" "$stage/usr/lib/udev/rules.d" \
     "$stage/usr/lib/sysusers.d" "$stage/usr/lib/tmpfiles.d" "$stage/etc/jampasir" "$stage/usr/share/doc/jampasir"
-for binary in jampasird jampasir; do
-    "$strip" --strip-unneeded -o "$stage/usr/bin/$binary" "$scratch/release/$binary"
-done
+"$strip" --strip-unneeded -o "$stage/usr/bin/jampasir" "$scratch/release/jampasir"
+ln -s jampasir "$stage/usr/bin/jampasird"
 "$strip" --strip-unneeded -o "$stage/usr/lib/jampasir/jampasir-mountd" "$scratch/release/jampasir-mountd"
 for unit in jampasird.service jampasir-mountd.service jampasir-mountd.socket jampasir-usb-policy.service \
     jampasir-push.service jampasir-push.timer jampasir-hub.service; do

@@ -57,6 +57,8 @@ done
 check "node-exporter's textfile directory links to the daemon's metrics file" \
     test "$(readlink "$chroot/var/lib/prometheus/node-exporter/jampasir.prom")" = /run/jampasir/metrics/jampasir.prom
 check "jampasird --version runs" in_chroot jampasird --version
+check "jampasird is jampasir by another name (one Swift runtime installed)" test "$(readlink "$chroot/usr/bin/jampasird")" = jampasir
+check "jampasird by that name is the daemon" in_chroot sh -c 'jampasird --help | grep -q -- --simulate'
 check "jampasir --version runs" in_chroot jampasir --version
 check "jampasir export-key new --to DIR runs (the stick workflow's first step)" \
     in_chroot sh -c 'stick=$(mktemp -d) && jampasir export-key new --to $stick | grep -q "authorized_keys = "'

@@ -51,6 +51,18 @@ public struct DaemonCommand: ParsableCommand {
 
     public init() {}
 
+    /// `jampasird` as typed: parses the command line and runs; failures leave with their status.
+    /// Synchronous on purpose: the daemon runs its event loop on the calling (main) thread and
+    /// starts no Swift-concurrency or libdispatch worker (see `SerialWorker`).
+    public static func runMain() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+
     public func run() throws {
         let startedAt = SystemMonotonicClock().now()
         let configuration: Configuration

@@ -1,0 +1,3 @@
+import JamPasirDaemon
+
+DaemonCommand.runMain()
