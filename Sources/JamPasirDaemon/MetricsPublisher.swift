@@ -20,6 +20,8 @@ public final class MetricsPublisher: Sendable {
         /// Nothing is written before the store's counts are in: a file of zeros would look to
         /// Prometheus like counters reset.
         var counted = false
+        /// After `remove()`: a thread still finishing (a USB export's notice) writes nothing.
+        var removed = false
     }
 
     public init(path: String, store: SessionStore, metrics: CounterMetrics, logger: Logger) {
@@ -53,7 +55,7 @@ public final class MetricsPublisher: Sendable {
     }
 
     private func publish(_ state: inout State) {
-        guard state.counted else { return }
+        guard state.counted, !state.removed else { return }
         let text = state.metrics.text
         guard text != state.written else { return }
         do {
@@ -71,11 +73,13 @@ public final class MetricsPublisher: Sendable {
         }
     }
 
-    /// A stopped daemon publishes nothing rather than a state that is no longer true.
+    /// A stopped daemon publishes nothing rather than a state that is no longer true, and
+    /// nothing is written after this.
     public func remove() {
         state.withLock { state in
             if state.written != nil { unlink(path) }
             state.written = nil
+            state.removed = true
         }
     }
 

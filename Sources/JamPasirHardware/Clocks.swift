@@ -30,7 +30,9 @@ public final class Doorbell: Sendable {
 
     /// Sleeps on CLOCK_MONOTONIC until `deadline` (nil: none) or a ring. One thread at a time.
     public func wait(until deadline: MonotonicInstant?) {
-        _ = jp_doorbell_wait(fds, -1, deadline.map { max(0, $0.nanoseconds) } ?? -1)
+        // Its own descriptors and a valid instant: a failure is a bug, not something to spin on.
+        let woke = jp_doorbell_wait(fds, -1, deadline.map { max(0, $0.nanoseconds) } ?? -1)
+        precondition(woke >= 0, "doorbell: poll/timerfd failed: \(String(cString: strerror(errno)))")
     }
 
     public enum Wake: Equatable, Sendable {

@@ -84,6 +84,8 @@ public final class PatternBuzzer: Buzzer {
     private final class Shared: Sendable {
         /// The latest request not yet taken by the buzzer's thread (`.some(nil)`: silence).
         let request = Mutex<SoundPattern??>(nil)
+        /// Signalled by the buzzer's thread once a silence request has switched the output off.
+        let silenced = Mutex<DispatchSemaphore?>(nil)
         let doorbell = Doorbell()
     }
 
@@ -102,11 +104,14 @@ public final class PatternBuzzer: Buzzer {
         shared.doorbell.ring()
     }
 
-    /// Silent at once, from the caller's thread (shutdown), and the pattern playing is dropped.
+    /// Silent now (shutdown): the pattern playing is dropped, and the caller waits (at most
+    /// 100 ms) until the buzzer's thread has switched the output off.
     public func silence() {
+        let done = DispatchSemaphore(value: 0)
+        shared.silenced.withLock { $0 = done }
         shared.request.withLock { $0 = .some(nil) }
         shared.doorbell.ring()
-        output.set(false, now: clock.now())
+        _ = done.wait(timeout: .now() + .milliseconds(100))
     }
 
     private static func serve(_ shared: Shared, output: SwitchedOutput, clock: any MonotonicClock) {
@@ -123,8 +128,13 @@ public final class PatternBuzzer: Buzzer {
                 shared.doorbell.wait(until: nil)
                 continue
             }
+            guard let pattern = request else {
+                output.set(false, now: clock.now())
+                shared.silenced.withLock { $0.take() }?.signal()
+                continue
+            }
             var at = clock.now()
-            playing: for tone in request?.tones ?? [] {
+            playing: for tone in pattern.tones {
                 output.set(true, now: clock.now())
                 at = at + tone.on
                 let heard = sound(until: at)

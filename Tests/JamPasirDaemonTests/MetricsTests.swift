@@ -105,5 +105,9 @@ struct MetricsTests {
         #expect(has("jampasir_button_stuck 1"))
         publisher.remove()
         #expect(!FileManager.default.fileExists(atPath: metricsPath))
+        // A USB export still finishing after the stop must not bring the file back.
+        publisher.refreshTotals()
+        publisher.update { $0.buttonStuck = false }
+        #expect(!FileManager.default.fileExists(atPath: metricsPath))
     }
 }

@@ -120,5 +120,10 @@ struct PatternBuzzerTests {
         }
         clock.advance(to: .seconds(1.08))
         await eventually("start beep ends at 80 ms") { device.changes.withLock { $0.last } == "off@1080" }
+
+        buzzer.play(.limitReached)
+        await eventually("long tone on again") { clock.sleeperCount == 1 }
+        buzzer.silence()  // returns once the buzzer's thread has switched it off
+        #expect(device.changes.withLock { Array($0.suffix(2)) } == ["on@1080", "off@1080"])
     }
 }
