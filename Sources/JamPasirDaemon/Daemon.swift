@@ -115,7 +115,9 @@ public struct Daemon: Sendable {
             mounter: HelperMounter(socketPath: configuration.mountHelperSocket), logger: logger)
         let watcher = StickWatcher(service: service, logger: logger) { notice in
             loop.post(.notice(notice.frame, sound: notice.sound))
-            metrics?.refreshTotals()  // an export adds to the audit chain
+            // A completed export added to the audit chain. Only then: counting the store on the
+            // export's own thread at every percent would slow the export down.
+            if notice.sound == .exportDone { metrics?.refreshTotals() }
         }
         let monitor = MediaMonitor(logger: logger)
         monitor.start { watcher.handle($0) }
