@@ -82,7 +82,9 @@ public struct Daemon: Sendable {
                 "store": "\(store.path)",
             ])
         notifier.notify("READY=1")
-        metrics?.refreshTotals()
+        if let metrics {  // counting a store of years must not hold up the first frame
+            startThread(named: "jp-metrics") { metrics.refreshTotals() }
+        }
         loop.run(
             controller: controller, button: hardware.button, clock: clock, logger: logger,
             watchdog: notifier.watchdogInterval, notify: { notifier.notify($0) })
