@@ -72,4 +72,17 @@ public final class CounterRig: Sendable {
     public func settle() async {
         recorder.flush()
     }
+
+    /// The daemon's event loop over this rig, on a thread of its own; post `.stop` to end it.
+    public func runLoop(
+        watchdog: Duration? = nil, notify: @escaping @Sendable (String) -> Void = { _ in }
+    ) -> (loop: CounterLoop, running: Task<Void, Never>) {
+        let loop = CounterLoop()
+        let running = Task {
+            await loop.runOnOwnThread(
+                controller: controller, button: button, clock: clock, logger: Logger(label: "test"),
+                watchdog: watchdog, notify: notify)
+        }
+        return (loop, running)
+    }
 }

@@ -14,11 +14,7 @@ struct CounterLoopTests {
     @Test func edgesAndWakeupsDriveTheDisplayAndShutdownRecords() async throws {
         let directory = try TemporaryDirectory("loop")
         let rig = try CounterRig(storePath: directory.file("s.sqlite"))
-        let loop = CounterLoop()
-        let running = Task {
-            await loop.runOnOwnThread(
-                controller: rig.controller, button: rig.button, clock: rig.clock, logger: Logger(label: "test"))
-        }
+        let (loop, running) = rig.runLoop()
         await eventually("idle frame") { rig.display.text == "2:00" }
         #expect(rig.clock.sleeperCount == 0)  // idle: nothing scheduled, no wake-ups
 
@@ -46,11 +42,7 @@ struct CounterLoopTests {
     @Test func loopEndsWhenTheButtonGoesAway() async throws {
         let directory = try TemporaryDirectory("loop")
         let rig = try CounterRig(storePath: directory.file("s.sqlite"))
-        let loop = CounterLoop()
-        let running = Task {
-            await loop.runOnOwnThread(
-                controller: rig.controller, button: rig.button, clock: rig.clock, logger: Logger(label: "test"))
-        }
+        let (_, running) = rig.runLoop()
         rig.button.remove()
         await running.value
         #expect(rig.display.text == "")
@@ -59,11 +51,7 @@ struct CounterLoopTests {
     @Test func aNoticePostedFromAnotherThreadShowsWhileIdleAndStopEndsTheLoop() async throws {
         let directory = try TemporaryDirectory("loop")
         let rig = try CounterRig(storePath: directory.file("s.sqlite"))
-        let loop = CounterLoop()
-        let running = Task {
-            await loop.runOnOwnThread(
-                controller: rig.controller, button: rig.button, clock: rig.clock, logger: Logger(label: "test"))
-        }
+        let (loop, running) = rig.runLoop()
         await eventually("idle frame") { rig.display.text == "2:00" }
         startThread(named: "jp-test") { loop.post(.notice(DisplayFrame("donE"), sound: .exportDone)) }
         await eventually("the notice") { rig.display.text == "donE" }

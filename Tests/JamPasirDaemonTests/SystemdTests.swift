@@ -63,12 +63,7 @@ struct WatchdogLoopTests {
         let directory = try TemporaryDirectory("watchdog")
         let rig = try CounterRig(storePath: directory.file("s.sqlite"))
         let sent = Mutex<[String]>([])
-        let loop = CounterLoop()
-        let running = Task {
-            await loop.runOnOwnThread(
-                controller: rig.controller, button: rig.button, clock: rig.clock, logger: Logger(label: "test"),
-                watchdog: .seconds(10), notify: { message in sent.withLock { $0.append(message) } })
-        }
+        let (loop, running) = rig.runLoop(watchdog: .seconds(10)) { message in sent.withLock { $0.append(message) } }
         await eventually("a wake-up scheduled for the first ping") { rig.clock.sleeperCount == 1 }
         rig.clock.advance(to: .seconds(10))
         await eventually("first ping") { sent.withLock { $0.contains("WATCHDOG=1") } }
