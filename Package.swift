@@ -23,10 +23,18 @@ let package = Package(
         .target(name: "CJamPasirSystem"),
         // The two-minute rules: pure, no clocks, no I/O.
         .target(name: "JamPasirCore", swiftSettings: strict),
+        // The few POSIX pieces every process needs, without Foundation (the root helper links no
+        // Foundation): threads, the doorbell, system errors, the log under systemd.
+        .target(
+            name: "JamPasirPosix",
+            dependencies: ["JamPasirCore", "CJamPasirSystem", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
         // Domain-named hardware protocols and the seven-segment font.
         .target(
             name: "JamPasirHardware",
-            dependencies: ["JamPasirCore", "CJamPasirSystem", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "JamPasirCore", "JamPasirPosix", "CJamPasirSystem", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict),
         // libgpiod v1/v2 behind one interface: the only C that knows libgpiod.
         .target(name: "CGPIOD", linkerSettings: [.linkedLibrary("gpiod")]),
@@ -36,13 +44,14 @@ let package = Package(
         .target(
             name: "JamPasirLinux",
             dependencies: [
-                "JamPasirCore", "JamPasirHardware", "CGPIOD", "CJamPasirSystem",
+                "JamPasirCore", "JamPasirHardware", "JamPasirPosix", "CGPIOD", "CJamPasirSystem",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
         // Terminal backends for the simulator.
         .target(
-            name: "JamPasirTerminal", dependencies: ["JamPasirCore", "JamPasirHardware", "CJamPasirSystem"],
+            name: "JamPasirTerminal",
+            dependencies: ["JamPasirCore", "JamPasirHardware", "JamPasirPosix", "CJamPasirSystem"],
             swiftSettings: strict),
         // SQLite store of session outcomes.
         .target(
@@ -55,28 +64,26 @@ let package = Package(
             swiftSettings: strict),
         // Statistics and CSV/JSON writers shared by the CLI and (later) the USB export.
         .target(name: "JamPasirReports", dependencies: ["JamPasirCore", "JamPasirStore"], swiftSettings: strict),
-        // Signed exports: the files a USB stick (or `jampasir export`) receives, and their verification.
+        // Signed exports: the files a USB stick (or `jampasir export`) receives, their verification,
+        // and which sticks are authorised to receive them.
         .target(
             name: "JamPasirExport",
             dependencies: [
                 "JamPasirConfig", "JamPasirReports", "JamPasirStore", .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict),
-        // USB sticks: block devices from libudev, which of them may carry an export, and which
-        // sticks are authorised.
+        // USB sticks: block devices from libudev and which of them may carry an export. No
+        // Foundation: the root helper uses it.
         .target(
             name: "JamPasirMedia",
-            dependencies: [
-                "JamPasirHardware", "CUdev", .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
+            dependencies: ["JamPasirPosix", "CUdev", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         // Mounting sticks: the privileged helper's decisions, its socket, and the daemon's client.
-        // Neither libgpiod nor SQLite: `ldd jampasir-mountd` is checked by `make test-deb`.
+        // Neither libgpiod nor SQLite nor Foundation: `make test-deb` checks the helper's libraries.
         .target(
             name: "JamPasirMount",
             dependencies: [
-                "JamPasirMedia", "CJamPasirSystem", .product(name: "Logging", package: "swift-log"),
+                "JamPasirMedia", "JamPasirPosix", "CJamPasirSystem", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
         // The office hub: every counter's signed exports in one witnessed history.
@@ -96,7 +103,7 @@ let package = Package(
             dependencies: [
                 "JamPasirCore", "JamPasirHardware", "JamPasirTerminal", "JamPasirStore", "JamPasirConfig",
                 "JamPasirLinux", "JamPasirReports", "JamPasirExport", "JamPasirMedia", "JamPasirMount",
-                "CJamPasirSystem",
+                "JamPasirPosix", "CJamPasirSystem",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -116,7 +123,7 @@ let package = Package(
         // without compiling the daemon.
         .target(
             name: "JamPasirTesting",
-            dependencies: ["JamPasirCore", "JamPasirHardware"],
+            dependencies: ["JamPasirCore", "JamPasirHardware", "JamPasirPosix"],
             swiftSettings: strict),
         // The daemon's wiring on fake parts in virtual time (`CounterRig`) and the soak.
         .target(
@@ -129,7 +136,10 @@ let package = Package(
         .executableTarget(name: "jampasird", dependencies: ["JamPasirDaemon"], swiftSettings: strict),
         // Also `jampasird` when started by that name: the package ships this one executable for both.
         .executableTarget(name: "jampasir", dependencies: ["JamPasirCLI", "JamPasirDaemon"], swiftSettings: strict),
-        .executableTarget(name: "jampasir-mountd", dependencies: ["JamPasirMount", "JamPasirHardware"], swiftSettings: strict),
+        .executableTarget(
+            name: "jampasir-mountd",
+            dependencies: ["JamPasirMount", "JamPasirMedia", "JamPasirPosix", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
         // `make bench`'s in-process benchmarks (not shipped).
         .executableTarget(
             name: "jampasir-bench",
@@ -146,7 +156,8 @@ let package = Package(
         .testTarget(
             name: "JamPasirHardwareTests",
             dependencies: [
-                "JamPasirHardware", "JamPasirTesting", "JamPasirCore", .product(name: "Logging", package: "swift-log"),
+                "JamPasirHardware", "JamPasirPosix", "JamPasirTesting", "JamPasirCore",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
         .testTarget(
@@ -194,7 +205,7 @@ let package = Package(
             dependencies: [
                 "JamPasirDaemon", "JamPasirTesting", "JamPasirDaemonTesting", "JamPasirCLI", "JamPasirStore",
                 "JamPasirReports", "JamPasirCore",
-                "JamPasirHardware", "JamPasirHub", "JamPasirExport",
+                "JamPasirHardware", "JamPasirHub", "JamPasirExport", "JamPasirPosix",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

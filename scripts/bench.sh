@@ -14,7 +14,6 @@ cd "$(dirname "$0")/.."
 sessions=${SESSIONS:-300000}
 command -v sqlite3 >/dev/null || apt-get install -y -qq --no-install-recommends sqlite3 >/dev/null
 [ -x /usr/bin/time ] || apt-get install -y -qq --no-install-recommends time >/dev/null
-swift build -c release --product jampasird >/dev/null
 swift build -c release --product jampasir >/dev/null
 swift build -c release --product jampasir-bench >/dev/null
 bin=.build/release
@@ -23,8 +22,11 @@ frame_seconds=${FRAME_SECONDS:-120}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/state" "$work/out"
+# The daemon as the package ships it: the one static executable, started by the name jampasird.
+swift build -c release --static-swift-stdlib --scratch-path .build-static-v1 --product jampasir >/dev/null
+ln -s "$PWD/.build-static-v1/release/jampasir" "$work/jampasird"
 printf '[counter]\nid = "bench"\n[store]\npath = "%s/state/s.sqlite"\n[report]\ntime_zone = "Asia/Jakarta"\n' "$work" > "$work/c.toml"
-"$bin/jampasird" --simulate --config "$work/c.toml" < /dev/null > /dev/null 2>&1
+"$work/jampasird" --simulate --config "$work/c.toml" < /dev/null > /dev/null 2>&1
 # Every session chained, as the daemon would have chained them one by one.
 python3 scripts/demo-store.py "$work/state/s.sqlite" --sessions "$sessions" --counter bench --chain > /dev/null
 
@@ -37,7 +39,7 @@ read -r export_s export_kib < <(measure "$bin/jampasir" export --config "$work/c
 read -r sqlite_s sqlite_kib < <(measure sqlite3 -csv "$work/state/s.sqlite" "SELECT * FROM session ORDER BY started_at, id")
 read -r verify_s verify_kib < <(measure "$bin/jampasir" verify --store "$work/state/s.sqlite")
 grep -q "^OK" "$work/stdout" || { echo "bench: the chain did not verify" >&2; exit 1; }
-startup=$("$bin/jampasird" --simulate --config "$work/c.toml" < /dev/null 2>&1 | sed -n 's/.*ready after \([0-9]*\) ms.*/\1/p' | head -n1)
+startup=$("$work/jampasird" --simulate --config "$work/c.toml" < /dev/null 2>&1 | sed -n 's/.*ready after \([0-9]*\) ms.*/\1/p' | head -n1)
 read -r csv_s csv_kib < <(measure "$bin/jampasir" sessions --config "$work/c.toml" --format csv)
 ratio=$(awk -v a="$export_s" -v b="$sqlite_s" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }')
 csv_ratio=$(awk -v a="$csv_s" -v b="$sqlite_s" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }')
@@ -57,7 +59,7 @@ wakeups() { # before after → "total name:count …" (a thread started in betwe
         awk '{ d = $4 - $3; if (d > 0) { by[$2] += d; s += d } } END { printf "%d", s; for (n in by) printf " %s:%d", n, by[n]; print "" }'
 }
 mkfifo "$work/button"
-"$bin/jampasird" --simulate --config "$work/c.toml" < "$work/button" > /dev/null 2> "$work/daemon.log" &
+"$work/jampasird" --simulate --config "$work/c.toml" < "$work/button" > /dev/null 2> "$work/daemon.log" &
 daemon=$!
 exec 3> "$work/button"
 while ! grep -q "ready after" "$work/daemon.log"; do sleep 0.05; done

@@ -72,6 +72,8 @@ check "mount helper socket enabled" test -L "$chroot/etc/systemd/system/sockets.
 check "jampasir-mountd --help runs" in_chroot /usr/lib/jampasir/jampasir-mountd --help
 check "the root helper links neither libgpiod nor SQLite" \
     sh -c "readelf -d '$chroot/usr/lib/jampasir/jampasir-mountd' | grep NEEDED | grep -q libudev && ! readelf -d '$chroot/usr/lib/jampasir/jampasir-mountd' | grep NEEDED | grep -Eq 'libgpiod|libsqlite3'"
+check "the root helper carries no Foundation or ICU (under 16 MiB; 59 MiB with them)" \
+    test "$(stat -c %s "$chroot/usr/lib/jampasir/jampasir-mountd")" -lt 16777216
 check "state directory created" test -d "$chroot/var/lib/jampasir"
 echo "evidence" > "$chroot/var/lib/jampasir/keep-me"
 check "purges" in_chroot dpkg --purge jampasir

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import JamPasirExport
 import JamPasirMedia
 
 /// `jampasir export-key new --to DIR`: makes a stick (mounted at DIR) an authorised one.

@@ -1,6 +1,7 @@
 import Foundation
 import JamPasirCore
 import JamPasirHardware
+import JamPasirPosix
 import Logging
 import Synchronization
 

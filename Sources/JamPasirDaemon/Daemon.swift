@@ -6,6 +6,7 @@ import JamPasirHardware
 import JamPasirLinux
 import JamPasirMedia
 import JamPasirMount
+import JamPasirPosix
 import JamPasirReports
 import JamPasirStore
 import JamPasirTerminal

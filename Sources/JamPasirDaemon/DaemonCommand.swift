@@ -3,6 +3,7 @@ import Foundation
 import JamPasirConfig
 import JamPasirCore
 import JamPasirHardware
+import JamPasirPosix
 import JamPasirTerminal
 import Logging
 

@@ -1,5 +1,6 @@
 import Foundation
 import JamPasirHardware
+import JamPasirPosix
 import Logging
 
 /// SIGTERM (systemd) and SIGINT (Ctrl-C in the simulator): blocked in every thread and taken by

@@ -1,4 +1,5 @@
 import Foundation
+import JamPasirPosix
 
 /// The systemd notification protocol, spoken directly (no libsystemd): datagrams such as
 /// `READY=1`, `STATUS=…` and `WATCHDOG=1` to the socket named by `$NOTIFY_SOCKET` (a path, or
@@ -24,26 +25,12 @@ public struct SystemdNotifier: Sendable {
     /// Sends `state` (newline-separated assignments); returns whether it was sent.
     @discardableResult
     public func notify(_ state: String) -> Bool {
-        guard let socketPath else { return false }
+        guard let socketPath, let address = try? UnixSocketAddress(socketPath) else { return false }
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        var path = Array(socketPath.utf8)
-        if path.first == UInt8(ascii: "@") { path[0] = 0 }  // abstract namespace
-        let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        guard path.count < capacity else { return false }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: path)
-        }
-        let length = socklen_t(MemoryLayout<sa_family_t>.size + path.count)
         let bytes = Array(state.utf8)
-        let sent = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sockaddrPointer in
-                sendto(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL), sockaddrPointer, length)
-            }
-        }
+        let sent = address.withSockaddr { sendto(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL), $0, $1) }
         return sent == bytes.count
     }
 }

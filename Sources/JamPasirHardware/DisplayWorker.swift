@@ -1,6 +1,7 @@
 import CJamPasirSystem
 import Foundation
 import JamPasirCore
+import JamPasirPosix
 import Logging
 import Synchronization
 

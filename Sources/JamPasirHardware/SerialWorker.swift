@@ -1,6 +1,6 @@
 import CJamPasirSystem
 import Dispatch
-import Foundation
+import JamPasirPosix
 import Synchronization
 
 /// Runs jobs in order on one plain thread of its own, which sleeps on a doorbell between them.
@@ -47,13 +47,4 @@ public final class SerialWorker: Sendable {
         submit { done.signal() }
         done.wait()
     }
-}
-
-/// Starts a plain thread named `name` as `top -H` and `/proc/PID/task/*/comm` show it (the
-/// kernel keeps 15 bytes).
-public func startThread(named name: String, _ body: @escaping @Sendable () -> Void) {
-    Thread {
-        jp_set_thread_name(name)
-        body()
-    }.start()
 }

@@ -2,6 +2,7 @@ import CJamPasirSystem
 import Foundation
 import JamPasirCore
 import JamPasirHardware
+import JamPasirPosix
 import Logging
 
 /// The start/stop button on a GPIO line. A dedicated thread sleeps in `poll()` on the line's

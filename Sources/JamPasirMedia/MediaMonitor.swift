@@ -1,6 +1,6 @@
 import CUdev
-import Foundation
-import JamPasirHardware
+import Glibc
+import JamPasirPosix
 import Logging
 
 /// Block devices coming and going, from udev's netlink source (events arrive after udevd has
@@ -14,10 +14,6 @@ public final class MediaMonitor: Sendable {
         case changed(MediaDevice)
     }
 
-    public struct Failure: Error, CustomStringConvertible {
-        public var description: String
-    }
-
     private let logger: Logger
     /// Rung by `stop()`; the monitor's thread sleeps on it and on udev's socket.
     private let stopBell = Doorbell()
@@ -27,25 +23,23 @@ public final class MediaMonitor: Sendable {
     }
 
     /// The block devices present now (one enumeration, no monitoring).
-    public static func presentDevices() throws(Failure) -> [MediaDevice] {
+    public static func presentDevices() throws(SystemError) -> [MediaDevice] {
         let collector = Collector()
         guard jp_udev_enumerate_block(nil, Collector.callback, Unmanaged.passUnretained(collector).toOpaque()) >= 0
         else {
-            throw Failure(
-                description: "cannot enumerate block devices with libudev: \(String(cString: strerror(errno)))")
+            throw SystemError("enumerating block devices with libudev")
         }
         return collector.events.map(\.device)
     }
 
     /// The block device behind a device node as udev describes it now (`/dev/sdb1`).
-    public static func describe(devnode: String) throws(Failure) -> MediaDevice {
+    public static func describe(devnode: String) throws(SystemError) -> MediaDevice {
         let collector = Collector()
         guard
             jp_udev_describe_devnode(devnode, Collector.callback, Unmanaged.passUnretained(collector).toOpaque()) == 0,
             let entry = collector.events.first
         else {
-            throw Failure(
-                description: "\(devnode) is not a block device udev knows: \(String(cString: strerror(errno)))")
+            throw SystemError("\(devnode) is not a block device udev knows")
         }
         return entry.device
     }
@@ -57,7 +51,7 @@ public final class MediaMonitor: Sendable {
         let stop = stopBell
         startThread(named: "jp-media") {
             guard let monitor = jp_udev_monitor_new() else {
-                logger.error("USB export: cannot open the udev monitor: \(String(cString: strerror(errno)))")
+                logger.error("USB export: \(SystemError("opening the udev monitor"))")
                 return
             }
             defer { jp_udev_monitor_free(monitor) }
@@ -69,7 +63,7 @@ public final class MediaMonitor: Sendable {
                 switch stop.wait(readable: jp_udev_monitor_fd(monitor)) {
                 case .rung: return
                 case .failed(let error):
-                    logger.error("USB export: poll on the udev monitor failed: \(String(cString: strerror(error)))")
+                    logger.error("USB export: \(SystemError("poll on the udev monitor", code: error))")
                     return
                 case .readable, .deadline:
                     _ = jp_udev_receive(monitor, Collector.callback, context)

@@ -1,13 +1,10 @@
 import CJamPasirSystem
-import Foundation
+import Glibc
 import JamPasirMedia
+import JamPasirPosix
 
 /// `MountSystem` on Linux: libudev, mkdir, mount(2), syncfs + umount2(2).
 public struct LinuxMountSystem: MountSystem {
-    public struct Failure: Error, CustomStringConvertible {
-        public var description: String
-    }
-
     public init() {}
 
     public func describe(devnode: String) throws -> MediaDevice {
@@ -15,7 +12,7 @@ public struct LinuxMountSystem: MountSystem {
     }
 
     public func makeMountPoint(_ path: String) throws {
-        if mkdir(path, 0o700) != 0 && errno != EEXIST { throw Self.failure("mkdir \(path)") }
+        if mkdir(path, 0o700) != 0 && errno != EEXIST { throw SystemError("mkdir \(path)") }
     }
 
     public func removeMountPoint(_ path: String) {
@@ -34,28 +31,29 @@ public struct LinuxMountSystem: MountSystem {
     public func unmount(_ path: String) throws -> Unmounting {
         switch jp_unmount(path) {
         case 0: return .unmounted
-        case 1: return .detachedWhileBusy(reason: String(cString: strerror(errno)))
-        default: throw Self.failure("umount \(path)")
+        case 1: return .detachedWhileBusy(reason: SystemError("umount \(path)").reason)
+        default: throw SystemError("umount \(path)")
         }
     }
 
     public func prepareExportDirectory(in mountPoint: String, uid: UInt32, gid: UInt32) throws {
         let root = open(mountPoint, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        guard root >= 0 else { throw Self.failure("open \(mountPoint)") }
+        guard root >= 0 else { throw SystemError("open \(mountPoint)") }
         defer { close(root) }
-        if mkdirat(root, "JAMPASIR", 0o700) != 0 && errno != EEXIST { throw Self.failure("mkdir JAMPASIR") }
+        if mkdirat(root, "JAMPASIR", 0o700) != 0 && errno != EEXIST { throw SystemError("mkdir JAMPASIR") }
         let directory = openat(root, "JAMPASIR", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        guard directory >= 0 else { throw Self.failure("JAMPASIR on the stick is not a plain directory") }
+        guard directory >= 0 else { throw SystemError("JAMPASIR on the stick is not a plain directory") }
         defer { close(directory) }
-        guard fchown(directory, uid, gid) == 0 else { throw Self.failure("chown JAMPASIR") }
+        guard fchown(directory, uid, gid) == 0 else { throw SystemError("chown JAMPASIR") }
     }
 
-    private static func failure(_ what: String) -> Failure {
-        Failure(description: "\(what): \(String(cString: strerror(errno)))")
+    /// Why a stick could not be mounted, in the words the daemon shows.
+    public struct MountFailure: Error, CustomStringConvertible {
+        public var description: String
     }
 
     /// The kernel says little; EINVAL from mount(2) means a filesystem it cannot read.
-    private static func mountFailure(_ plan: MountPlan) -> Failure {
+    private static func mountFailure(_ plan: MountPlan) -> MountFailure {
         let error = errno
         let reason: String
         switch error {
@@ -63,8 +61,8 @@ public struct LinuxMountSystem: MountSystem {
         case ENODEV: reason = "the kernel has no \(plan.filesystem) driver"
         case EROFS, EACCES: reason = "the stick is write-protected"
         case ENXIO, ENOENT: reason = "the stick is gone"
-        default: reason = String(cString: strerror(error))
+        default: reason = SystemError("mount", code: error).reason
         }
-        return Failure(description: reason)
+        return MountFailure(description: reason)
     }
 }

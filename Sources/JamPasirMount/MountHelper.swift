@@ -1,5 +1,5 @@
-import Foundation
 import JamPasirMedia
+import Synchronization
 import Logging
 
 /// The privileged operations `jampasir-mountd` needs, behind a protocol so its decisions can be
@@ -26,14 +26,14 @@ public enum Unmounting: Equatable, Sendable {
 /// The decisions of `jampasir-mountd`: who may ask, which devices may be mounted (only what the
 /// daemon itself would call a stick: USB, FAT/exFAT/ext4), where, and how. It only ever touches
 /// mount points it made itself, so a compromised daemon cannot unmount or remount anything else.
-public final class MountHelper: @unchecked Sendable {
+public final class MountHelper: Sendable {
     private let mediaDirectory: String
     private let ownerUID: UInt32
     private let ownerGID: UInt32
     private let system: any MountSystem
     private let logger: Logger
-    private let lock = NSLock()
-    private var mounted: [String: MountPlan] = [:]
+    /// The mount points this helper made, and their plans.
+    private let mountedPlans = Mutex<[String: MountPlan]>([:])
 
     /// `ownerUID`/`ownerGID`: the daemon's user, the only one (with root) allowed to ask, and the
     /// owner of the files on the stick.
@@ -63,20 +63,20 @@ public final class MountHelper: @unchecked Sendable {
     /// Returns the mount points taken over.
     @discardableResult
     public func adoptMounts(_ mounts: [MountInfo]) -> [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        var adopted: [String] = []
-        for mount in mounts {
-            guard
-                let plan = try? MountPlan(
-                    devnode: mount.source, filesystem: mount.filesystem, mediaDirectory: mediaDirectory,
-                    ownerUID: ownerUID, ownerGID: ownerGID),
-                plan.target == mount.mountPoint, mounted[plan.target] == nil
-            else { continue }
-            mounted[plan.target] = plan
-            adopted.append(plan.target)
+        mountedPlans.withLock { mounted in
+            var adopted: [String] = []
+            for mount in mounts {
+                guard
+                    let plan = try? MountPlan(
+                        devnode: mount.source, filesystem: mount.filesystem, mediaDirectory: mediaDirectory,
+                        ownerUID: ownerUID, ownerGID: ownerGID),
+                    plan.target == mount.mountPoint, mounted[plan.target] == nil
+                else { continue }
+                mounted[plan.target] = plan
+                adopted.append(plan.target)
+            }
+            return adopted
         }
-        return adopted
     }
 
     public func handle(_ line: String, peerUID: UInt32?) -> MountReply {
@@ -84,9 +84,7 @@ public final class MountHelper: @unchecked Sendable {
         guard let request = MountRequest(line: line) else {
             return .failed("unknown request: \(line.prefix(80))")
         }
-        lock.lock()
-        defer { lock.unlock() }
-        let reply = perform(request)
+        let reply = mountedPlans.withLock { perform(request, mounted: &$0) }
         switch reply {
         case .ok: logger.info("\(request.line): done")
         case .failed(let why): logger.warning("\(request.line): \(why)")
@@ -94,7 +92,7 @@ public final class MountHelper: @unchecked Sendable {
         return reply
     }
 
-    private func perform(_ request: MountRequest) -> MountReply {
+    private func perform(_ request: MountRequest, mounted: inout [String: MountPlan]) -> MountReply {
         switch request {
         case .mount(let devnode):
             let plan: MountPlan

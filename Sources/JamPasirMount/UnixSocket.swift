@@ -1,63 +1,33 @@
 import CJamPasirSystem
-import Foundation
+import Glibc
 import JamPasirMedia
+import JamPasirPosix
 
 /// The little socket code the helper and its client share: a stream socket at a path, one
 /// line each way, with timeouts so neither side can hang the other.
 enum UnixSocket {
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    static func failure(_ what: String, _ error: Int32 = errno) -> Failure {
-        Failure(description: "\(what): \(String(cString: strerror(error)))")
-    }
-
-    static func address(_ path: String) throws(Failure) -> sockaddr_un {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        guard bytes.count < capacity else { throw Failure(description: "socket path too long: \(path)") }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        return address
-    }
-
-    static func connect(to path: String, timeout: Duration) throws(Failure) -> Int32 {
+    static func connect(to path: String, timeout: Duration) throws(SystemError) -> Int32 {
+        let address = try UnixSocketAddress(path)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw failure("socket") }
-        var address = try address(path)
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Foundation.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        guard result == 0 else {
-            let error = errno
+        guard fd >= 0 else { throw SystemError("socket") }
+        guard address.withSockaddr({ Glibc.connect(fd, $0, $1) }) == 0 else {
+            let error = SystemError("connect to \(path)")
             close(fd)
-            throw failure("connect to \(path)", error)
+            throw error
         }
         setTimeout(fd, timeout)
         return fd
     }
 
-    static func listen(at path: String, mode: mode_t) throws(Failure) -> Int32 {
+    static func listen(at path: String, mode: mode_t) throws(SystemError) -> Int32 {
+        let address = try UnixSocketAddress(path)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw failure("socket") }
+        guard fd >= 0 else { throw SystemError("socket") }
         unlink(path)
-        var address = try address(path)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        guard bound == 0, chmod(path, mode) == 0, Foundation.listen(fd, 8) == 0 else {
-            let error = errno
+        guard address.withSockaddr({ bind(fd, $0, $1) }) == 0, chmod(path, mode) == 0, Glibc.listen(fd, 8) == 0 else {
+            let error = SystemError("listen on \(path)")
             close(fd)
-            throw failure("listen on \(path)", error)
+            throw error
         }
         return fd
     }
@@ -108,9 +78,8 @@ enum UnixSocket {
 public enum MountHelperServer {
     /// The socket systemd passed (socket activation: `LISTEN_FDS`), if any.
     public static func activatedSocket() -> Int32? {
-        let environment = ProcessInfo.processInfo.environment
-        guard let pid = environment["LISTEN_PID"].flatMap(Int32.init), pid == getpid(),
-            let count = environment["LISTEN_FDS"].flatMap(Int.init), count >= 1
+        guard let pid = environmentValue("LISTEN_PID").flatMap(Int32.init), pid == getpid(),
+            let count = environmentValue("LISTEN_FDS").flatMap(Int.init), count >= 1
         else { return nil }
         return 3
     }
@@ -130,7 +99,7 @@ public enum MountHelperServer {
             let connection = accept(listener, nil, nil)
             if connection < 0 {
                 if errno == EINTR || errno == ECONNABORTED { continue }
-                return "accept failed: \(String(cString: strerror(errno)))"
+                return SystemError("accept").description
             }
             serveConnection(connection, helper: helper)
             close(connection)

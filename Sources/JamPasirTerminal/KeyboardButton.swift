@@ -2,6 +2,7 @@ import CJamPasirSystem
 import Foundation
 import JamPasirCore
 import JamPasirHardware
+import JamPasirPosix
 
 /// The start/stop button on the keyboard: space or enter is a short press, `c` a press held
 /// past the long-press time, `q` (or end of input) ends the simulator. Edges are stamped on

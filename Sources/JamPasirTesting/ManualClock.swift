@@ -1,5 +1,6 @@
 import JamPasirCore
 import JamPasirHardware
+import JamPasirPosix
 import Synchronization
 
 /// A monotonic clock that only moves when told: a two-minute session takes microseconds.

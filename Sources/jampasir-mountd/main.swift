@@ -1,6 +1,6 @@
-import Foundation
-import JamPasirHardware
+import Glibc
 import JamPasirMount
+import JamPasirPosix
 import Logging
 
 // jampasir-mountd: the only privileged part of JamPasir. It mounts USB stick partitions for
@@ -20,9 +20,12 @@ var mediaDirectory = "/run/jampasir-media"
 var arguments = CommandLine.arguments.dropFirst()
 while let flag = arguments.popFirst() {
     guard let value = arguments.popFirst(), ["--user", "--socket", "--media-dir"].contains(flag) else {
-        FileHandle.standardError.write(
-            Data((flag == "--help" ? usage : "jampasir-mountd: bad argument \(flag)\n\(usage)").utf8))
-        exit(flag == "--help" ? 0 : 64)
+        if flag == "--help" {
+            print(usage)
+            exit(0)
+        }
+        SystemLog.fatal("jampasir-mountd: bad argument \(flag)\n\(usage)")
+        exit(64)
     }
     switch flag {
     case "--user": user = value
@@ -38,7 +41,7 @@ guard let account = getpwnam(user) else {
     exit(67)
 }
 if mkdir(mediaDirectory, 0o750) != 0 && errno != EEXIST {
-    logger.critical("cannot create \(mediaDirectory): \(String(cString: strerror(errno)))")
+    logger.critical("\(SystemError("cannot create \(mediaDirectory)"))")
     exit(73)
 }
 chown(mediaDirectory, 0, account.pointee.pw_gid)
@@ -46,7 +49,7 @@ let helper = MountHelper(
     mediaDirectory: mediaDirectory, ownerUID: account.pointee.pw_uid, ownerGID: account.pointee.pw_gid,
     system: LinuxMountSystem(), logger: logger)
 // Sticks mounted by an earlier run (a restart mid-export) are taken over, not mounted over.
-if let mountInfo = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) {
+if let mountInfo = readTextFile("/proc/self/mountinfo") {
     for mountPoint in helper.adoptMounts(MountInfo.parse(mountInfo)) {
         logger.notice("\(mountPoint) was mounted by an earlier run: taken over")
     }

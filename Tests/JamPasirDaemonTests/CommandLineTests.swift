@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import JamPasirCLI
 import JamPasirConfig
+import JamPasirExport
 import JamPasirMedia
 import JamPasirTesting
 import Testing

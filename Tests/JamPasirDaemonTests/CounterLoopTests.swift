@@ -1,12 +1,13 @@
 import Foundation
 import JamPasirCore
 import JamPasirDaemon
-import JamPasirHardware
 import JamPasirDaemonTesting
+import JamPasirHardware
+import JamPasirPosix
+import JamPasirStore
 import JamPasirTesting
 import Logging
 import Testing
-import JamPasirStore
 
 /// The real event loop, with a clock moved by hand: no test here sleeps.
 @Suite("Daemon event loop")

@@ -1,7 +1,7 @@
 import Logging
 import Testing
 
-@testable import JamPasirHardware
+@testable import JamPasirPosix
 
 @Suite("Log lines under systemd carry their priority")
 struct SystemLogTests {

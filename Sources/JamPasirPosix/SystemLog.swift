@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 import Logging
 
 /// Where the daemons' log lines go. Under systemd (`JOURNAL_STREAM` set: stderr is connected to
@@ -6,7 +6,7 @@ import Logging
 /// that `journalctl -u jampasird -p warning` shows exactly the warnings; journald adds the time.
 /// Elsewhere lines go to stderr as swift-log's stream handler writes them.
 public enum SystemLog {
-    public static let underJournal = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil
+    public static let underJournal = environmentValue("JOURNAL_STREAM") != nil
 
     /// Installs the process's log handler (once, at start).
     public static func bootstrap(level: Logger.Level = .info) {
@@ -22,7 +22,19 @@ public enum SystemLog {
 
     /// A last line before the process exits (a configuration error), at error priority.
     public static func fatal(_ line: String) {
-        FileHandle.standardError.write(Data(((underJournal ? "<3>" : "") + line + "\n").utf8))
+        writeStandardError((underJournal ? "<3>" : "") + line + "\n")
+    }
+
+    /// One write(2) per line, so that lines of two threads never interleave.
+    static func writeStandardError(_ text: String) {
+        let bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { write(2, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { return }
+            offset += written
+        }
     }
 
     /// syslog(3) priorities: emerg 0 … debug 7.
@@ -55,14 +67,14 @@ public struct JournalLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        FileHandle.standardError.write(Data((Self.line(for: event, metadata: metadata) + "\n").utf8))
+        SystemLog.writeStandardError(Self.line(for: event, metadata: metadata) + "\n")
     }
 
     static func line(for event: LogEvent, metadata: Logger.Metadata) -> String {
         let all = metadata.merging(event.metadata ?? [:]) { $1 }
         let details = all.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
         // A message never spans lines in the journal: a newline would start an unprefixed entry.
-        let text = "[\(event.source)] \(event.message)\(details)".replacingOccurrences(of: "\n", with: "\\n")
+        let text = "[\(event.source)] \(event.message)\(details)".replacing("\n", with: "\\n")
         return "<\(SystemLog.priority(event.level))>\(text)"
     }
 }

@@ -1,0 +1,66 @@
+import CJamPasirSystem
+import Glibc
+
+/// A failed system call, for people: what was attempted and the kernel's reason,
+/// `"mount /dev/sdb1: No such device"`. Taken from `errno` where it is made, before another
+/// call can change it.
+public struct SystemError: Error, Equatable, CustomStringConvertible {
+    public let action: String
+    public let code: Int32
+
+    public init(_ action: String, code: Int32 = errno) {
+        self.action = action
+        self.code = code
+    }
+
+    public var reason: String { String(cString: strerror(code)) }
+    public var description: String { "\(action): \(reason)" }
+}
+
+/// A variable of the process's environment.
+public func environmentValue(_ name: String) -> String? {
+    getenv(name).map { String(cString: $0) }
+}
+
+/// The whole of a small text file (`/proc/self/mountinfo`, `/proc/sys/kernel/random/boot_id`),
+/// or nil if it cannot be read.
+public func readTextFile(_ path: String) -> String? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if count < 0 && errno == EINTR { continue }
+        guard count >= 0 else { return nil }
+        if count == 0 { return String(decoding: bytes, as: UTF8.self) }
+        bytes += chunk[..<count]
+    }
+}
+
+/// Starts a plain thread (a detached pthread, no Foundation, no libdispatch) named `name` as
+/// `top -H` and `/proc/PID/task/*/comm` show it (the kernel keeps 15 bytes).
+public func startThread(named name: String, _ body: @escaping @Sendable () -> Void) {
+    final class Start {
+        let name: String
+        let body: @Sendable () -> Void
+        init(name: String, body: @escaping @Sendable () -> Void) {
+            self.name = name
+            self.body = body
+        }
+    }
+    let start = Unmanaged.passRetained(Start(name: name, body: body)).toOpaque()
+    var attributes = pthread_attr_t()
+    pthread_attr_init(&attributes)
+    defer { pthread_attr_destroy(&attributes) }
+    pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+    var thread = pthread_t()
+    let made = pthread_create(&thread, &attributes, { raw in
+        let start = Unmanaged<Start>.fromOpaque(raw!).takeRetainedValue()
+        jp_set_thread_name(start.name)
+        start.body()
+        return nil
+    }, start)
+    precondition(made == 0, "\(SystemError("pthread_create \(name)", code: made))")
+}
