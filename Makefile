@@ -7,6 +7,8 @@
 #   make soak          100,000 sessions through the daemon's wiring: memory and fds flat
 #   make torture       crash loop: SIGKILL at random instants, store checked after each restart
 #                      (TORTURE_LONG=1 for 1,000 kills)
+#   make simulate-day  the second promise: waits with 2 to 6 counters over simulated office days
+#                      (the counter's demo sessions; README "The queue")
 #   make bench         store and export benchmarks against their anchors (BENCHMARKS.md)
 #   make test-arm64    the test suite and the crash loop cross-built for aarch64, run under qemu-user
 #   make test-counter  the arm64 package on a real Debian 13 arm64 boot (systemd, QEMU): the journeys
@@ -27,7 +29,7 @@ DAEMON_FLAGS = --simulate --store $(STORE) $(if $(LIMIT),--limit $(LIMIT)) $(if 
 CLI_FLAGS = --store $(STORE) $(if $(CONFIG),--config $(CONFIG))
 PACKAGE_FLAGS = $(if $(ARCH),ARCH=$(ARCH)) $(if $(RELEASE),RELEASE=$(RELEASE))
 
-.PHONY: all deps build release run docs test test-kernel test-arm64 test-counter test-prometheus check-systemd deb test-deb bench bench-hub torture soak sessions stats clean
+.PHONY: all deps build release run docs test test-kernel test-arm64 test-counter test-prometheus check-systemd deb test-deb bench bench-hub torture soak sessions stats simulate-day clean
 
 all: build
 
@@ -55,6 +57,9 @@ sessions:
 stats:
 	@swift build --product jampasir >/dev/null
 	@.build/debug/jampasir stats $(CLI_FLAGS)
+
+simulate-day: deps
+	@scripts/simulate-day.sh
 
 test: deps
 	scripts/run-tests.sh

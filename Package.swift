@@ -95,8 +95,11 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict),
+        // The second promise: the waiting room's tickets, warnings and breaches, the wait printed
+        // on a ticket, and the simulated office day. Pure, like the core.
+        .target(name: "JamPasirQueue", swiftSettings: strict),
         // The TOML configuration file.
-        .target(name: "JamPasirConfig", dependencies: ["JamPasirCore"], swiftSettings: strict),
+        .target(name: "JamPasirConfig", dependencies: ["JamPasirCore", "JamPasirQueue"], swiftSettings: strict),
         // Daemon wiring: controller, run loop, clocks, recorder.
         .target(
             name: "JamPasirDaemon",
@@ -114,7 +117,7 @@ let package = Package(
             name: "JamPasirCLI",
             dependencies: [
                 "JamPasirCore", "JamPasirStore", "JamPasirReports", "JamPasirConfig", "JamPasirHardware",
-                "JamPasirLinux", "JamPasirExport", "JamPasirHub", "JamPasirMedia",
+                "JamPasirLinux", "JamPasirExport", "JamPasirHub", "JamPasirMedia", "JamPasirQueue",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -152,6 +155,10 @@ let package = Package(
         .testTarget(
             name: "JamPasirCoreTests",
             dependencies: ["JamPasirCore", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: strict),
+        .testTarget(
+            name: "JamPasirQueueTests",
+            dependencies: ["JamPasirQueue", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: strict),
         .testTarget(
             name: "JamPasirHardwareTests",

@@ -11,6 +11,7 @@ public struct JampasirCommand: ParsableCommand {
         subcommands: [
             SessionsCommand.self, StatsCommand.self, ReportCommand.self, ExportCommand.self, VerifyCommand.self,
             ExportKeyCommand.self, ReplayCommand.self, DoctorCommand.self, PushCommand.self, HubCommand.self,
+            SimulateDayCommand.self,
         ])
 
     public init() {}

@@ -1,5 +1,6 @@
 import Foundation
 import JamPasirCore
+import JamPasirQueue
 
 /// Everything a counter is told by its configuration file (`/etc/jampasir/jampasir.toml`).
 /// Every key is optional; the README lists each with its default.
@@ -36,6 +37,8 @@ public struct Configuration: Equatable, Sendable {
     public var hubListen = "0.0.0.0:8790"
     /// The hub `jampasir push` sends this counter's export to; nil: none.
     public var pushHub: String?
+    /// The second promise: the waiting room's capacity, its warnings and its two hours.
+    public var queue = QueueRules.standard
 
     public var deviceKeyPath: String {
         deviceKeyPathSetting ?? ((storePath as NSString).deletingLastPathComponent + "/device.key")
@@ -125,6 +128,12 @@ public struct Configuration: Equatable, Sendable {
             throw ConfigurationError(
                 file: file, key: "button.long_press_seconds",
                 message: "must be shorter than button.stuck_seconds, or a long press would be a stuck button")
+        }
+        if let late = queue.warningMarks.first(where: { $0 >= queue.promise }) {
+            throw ConfigurationError(
+                file: file, key: "queue.warning_minutes",
+                message: "\(late.components.seconds / 60) is not before queue.promise_minutes "
+                    + "(\(queue.promise.components.seconds / 60)): a warning must come before the breach")
         }
         if rules.debounce >= rules.longPress {
             throw ConfigurationError(
@@ -337,6 +346,22 @@ extension Configuration {
         .text("push", "hub", what: "the hub's HOST:PORT, e.g. \"hub.local:8790\"", valid: isHostPort) {
             $0.pushHub = $1
         },
+        .integer("queue", "promise_minutes", in: 1...1440) { $0.queue.promise = .seconds($1 * 60) },
+        Field(table: "queue", key: "warning_minutes") { value, config throws(Rejected) in
+            let rejected = Rejected(allowed: "an array of minutes of waiting, each from 1 to 1439, e.g. [60, 90, 105]")
+            guard case .array(let items) = value, items.count <= 10 else { throw rejected }
+            var marks: [Duration] = []
+            for item in items {
+                guard case .integer(let minutes) = item, (1...1439).contains(minutes) else { throw rejected }
+                marks.append(.seconds(minutes * 60))
+            }
+            config.queue.warningMarks = marks.sorted()
+        },
+        .integer("queue", "room_capacity", in: 1...10_000) { $0.queue.roomCapacity = $1 },
+        .text(
+            "queue", "ticket_prefix", what: "one to three capital letters, e.g. \"A\"",
+            valid: { (1...3).contains($0.count) && $0.allSatisfy { ("A"..."Z").contains($0) } }
+        ) { $0.queue.ticketPrefix = $1 },
         .text(
             "report", "time_zone", what: "an IANA time zone such as \"Asia/Jakarta\"",
             valid: { TimeZone(identifier: $0) != nil }

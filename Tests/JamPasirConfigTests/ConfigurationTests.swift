@@ -113,7 +113,7 @@ struct ConfigurationTests {
         Bad(
             text: "[servce]\nlimit_seconds = 120",
             expected:
-                "bad.toml:1: unknown table [servce]; known tables: [button], [buzzer], [counter], [display], [export], [hub], [lights], [metrics], [push], [report], [service], [store]"
+                "bad.toml:1: unknown table [servce]; known tables: [button], [buzzer], [counter], [display], [export], [hub], [lights], [metrics], [push], [queue], [report], [service], [store]"
         ),
         Bad(
             text: "\n\n[service]\nlimit_seconds = ",
@@ -166,6 +166,21 @@ struct ConfigurationTests {
         Bad(
             text: "[service]\nlimit_seconds = { a = 1 }",
             expected: "bad.toml:2: service.limit_seconds: inline tables are not used in this file: use a [table] header"
+        ),
+        Bad(
+            text: "[queue]\npromise_minutes = 90\nwarning_minutes = [60, 90]",
+            expected:
+                "bad.toml: queue.warning_minutes: 90 is not before queue.promise_minutes (90): a warning must come before the breach"
+        ),
+        Bad(
+            text: "[queue]\nticket_prefix = \"a-\"",
+            expected:
+                "bad.toml:2: queue.ticket_prefix: \"a-\" is not allowed: one to three capital letters, e.g. \"A\""
+        ),
+        Bad(
+            text: "[queue]\nwarning_minutes = [60, \"90\"]",
+            expected:
+                "bad.toml:2: queue.warning_minutes: [60, \"90\"] is not allowed: an array of minutes of waiting, each from 1 to 1439, e.g. [60, 90, 105]"
         ),
         Bad(
             text: "[button]\nlong_press_seconds = 5\nstuck_seconds = 5",
