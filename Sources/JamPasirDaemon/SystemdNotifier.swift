@@ -25,7 +25,7 @@ public struct SystemdNotifier: Sendable {
     /// Sends `state` (newline-separated assignments); returns whether it was sent.
     @discardableResult
     public func notify(_ state: String) -> Bool {
-        guard let socketPath, let address = try? UnixSocketAddress(socketPath) else { return false }
+        guard let socketPath, let address = try? UnixSocketAddress(socketPath, abstractAllowed: true) else { return false }
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }

@@ -27,7 +27,7 @@ public final class MediaMonitor: Sendable {
         let collector = Collector()
         guard jp_udev_enumerate_block(nil, Collector.callback, Unmanaged.passUnretained(collector).toOpaque()) >= 0
         else {
-            throw SystemError("enumerating block devices with libudev")
+            throw SystemError("cannot enumerate block devices with libudev")
         }
         return collector.events.map(\.device)
     }
@@ -39,7 +39,7 @@ public final class MediaMonitor: Sendable {
             jp_udev_describe_devnode(devnode, Collector.callback, Unmanaged.passUnretained(collector).toOpaque()) == 0,
             let entry = collector.events.first
         else {
-            throw SystemError("\(devnode) is not a block device udev knows")
+            throw SystemError("\(devnode) is not a block device udev knows", code: errno == 0 ? ENODEV : errno)
         }
         return entry.device
     }
@@ -51,7 +51,7 @@ public final class MediaMonitor: Sendable {
         let stop = stopBell
         startThread(named: "jp-media") {
             guard let monitor = jp_udev_monitor_new() else {
-                logger.error("USB export: \(SystemError("opening the udev monitor"))")
+                logger.error("USB export: \(SystemError("cannot open the udev monitor"))")
                 return
             }
             defer { jp_udev_monitor_free(monitor) }
@@ -63,7 +63,7 @@ public final class MediaMonitor: Sendable {
                 switch stop.wait(readable: jp_udev_monitor_fd(monitor)) {
                 case .rung: return
                 case .failed(let error):
-                    logger.error("USB export: \(SystemError("poll on the udev monitor", code: error))")
+                    logger.error("USB export: \(SystemError("poll on the udev monitor failed", code: error))")
                     return
                 case .readable, .deadline:
                     _ = jp_udev_receive(monitor, Collector.callback, context)

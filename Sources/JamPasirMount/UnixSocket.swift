@@ -99,7 +99,7 @@ public enum MountHelperServer {
             let connection = accept(listener, nil, nil)
             if connection < 0 {
                 if errno == EINTR || errno == ECONNABORTED { continue }
-                return SystemError("accept").description
+                return SystemError("accept failed").description
             }
             serveConnection(connection, helper: helper)
             close(connection)

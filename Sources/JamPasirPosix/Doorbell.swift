@@ -11,7 +11,7 @@ public final class Doorbell: Sendable {
     public init() {
         var fds: [Int32] = [-1, -1]
         let made = jp_doorbell_create(&fds)
-        precondition(made == 0, "\(SystemError("eventfd/timerfd"))")
+        if made != 0 { fatalError("\(SystemError("cannot create the doorbell's eventfd/timerfd"))") }
         self.fds = fds
     }
 
@@ -23,7 +23,7 @@ public final class Doorbell: Sendable {
     public func wait(until deadline: MonotonicInstant?) {
         // Its own descriptors and a valid instant: a failure is a bug, not something to spin on.
         let woke = jp_doorbell_wait(fds, -1, deadline.map { max(0, $0.nanoseconds) } ?? -1)
-        precondition(woke >= 0, "\(SystemError("doorbell: poll/timerfd"))")
+        if woke < 0 { fatalError("\(SystemError("doorbell: poll/timerfd failed"))") }
     }
 
     public enum Wake: Equatable, Sendable {

@@ -8,9 +8,11 @@ public struct SystemError: Error, Equatable, CustomStringConvertible {
     public let action: String
     public let code: Int32
 
-    public init(_ action: String, code: Int32 = errno) {
-        self.action = action
+    /// `action` is built after `errno` is read: building a string allocates, and an allocation
+    /// may change `errno`.
+    public init(_ action: @autoclosure () -> String, code: Int32 = errno) {
         self.code = code
+        self.action = action()
     }
 
     public var reason: String { String(cString: strerror(code)) }
@@ -23,8 +25,8 @@ public func environmentValue(_ name: String) -> String? {
 }
 
 /// The whole of a small text file (`/proc/self/mountinfo`, `/proc/sys/kernel/random/boot_id`),
-/// or nil if it cannot be read.
-public func readTextFile(_ path: String) -> String? {
+/// or nil if it cannot be read or is longer than `limit` bytes.
+public func readTextFile(_ path: String, limit: Int = 1 << 20) -> String? {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { return nil }
     defer { close(fd) }
@@ -36,6 +38,7 @@ public func readTextFile(_ path: String) -> String? {
         guard count >= 0 else { return nil }
         if count == 0 { return String(decoding: bytes, as: UTF8.self) }
         bytes += chunk[..<count]
+        if bytes.count > limit { return nil }
     }
 }
 
@@ -62,5 +65,6 @@ public func startThread(named name: String, _ body: @escaping @Sendable () -> Vo
         start.body()
         return nil
     }, start)
-    precondition(made == 0, "\(SystemError("pthread_create \(name)", code: made))")
+    // Not a precondition: a release build drops its message, and this one names the cause.
+    if made != 0 { fatalError("\(SystemError("cannot start thread \(name)", code: made))") }
 }

@@ -25,14 +25,18 @@ public enum SystemLog {
         writeStandardError((underJournal ? "<3>" : "") + line + "\n")
     }
 
-    /// One write(2) per line, so that lines of two threads never interleave.
+    /// One write(2) per line: lines the kernel writes whole never interleave with another thread's.
     static func writeStandardError(_ text: String) {
         let bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {
             let written = bytes.withUnsafeBytes { write(2, $0.baseAddress! + offset, $0.count - offset) }
             if written < 0 && errno == EINTR { continue }
-            guard written > 0 else { return }
+            guard written > 0 else {
+                // End the broken line, or journald would join the next one to it under its priority.
+                if offset > 0 { _ = write(2, "\n", 1) }
+                return
+            }
             offset += written
         }
     }

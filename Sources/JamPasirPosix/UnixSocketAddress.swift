@@ -1,16 +1,21 @@
 import Glibc
 
-/// An `AF_UNIX` address: a path, or an abstract name written `@name` as systemd writes them
-/// (`$NOTIFY_SOCKET`).
+/// An `AF_UNIX` address: an absolute path, or (where `abstractAllowed`) an abstract name written
+/// `@name` as systemd writes them (`$NOTIFY_SOCKET`).
 public struct UnixSocketAddress {
     private var address = sockaddr_un()
     private let length: socklen_t
 
-    public init(_ path: String) throws(SystemError) {
+    public init(_ path: String, abstractAllowed: Bool = false) throws(SystemError) {
         var bytes = Array(path.utf8)
-        let abstract = bytes.first == UInt8(ascii: "@")
-        if abstract { bytes[0] = 0 }
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+        let abstract = abstractAllowed && bytes.first == UInt8(ascii: "@")
+        if abstract {
+            bytes[0] = 0
+        } else if bytes.first != UInt8(ascii: "/") {
+            throw SystemError("socket path \(path) is not absolute", code: EINVAL)
+        }
+        // A path needs room for its NUL; an abstract name may fill sun_path.
+        guard bytes.count + (abstract ? 0 : 1) <= MemoryLayout.size(ofValue: address.sun_path) else {
             throw SystemError("socket path \(path)", code: ENAMETOOLONG)
         }
         address.sun_family = sa_family_t(AF_UNIX)

@@ -53,6 +53,8 @@ if let mountInfo = readTextFile("/proc/self/mountinfo") {
     for mountPoint in helper.adoptMounts(MountInfo.parse(mountInfo)) {
         logger.notice("\(mountPoint) was mounted by an earlier run: taken over")
     }
+} else {
+    logger.warning("cannot read /proc/self/mountinfo: sticks mounted by an earlier run are not taken over")
 }
 let listener: Int32
 if let activated = MountHelperServer.activatedSocket() {
