@@ -158,7 +158,9 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "JamPasirQueueTests",
-            dependencies: ["JamPasirQueue", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: [
+                "JamPasirQueue", "JamPasirTesting", .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "JamPasirHardwareTests",

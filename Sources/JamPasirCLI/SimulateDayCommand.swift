@@ -72,7 +72,7 @@ public struct SimulateDayCommand: ParsableCommand {
         let promise = Self.clock(configuration.queue.promise)
         let header = [
             "counters", "arrived/day", "turned away", "median wait", "P90", "longest", "within \(promise)",
-            "warned", "breaches", "warned first", "left at close", "peak in room", "estimate held",
+            "warned", "breaches", "warned first", "left at close", "peak in room", "estimate held", "range width",
         ]
         let rows = results.map { r -> [String] in
             [
@@ -80,6 +80,7 @@ public struct SimulateDayCommand: ParsableCommand {
                 Self.clock(r.percentile(0.9)), Self.clock(r.longest), Self.percent(r.withinPromise, r.called),
                 "\(r.warned)", "\(r.breaches)", "\(r.breachesWarnedFirst)/\(r.breaches)", "\(r.leftAtClose)",
                 "\(r.peakWaiting)/\(configuration.queue.roomCapacity)", Self.percent(r.estimateHeld, r.called),
+                Self.clock(r.estimateWidths.isEmpty ? .zero : r.estimateWidths[r.estimateWidths.count / 2]),
             ]
         }
         return """

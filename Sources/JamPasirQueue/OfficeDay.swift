@@ -50,6 +50,9 @@ public struct OfficeDay: Sendable {
         public var peakWaiting = 0
         /// Called applicants whose wait fell inside the range printed on their ticket.
         public var estimateHeld = 0
+        /// How wide the printed ranges were (high − low), sorted: a range always held is worth
+        /// little if it is hours wide.
+        public var estimateWidths: [Duration] = []
 
         /// Called applicants who waited less than the promise.
         public var withinPromise = 0
@@ -77,6 +80,7 @@ public struct OfficeDay: Sendable {
             warned += other.warned
             peakWaiting = max(peakWaiting, other.peakWaiting)
             estimateHeld += other.estimateHeld
+            estimateWidths = (estimateWidths + other.estimateWidths).sorted()
             withinPromise += other.withinPromise
         }
     }
@@ -100,7 +104,6 @@ public struct OfficeDay: Sendable {
         var room = WaitingRoom(rules: rules)
         var result = Result(counters: counters)
         var freeAt = [Duration](repeating: plan.opensAt, count: counters)
-        var recentServiceTimes: [Duration] = []
         var estimates: [Int: WaitEstimate] = [:]
         var warnedAt: [Int: Int] = [:]  // ticket number → marks reported
         var next = 0
@@ -120,7 +123,10 @@ public struct OfficeDay: Sendable {
                     let wait = ticket.wait(at: plan.closesAt)
                     result.waits.append(wait)
                     if wait < rules.promise { result.withinPromise += 1 }
-                    if estimates[ticket.number]?.contains(wait) == true { result.estimateHeld += 1 }
+                    if let estimate = estimates[ticket.number] {
+                        if estimate.contains(wait) { result.estimateHeld += 1 }
+                        result.estimateWidths.append(estimate.high - estimate.low)
+                    }
                 case .left: result.leftAtClose += 1
                 case .issued, .roomFull: break
                 }
@@ -137,16 +143,15 @@ public struct OfficeDay: Sendable {
                 let service = plan.documentsCheck * random.uniform(0.5, 1.5)
                     + sessionDurations[Int(random.next() % UInt64(sessionDurations.count))]
                 freeAt[counter] = callTime + service
-                recentServiceTimes.append(service)
             } else if let arrival {
                 next += 1
                 result.arrived += 1
                 record(room.advance(to: arrival))
-                let ahead = room.waitingCount
+                // The range the kiosk would print: from the room's own calls, as on the day.
+                let estimate = room.estimate(at: arrival)
                 switch room.issue(at: arrival) {
                 case .issued(let ticket):
-                    estimates[ticket.number] = WaitEstimate(
-                        ahead: ahead, counters: counters, recentServiceTimes: recentServiceTimes)
+                    estimates[ticket.number] = estimate
                     result.peakWaiting = max(result.peakWaiting, room.waitingCount)
                 default:
                     result.turnedAway += 1
@@ -157,6 +162,7 @@ public struct OfficeDay: Sendable {
             }
         }
         result.waits.sort()
+        result.estimateWidths.sort()
         return result
     }
 

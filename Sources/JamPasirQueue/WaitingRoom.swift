@@ -118,6 +118,46 @@ public struct WaitingRoom: Sendable {
     /// The number the next ticket will carry (the kiosk shows it while printing).
     public var nextLabel: String { Ticket.label(prefix: rules.ticketPrefix, number: lastNumber + 1) }
 
+    /// Spends the next number without a ticket in the queue: the printer failed part-way, and a
+    /// torn ticket with that number may be in someone's hand. Numbers never repeat in a day.
+    public mutating func voidNextNumber() -> String {
+        lastNumber += 1
+        return Ticket.label(prefix: rules.ticketPrefix, number: lastNumber)
+    }
+
+    /// What the last applicants took at a counter, oldest first: the time from one call to the
+    /// next at the same counter, gaps over 30 minutes (a break) left out.
+    public var recentServiceTimes: [Duration] {
+        var lastCall: [String: WallTime] = [:]
+        var times: [(at: WallTime, took: Duration)] = []
+        let calls = tickets.compactMap { ticket -> (counter: String, at: WallTime)? in
+            if case .called(let counter, let at) = ticket.state { return (counter, at) }
+            return nil
+        }.sorted { $0.at < $1.at }
+        for call in calls {
+            if let previous = lastCall[call.counter], call.at - previous <= .seconds(30 * 60) {
+                times.append((call.at, call.at - previous))
+            }
+            lastCall[call.counter] = call.at
+        }
+        return times.map(\.took)
+    }
+
+    /// Counters that called someone in the hour before `now` (at least one: the estimate for an
+    /// office that has not called yet assumes one).
+    public func countersCalling(at now: WallTime) -> Int {
+        var counters: Set<String> = []
+        for ticket in tickets {
+            if case .called(let counter, let at) = ticket.state, now - at <= .seconds(3600) { counters.insert(counter) }
+        }
+        return max(1, counters.count)
+    }
+
+    /// The range printed on a ticket issued now.
+    public func estimate(at now: WallTime) -> WaitEstimate {
+        WaitEstimate(ahead: waitingCount, counters: countersCalling(at: now), recentServiceTimes: recentServiceTimes)
+    }
+
     /// The oldest waiting ticket, called to `counter`; nil if nobody waits. The warnings and the
     /// breach due up to `now` come first, so a wait is judged before it ends.
     public mutating func callNext(counter: String, at now: WallTime) -> [QueueEvent] {
