@@ -44,7 +44,7 @@ let package = Package(
         .target(
             name: "JamPasirLinux",
             dependencies: [
-                "JamPasirCore", "JamPasirHardware", "JamPasirPosix", "CGPIOD", "CJamPasirSystem",
+                "JamPasirCore", "JamPasirHardware", "JamPasirPosix", "JamPasirQueue", "CGPIOD", "CJamPasirSystem",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
@@ -171,7 +171,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "JamPasirLinuxTests",
-            dependencies: ["JamPasirLinux", "JamPasirHardware", "JamPasirTesting", "JamPasirCore"],
+            dependencies: ["JamPasirLinux", "JamPasirHardware", "JamPasirTesting", "JamPasirCore", "JamPasirQueue"],
             swiftSettings: strict),
         .testTarget(
             name: "JamPasirTerminalTests", dependencies: ["JamPasirTerminal", "JamPasirHardware", "JamPasirCore"],
