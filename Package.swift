@@ -90,7 +90,7 @@ let package = Package(
         .target(
             name: "JamPasirHub",
             dependencies: [
-                "JamPasirCore", "JamPasirExport", "JamPasirReports", "JamPasirStore",
+                "JamPasirCore", "JamPasirExport", "JamPasirReports", "JamPasirStore", "JamPasirQueue",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -214,7 +214,7 @@ let package = Package(
             dependencies: [
                 "JamPasirDaemon", "JamPasirTesting", "JamPasirDaemonTesting", "JamPasirCLI", "JamPasirStore",
                 "JamPasirReports", "JamPasirCore",
-                "JamPasirHardware", "JamPasirHub", "JamPasirExport", "JamPasirPosix",
+                "JamPasirHardware", "JamPasirHub", "JamPasirExport", "JamPasirPosix", "JamPasirQueue", "JamPasirLinux",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

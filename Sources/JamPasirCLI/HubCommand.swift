@@ -4,6 +4,7 @@ import JamPasirConfig
 import JamPasirCore
 import JamPasirExport
 import JamPasirHub
+import JamPasirLinux
 import JamPasirReports
 import JamPasirStore
 
@@ -260,6 +261,14 @@ public struct HubServeCommand: ParsableCommand {
         }
         server.timeout = timeout
         server.timeZone = configuration.timeZone
+        do {
+            server.queue = try HubQueue(
+                store: store, rules: configuration.queue, timeZone: configuration.timeZone,
+                office: configuration.queueOffice, now: Date())
+        } catch {
+            throw CLIFailure(message: "\(error)", exitStatus: 74)
+        }
+        server.printer = configuration.queuePrinter.map { USBTicketPrinter(path: $0) }
         let port = HubServer.port(of: listener)
         let listening = address.hasSuffix(":0") ? "\(address.dropLast(2)):\(port)" : address
         tellStandardError("jampasir hub: listening on \(listening), store \(store.path)")

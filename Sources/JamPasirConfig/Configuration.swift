@@ -39,6 +39,10 @@ public struct Configuration: Equatable, Sendable {
     public var pushHub: String?
     /// The second promise: the waiting room's capacity, its warnings and its two hours.
     public var queue = QueueRules.standard
+    /// The office's name on tickets.
+    public var queueOffice = "Kantor Imigrasi"
+    /// The hub's ticket printer (the kiosk); nil: none.
+    public var queuePrinter: String?
 
     public var deviceKeyPath: String {
         deviceKeyPathSetting ?? ((storePath as NSString).deletingLastPathComponent + "/device.key")
@@ -362,6 +366,14 @@ extension Configuration {
             "queue", "ticket_prefix", what: "one to three capital letters, e.g. \"A\"",
             valid: { (1...3).contains($0.count) && $0.allSatisfy { ("A"..."Z").contains($0) } }
         ) { $0.queue.ticketPrefix = $1 },
+        .text(
+            "queue", "office", what: "the office's name for tickets: 1 to 48 printable ASCII characters",
+            valid: { (1...48).contains($0.count) && $0.unicodeScalars.allSatisfy { (0x20...0x7E).contains($0.value) } }
+        ) { $0.queueOffice = $1 },
+        .text(
+            "queue", "printer", what: "the ticket printer's device, e.g. \"/dev/usb/lp0\", or \"\" for none",
+            valid: { $0.isEmpty || ($0.hasPrefix("/dev/") && !$0.contains("..")) }
+        ) { $0.queuePrinter = $1.isEmpty ? nil : $1 },
         .text(
             "report", "time_zone", what: "an IANA time zone such as \"Asia/Jakarta\"",
             valid: { TimeZone(identifier: $0) != nil }

@@ -1,7 +1,8 @@
 import Foundation
-import JamPasirExport
-import JamPasirReports
 import JamPasirCore
+import JamPasirExport
+import JamPasirQueue
+import JamPasirReports
 
 /// `jampasir hub serve`: takes counters' bundles over the LAN. One connection at a time (the
 /// imports are one at a time anyway), each bounded in size and in silence, so a stuck or
@@ -17,6 +18,10 @@ public struct HubServer: Sendable {
     /// The request's head must arrive within this; its body at no less than this pace.
     static let headSeconds = 15.0
     static let slowestBytesPerSecond = 128.0 * 1024
+    /// The office's queue (`/v1/queue`, `/hall`); nil: the hub takes bundles only.
+    public var queue: HubQueue?
+    /// The kiosk's ticket printer (`queue.printer`); nil: `POST /v1/queue/ticket` says so.
+    public var printer: (any TicketPrinter & Sendable)?
     let log: @Sendable (String) -> Void
 
     public init(store: HubStore, trusted: TrustedSigners, log: @escaping @Sendable (String) -> Void) {
@@ -84,29 +89,40 @@ public struct HubServer: Sendable {
         return Int(UInt16(bigEndian: port))
     }
 
+    /// An answer: its status, a word and a detail for the log (and the JSON body, unless a body
+    /// of its own is given).
+    struct Reply {
+        var status: Int
+        var result: String
+        var detail: String
+        var body: Data? = nil
+        var contentType = "application/json"
+        /// Readable by another origin's page (the wallboard on Prometheus's port), never cached.
+        var shared = false
+    }
+
     /// One request: read, answer, log.
     public func handle(_ client: Int32, peer: String) {
         TCP.setTimeouts(client, seconds: timeout)
-        var report: Data?
-        let (status, result, fullDetail) = answer(client, peer: peer, report: &report)
-        let detail = fullDetail.count > 1024 ? fullDetail.prefix(1024) + "…" : fullDetail
-        // The history for the wallboard, which another origin (Prometheus's) may read.
-        let body = report ?? Data("{\"result\":\(Self.json(result)),\"detail\":\(Self.json(detail))}\n".utf8)
+        let reply = answer(client, peer: peer)
+        let detail = reply.detail.count > 1024 ? reply.detail.prefix(1024) + "…" : reply.detail
+        let body = reply.body ?? Data("{\"result\":\(Self.json(reply.result)),\"detail\":\(Self.json(detail))}\n".utf8)
         let head =
-            "HTTP/1.1 \(status) \(Self.reason(status))\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n"
-            + (report == nil ? "" : "Access-Control-Allow-Origin: *\r\nCache-Control: no-store\r\n") + "Connection: close\r\n\r\n"
+            "HTTP/1.1 \(reply.status) \(Self.reason(reply.status))\r\nContent-Type: \(reply.contentType)\r\n"
+            + "Content-Length: \(body.count)\r\n"
+            + (reply.shared ? "Access-Control-Allow-Origin: *\r\nCache-Control: no-store\r\n" : "") + "Connection: close\r\n\r\n"
         try? TCP.sendAll(client, Data(head.utf8) + body, deadline: Date().addingTimeInterval(Self.headSeconds))
-        log("\(peer): \(status) \(result): \(detail)".terminalSafe)
+        log("\(peer): \(reply.status) \(reply.result): \(detail)".terminalSafe)
     }
 
     /// `GET /v1/report?days=N`: the office's figures for the last N local days (30; 1 to 366),
     /// as `jampasir hub report --format json` gives them.
-    private func history(_ target: Substring) -> (Int, String, String, Data?) {
+    private func history(_ target: Substring) -> Reply {
         let query = target.split(separator: "?", maxSplits: 1).dropFirst().first ?? ""
         var days = 30
         for pair in query.split(separator: "&") where pair.hasPrefix("days=") {
             guard let value = Int(pair.dropFirst(5)), (1...366).contains(value) else {
-                return (400, "bad_request", "days must be 1 to 366", nil)
+                return Reply(status: 400, result: "bad_request", detail: "days must be 1 to 366")
             }
             days = value
         }
@@ -115,37 +131,56 @@ public struct HubServer: Sendable {
         let from = calendar.date(byAdding: .day, value: 1 - days, to: calendar.startOfDay(for: Date()))
         do {
             let report = try HubReport(store: store, timeZone: timeZone, from: from, to: nil)
-            return (200, "report", "\(days) days", try report.json())
+            return Reply(status: 200, result: "report", detail: "\(days) days", body: try report.json(), shared: true)
         } catch {
-            return (500, "error", "the report failed: \(error)", nil)
+            return Reply(status: 500, result: "error", detail: "the report failed: \(error)")
         }
     }
 
-    private func answer(_ client: Int32, peer: String, report: inout Data?) -> (Int, String, String) {
+    static let routes =
+        "the hub takes bundles at POST \(BundleTransfer.path), gives its history at GET /v1/report, the queue at "
+        + "GET /v1/queue, calls at POST /v1/queue/call?counter=ID, tickets at POST /v1/queue/ticket, the hall page at GET "
+        + "/hall and its spoken calls at GET /v1/queue/announcement.wav?ticket=A-001&counter=ID"
+
+    private func answer(_ client: Int32, peer: String) -> Reply {
         var message = Data()
         do {
             try TCP.receive(
                 client, into: &message, limit: BundleTransfer.maxHead, deadline: Date().addingTimeInterval(Self.headSeconds)
             ) { HTTPHead($0) != nil }
         } catch {
-            return (400, "bad_request", "no request head: \(error)")
+            return Reply(status: 400, result: "bad_request", detail: "no request head: \(error)")
         }
         guard let head = HTTPHead(message), head.firstLine.count == 3, head.firstLine[2].hasPrefix("HTTP/1.")
-        else { return (400, "bad_request", "not an HTTP/1.1 request") }
-        if head.firstLine[0] == "GET", head.firstLine[1] == "/v1/report" || head.firstLine[1].hasPrefix("/v1/report?") {
-            let (status, result, detail, body) = history(head.firstLine[1])
-            report = body
-            return (status, result, detail)
+        else { return Reply(status: 400, result: "bad_request", detail: "not an HTTP/1.1 request") }
+        let (method, target) = (head.firstLine[0], head.firstLine[1])
+        let path = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        let expected: String
+        switch path {
+        case "/v1/report": expected = "GET"
+        case "/v1/queue", "/v1/queue/announcement.wav", "/hall": expected = "GET"
+        case "/v1/queue/call", "/v1/queue/ticket", Substring(BundleTransfer.path): expected = "POST"
+        default: return Reply(status: 404, result: "not_found", detail: Self.routes)
         }
-        guard head.firstLine[1] == BundleTransfer.path else {
-            return (404, "not_found", "the hub takes bundles at POST \(BundleTransfer.path) and gives its history at GET /v1/report")
+        guard method == expected else {
+            return Reply(status: 405, result: "method_not_allowed", detail: "\(expected) only")
         }
-        guard head.firstLine[0] == "POST" else { return (405, "method_not_allowed", "POST only") }
+        switch path {
+        case "/v1/report": return history(target)
+        case "/v1/queue", "/v1/queue/call", "/v1/queue/ticket", "/v1/queue/announcement.wav", "/hall":
+            return answerQueue(path: path, target: target, peer: peer)
+        default: return receiveBundle(message, head: head, client: client, peer: peer)
+        }
+    }
+
+    /// `POST /v1/bundles`: a counter's signed export, imported into the hub's store.
+    private func receiveBundle(_ message: Data, head: HTTPHead, client: Int32, peer: String) -> Reply {
+        var message = message
         guard head.headers["transfer-encoding"] == nil, let lengthText = head.headers["content-length"],
             let length = Int(lengthText), length >= 0
-        else { return (411, "length_required", "a Content-Length is needed") }
+        else { return Reply(status: 411, result: "length_required", detail: "a Content-Length is needed") }
         guard length <= BundleTransfer.maxBody else {
-            return (413, "too_large", "\(length) bytes; the hub takes at most \(BundleTransfer.maxBody)")
+            return Reply(status: 413, result: "too_large", detail: "\(length) bytes; the hub takes at most \(BundleTransfer.maxBody)")
         }
         // The body into the same buffer, at no less than the slowest LAN's pace: a client that
         // trickles is dropped, and the next one waits at most that long.
@@ -157,24 +192,24 @@ public struct HubServer: Sendable {
                 deadline: Date().addingTimeInterval(Self.headSeconds + Double(length) / Self.slowestBytesPerSecond)
             ) { $0.count >= total }
         } catch {
-            return (400, "bad_request", "the body did not arrive: \(error)")
+            return Reply(status: 400, result: "bad_request", detail: "the body did not arrive: \(error)")
         }
-        guard message.count >= total else { return (400, "bad_request", "the body is shorter than its Content-Length") }
+        guard message.count >= total else { return Reply(status: 400, result: "bad_request", detail: "the body is shorter than its Content-Length") }
         let folder = store.bundlesDirectory + "/.received-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: folder) }
         do {
             try BundleTransfer.unpack(message[head.bodyStart..<message.startIndex + total], into: folder)
         } catch {
-            return (400, "bad_request", "\(error)")
+            return Reply(status: 400, result: "bad_request", detail: "\(error)")
         }
         let result = HubImport.importBundle(folder, into: store, trusting: trusted, at: Date(), source: "http \(peer)")
         let counter = result.counterID.map { "\($0): " } ?? ""
         switch result.verdict {
-        case .accepted(let new, let known): return (200, "imported", "\(counter)\(new) new sessions, \(known) known")
-        case .alreadyImported: return (200, "known", "\(counter)imported before")
-        case .refused(let why): return (422, "refused", counter + why)
+        case .accepted(let new, let known): return Reply(status: 200, result: "imported", detail: "\(counter)\(new) new sessions, \(known) known")
+        case .alreadyImported: return Reply(status: 200, result: "known", detail: "\(counter)imported before")
+        case .refused(let why): return Reply(status: 422, result: "refused", detail: counter + why)
         case .historyChanged(let new, let findings):
-            return (409, "history_changed", "\(counter)\(new) new sessions; " + findings.joined(separator: "; "))
+            return Reply(status: 409, result: "history_changed", detail: "\(counter)\(new) new sessions; " + findings.joined(separator: "; "))
         }
     }
 

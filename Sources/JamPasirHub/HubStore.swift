@@ -108,6 +108,25 @@ public final class HubStore: Sendable {
                     );
                     """)
         }
+        migrator.registerMigration("v3-queue") { db in
+            // The office's tickets, one row per number given each local day (a voided number too,
+            // so that it is never given again that day). Times are milliseconds since 1970.
+            try db.execute(
+                sql: """
+                    CREATE TABLE ticket (
+                      day TEXT NOT NULL CHECK (length(day) = 10),
+                      number INTEGER NOT NULL CHECK (number >= 1),
+                      label TEXT NOT NULL,
+                      state TEXT NOT NULL CHECK (state IN ('waiting', 'called', 'left', 'void')),
+                      issued_ms INTEGER CHECK ((state = 'void') = (issued_ms IS NULL)),
+                      counter TEXT CHECK ((state = 'called') = (counter IS NOT NULL)),
+                      ended_ms INTEGER CHECK ((state IN ('called', 'left')) = (ended_ms IS NOT NULL)),
+                      marks_passed INTEGER NOT NULL DEFAULT 0 CHECK (marks_passed >= 0),
+                      breached INTEGER NOT NULL DEFAULT 0 CHECK (breached IN (0, 1)),
+                      PRIMARY KEY (day, number)
+                    );
+                    """)
+        }
         return migrator
     }
 }

@@ -48,6 +48,18 @@ public struct Ticket: Sendable, Equatable {
     public internal(set) var marksPassed: Int
     public internal(set) var breached: Bool
 
+    /// A ticket as the hub's store kept it (after a restart).
+    public init(
+        number: Int, label: String, issuedAt: WallTime, state: State, marksPassed: Int = 0, breached: Bool = false
+    ) {
+        self.number = number
+        self.label = label
+        self.issuedAt = issuedAt
+        self.state = state
+        self.marksPassed = marksPassed
+        self.breached = breached
+    }
+
     public var isWaiting: Bool { state == .waiting }
 
     /// How long this applicant waited, or has waited so far at `now`.
@@ -89,10 +101,14 @@ public struct WaitingRoom: Sendable {
 
     /// `lastNumber`: the highest number already issued today (from the store after a reboot),
     /// so that a number is never issued twice in a day.
-    public init(rules: QueueRules = .standard, lastNumber: Int = 0) {
+    public init(rules: QueueRules = .standard, lastNumber: Int = 0, tickets: [Ticket] = []) {
         self.rules = rules
-        self.lastNumber = lastNumber
+        self.tickets = tickets.sorted { $0.number < $1.number }
+        self.lastNumber = max(lastNumber, tickets.map(\.number).max() ?? 0)
     }
+
+    /// The ticket numbered `number` today, if it was issued.
+    public func ticket(_ number: Int) -> Ticket? { tickets.first { $0.number == number } }
 
     public var waiting: [Ticket] { tickets.filter(\.isWaiting) }
     public var waitingCount: Int { tickets.count { $0.isWaiting } }
@@ -110,7 +126,7 @@ public struct WaitingRoom: Sendable {
         lastNumber += 1
         let ticket = Ticket(
             number: lastNumber, label: Ticket.label(prefix: rules.ticketPrefix, number: lastNumber), issuedAt: now,
-            state: .waiting, marksPassed: 0, breached: false)
+            state: .waiting)
         tickets.append(ticket)
         return .issued(ticket)
     }

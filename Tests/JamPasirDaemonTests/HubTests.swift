@@ -3,6 +3,7 @@ import Synchronization
 import JamPasirCore
 import JamPasirExport
 import JamPasirHub
+import JamPasirQueue
 import JamPasirStore
 import JamPasirTesting
 import Testing
@@ -307,13 +308,19 @@ struct HubTests {
         private let lines = Mutex<[String]>([])
         private let done = DispatchGroup()
 
-        init(store: String, trusting keys: [String], timeout: Int = 10, on requested: String = "127.0.0.1:0") throws {
+        init(
+            store: String, trusting keys: [String], timeout: Int = 10, on requested: String = "127.0.0.1:0",
+            queue: ((HubStore) throws -> HubQueue)? = nil, printer: (any TicketPrinter & Sendable)? = nil
+        ) throws {
             listener = try HubServer.listen(on: requested)
             address = "127.0.0.1:\(HubServer.port(of: listener))"
-            var server = HubServer(store: try HubStore(path: store), trusted: try TrustedSigners(keys)) { [weak self] line in
+            let hubStore = try HubStore(path: store)
+            var server = HubServer(store: hubStore, trusted: try TrustedSigners(keys)) { [weak self] line in
                 self?.lines.withLock { $0.append(line) }
             }
             server.timeout = timeout
+            server.queue = try queue?(hubStore)
+            server.printer = printer
             let listener = listener
             let configured = server
             DispatchQueue.global().async(group: done) { configured.serve(listener) }
@@ -462,7 +469,8 @@ struct HubTests {
         #expect(days.count == 1 && days[0]["period"] as? String == "2026-12-01" && days[0]["sessions"] as? Int == 1)
         #expect(report["findings"] as? Int == 0)
         #expect(try server.raw("GET /v1/report?days=0 HTTP/1.1\r\n\r\n").hasPrefix("HTTP/1.1 400 "))
-        #expect(try server.raw("POST /v1/report HTTP/1.1\r\nContent-Length: 0\r\n\r\n").hasPrefix("HTTP/1.1 404 "))
+        #expect(try server.raw("POST /v1/report HTTP/1.1\r\nContent-Length: 0\r\n\r\n").hasPrefix("HTTP/1.1 405 "))
+        #expect(try server.raw("GET /v1/nothing HTTP/1.1\r\n\r\n").hasPrefix("HTTP/1.1 404 "))
     }
 
     /// Clear errors for an empty hub configuration and a folder without exports.

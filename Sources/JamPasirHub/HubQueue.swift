@@ -1,0 +1,254 @@
+import Foundation
+import GRDB
+import JamPasirQueue
+import Synchronization
+
+/// The office's queue, kept by the hub: today's `WaitingRoom`, every change written to the hub's
+/// store before it is answered, so that a restart (or a power cut) loses no ticket and never
+/// gives a number twice in a day. A new local day starts a new room; whoever still waited at
+/// the day's end has left.
+public final class HubQueue: Sendable {
+    private let store: HubStore
+    public let rules: QueueRules
+    public let timeZone: TimeZone
+    /// The office's name on tickets.
+    public let office: String
+    private let state: Mutex<(day: String, room: WaitingRoom)>
+
+    public init(store: HubStore, rules: QueueRules, timeZone: TimeZone, office: String, now: Date) throws(HubStore.Failure) {
+        self.store = store
+        self.rules = rules
+        self.timeZone = timeZone
+        self.office = office
+        let day = Self.dayKey(now, in: timeZone)
+        state = Mutex((day, try Self.load(day, from: store, rules: rules)))
+    }
+
+    /// Counter `counter` calls the next applicant at `now`: the ticket called, if anyone waited,
+    /// and everything that happened on the way (warnings and breaches due first).
+    public func call(counter: String, at now: Date) throws(HubStore.Failure) -> (ticket: Ticket?, events: [QueueEvent]) {
+        try change(at: now) { room in
+            let events = room.callNext(counter: counter, at: Self.wallTime(now))
+            let called = events.last.flatMap { event -> Ticket? in
+                if case .called(let ticket, _) = event { return ticket }
+                return nil
+            }
+            return ((called, events), [])
+        }
+    }
+
+    /// The kiosk's button at `now`: prints the next ticket on `printer` and queues it only once it
+    /// printed (`KioskPress`).
+    public func press(at now: Date, printer: some TicketPrinter) throws(HubStore.Failure) -> KioskPress {
+        let issued = Self.issuedText(now, in: timeZone)
+        let day = Self.dayKey(now, in: timeZone)
+        let office = office
+        return try change(at: now) { room in
+            let press = KioskPress.press(&room, at: Self.wallTime(now), printer: printer) { label, ahead, estimate in
+                TicketPrint(
+                    office: office, label: label, issued: issued, ahead: ahead, estimate: estimate,
+                    id: "jampasir:\(day):\(label)")
+            }
+            switch press {
+            case .printFailed(let voided, _): return (press, [.voided(room.lastNumber, voided)])
+            case .issued, .roomFull, .printerNotReady: return (press, [])
+            }
+        }
+    }
+
+    /// What the hall display shows at `now` (the warnings and breaches due are recorded first).
+    public func snapshot(at now: Date) throws(HubStore.Failure) -> QueueSnapshot {
+        try change(at: now) { room in
+            _ = room.advance(to: Self.wallTime(now))
+            return (QueueSnapshot(room: room, at: Self.wallTime(now), timeZone: timeZone), [])
+        }
+    }
+
+    /// Runs `body` on today's room (after closing yesterday's if the day changed), then writes
+    /// every ticket the change touched, in one transaction, before anyone is told.
+    private func change<T>(
+        at now: Date, _ body: (inout WaitingRoom) -> (T, [Persist])
+    ) throws(HubStore.Failure) -> T {
+        try state.withLock { (state) throws(HubStore.Failure) -> T in
+            let today = Self.dayKey(now, in: timeZone)
+            var writes: [(day: String, Persist)] = []
+            if today != state.day {
+                let closed = state.room.close(at: Self.wallTime(now))
+                writes += closed.compactMap { event in
+                    if case .left(let ticket) = event { return (state.day, .ticket(ticket)) }
+                    return nil
+                }
+                try store.write { db in try Self.save(writes, db) }
+                writes = []
+                state = (today, try Self.load(today, from: store, rules: rules))
+            }
+            let before = state.room.tickets
+            let (result, extra) = body(&state.room)
+            // Every ticket that differs from before: issued, called, warned, breached.
+            let changed = state.room.tickets.filter { ticket in !before.contains(ticket) }
+            writes += changed.map { (today, .ticket($0)) } + extra.compactMap {
+                if case .voided = $0 { return (today, $0) }
+                return nil
+            }
+            try store.write { db in try Self.save(writes, db) }
+            return result
+        }
+    }
+
+    /// A row to write: a ticket as it now stands, or a number spent without a ticket.
+    enum Persist {
+        case ticket(Ticket)
+        case voided(Int, String)
+    }
+
+    private static func save(_ writes: [(day: String, Persist)], _ db: Database) throws {
+        for (day, write) in writes {
+            switch write {
+            case .ticket(let ticket):
+                var counter: String?
+                var ended: Int64?
+                var state = "waiting"
+                switch ticket.state {
+                case .waiting: break
+                case .called(let by, let at):
+                    state = "called"
+                    counter = by
+                    ended = milliseconds(at)
+                case .left(let at):
+                    state = "left"
+                    ended = milliseconds(at)
+                }
+                try db.execute(
+                    sql: """
+                        INSERT INTO ticket (day, number, label, state, issued_ms, counter, ended_ms, marks_passed, breached)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (day, number) DO UPDATE SET state = excluded.state, counter = excluded.counter,
+                          ended_ms = excluded.ended_ms, marks_passed = excluded.marks_passed, breached = excluded.breached
+                        """,
+                    arguments: [
+                        day, ticket.number, ticket.label, state, milliseconds(ticket.issuedAt), counter, ended,
+                        ticket.marksPassed, ticket.breached,
+                    ])
+            case .voided(let number, let label):
+                try db.execute(
+                    sql: "INSERT INTO ticket (day, number, label, state) VALUES (?, ?, ?, 'void')",
+                    arguments: [day, number, label])
+            }
+        }
+    }
+
+    /// The day's room as the store holds it: its tickets, and the last number given (voided ones
+    /// included), so that numbering goes on from there.
+    private static func load(_ day: String, from store: HubStore, rules: QueueRules) throws(HubStore.Failure)
+        -> WaitingRoom
+    {
+        try store.read { db in
+            var tickets: [Ticket] = []
+            var last = 0
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT number, label, state, issued_ms, counter, ended_ms, marks_passed, breached
+                    FROM ticket WHERE day = ? ORDER BY number
+                    """, arguments: [day])
+            {
+                let number: Int = row["number"]
+                last = max(last, number)
+                let state: String = row["state"]
+                guard state != "void", let issued: Int64 = row["issued_ms"] else { continue }
+                let ended: Int64? = row["ended_ms"]
+                let ticketState: Ticket.State =
+                    switch (state, ended) {
+                    case ("called", let at?): .called(counter: row["counter"] ?? "?", at: .milliseconds(at))
+                    case ("left", let at?): .left(at: .milliseconds(at))
+                    default: .waiting
+                    }
+                tickets.append(
+                    Ticket(
+                        number: number, label: row["label"], issuedAt: .milliseconds(issued), state: ticketState,
+                        marksPassed: row["marks_passed"], breached: row["breached"]))
+            }
+            return WaitingRoom(rules: rules, lastNumber: last, tickets: tickets)
+        }
+    }
+
+    static func wallTime(_ date: Date) -> WallTime { .milliseconds(Int64((date.timeIntervalSince1970 * 1000).rounded())) }
+
+    static func milliseconds(_ time: WallTime) -> Int64 {
+        time.components.seconds * 1000 + time.components.attoseconds / 1_000_000_000_000_000
+    }
+
+    static func dayKey(_ date: Date, in timeZone: TimeZone) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        let parts = calendar.dateComponents([.year, .month, .day], from: date)
+        return String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)
+    }
+
+    /// `30-11-2026 08:12`, as people in the office write it.
+    static func issuedText(_ date: Date, in timeZone: TimeZone) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        let p = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
+        return String(format: "%02d-%02d-%04d %02d:%02d", p.day!, p.month!, p.year!, p.hour!, p.minute!)
+    }
+}
+
+/// What the hall display and the wallboard read (`GET /v1/queue`).
+public struct QueueSnapshot: Codable, Equatable, Sendable {
+    public struct Call: Codable, Equatable, Sendable {
+        public var ticket: String
+        public var counter: String
+        /// Local time of the call, `08:12`.
+        public var at: String
+        /// What the hall's speaker says.
+        public var announcement: String
+    }
+
+    public struct Waiting: Codable, Equatable, Sendable {
+        public var ticket: String
+        public var waitedSeconds: Int
+        /// How many warning marks the wait has passed (0 to 3 by default).
+        public var marks: Int
+        public var breached: Bool
+    }
+
+    public var waiting: Int
+    public var capacity: Int
+    public var longestWaitSeconds: Int
+    public var promiseSeconds: Int
+    public var warningSeconds: [Int]
+    /// The latest calls, newest first (at most 8).
+    public var calls: [Call]
+    /// Everyone waiting, longest first.
+    public var waitingTickets: [Waiting]
+    public var issuedToday: Int
+    public var breachesToday: Int
+
+    init(room: WaitingRoom, at now: WallTime, timeZone: TimeZone) {
+        func seconds(_ d: Duration) -> Int { Int(d.components.seconds) }
+        waiting = room.waitingCount
+        capacity = room.rules.roomCapacity
+        longestWaitSeconds = seconds(room.longestWait(at: now))
+        promiseSeconds = seconds(room.rules.promise)
+        warningSeconds = room.rules.warningMarks.map(seconds)
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        calls = room.tickets.compactMap { ticket -> (WallTime, Call)? in
+            guard case .called(let counter, let at) = ticket.state else { return nil }
+            let date = Date(timeIntervalSince1970: Double(HubQueue.milliseconds(at)) / 1000)
+            let p = calendar.dateComponents([.hour, .minute], from: date)
+            return (
+                at,
+                Call(
+                    ticket: ticket.label, counter: counter, at: String(format: "%02d:%02d", p.hour!, p.minute!),
+                    announcement: Announcement.text(label: ticket.label, counter: counter))
+            )
+        }.sorted { $0.0 > $1.0 }.prefix(8).map(\.1)
+        waitingTickets = room.waiting.map {
+            Waiting(ticket: $0.label, waitedSeconds: seconds($0.wait(at: now)), marks: $0.marksPassed, breached: $0.breached)
+        }
+        issuedToday = room.tickets.count
+        breachesToday = room.tickets.count(where: \.breached)
+    }
+}

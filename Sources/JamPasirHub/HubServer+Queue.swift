@@ -1,0 +1,126 @@
+import Foundation
+import JamPasirQueue
+
+/// The queue's endpoints: the hall display's state, a counter's call, the kiosk's ticket, and
+/// the hall page itself.
+extension HubServer {
+    /// What a counter is told when it calls: the ticket it called (nil: nobody waits) and what
+    /// the hall's speaker says.
+    struct CallAnswer: Codable {
+        var ticket: String?
+        var counter: String
+        var announcement: String?
+        var waiting: Int
+    }
+
+    func answerQueue(path: Substring, target: Substring, peer: String) -> Reply {
+        if path == "/hall" {
+            return Reply(
+                status: 200, result: "hall", detail: "page", body: Data(HallPage.html.utf8),
+                contentType: "text/html; charset=utf-8")
+        }
+        if path == "/v1/queue/announcement.wav" {
+            return announcement(target)
+        }
+        guard let queue else {
+            return Reply(status: 404, result: "not_found", detail: "this hub keeps no queue")
+        }
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys]
+        let now = Date()
+        do {
+            switch path {
+            case "/v1/queue/call":
+                guard let counter = Self.query(target, "counter"), Self.isCounterID(counter) else {
+                    return Reply(
+                        status: 400, result: "bad_request",
+                        detail: "counter=ID is needed: the counter's id (letters, digits, '-', '_', '.'; at most 64)")
+                }
+                let (ticket, _) = try queue.call(counter: counter, at: now)
+                let answer = CallAnswer(
+                    ticket: ticket?.label, counter: counter,
+                    announcement: ticket.map { Announcement.text(label: $0.label, counter: counter) },
+                    waiting: try queue.snapshot(at: now).waiting)
+                return Reply(
+                    status: 200, result: ticket == nil ? "nobody_waiting" : "called",
+                    detail: "\(counter): \(ticket?.label ?? "nobody waiting")", body: try encoder.encode(answer))
+            case "/v1/queue/ticket":
+                guard let printer else {
+                    return Reply(
+                        status: 503, result: "no_printer",
+                        detail: "no ticket printer: set queue.printer (e.g. \"/dev/usb/lp0\") on the hub")
+                }
+                switch try queue.press(at: now, printer: printer) {
+                case .issued(let ticket, let state):
+                    let note = state == .paperLow ? "; \(state.message)" : ""
+                    return Reply(status: 200, result: "issued", detail: ticket.label + note)
+                case .roomFull(let waiting):
+                    return Reply(status: 409, result: "room_full", detail: "\(waiting) waiting: the room is full")
+                case .printerNotReady(let state):
+                    return Reply(status: 503, result: "printer_not_ready", detail: state.message)
+                case .printFailed(let voided, let reason):
+                    return Reply(status: 502, result: "print_failed", detail: "\(voided) voided: \(reason)")
+                }
+            default:
+                let snapshot = try queue.snapshot(at: now)
+                return Reply(
+                    status: 200, result: "queue", detail: "\(snapshot.waiting) waiting", body: try encoder.encode(snapshot),
+                    shared: true)
+            }
+        } catch {
+            return Reply(status: 500, result: "error", detail: "the queue failed: \(error)")
+        }
+    }
+
+    /// The spoken call as WAV, from espeak-ng's Indonesian voice. Only a ticket label and a
+    /// counter id are taken, and only letters and number words reach the synthesiser (as one
+    /// argument, no shell).
+    func announcement(_ target: Substring) -> Reply {
+        guard let ticket = Self.query(target, "ticket"), Self.isTicketLabel(ticket),
+            let counter = Self.query(target, "counter"), Self.isCounterID(counter)
+        else {
+            return Reply(status: 400, result: "bad_request", detail: "ticket=A-001&counter=ID are needed")
+        }
+        let speech = Process()
+        speech.executableURL = URL(fileURLWithPath: Self.espeak)
+        speech.arguments = ["-v", "id", "-s", "150", "--stdout", Announcement.text(label: ticket, counter: counter)]
+        let output = Pipe()
+        speech.standardOutput = output
+        speech.standardError = FileHandle.nullDevice
+        do {
+            try speech.run()
+        } catch {
+            return Reply(
+                status: 503, result: "no_speech",
+                detail: "cannot run \(Self.espeak): install espeak-ng on the hub (apt install espeak-ng)")
+        }
+        let wav = output.fileHandleForReading.readDataToEndOfFile()
+        speech.waitUntilExit()
+        guard speech.terminationStatus == 0, wav.starts(with: Data("RIFF".utf8)) else {
+            return Reply(status: 500, result: "error", detail: "espeak-ng failed (\(speech.terminationStatus))")
+        }
+        return Reply(status: 200, result: "announcement", detail: "\(ticket) \(counter)", body: wav, contentType: "audio/wav")
+    }
+
+    static let espeak = "/usr/bin/espeak-ng"
+
+    /// `A-037`: one to three capital letters, a dash, digits.
+    static func isTicketLabel(_ text: String) -> Bool {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        return parts.count == 2 && (1...3).contains(parts[0].count) && parts[0].allSatisfy { ("A"..."Z").contains($0) }
+            && (1...6).contains(parts[1].count) && parts[1].allSatisfy { $0.isASCII && $0.isNumber }
+    }
+
+    /// The value of `name` in the target's query (`/v1/queue/call?counter=loket-3`).
+    static func query(_ target: Substring, _ name: String) -> String? {
+        let query = target.split(separator: "?", maxSplits: 1).dropFirst().first ?? ""
+        return query.split(separator: "&").first { $0.hasPrefix(name + "=") }.map { String($0.dropFirst(name.count + 1)) }
+    }
+
+    /// The same rule as `counter.id` in a counter's configuration.
+    static func isCounterID(_ text: String) -> Bool {
+        (1...64).contains(text.count)
+            && text.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0)) }
+    }
+}

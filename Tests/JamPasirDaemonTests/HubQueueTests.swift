@@ -1,0 +1,148 @@
+import Foundation
+import JamPasirHub
+import JamPasirLinux
+import JamPasirQueue
+import JamPasirTesting
+import Synchronization
+import Testing
+
+/// The office's queue on the hub: tickets from the kiosk's printer, calls from the counters, the
+/// hall page, all over HTTP on loopback as the LAN sends them; and the store behind it across a
+/// restart and a midnight.
+@Suite("The hub's queue")
+struct HubQueueTests {
+    /// A printer that always prints (for the store's tests, where the printer is not the point).
+    struct GoodPrinter: TicketPrinter, Sendable {
+        func state() -> PrinterState { .ready }
+        func write(_ bytes: [UInt8]) throws {}
+    }
+
+    struct Unplugged: TicketPrinter, Sendable {
+        struct Gone: Error {}
+        func state() -> PrinterState { .ready }
+        func write(_ bytes: [UInt8]) throws { throw Gone() }
+    }
+
+    static let jakarta = TimeZone(identifier: "Asia/Jakarta")!
+    /// 2026-11-30 08:00 WIB.
+    static let morning = Date(timeIntervalSince1970: 1_796_000_400)
+
+    static func queue(_ store: HubStore) throws -> HubQueue {
+        try HubQueue(store: store, rules: .standard, timeZone: jakarta, office: "Kantor Imigrasi Singkawang", now: Date())
+    }
+
+    static func body(_ response: String) -> String {
+        response.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
+    }
+
+    static func json(_ response: String) throws -> [String: Any] {
+        try #require(JSONSerialization.jsonObject(with: Data(body(response).utf8)) as? [String: Any])
+    }
+
+    @Test func ticketsPrintCountersCallAndTheHallSeesIt() throws {
+        let directory = try TemporaryDirectory("hub-queue")
+        let pty = try PtyPrinter()
+        let server = try Server(
+            store: directory.path + "/hub.sqlite", trusting: [], queue: Self.queue,
+            printer: USBTicketPrinter(path: pty.path))
+        for label in ["A-001", "A-002", "A-003"] {
+            let issued = try server.raw("POST /v1/queue/ticket HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
+            #expect(issued.hasPrefix("HTTP/1.1 200 "), "\(issued)")
+            #expect(try Self.json(issued)["detail"] as? String == label)
+        }
+        let printed = String(decoding: pty.shared.settings.withLock { $0.received }, as: UTF8.self)
+        #expect(printed.contains("A-001") && printed.contains("A-003") && printed.contains("2 orang di depan Anda"))
+
+        let call = try server.raw("POST /v1/queue/call?counter=loket-3 HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
+        #expect(call.hasPrefix("HTTP/1.1 200 "), "\(call)")
+        let called = try Self.json(call)
+        #expect(called["ticket"] as? String == "A-001")
+        #expect(called["announcement"] as? String == "Nomor antrean A satu, silakan ke loket tiga.")
+        #expect(called["waiting"] as? Int == 2)
+
+        let state = try Self.json(try server.raw("GET /v1/queue HTTP/1.1\r\n\r\n"))
+        #expect(state["waiting"] as? Int == 2 && state["capacity"] as? Int == 120)
+        let calls = try #require(state["calls"] as? [[String: Any]])
+        #expect(calls.first?["ticket"] as? String == "A-001" && calls.first?["counter"] as? String == "loket-3")
+        #expect((state["waiting_tickets"] as? [[String: Any]])?.map { $0["ticket"] as? String } == ["A-002", "A-003"])
+
+        // Paper out: no ticket, and the number is kept for the next one.
+        pty.shared.settings.withLock { $0.paper = 0x72 }
+        let out = try server.raw("POST /v1/queue/ticket HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
+        #expect(out.hasPrefix("HTTP/1.1 503 "), "\(out)")
+        #expect(try Self.json(out)["detail"] as? String == "kertas habis / paper out")
+        pty.shared.settings.withLock { $0.paper = 0x12 }
+        #expect(try Self.json(try server.raw("POST /v1/queue/ticket HTTP/1.1\r\n\r\n"))["detail"] as? String == "A-004")
+
+        let hall = try server.raw("GET /hall HTTP/1.1\r\n\r\n")
+        #expect(hall.hasPrefix("HTTP/1.1 200 ") && hall.contains("Content-Type: text/html") && hall.contains("/v1/queue"))
+    }
+
+    @Test func hostileCallsAreRefusedAndNothingChanges() throws {
+        let directory = try TemporaryDirectory("hub-queue-bad")
+        let server = try Server(store: directory.path + "/hub.sqlite", trusting: [], queue: Self.queue)
+        for target in ["/v1/queue/call", "/v1/queue/call?counter=", "/v1/queue/call?counter=../../etc",
+            "/v1/queue/call?counter=\(String(repeating: "x", count: 65))", "/v1/queue/call?counter=a%0Ab"]
+        {
+            let answer = try server.raw("POST \(target) HTTP/1.1\r\n\r\n")
+            #expect(answer.hasPrefix("HTTP/1.1 400 "), "\(target): \(answer)")
+        }
+        #expect(try server.raw("GET /v1/queue/call?counter=1 HTTP/1.1\r\n\r\n").hasPrefix("HTTP/1.1 405 "))
+        let noPrinter = try server.raw("POST /v1/queue/ticket HTTP/1.1\r\n\r\n")
+        #expect(noPrinter.hasPrefix("HTTP/1.1 503 ") && noPrinter.contains("queue.printer"))
+        let nobody = try Self.json(try server.raw("POST /v1/queue/call?counter=loket-1 HTTP/1.1\r\n\r\n"))
+        #expect(nobody["ticket"] == nil && nobody["waiting"] as? Int == 0)
+        for target in ["ticket=A-1&counter=x%20y", "ticket=a-1&counter=1", "ticket=A-1", "ticket=A-1234567&counter=1"] {
+            let answer = try server.raw("GET /v1/queue/announcement.wav?\(target) HTTP/1.1\r\n\r\n")
+            #expect(answer.hasPrefix("HTTP/1.1 400 "), "\(target): \(answer)")
+        }
+    }
+
+    @Test func theHallHearsTheCallInIndonesian() throws {
+        let directory = try TemporaryDirectory("hub-queue-wav")
+        let server = try Server(store: directory.path + "/hub.sqlite", trusting: [], queue: Self.queue)
+        let wav = try server.raw("GET /v1/queue/announcement.wav?ticket=A-037&counter=loket-3 HTTP/1.1\r\n\r\n")
+        #expect(wav.hasPrefix("HTTP/1.1 200 ") && wav.contains("Content-Type: audio/wav"))
+        #expect(Self.body(wav).hasPrefix("RIFF"))
+        let length = try #require(wav.firstMatch(of: /Content-Length: (\d+)/).flatMap { Int($0.1) })
+        #expect(length > 22_050 * 2 * 2, "at least 2 s of 22 kHz 16-bit speech: \(length) bytes")
+    }
+
+    /// A restart mid-day keeps every ticket and the numbering (a voided number too); warnings
+    /// already recorded are not given again; the next local day starts at A-001 and yesterday's
+    /// last waiters are recorded as left.
+    @Test func aRestartLosesNothingAndANewDayStartsAgain() throws {
+        let directory = try TemporaryDirectory("hub-queue-restart")
+        let path = directory.path + "/hub.sqlite"
+        let morning = Self.morning
+        do {
+            let queue = try HubQueue(store: try HubStore(path: path), rules: .standard, timeZone: Self.jakarta, office: "K", now: morning)
+            _ = try queue.press(at: morning, printer: GoodPrinter())
+            #expect(try queue.press(at: morning, printer: Unplugged()) == .printFailed(voided: "A-002", reason: "Gone()"))
+            _ = try queue.press(at: morning.addingTimeInterval(60), printer: GoodPrinter())
+            #expect(try queue.call(counter: "loket-1", at: morning.addingTimeInterval(120)).ticket?.label == "A-001")
+            let late = try queue.snapshot(at: morning.addingTimeInterval(61 * 60 + 60))
+            #expect(late.waitingTickets.map(\.marks) == [1])
+        }
+        let queue = try HubQueue(store: try HubStore(path: path), rules: .standard, timeZone: Self.jakarta, office: "K", now: morning)
+        let after = try queue.snapshot(at: morning.addingTimeInterval(62 * 60 + 60))
+        #expect(after.waitingTickets.map(\.ticket) == ["A-003"] && after.waitingTickets.map(\.marks) == [1])
+        #expect(after.calls.map(\.ticket) == ["A-001"])
+        guard case .issued(let next, _) = try queue.press(at: morning.addingTimeInterval(63 * 60), printer: GoodPrinter()) else {
+            Issue.record("no ticket after the restart")
+            return
+        }
+        #expect(next.label == "A-004", "numbers go on after the voided A-002")
+        let tomorrow = morning.addingTimeInterval(86_400)
+        guard case .issued(let first, _) = try queue.press(at: tomorrow, printer: GoodPrinter()) else {
+            Issue.record("no ticket the next day")
+            return
+        }
+        #expect(first.label == "A-001")
+        let reopened = try HubQueue(store: try HubStore(path: path), rules: .standard, timeZone: Self.jakarta, office: "K", now: morning)
+        let yesterday = try reopened.snapshot(at: morning.addingTimeInterval(64 * 60))
+        #expect(yesterday.waiting == 0, "A-003 and A-004 left at the day's end: \(yesterday.waitingTickets)")
+    }
+}
+
+typealias Server = HubTests.Server
