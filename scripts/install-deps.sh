@@ -3,7 +3,7 @@
 # Run by `make run`, `make test` and CI; does nothing when everything is present.
 set -euo pipefail
 
-packages=(libgpiod-dev libudev-dev libsqlite3-dev pkg-config sqlite3 python3 espeak-ng sox)
+packages=(libgpiod-dev libudev-dev libsqlite3-dev pkg-config sqlite3 python3 espeak-ng sox curl)
 
 if ! command -v swift >/dev/null 2>&1; then
     echo "swift is not on PATH: install Swift 6 (https://www.swift.org/install/linux/) and try again" >&2

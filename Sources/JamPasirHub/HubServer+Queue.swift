@@ -95,12 +95,20 @@ extension HubServer {
                 status: 503, result: "no_speech",
                 detail: "cannot run \(Self.espeak): install espeak-ng on the hub (apt install espeak-ng)")
         }
-        let wav = output.fileHandleForReading.readDataToEndOfFile()
+        var wav = [UInt8](output.fileHandleForReading.readDataToEndOfFile())
         speech.waitUntilExit()
-        guard speech.terminationStatus == 0, wav.starts(with: Data("RIFF".utf8)) else {
+        // Written to a pipe, the header cannot know the length: it says "as long as it gets".
+        // Players that trust it (sox, some browsers) want the real sizes, set here.
+        guard speech.terminationStatus == 0, wav.count > 44, wav[0..<4] == Array("RIFF".utf8)[...],
+            wav[36..<40] == Array("data".utf8)[...]
+        else {
             return Reply(status: 500, result: "error", detail: "espeak-ng failed (\(speech.terminationStatus))")
         }
-        return Reply(status: 200, result: "announcement", detail: "\(ticket) \(counter)", body: wav, contentType: "audio/wav")
+        for (offset, size) in [(4, wav.count - 8), (40, wav.count - 44)] {
+            for byte in 0..<4 { wav[offset + byte] = UInt8(truncatingIfNeeded: size >> (8 * byte)) }
+        }
+        return Reply(
+            status: 200, result: "announcement", detail: "\(ticket) \(counter)", body: Data(wav), contentType: "audio/wav")
     }
 
     static let espeak = "/usr/bin/espeak-ng"

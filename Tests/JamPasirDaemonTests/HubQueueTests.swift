@@ -106,6 +106,13 @@ struct HubQueueTests {
         #expect(Self.body(wav).hasPrefix("RIFF"))
         let length = try #require(wav.firstMatch(of: /Content-Length: (\d+)/).flatMap { Int($0.1) })
         #expect(length > 22_050 * 2 * 2, "at least 2 s of 22 kHz 16-bit speech: \(length) bytes")
+        // The header says the real length (espeak-ng on a pipe cannot): players that trust it play it all.
+        let directory2 = try TemporaryDirectory("hub-queue-wav-file")
+        let file = directory2.path + "/call.wav"
+        _ = try runTool("/usr/bin/curl", ["-s", "-o", file, "http://\(server.address)/v1/queue/announcement.wav?ticket=A-037&counter=loket-3"])
+        let seconds = Double(String(decoding: try runTool("/usr/bin/soxi", ["-D", file]).output, as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        #expect((2.0...8.0).contains(seconds), "soxi reads \(seconds) s")
     }
 
     /// A restart mid-day keeps every ticket and the numbering (a voided number too); warnings

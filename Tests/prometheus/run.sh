@@ -394,5 +394,43 @@ check "the wallboard's last 30 days: $office_sessions sessions, $findings findin
 check "  … in Bahasa Indonesia, the finding named ($work/wallboard-history.png)" \
     grep -q '30 hari terakhir.*temuan: riwayat loket diubah' "$work/wallboard-history.html"
 
+# --- the second promise: the queue on the same hub, its kiosk printer played on a pseudo-terminal
+# (raw, answering DLE EOT as an Epson does), the counters' calls and the hall display -----------
+python3 - "$work/printed.bin" > "$work/printer.path" <<'PY' &
+import os, pty, sys, tty
+master, slave = pty.openpty()
+tty.setraw(slave)
+print(os.ttyname(slave), flush=True)
+out, buf = open(sys.argv[1], "ab"), b""
+while True:
+    buf += os.read(master, 4096)
+    while (i := buf.find(b"\x10\x04")) >= 0 and i + 2 < len(buf):
+        out.write(buf[:i]); os.write(master, b"\x12"); buf = buf[i + 3:]
+    if b"\x10" not in buf:
+        out.write(buf); buf = b""
+    out.flush()
+PY
+printer=$!
+trap 'kill "${hub:-}" "${region_hub:-}" "${printer:-}" 2>/dev/null || true; cleanup' EXIT
+for _ in $(seq 50); do [ -s "$work/printer.path" ] && break; sleep 0.1; done
+printf '[queue]\noffice = "Kantor Imigrasi Singkawang"\nprinter = "%s"\n' "$(cat "$work/printer.path")" >> "$work/hub.toml"
+check "the hub stops" hub_down
+check "  … and starts again with the kiosk's printer (queue.printer)" hub_up
+ticket() { curl -s -X POST "http://$hub_address/v1/queue/ticket" | grep -q "\"detail\":\"$1\""; }
+three_tickets() { ticket A-001 && ticket A-002 && ticket A-003; }
+check "the kiosk prints A-001, A-002, A-003" three_tickets
+check "  … on the printer, with the people ahead" grep -aq "2 orang di depan Anda" "$work/printed.bin"
+call() { curl -s -X POST "http://$hub_address/v1/queue/call?counter=$1"; }
+check "loket-2 calls A-001, announced in Bahasa Indonesia" \
+    grep -q '"announcement":"Nomor antrean A satu, silakan ke loket dua."' <<<"$(call loket-2)"
+"${chrome[@]}" --dump-dom "http://$hub_address/hall" > "$work/hall.html" 2>> "$work/chromium.log" || true
+"${chrome[@]}" --screenshot="$work/hall.png" "http://$hub_address/hall" 2>> "$work/chromium.log" || true
+check "the hall display shows A-001 at Loket 2 and 2 waiting of 120 ($work/hall.png)" \
+    bash -c "grep -q 'id=\"ticket\">A-001<' '$work/hall.html' && grep -q 'id=\"counter\">Loket 2<' '$work/hall.html' && grep -q 'Waiting: 2 / 120' '$work/hall.html'"
+curl -s -o "$work/call.wav" "http://$hub_address/v1/queue/announcement.wav?ticket=A-001&counter=loket-2"
+check "the spoken call is a WAV of speech (espeak-ng, $(soxi -D "$work/call.wav" 2>/dev/null) s)" \
+    bash -c "[ \"\$(head -c 4 '$work/call.wav')\" = RIFF ] && awk -v d=\"\$(soxi -D '$work/call.wav')\" 'BEGIN { exit !(d > 1.5 && d < 8) }'"
+[ -n "${KEEP_SCREENSHOTS:-}" ] && cp "$work"/*.png "$KEEP_SCREENSHOTS"/ 2>/dev/null
+
 echo "prometheus: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
