@@ -225,6 +225,33 @@ public struct QueueSnapshot: Codable, Equatable, Sendable {
     public var issuedToday: Int
     public var breachesToday: Int
 
+    /// The queue for Prometheus (`GET /metrics`): the hub's rules warn at each mark and on a breach.
+    public var prometheusText: String {
+        var lines: [String] = []
+        func metric(_ name: String, _ type: String, _ help: String, _ samples: [(labels: String, value: Int)]) {
+            lines += ["# HELP \(name) \(help)", "# TYPE \(name) \(type)"]
+            lines += samples.map { "\(name)\($0.labels) \($0.value)" }
+        }
+        metric("jampasir_queue_waiting", "gauge", "People holding a ticket who have not been called.", [("", waiting)])
+        metric("jampasir_queue_room_capacity", "gauge", "People the waiting room holds (queue.room_capacity).", [("", capacity)])
+        metric(
+            "jampasir_queue_longest_wait_seconds", "gauge", "The longest wait of anyone still waiting.",
+            [("", longestWaitSeconds)])
+        metric(
+            "jampasir_queue_promise_seconds", "gauge", "Nobody should wait this long (queue.promise_minutes).",
+            [("", promiseSeconds)])
+        metric(
+            "jampasir_queue_waiting_past_mark", "gauge",
+            "People still waiting whose wait has passed each warning mark (queue.warning_minutes).",
+            warningSeconds.map { mark in
+                ("{mark_minutes=\"\(mark / 60)\"}", waitingTickets.count { $0.waitedSeconds >= mark })
+            })
+        metric("jampasir_queue_tickets_today", "gauge", "Tickets issued today (local day).", [("", issuedToday)])
+        metric(
+            "jampasir_queue_breaches_today", "gauge", "Tickets that waited the whole promise today.", [("", breachesToday)])
+        return lines.joined(separator: "\n") + "\n"
+    }
+
     init(room: WaitingRoom, at now: WallTime, timeZone: TimeZone) {
         func seconds(_ d: Duration) -> Int { Int(d.components.seconds) }
         waiting = room.waitingCount

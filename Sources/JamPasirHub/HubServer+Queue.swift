@@ -62,6 +62,11 @@ extension HubServer {
                 case .printFailed(let voided, let reason):
                     return Reply(status: 502, result: "print_failed", detail: "\(voided) voided: \(reason)")
                 }
+            case "/metrics":
+                let snapshot = try queue.snapshot(at: now)
+                return Reply(
+                    status: 200, result: "metrics", detail: "\(snapshot.waiting) waiting",
+                    body: Data(snapshot.prometheusText.utf8), contentType: "text/plain; version=0.0.4; charset=utf-8")
             default:
                 let snapshot = try queue.snapshot(at: now)
                 return Reply(

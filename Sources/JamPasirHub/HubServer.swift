@@ -140,7 +140,8 @@ public struct HubServer: Sendable {
     static let routes =
         "the hub takes bundles at POST \(BundleTransfer.path), gives its history at GET /v1/report, the queue at "
         + "GET /v1/queue, calls at POST /v1/queue/call?counter=ID, tickets at POST /v1/queue/ticket, the hall page at GET "
-        + "/hall and its spoken calls at GET /v1/queue/announcement.wav?ticket=A-001&counter=ID"
+        + "/hall, its spoken calls at GET /v1/queue/announcement.wav?ticket=A-001&counter=ID and the queue's "
+        + "metrics for Prometheus at GET /metrics"
 
     private func answer(_ client: Int32, peer: String) -> Reply {
         var message = Data()
@@ -158,7 +159,7 @@ public struct HubServer: Sendable {
         let expected: String
         switch path {
         case "/v1/report": expected = "GET"
-        case "/v1/queue", "/v1/queue/announcement.wav", "/hall": expected = "GET"
+        case "/v1/queue", "/v1/queue/announcement.wav", "/hall", "/metrics": expected = "GET"
         case "/v1/queue/call", "/v1/queue/ticket", Substring(BundleTransfer.path): expected = "POST"
         default: return Reply(status: 404, result: "not_found", detail: Self.routes)
         }
@@ -167,7 +168,7 @@ public struct HubServer: Sendable {
         }
         switch path {
         case "/v1/report": return history(target)
-        case "/v1/queue", "/v1/queue/call", "/v1/queue/ticket", "/v1/queue/announcement.wav", "/hall":
+        case "/v1/queue", "/v1/queue/call", "/v1/queue/ticket", "/v1/queue/announcement.wav", "/hall", "/metrics":
             return answerQueue(path: path, target: target, peer: peer)
         default: return receiveBundle(message, head: head, client: client, peer: peer)
         }

@@ -74,6 +74,14 @@ struct HubQueueTests {
         pty.shared.settings.withLock { $0.paper = 0x12 }
         #expect(try Self.json(try server.raw("POST /v1/queue/ticket HTTP/1.1\r\n\r\n"))["detail"] as? String == "A-004")
 
+        let metrics = try server.raw("GET /metrics HTTP/1.1\r\n\r\n")
+        #expect(metrics.contains("Content-Type: text/plain; version=0.0.4"))
+        for line in ["jampasir_queue_waiting 3", "jampasir_queue_tickets_today 4", "jampasir_queue_room_capacity 120",
+            "jampasir_queue_waiting_past_mark{mark_minutes=\"60\"} 0", "jampasir_queue_waiting_past_mark{mark_minutes=\"105\"} 0"]
+        {
+            #expect(metrics.contains("\n" + line + "\n"), "\(line) in \(metrics)")
+        }
+
         let hall = try server.raw("GET /hall HTTP/1.1\r\n\r\n")
         #expect(hall.hasPrefix("HTTP/1.1 200 ") && hall.contains("Content-Type: text/html") && hall.contains("/v1/queue"))
     }

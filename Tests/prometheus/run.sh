@@ -427,6 +427,11 @@ check "loket-2 calls A-001, announced in Bahasa Indonesia" \
 "${chrome[@]}" --screenshot="$work/hall.png" "http://$hub_address/hall" 2>> "$work/chromium.log" || true
 check "the hall display shows A-001 at Loket 2 and 2 waiting of 120 ($work/hall.png)" \
     bash -c "grep -q 'id=\"ticket\">A-001<' '$work/hall.html' && grep -q 'id=\"counter\">Loket 2<' '$work/hall.html' && grep -q 'Waiting: 2 / 120' '$work/hall.html'"
+curl -s "http://$hub_address/metrics" > "$work/queue.prom"
+check "the hub's queue metrics follow Prometheus's naming rules (promtool check metrics)" \
+    bash -c "'$promtool' check metrics < '$work/queue.prom'"
+check "  … 2 waiting, nobody past 60 minutes yet" \
+    bash -c "grep -qx 'jampasir_queue_waiting 2' '$work/queue.prom' && grep -qx 'jampasir_queue_waiting_past_mark{mark_minutes=\"60\"} 0' '$work/queue.prom'"
 curl -s -o "$work/call.wav" "http://$hub_address/v1/queue/announcement.wav?ticket=A-001&counter=loket-2"
 check "the spoken call is a WAV of speech (espeak-ng, $(soxi -D "$work/call.wav" 2>/dev/null) s)" \
     bash -c "[ \"\$(head -c 4 '$work/call.wav')\" = RIFF ] && awk -v d=\"\$(soxi -D '$work/call.wav')\" 'BEGIN { exit !(d > 1.5 && d < 8) }'"
