@@ -161,6 +161,7 @@ let package = Package(
             dependencies: [
                 "JamPasirQueue", "JamPasirTesting", .product(name: "PropertyBased", package: "swift-property-based"),
             ],
+            exclude: ["Golden"],
             swiftSettings: strict),
         .testTarget(
             name: "JamPasirHardwareTests",

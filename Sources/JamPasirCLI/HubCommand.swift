@@ -22,7 +22,7 @@ public struct HubCommand: ParsableCommand {
             """,
         subcommands: [
             HubImportCommand.self, HubServeCommand.self, HubForwardCommand.self, HubCountersCommand.self,
-            HubReportCommand.self,
+            HubReportCommand.self, HubQueueCommand.self,
         ])
 
     public init() {}

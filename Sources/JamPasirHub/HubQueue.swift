@@ -137,6 +137,17 @@ public final class HubQueue: Sendable {
         }
     }
 
+    /// Each day's tickets from `from` to `to` (local days, `YYYY-MM-DD`, inclusive), as recorded.
+    public static func days(in store: HubStore, from: String, to: String, rules: QueueRules) throws(HubStore.Failure)
+        -> [(day: String, tickets: [Ticket])]
+    {
+        let days = try store.read { db in
+            try String.fetchAll(
+                db, sql: "SELECT DISTINCT day FROM ticket WHERE day BETWEEN ? AND ? ORDER BY day", arguments: [from, to])
+        }
+        return try days.map { day throws(HubStore.Failure) in (day, try load(day, from: store, rules: rules).tickets) }
+    }
+
     /// The day's room as the store holds it: its tickets, and the last number given (voided ones
     /// included), so that numbering goes on from there.
     private static func load(_ day: String, from store: HubStore, rules: QueueRules) throws(HubStore.Failure)

@@ -160,4 +160,30 @@ struct HubQueueTests {
     }
 }
 
+extension HubQueueTests {
+    /// `jampasir hub queue` as the head of office types it, on the tickets a day left in the hub's store.
+    @Test func theQueueReportGivesTheDayAndItsHours() throws {
+        let directory = try TemporaryDirectory("hub-queue-report")
+        let path = directory.path + "/hub.sqlite"
+        let queue = try HubQueue(store: try HubStore(path: path), rules: .standard, timeZone: Self.jakarta, office: "K", now: Self.morning)
+        for minute in [0, 10, 70] { _ = try queue.press(at: Self.morning.addingTimeInterval(Double(minute) * 60), printer: GoodPrinter()) }
+        _ = try queue.call(counter: "loket-1", at: Self.morning.addingTimeInterval(30 * 60))  // 30 min
+        _ = try queue.call(counter: "loket-1", at: Self.morning.addingTimeInterval(130 * 60))  // 120 min, a breach
+        let config = directory.path + "/hub.toml"
+        try Data("[report]\ntime_zone = \"Asia/Jakarta\"\n".utf8).write(to: URL(fileURLWithPath: config))
+        let run = try runBuilt(
+            "jampasir", ["hub", "queue", "--hub-store", path, "--config", config, "--date", "2026-11-30", "--hours"])
+        #expect(run.status == 0, "\(run.error)")
+        let rows = run.output.split(separator: "\n").map { $0.split(separator: " ").joined(separator: " ") }
+        #expect(rows.count == 4, "\(run.output)")
+        #expect(rows[1] == "2026-11-30 3 2 0 30 min 120 min 120 min 50 % 1 2", "\(run.output)")
+        #expect(rows[2] == "2026-11-30 08 2 2 0 30 min 120 min 120 min 50 % 1 2", "\(run.output)")
+        #expect(rows[3] == "2026-11-30 09 1 0 0 – – – – 0 1", "\(run.output)")
+        let json = try runBuilt("jampasir", ["hub", "queue", "--hub-store", path, "--config", config, "--format", "json"])
+        #expect(json.output.contains("\"breaches\":1") && json.output.contains("\"no_shows\":0"), "\(json.output)")
+        let bad = try runBuilt("jampasir", ["hub", "queue", "--hub-store", path, "--config", config, "--date", "30-11-2026"])
+        #expect(bad.status == 64 && bad.error.contains("is not a date"))
+    }
+}
+
 typealias Server = HubTests.Server

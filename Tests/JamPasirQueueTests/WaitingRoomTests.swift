@@ -173,3 +173,23 @@ struct OfficeDayTests {
         #expect(firstHour > lastHour * 3 / 2)
     }
 }
+
+@Suite("A day's waiting-time figures")
+struct QueueFiguresTests {
+    @Test func wait_noShowsBreachesAndThePeakOfADay() {
+        var room = WaitingRoom()
+        for minute in [0, 5, 10, 15] { _ = room.issue(at: minutes(minute)) }
+        _ = room.callNext(counter: "1", at: minutes(20))  // A-001 waited 20
+        _ = room.callNext(counter: "2", at: minutes(45))  // A-002 waited 40
+        _ = room.callNext(counter: "1", at: minutes(135))  // A-003 waited 125: a breach
+        _ = room.close(at: minutes(200))  // A-004 never called: a no-show, and a breach too
+        let figures = QueueFigures(period: "2026-11-30", tickets: room.tickets, promise: minutes(120))
+        #expect(figures.tickets == 4 && figures.called == 3 && figures.noShows == 1)
+        #expect(figures.medianWaitSeconds == 40 * 60 && figures.p90WaitSeconds == 125 * 60)
+        #expect(figures.longestWaitSeconds == 125 * 60)
+        #expect(figures.withinPromise == 2 && figures.breaches == 2)
+        #expect(figures.peakWaiting == 4)
+        let empty = QueueFigures(period: "2026-12-01", tickets: [], promise: minutes(120))
+        #expect(empty.medianWaitSeconds == nil && empty.peakWaiting == 0)
+    }
+}
