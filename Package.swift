@@ -44,7 +44,8 @@ let package = Package(
         .target(
             name: "JamPasirLinux",
             dependencies: [
-                "JamPasirCore", "JamPasirHardware", "JamPasirPosix", "JamPasirQueue", "CGPIOD", "CJamPasirSystem",
+                "JamPasirCore", "JamPasirConfig", "JamPasirHardware", "JamPasirPosix", "JamPasirQueue", "CGPIOD",
+                "CJamPasirSystem",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
@@ -172,7 +173,9 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "JamPasirLinuxTests",
-            dependencies: ["JamPasirLinux", "JamPasirHardware", "JamPasirTesting", "JamPasirCore", "JamPasirQueue"],
+            dependencies: [
+                "JamPasirLinux", "JamPasirConfig", "JamPasirHardware", "JamPasirTesting", "JamPasirCore", "JamPasirQueue",
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "JamPasirTerminalTests", dependencies: ["JamPasirTerminal", "JamPasirHardware", "JamPasirCore"],

@@ -67,25 +67,10 @@ public struct DoctorCommand: ParsableCommand {
         findings.append(Finding(ok: true, text: "libgpiod \(GPIOLine.libraryVersion)"))
 
         let hardware = configuration.hardware
-        var lines = [GPIOLineSpec(chip: hardware.button.chip, offset: hardware.button.line, key: "button.line")]
         let display = hardware.display
-        if display.kind == .tm1637 {
-            lines.append(GPIOLineSpec(chip: display.chip, offset: display.clockLine, key: "display.clk_line"))
-            lines.append(GPIOLineSpec(chip: display.chip, offset: display.dataLine, key: "display.dio_line"))
-        }
-        if hardware.buzzer.kind == .active {
-            lines.append(GPIOLineSpec(chip: hardware.buzzer.chip, offset: hardware.buzzer.line, key: "buzzer.line"))
-        }
-        let l = hardware.lights
-        for (line, key) in [
-            (l.greenLine, "lights.green_line"), (l.amberLine, "lights.amber_line"), (l.redLine, "lights.red_line"),
-        ] {
-            if let line { lines.append(GPIOLineSpec(chip: l.chip, offset: line, key: key)) }
-        }
-        lines += l.sandLines.map { GPIOLineSpec(chip: l.chip, offset: $0, key: "lights.sand_lines") }
-
+        let lines = ConfiguredLines(hardware)
         var daemonHoldsLines = false
-        for spec in lines {
+        for spec in lines.all {
             do {
                 _ = try GPIOLine.input(spec, consumer: "jampasir-doctor", bias: .asIs)
                 findings.append(Finding(ok: true, text: "\(spec.key): \(spec) is free"))
@@ -99,9 +84,8 @@ public struct DoctorCommand: ParsableCommand {
             }
         }
         if !daemonHoldsLines, let finding = probe(display) { findings.append(finding) }
-        if !daemonHoldsLines, !noBeep, hardware.buzzer.kind == .active {
-            findings.append(
-                beep(GPIOLineSpec(chip: hardware.buzzer.chip, offset: hardware.buzzer.line, key: "buzzer.line")))
+        if !daemonHoldsLines, !noBeep, let buzzer = lines.buzzer {
+            findings.append(beep(buzzer))
         }
         if let status = DaemonStatus.read(), status.isCurrent {
             let ok = status.display != "failing"

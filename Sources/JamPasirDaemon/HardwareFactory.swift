@@ -16,36 +16,29 @@ struct HardwareFactory {
 
     func make() -> (hardware: CounterHardware, display: DisplayWorker?) {
         let hardware = configuration.hardware
+        let lines = ConfiguredLines(hardware)
         let now: @Sendable () -> MonotonicInstant = { [clock] in clock.now() }
         let button = GPIOButton(
             GPIOButton.Settings(
-                line: GPIOLineSpec(chip: hardware.button.chip, offset: hardware.button.line, key: "button.line"),
-                activeLow: hardware.button.activeLow, bias: bias(hardware.button.bias),
+                line: lines.button, activeLow: hardware.button.activeLow, bias: bias(hardware.button.bias),
                 kernelDebounce: hardware.button.kernelDebounce),
             logger: logger)
-        let display = makeDisplay(hardware.display)
-        let buzzer = makeBuzzer(hardware.buzzer)
-        let lights = hardware.lights
-        let spec = { (line: Int?, key: String) in line.map { GPIOLineSpec(chip: lights.chip, offset: $0, key: key) } }
+        let display = makeDisplay(hardware.display, lines: lines)
+        let buzzer = makeBuzzer(hardware.buzzer, line: lines.buzzer)
         let indicators = GPIOLights(
-            green: spec(lights.greenLine, "lights.green_line"), amber: spec(lights.amberLine, "lights.amber_line"),
-            red: spec(lights.redLine, "lights.red_line"),
-            sand: lights.sandLines.map { GPIOLineSpec(chip: lights.chip, offset: $0, key: "lights.sand_lines") },
-            clock: now, logger: logger)
+            green: lines.green, amber: lines.amber, red: lines.red, sand: lines.sand, clock: now, logger: logger)
         return (
             CounterHardware(button: button, display: display ?? NoDisplay(), buzzer: buzzer, lights: indicators),
             display
         )
     }
 
-    private func makeBuzzer(_ buzzer: BuzzerConfiguration)
-        -> any Buzzer
-    {
+    private func makeBuzzer(_ buzzer: BuzzerConfiguration, line: GPIOLineSpec?) -> any Buzzer {
         switch buzzer.kind {
         case .none:
             return NoBuzzer()
         case .active:
-            let line = GPIOLineSpec(chip: buzzer.chip, offset: buzzer.line, key: "buzzer.line")
+            guard let line else { return NoBuzzer() }
             return PatternBuzzer(SwitchedOutput(line, logger: logger), clock: clock)
         case .passive:
             let (chip, channel, frequency) = (buzzer.pwmChip, buzzer.pwmChannel, buzzer.frequencyHz)
@@ -56,7 +49,7 @@ struct HardwareFactory {
         }
     }
 
-    private func makeDisplay(_ display: DisplayConfiguration) -> DisplayWorker? {
+    private func makeDisplay(_ display: DisplayConfiguration, lines: ConfiguredLines) -> DisplayWorker? {
         let name = display.kind.rawValue.uppercased()
         let report: @Sendable (DisplayWorker.Health) -> Void = { [metrics] health in
             DaemonStatus(displayKind: display.kind.rawValue, health: health).write()
@@ -69,8 +62,7 @@ struct HardwareFactory {
         case .none:
             return nil
         case .tm1637:
-            let clockLine = GPIOLineSpec(chip: display.chip, offset: display.clockLine, key: "display.clk_line")
-            let dataLine = GPIOLineSpec(chip: display.chip, offset: display.dataLine, key: "display.dio_line")
+            guard let clockLine = lines.displayClock, let dataLine = lines.displayData else { return nil }
             let halfBit = Duration.microseconds(display.bitDelayMicroseconds)
             return DisplayWorker(name: name, clock: clock, logger: logger, healthChanged: report) {
                 TM1637Display(wires: try GPIOTM1637Wires(clock: clockLine, data: dataLine, halfBit: halfBit))
