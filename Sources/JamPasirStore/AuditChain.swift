@@ -190,15 +190,6 @@ public enum AuditChain {
         }
     }
 
-    /// The first entry of a store that existed before the chain: it seals the history so far
-    /// (the digest of every session and export row up to then). Run by migration v3, so it is
-    /// written in the form of that time.
-    static func start(_ db: Database) throws {
-        try appendEntry(
-            db, kind: .chainStart, subject: nil, fields: try sealedHistory(db, through: nil, format: .untyped),
-            format: .untyped)
-    }
-
     /// `sessions_through=<id>;exports_through=<id>;digest=<sha256>` over those rows.
     /// `through`: the last session and export ids sealed (nil: all rows now).
     static func sealedHistory(

@@ -1,3 +1,5 @@
+import Crypto
+import Foundation
 import GRDB
 
 /// The store's schema, as named migrations. A migration that has shipped is never edited:
@@ -75,7 +77,7 @@ enum StoreMigrations {
                       BEGIN SELECT RAISE(ABORT, 'the audit chain is append-only'); END;
                     """)
             // Existing stores stay valid: the chain starts here and seals their history so far.
-            try AuditChain.start(db)
+            try sealHistoryV3(db)
         }
         migrator.registerMigration("v4-edge-journal") { db in
             try db.execute(
@@ -101,5 +103,52 @@ enum StoreMigrations {
             )
         }
         return migrator
+    }
+
+    /// Migration v3's seal, frozen as it shipped: the chain's first entry, the digest of every
+    /// session and export row the store held, in the untyped form (`AuditChain.Format.untyped`).
+    /// A copy, not a call into the chain's code: a migration must do on a store found years later
+    /// what it did the day it shipped, whatever that code becomes (GRDB's rule). `jampasir verify`
+    /// checks the entry with the live code; `ChainFormatTests` holds the two together.
+    static func sealHistoryV3(_ db: Database) throws {
+        let tables = [
+            (
+                "session",
+                [
+                    "id", "counter_id", "boot_id", "started_at", "started_monotonic_ns", "clock_synchronized",
+                    "limit_ms", "ended_at", "duration_ms", "outcome", "free_service",
+                ]
+            ),
+            ("export", ["id", "exported_at", "stick", "session_count", "last_session_id", "manifest_sha256"]),
+        ]
+        func text(_ value: DatabaseValue) -> String {
+            switch value.storage {
+            case .null: "null"
+            case .int64(let number): String(number)
+            case .double(let number): String(number)
+            case .string(let string): string.replacing(";", with: "%3B")
+            case .blob(let data): "blob:" + data.base64EncodedString()
+            }
+        }
+        var hasher = SHA256()
+        var through: [Int64] = []
+        for (table, columns) in tables {
+            let last = try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM \(table)") ?? 0
+            through.append(last)
+            let list = columns.map { "\(table).\($0)" }.joined(separator: ", ")
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT \(list) FROM \(table) WHERE id <= ? ORDER BY id", arguments: [last])
+            while let row = try rows.next() {
+                let line = columns.map { "\($0)=\(text(row[$0]))" }.joined(separator: ";") + "\n"
+                hasher.update(data: Data(line.utf8))
+            }
+        }
+        let fields =
+            "sessions_through=\(through[0]);exports_through=\(through[1]);digest=\(hasher.finalize().hexString)"
+        let previous = String(repeating: "0", count: 64)
+        let hash = SHA256.hash(data: Data("1|chain-start|null|\(fields)|\(previous)".utf8)).hexString
+        try db.execute(
+            sql: "INSERT INTO audit (seq, kind, subject_id, fields, previous_hash, hash) VALUES (1, 'chain-start', NULL, ?, ?, ?)",
+            arguments: [fields, previous, hash])
     }
 }

@@ -84,6 +84,39 @@ struct ChainFormatTests {
         #expect(typed == "duration_ms=n;boot_id=s3:a;b")
     }
 
+    /// Migration v3 seals the history with its own frozen copy of the untyped form; the live
+    /// chain code that `jampasir verify` runs must read that seal as the migration wrote it.
+    @Test func migrationV3sFrozenSealIsWhatTheLiveChainCodeVerifies() throws {
+        let database = try DatabaseQueue(path: path)
+        try StoreMigrations.migrator.migrate(database, upTo: "v2-exports")
+        try database.write { db in
+            var withSemicolon = Self.session(1, outcome: .interrupted, durationMs: nil, free: true)
+            withSemicolon.bootID = "a;b"
+            for var record in [Self.session(0, outcome: .overtime, durationMs: 130_000, free: true), withSemicolon] {
+                try record.insert(db)
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO export (exported_at, stick, session_count, last_session_id, manifest_sha256)
+                    VALUES ('2026-11-30T01:00:00.000Z', 'Kingston;DT', 2, 2, ?)
+                    """, arguments: [String(repeating: "ab", count: 32)])
+        }
+        try StoreMigrations.migrator.migrate(database, upTo: "v3-audit-chain")
+        try database.read { db in
+            let entry = try #require(try Row.fetchOne(db, sql: "SELECT * FROM audit WHERE seq = 1"))
+            let fields: String = entry["fields"]
+            #expect(fields == (try AuditChain.sealedHistory(db, through: nil, format: .untyped)))
+            #expect(fields.hasPrefix("sessions_through=2;exports_through=1;digest="))
+            let live = AuditChain.hash(
+                seq: 1, kind: AuditChain.Kind.chainStart.rawValue, subject: nil, fields: fields,
+                previous: AuditChain.origin, format: .untyped)
+            #expect(entry["hash"] as String == live)
+        }
+        try StoreMigrations.migrator.migrate(database)
+        let verify = try runBuilt("jampasir", ["verify", "--store", path])
+        #expect(verify.status == 0, "\(verify.output)\(verify.error)")
+    }
+
     @Test func anInterruptedSessionsUnknownDurationCannotBeFilledInUnnoticed() throws {
         try writeTypedStore()
         #expect(try formats() == [1, 2, 2])  // the seal from migration v3, then two typed entries
