@@ -46,11 +46,29 @@ public struct CounterEngine: Sendable {
         [recognizer.nextWake, machine.nextWake].compactMap { $0 }.min()
     }
 
+    /// Lets virtual time run to `target`: every wake-up due by then, at its own instant and in
+    /// order, handed to `each` with its actions. The daemon's loop does this in real time; the
+    /// tests and the property checks drive the engine so.
+    public mutating func run(until target: MonotonicInstant, _ each: (MonotonicInstant, [Action]) -> Void) {
+        VirtualTime.run(until: target, nextWake: { nextWake }) { each($0, advance(to: $0)) }
+    }
+
     private mutating func feed(_ gestures: [Gesture], until now: MonotonicInstant) -> [Action] {
         var actions: [Action] = []
         for gesture in gestures {
             actions += machine.handle(gesture)
         }
         return actions + machine.advance(to: now)
+    }
+}
+
+/// Virtual time, written once: whatever asks to be woken (`nextWake`) is woken at each instant it
+/// names up to `target`, in order. The engine, the daemon's controller on a manual clock (the
+/// test rig) and the tests all run time this way.
+public enum VirtualTime {
+    public static func run(
+        until target: MonotonicInstant, nextWake: () -> MonotonicInstant?, wake: (MonotonicInstant) -> Void
+    ) {
+        while let instant = nextWake(), instant <= target { wake(instant) }
     }
 }

@@ -50,7 +50,7 @@ public final class CounterRig: Sendable {
     /// Lets virtual time run to `seconds`, delivering each wake-up at its instant.
     public func run(until seconds: Double) async {
         let target = MonotonicInstant.seconds(seconds)
-        while let wake = controller.nextWake, wake <= target {
+        VirtualTime.run(until: target, nextWake: { controller.nextWake }) { wake in
             clock.advance(to: wake)
             controller.wake()
         }

@@ -40,9 +40,11 @@ struct EngineHarness {
     }
 
     private mutating func advance(to target: MonotonicInstant) {
-        while let wake = engine.nextWake, wake <= target {
-            now = max(now, wake)
-            record(engine.advance(to: now))
+        var woken: [(MonotonicInstant, [Action])] = []
+        engine.run(until: target) { woken.append(($0, $1)) }
+        for (at, actions) in woken {
+            now = max(now, at)
+            record(actions)
         }
         now = max(now, target)
     }

@@ -57,7 +57,7 @@ struct EnginePropertyTests {
         }
         take(engine.start(at: .seconds(0)))
         func advance(to instant: MonotonicInstant) {
-            while let wake = engine.nextWake, wake <= instant { take(engine.advance(to: wake)) }
+            engine.run(until: instant) { take($1) }
         }
         for edge in edges {
             advance(to: edge.at)
