@@ -40,7 +40,9 @@ struct CommandLineTests {
     @Test func everyCommandTheDocumentationNamesExists() throws {
         let known = Set(Self.commandPaths().map { $0.words.joined(separator: " ") })
         var named: [String] = []
-        for document in ["README.md", "Hardware/README.md"] {
+        let docs = try FileManager.default.contentsOfDirectory(atPath: Self.repository.appendingPathComponent("docs").path)
+            .filter { $0.hasSuffix(".md") }.map { "docs/" + $0 }
+        for document in ["README.md", "Hardware/README.md"] + docs.sorted() {
             let text = try String(contentsOf: Self.repository.appendingPathComponent(document), encoding: .utf8)
             for match in text.matches(of: /(?m)(?:`|^)jampasir ([a-z][a-z-]*(?: [a-z][a-z-]*)?)/) {
                 named.append(String(match.1))
