@@ -59,7 +59,10 @@ install -m 0644 systemd/jampasir.tmpfiles "$stage/usr/lib/tmpfiles.d/jampasir.co
 install -m 0644 systemd/jampasir.toml "$stage/etc/jampasir/jampasir.toml"
 install -m 0644 packaging/debian/copyright "$stage/usr/share/doc/jampasir/copyright"
 install -m 0644 README.md "$stage/usr/share/doc/jampasir/README.md"
-install -m 0644 docs/office.md "$stage/usr/share/doc/jampasir/office.md"
+# The README's links into docs/ and Hardware/ hold in the installed copy too.
+mkdir -p "$stage/usr/share/doc/jampasir/docs" "$stage/usr/share/doc/jampasir/Hardware"
+install -m 0644 docs/*.md "$stage/usr/share/doc/jampasir/docs/"
+install -m 0644 Hardware/README.md "$stage/usr/share/doc/jampasir/Hardware/README.md"
 # The office: node-exporter's textfile collector reads the daemon's metrics file (on tmpfs)
 # through a link in its own directory; the hub's Prometheus files travel as examples.
 mkdir -p "$stage/var/lib/prometheus/node-exporter" "$stage/usr/share/doc/jampasir/examples/prometheus"

@@ -51,7 +51,8 @@ for file in /usr/bin/jampasird /usr/bin/jampasir /usr/lib/jampasir/jampasir-moun
     /usr/lib/sysusers.d/jampasir.conf /usr/lib/tmpfiles.d/jampasir.conf /etc/jampasir/jampasir.toml \
     /usr/share/man/man1/jampasir.1.gz /usr/share/man/man8/jampasird.8.gz /usr/share/man/man5/jampasir.toml.5.gz \
     /usr/share/bash-completion/completions/jampasir /usr/share/doc/jampasir/examples/prometheus/jampasir-rules.yml \
-    /usr/share/doc/jampasir/examples/prometheus/jampasir-wallboard.html; do
+    /usr/share/doc/jampasir/examples/prometheus/jampasir-wallboard.html /usr/share/doc/jampasir/docs/office.md \
+    /usr/share/doc/jampasir/docs/configuration.md /usr/share/doc/jampasir/Hardware/README.md; do
     check "installed $file" test -e "$chroot$file"
 done
 check "node-exporter's textfile directory links to the daemon's metrics file" \
