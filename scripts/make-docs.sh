@@ -23,6 +23,8 @@ page() { # section, program
 page 1 jampasir
 page 8 jampasird
 python3 scripts/config-manpage.py systemd/jampasir.toml "$version" "$date" | gzip -9n > "$out/man/man5/jampasir.toml.5.gz"
+# The root helper has no argument parser (it links no Foundation): its page is written by hand.
+sed -e "s/@DATE@/$date/" -e "s/@VERSION@/$version/" packaging/man/jampasir-mountd.8 | gzip -9n > "$out/man/man8/jampasir-mountd.8.gz"
 
 cli=.build/debug/jampasir
 "$cli" --generate-completion-script bash | sed "1{/^#!/d}" > "$out/bash-completion/completions/jampasir"  # sourced, not run

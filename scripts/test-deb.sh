@@ -49,7 +49,7 @@ check "installs with its dependencies" in_chroot apt-get install -y -qq /tmp/jam
 for file in /usr/bin/jampasird /usr/bin/jampasir /usr/lib/jampasir/jampasir-mountd /lib/systemd/system/jampasird.service \
     /lib/systemd/system/jampasir-mountd.service /lib/systemd/system/jampasir-mountd.socket /lib/systemd/system/jampasir-usb-policy.service /lib/systemd/system/jampasir-push.timer /lib/systemd/system/jampasir-hub.service /usr/lib/udev/rules.d/60-jampasir.rules /usr/lib/udev/rules.d/70-jampasir-usb-policy.rules \
     /usr/lib/sysusers.d/jampasir.conf /usr/lib/tmpfiles.d/jampasir.conf /etc/jampasir/jampasir.toml \
-    /usr/share/man/man1/jampasir.1.gz /usr/share/man/man8/jampasird.8.gz /usr/share/man/man5/jampasir.toml.5.gz \
+    /usr/share/man/man1/jampasir.1.gz /usr/share/man/man8/jampasird.8.gz /usr/share/man/man8/jampasir-mountd.8.gz /usr/share/man/man5/jampasir.toml.5.gz \
     /usr/share/bash-completion/completions/jampasir /usr/share/doc/jampasir/examples/prometheus/jampasir-rules.yml \
     /usr/share/doc/jampasir/examples/prometheus/jampasir-wallboard.html /usr/share/doc/jampasir/docs/office.md \
     /usr/share/doc/jampasir/docs/configuration.md /usr/share/doc/jampasir/Hardware/README.md; do
