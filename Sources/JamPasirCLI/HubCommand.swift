@@ -269,6 +269,7 @@ public struct HubServeCommand: ParsableCommand {
             throw CLIFailure(message: "\(error)", exitStatus: 74)
         }
         server.printer = configuration.queuePrinter.map { USBTicketPrinter(path: $0) }
+        server.queueToken = configuration.queueToken
         let port = HubServer.port(of: listener)
         let listening = address.hasSuffix(":0") ? "\(address.dropLast(2)):\(port)" : address
         tellStandardError("jampasir hub: listening on \(listening), store \(store.path)")

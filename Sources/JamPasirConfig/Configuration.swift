@@ -43,6 +43,8 @@ public struct Configuration: Equatable, Sendable {
     public var queueOffice = "Kantor Imigrasi"
     /// The hub's ticket printer (the kiosk); nil: none.
     public var queuePrinter: String?
+    /// The secret that calls and tickets must carry to the hub; nil: the hub takes none.
+    public var queueToken: String?
 
     public var deviceKeyPath: String {
         deviceKeyPathSetting ?? ((storePath as NSString).deletingLastPathComponent + "/device.key")
@@ -352,11 +354,12 @@ extension Configuration {
         },
         .integer("queue", "promise_minutes", in: 1...1440) { $0.queue.promise = .seconds($1 * 60) },
         Field(table: "queue", key: "warning_minutes") { value, config throws(Rejected) in
-            let rejected = Rejected(allowed: "an array of minutes of waiting, each from 1 to 1439, e.g. [60, 90, 105]")
+            let rejected = Rejected(allowed: "an array of different minutes of waiting, each from 1 to 1439, e.g. [60, 90, 105]")
             guard case .array(let items) = value, items.count <= 10 else { throw rejected }
             var marks: [Duration] = []
             for item in items {
-                guard case .integer(let minutes) = item, (1...1439).contains(minutes) else { throw rejected }
+                guard case .integer(let minutes) = item, (1...1439).contains(minutes), !marks.contains(.seconds(minutes * 60))
+                else { throw rejected }
                 marks.append(.seconds(minutes * 60))
             }
             config.queue.warningMarks = marks.sorted()
@@ -374,6 +377,15 @@ extension Configuration {
             "queue", "printer", what: "the ticket printer's device, e.g. \"/dev/usb/lp0\", or \"\" for none",
             valid: { $0.isEmpty || ($0.hasPrefix("/dev/") && !$0.contains("..")) }
         ) { $0.queuePrinter = $1.isEmpty ? nil : $1 },
+        .text(
+            "queue", "token",
+            what: "\"\" (none) or 16 to 128 letters, digits, '-' or '_' (e.g. from `openssl rand -hex 16`), the same on the hub and its counters",
+            valid: {
+                $0.isEmpty
+                    || ((16...128).contains($0.count)
+                        && $0.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
+            }
+        ) { $0.queueToken = $1.isEmpty ? nil : $1 },
         .text(
             "report", "time_zone", what: "an IANA time zone such as \"Asia/Jakarta\"",
             valid: { TimeZone(identifier: $0) != nil }

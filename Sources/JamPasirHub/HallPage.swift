@@ -40,7 +40,11 @@ enum HallPage {
         const el = (id) => document.getElementById(id);
         const minutes = (s) => Math.floor(s / 60) + " mnt";
         const loket = (counter) => "Loket " + counter.replace(/^loket[-_ ]?/i, "");
-        let lastCall = null;
+        let seen = null;            // the calls already announced (ticket@counter@time)
+        const waitingToSpeak = [];  // calls not yet announced, oldest first
+        let speaking = false;
+        let audio = null;           // one AudioContext for the page's life
+        let polling = false;
         function level(q, seconds) {
           if (seconds >= q.promise_seconds) return "breach";
           return "level-" + q.warning_seconds.filter((w) => seconds >= w).length;
@@ -55,15 +59,28 @@ enum HallPage {
         }
         function chime() {
           try {
-            const ctx = new AudioContext();
+            audio = audio || new AudioContext();
             [660, 880].forEach((f, i) => {
-              const o = ctx.createOscillator(); const g = ctx.createGain();
-              o.frequency.value = f; o.connect(g); g.connect(ctx.destination);
-              g.gain.setValueAtTime(0.2, ctx.currentTime + i * 0.35);
-              g.gain.exponentialRampToValueAtTime(0.001, ctx.currentTime + i * 0.35 + 0.3);
-              o.start(ctx.currentTime + i * 0.35); o.stop(ctx.currentTime + i * 0.35 + 0.3);
+              const o = audio.createOscillator(); const g = audio.createGain();
+              o.frequency.value = f; o.connect(g); g.connect(audio.destination);
+              const t = audio.currentTime + i * 0.35;
+              g.gain.setValueAtTime(0.2, t); g.gain.exponentialRampToValueAtTime(0.001, t + 0.3);
+              o.start(t); o.stop(t + 0.3);
             });
           } catch (e) {}
+        }
+        // Every call is announced, in order, one at a time: two calls within one poll both speak.
+        function speakNext() {
+          if (speaking || waitingToSpeak.length === 0) return;
+          speaking = true;
+          const call = waitingToSpeak.shift();
+          const done = () => { speaking = false; setTimeout(speakNext, 500); };
+          chime();
+          setTimeout(() => {
+            const voice = new Audio("/v1/queue/announcement.wav?" + new URLSearchParams({ ticket: call.ticket, counter: call.counter }));
+            voice.onended = done; voice.onerror = done;
+            voice.play().catch(done);
+          }, 800);
         }
         function show(q) {
           const call = q.calls[0];
@@ -75,22 +92,31 @@ enum HallPage {
           el("waiting").textContent = "Menunggu · Waiting: " + q.waiting + " / " + q.capacity;
           el("longest").textContent = "Terlama · Longest: " + minutes(q.longest_wait_seconds);
           el("longest").className = level(q, q.longest_wait_seconds);
-          const key = call ? call.ticket + "@" + call.counter : null;
-          if (lastCall !== null && key !== null && key !== lastCall) {
-            chime();
-            const params = new URLSearchParams({ ticket: call.ticket, counter: call.counter });
-            setTimeout(() => new Audio("/v1/queue/announcement.wav?" + params).play().catch(() => {}), 800);
+          const keys = q.calls.map((c) => c.ticket + "@" + c.counter + "@" + c.at);
+          if (seen === null) {
+            seen = new Set(keys);  // what was called before the page opened is not announced
+          } else {
+            q.calls.filter((c, i) => !seen.has(keys[i])).reverse().forEach((c) => waitingToSpeak.push(c));
+            keys.forEach((k) => seen.add(k));
+            speakNext();
           }
-          lastCall = key;
         }
+        // One request at a time, each given 3 s: a hub that hangs shows as not answering.
         async function poll() {
+          if (polling) return;
+          polling = true;
+          const abort = new AbortController();
+          const timer = setTimeout(() => abort.abort(), 3000);
           try {
-            const response = await fetch("/v1/queue", { cache: "no-store" });
+            const response = await fetch("/v1/queue", { cache: "no-store", signal: abort.signal });
             if (!response.ok) throw new Error(response.status);
             show(await response.json());
             el("stale").style.display = "none";
           } catch (e) {
             el("stale").style.display = "inline";
+          } finally {
+            clearTimeout(timer);
+            polling = false;
           }
           el("clock").textContent = new Date().toLocaleTimeString("id-ID", { hour: "2-digit", minute: "2-digit" });
         }

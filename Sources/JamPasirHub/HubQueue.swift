@@ -13,7 +13,15 @@ public final class HubQueue: Sendable {
     public let timeZone: TimeZone
     /// The office's name on tickets.
     public let office: String
-    private let state: Mutex<(day: String, room: WaitingRoom)>
+    private struct State: Sendable {
+        var day: String
+        var room: WaitingRoom
+        /// Rows a failed write left behind, written with the next change: a ticket that printed
+        /// exists whether or not the disk took it at that moment.
+        var unsaved: [(day: String, row: Persist)] = []
+    }
+
+    private let state: Mutex<State>
 
     public init(store: HubStore, rules: QueueRules, timeZone: TimeZone, office: String, now: Date) throws(HubStore.Failure) {
         self.store = store
@@ -21,19 +29,32 @@ public final class HubQueue: Sendable {
         self.timeZone = timeZone
         self.office = office
         let day = Self.dayKey(now, in: timeZone)
-        state = Mutex((day, try Self.load(day, from: store, rules: rules)))
+        // Days the hub was not running at their end (down over midnight): their waiters left.
+        let unclosed = try store.read { db in
+            try String.fetchAll(
+                db, sql: "SELECT DISTINCT day FROM ticket WHERE state = 'waiting' AND day < ? ORDER BY day", arguments: [day])
+        }
+        for earlier in unclosed {
+            var room = try Self.load(earlier, from: store, rules: rules)
+            let rows = Self.leftRows(room.close(at: Self.endOfDay(earlier, in: timeZone)), day: earlier)
+            try store.write { db in try Self.save(rows, db) }
+        }
+        state = Mutex(State(day: day, room: try Self.load(day, from: store, rules: rules)))
     }
 
     /// Counter `counter` calls the next applicant at `now`: the ticket called, if anyone waited,
     /// and everything that happened on the way (warnings and breaches due first).
-    public func call(counter: String, at now: Date) throws(HubStore.Failure) -> (ticket: Ticket?, events: [QueueEvent]) {
-        try change(at: now) { room in
+    /// A call that could not be recorded did not happen: the counter is told so and may call again.
+    public func call(counter: String, at now: Date) throws(HubStore.Failure)
+        -> (ticket: Ticket?, events: [QueueEvent], waiting: Int)
+    {
+        try change(at: now, keepIfUnsaved: false) { room in
             let events = room.callNext(counter: counter, at: Self.wallTime(now))
             let called = events.last.flatMap { event -> Ticket? in
                 if case .called(let ticket, _) = event { return ticket }
                 return nil
             }
-            return ((called, events), [])
+            return ((called, events, room.waitingCount), [])
         }
     }
 
@@ -43,7 +64,8 @@ public final class HubQueue: Sendable {
         let issued = Self.issuedText(now, in: timeZone)
         let day = Self.dayKey(now, in: timeZone)
         let office = office
-        return try change(at: now) { room in
+        // A printed ticket cannot be taken back: if the store fails, it stays queued and is written later.
+        return try change(at: now, keepIfUnsaved: true) { room in
             let press = KioskPress.press(&room, at: Self.wallTime(now), printer: printer) { label, ahead, estimate in
                 TicketPrint(
                     office: office, label: label, issued: issued, ahead: ahead, estimate: estimate,
@@ -58,50 +80,73 @@ public final class HubQueue: Sendable {
 
     /// What the hall display shows at `now` (the warnings and breaches due are recorded first).
     public func snapshot(at now: Date) throws(HubStore.Failure) -> QueueSnapshot {
-        try change(at: now) { room in
+        try change(at: now, keepIfUnsaved: false) { room in
             _ = room.advance(to: Self.wallTime(now))
             return (QueueSnapshot(room: room, at: Self.wallTime(now), timeZone: timeZone), [])
         }
     }
 
-    /// Runs `body` on today's room (after closing yesterday's if the day changed), then writes
-    /// every ticket the change touched, in one transaction, before anyone is told.
+    /// Runs `body` on a copy of today's room (after closing the last day's, at its end, if the
+    /// day moved on), writes every row the change touched in one transaction, and only then makes
+    /// the copy the room. If the write fails, the change is dropped, unless `keepIfUnsaved` (a
+    /// ticket already printed): then it stays, and its rows go with the next write.
     private func change<T>(
-        at now: Date, _ body: (inout WaitingRoom) -> (T, [Persist])
+        at now: Date, keepIfUnsaved: Bool, _ body: (inout WaitingRoom) -> (T, [Persist])
     ) throws(HubStore.Failure) -> T {
         try state.withLock { (state) throws(HubStore.Failure) -> T in
+            var (day, room) = (state.day, state.room)
+            var rows: [(day: String, row: Persist)] = []
+            // Forward only: a clock stepped back over midnight does not reopen yesterday.
             let today = Self.dayKey(now, in: timeZone)
-            var writes: [(day: String, Persist)] = []
-            if today != state.day {
-                let closed = state.room.close(at: Self.wallTime(now))
-                writes += closed.compactMap { event in
-                    if case .left(let ticket) = event { return (state.day, .ticket(ticket)) }
-                    return nil
-                }
-                try store.write { db in try Self.save(writes, db) }
-                writes = []
-                state = (today, try Self.load(today, from: store, rules: rules))
+            if today > day {
+                rows += Self.leftRows(room.close(at: min(Self.wallTime(now), Self.endOfDay(day, in: timeZone))), day: day)
+                (day, room) = (today, try Self.load(today, from: store, rules: rules))
             }
-            let before = state.room.tickets
-            let (result, extra) = body(&state.room)
-            // Every ticket that differs from before: issued, called, warned, breached.
-            let changed = state.room.tickets.filter { ticket in !before.contains(ticket) }
-            writes += changed.map { (today, .ticket($0)) } + extra.compactMap {
-                if case .voided = $0 { return (today, $0) }
-                return nil
+            let before = room.tickets
+            let (result, extra) = body(&room)
+            // Tickets are only appended or changed in place.
+            rows += room.tickets.indices.filter { $0 >= before.count || room.tickets[$0] != before[$0] }.map {
+                (day, .ticket(room.tickets[$0]))
             }
-            try store.write { db in try Self.save(writes, db) }
+            rows += extra.map { (day, $0) }
+            let pending = state.unsaved + rows
+            do throws(HubStore.Failure) {
+                if !pending.isEmpty { try store.write { db in try Self.save(pending, db) } }
+                state = State(day: day, room: room)
+            } catch {
+                if keepIfUnsaved { state = State(day: day, room: room, unsaved: pending) }
+                throw error
+            }
             return result
         }
     }
 
+    private static func leftRows(_ events: [QueueEvent], day: String) -> [(day: String, row: Persist)] {
+        events.compactMap { event in
+            if case .left(let ticket) = event { return (day, .ticket(ticket)) }
+            return nil
+        }
+    }
+
+    /// The first instant of the local day after `day` (`YYYY-MM-DD`).
+    static func endOfDay(_ day: String, in timeZone: TimeZone) -> WallTime {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        let parts = day.split(separator: "-").compactMap { Int($0) }
+        guard parts.count == 3,
+            let start = calendar.date(from: DateComponents(year: parts[0], month: parts[1], day: parts[2])),
+            let next = calendar.date(byAdding: .day, value: 1, to: start)
+        else { return .zero }
+        return wallTime(next)
+    }
+
     /// A row to write: a ticket as it now stands, or a number spent without a ticket.
-    enum Persist {
+    enum Persist: Sendable {
         case ticket(Ticket)
         case voided(Int, String)
     }
 
-    private static func save(_ writes: [(day: String, Persist)], _ db: Database) throws {
+    private static func save(_ writes: [(day: String, row: Persist)], _ db: Database) throws {
         for (day, write) in writes {
             switch write {
             case .ticket(let ticket):

@@ -13,7 +13,12 @@ extension HubServer {
         var waiting: Int
     }
 
-    func answerQueue(path: Substring, target: Substring, peer: String) -> Reply {
+    /// The header a counter or the kiosk sends with `queue.token`. A header of its own also
+    /// keeps a web page elsewhere on the LAN from posting calls (it would need a CORS preflight,
+    /// which the hub never grants).
+    static let tokenHeader = "x-jampasir-token"
+
+    func answerQueue(path: Substring, target: Substring, peer: String, headers: [String: String]) -> Reply {
         if path == "/hall" {
             return Reply(
                 status: 200, result: "hall", detail: "page", body: Data(HallPage.html.utf8),
@@ -24,6 +29,16 @@ extension HubServer {
         }
         guard let queue else {
             return Reply(status: 404, result: "not_found", detail: "this hub keeps no queue")
+        }
+        if path == "/v1/queue/call" || path == "/v1/queue/ticket" {
+            guard let token = queueToken else {
+                return Reply(
+                    status: 403, result: "forbidden",
+                    detail: "calls and tickets need queue.token set on the hub (and sent by counters and the kiosk)")
+            }
+            guard let sent = headers[Self.tokenHeader], Self.same(sent, token) else {
+                return Reply(status: 403, result: "forbidden", detail: "wrong or missing X-JamPasir-Token")
+            }
         }
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
@@ -37,11 +52,10 @@ extension HubServer {
                         status: 400, result: "bad_request",
                         detail: "counter=ID is needed: the counter's id (letters, digits, '-', '_', '.'; at most 64)")
                 }
-                let (ticket, _) = try queue.call(counter: counter, at: now)
+                let (ticket, _, waiting) = try queue.call(counter: counter, at: now)
                 let answer = CallAnswer(
                     ticket: ticket?.label, counter: counter,
-                    announcement: ticket.map { Announcement.text(label: $0.label, counter: counter) },
-                    waiting: try queue.snapshot(at: now).waiting)
+                    announcement: ticket.map { Announcement.text(label: $0.label, counter: counter) }, waiting: waiting)
                 return Reply(
                     status: 200, result: ticket == nil ? "nobody_waiting" : "called",
                     detail: "\(counter): \(ticket?.label ?? "nobody waiting")", body: try encoder.encode(answer))
@@ -95,12 +109,14 @@ extension HubServer {
         speech.standardError = FileHandle.nullDevice
         do {
             try speech.run()
+            // A sentence takes espeak-ng a fraction of a second; nothing may hold the hub longer.
+            DispatchQueue.global().asyncAfter(deadline: .now() + 5) { if speech.isRunning { speech.terminate() } }
         } catch {
             return Reply(
                 status: 503, result: "no_speech",
                 detail: "cannot run \(Self.espeak): install espeak-ng on the hub (apt install espeak-ng)")
         }
-        var wav = [UInt8](output.fileHandleForReading.readDataToEndOfFile())
+        var wav = [UInt8](output.fileHandleForReading.readDataToEndOfFile().prefix(4 << 20))
         speech.waitUntilExit()
         // Written to a pipe, the header cannot know the length: it says "as long as it gets".
         // Players that trust it (sox, some browsers) want the real sizes, set here.
@@ -117,6 +133,13 @@ extension HubServer {
     }
 
     static let espeak = "/usr/bin/espeak-ng"
+
+    /// Compares in time independent of where they differ.
+    static func same(_ a: String, _ b: String) -> Bool {
+        let (x, y) = (Array(a.utf8), Array(b.utf8))
+        guard x.count == y.count else { return false }
+        return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
 
     /// `A-037`: one to three capital letters, a dash, digits.
     static func isTicketLabel(_ text: String) -> Bool {

@@ -22,6 +22,9 @@ public struct HubServer: Sendable {
     public var queue: HubQueue?
     /// The kiosk's ticket printer (`queue.printer`); nil: `POST /v1/queue/ticket` says so.
     public var printer: (any TicketPrinter & Sendable)?
+    /// The secret counters and the kiosk send with calls and tickets (`queue.token`); nil: none
+    /// are taken.
+    public var queueToken: String?
     let log: @Sendable (String) -> Void
 
     public init(store: HubStore, trusted: TrustedSigners, log: @escaping @Sendable (String) -> Void) {
@@ -169,7 +172,7 @@ public struct HubServer: Sendable {
         switch path {
         case "/v1/report": return history(target)
         case "/v1/queue", "/v1/queue/call", "/v1/queue/ticket", "/v1/queue/announcement.wav", "/hall", "/metrics":
-            return answerQueue(path: path, target: target, peer: peer)
+            return answerQueue(path: path, target: target, peer: peer, headers: head.headers)
         default: return receiveBundle(message, head: head, client: client, peer: peer)
         }
     }
@@ -226,7 +229,8 @@ public struct HubServer: Sendable {
 
     static func reason(_ status: Int) -> String {
         [200: "OK", 400: "Bad Request", 500: "Internal Server Error", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict",
-         411: "Length Required", 413: "Content Too Large", 422: "Unprocessable Content"][status] ?? "Error"
+         403: "Forbidden", 411: "Length Required", 413: "Content Too Large", 422: "Unprocessable Content", 502: "Bad Gateway",
+         503: "Service Unavailable"][status] ?? "Error"
     }
 
     /// A JSON string literal.

@@ -43,7 +43,13 @@ public struct USBTicketPrinter: TicketPrinter, Sendable {
         let fd = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
         guard fd >= 0 else { throw SystemError("cannot open the ticket printer \(path)") }
         defer { close(fd) }
+        let deadline = ContinuousClock.now + writeTimeout
         try send(fd, bytes, within: writeTimeout)
+        // usblp takes a non-blocking write once the transfer is queued, and closing the device
+        // kills a transfer still under way: wait until it reports the last write done.
+        guard wait(fd, for: Int16(POLLOUT), within: deadline - .now) else {
+            throw SystemError("the ticket printer \(path) did not finish the ticket", code: ETIMEDOUT)
+        }
     }
 
     private func send(_ fd: Int32, _ bytes: [UInt8], within timeout: Duration) throws(SystemError) {

@@ -180,7 +180,7 @@ struct ConfigurationTests {
         Bad(
             text: "[queue]\nwarning_minutes = [60, \"90\"]",
             expected:
-                "bad.toml:2: queue.warning_minutes: [60, \"90\"] is not allowed: an array of minutes of waiting, each from 1 to 1439, e.g. [60, 90, 105]"
+                "bad.toml:2: queue.warning_minutes: [60, \"90\"] is not allowed: an array of different minutes of waiting, each from 1 to 1439, e.g. [60, 90, 105]"
         ),
         Bad(
             text: "[button]\nlong_press_seconds = 5\nstuck_seconds = 5",

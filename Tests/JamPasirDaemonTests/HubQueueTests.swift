@@ -24,6 +24,8 @@ struct HubQueueTests {
     }
 
     static let jakarta = TimeZone(identifier: "Asia/Jakarta")!
+    static let token = "0123456789abcdef0123"
+    static let auth = "X-JamPasir-Token: \(token)\r\n"
     /// 2026-11-30 08:00 WIB.
     static let morning = Date(timeIntervalSince1970: 1_796_000_400)
 
@@ -44,16 +46,16 @@ struct HubQueueTests {
         let pty = try PtyPrinter()
         let server = try Server(
             store: directory.path + "/hub.sqlite", trusting: [], queue: Self.queue,
-            printer: USBTicketPrinter(path: pty.path))
+            printer: USBTicketPrinter(path: pty.path), queueToken: Self.token)
         for label in ["A-001", "A-002", "A-003"] {
-            let issued = try server.raw("POST /v1/queue/ticket HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
+            let issued = try server.raw("POST /v1/queue/ticket HTTP/1.1\r\n\(Self.auth)Content-Length: 0\r\n\r\n")
             #expect(issued.hasPrefix("HTTP/1.1 200 "), "\(issued)")
             #expect(try Self.json(issued)["detail"] as? String == label)
         }
         let printed = String(decoding: pty.shared.settings.withLock { $0.received }, as: UTF8.self)
         #expect(printed.contains("A-001") && printed.contains("A-003") && printed.contains("2 orang di depan Anda"))
 
-        let call = try server.raw("POST /v1/queue/call?counter=loket-3 HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
+        let call = try server.raw("POST /v1/queue/call?counter=loket-3 HTTP/1.1\r\n\(Self.auth)Content-Length: 0\r\n\r\n")
         #expect(call.hasPrefix("HTTP/1.1 200 "), "\(call)")
         let called = try Self.json(call)
         #expect(called["ticket"] as? String == "A-001")
@@ -68,11 +70,11 @@ struct HubQueueTests {
 
         // Paper out: no ticket, and the number is kept for the next one.
         pty.shared.settings.withLock { $0.paper = 0x72 }
-        let out = try server.raw("POST /v1/queue/ticket HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
+        let out = try server.raw("POST /v1/queue/ticket HTTP/1.1\r\n\(Self.auth)Content-Length: 0\r\n\r\n")
         #expect(out.hasPrefix("HTTP/1.1 503 "), "\(out)")
         #expect(try Self.json(out)["detail"] as? String == "kertas habis / paper out")
         pty.shared.settings.withLock { $0.paper = 0x12 }
-        #expect(try Self.json(try server.raw("POST /v1/queue/ticket HTTP/1.1\r\n\r\n"))["detail"] as? String == "A-004")
+        #expect(try Self.json(try server.raw("POST /v1/queue/ticket HTTP/1.1\r\n\(Self.auth)\r\n"))["detail"] as? String == "A-004")
 
         let metrics = try server.raw("GET /metrics HTTP/1.1\r\n\r\n")
         #expect(metrics.contains("Content-Type: text/plain; version=0.0.4"))
@@ -88,17 +90,26 @@ struct HubQueueTests {
 
     @Test func hostileCallsAreRefusedAndNothingChanges() throws {
         let directory = try TemporaryDirectory("hub-queue-bad")
-        let server = try Server(store: directory.path + "/hub.sqlite", trusting: [], queue: Self.queue)
+        let server = try Server(store: directory.path + "/hub.sqlite", trusting: [], queue: Self.queue, queueToken: Self.token)
         for target in ["/v1/queue/call", "/v1/queue/call?counter=", "/v1/queue/call?counter=../../etc",
             "/v1/queue/call?counter=\(String(repeating: "x", count: 65))", "/v1/queue/call?counter=a%0Ab"]
         {
-            let answer = try server.raw("POST \(target) HTTP/1.1\r\n\r\n")
+            let answer = try server.raw("POST \(target) HTTP/1.1\r\n\(Self.auth)\r\n")
             #expect(answer.hasPrefix("HTTP/1.1 400 "), "\(target): \(answer)")
         }
         #expect(try server.raw("GET /v1/queue/call?counter=1 HTTP/1.1\r\n\r\n").hasPrefix("HTTP/1.1 405 "))
-        let noPrinter = try server.raw("POST /v1/queue/ticket HTTP/1.1\r\n\r\n")
+        // Without the hub's token, or with another, nothing is called (a web page elsewhere on
+        // the LAN cannot add the header without a preflight the hub never grants).
+        for header in ["", "X-JamPasir-Token: 0123456789abcdef0124\r\n", "X-JamPasir-Token: short\r\n"] {
+            let refused = try server.raw("POST /v1/queue/call?counter=loket-1 HTTP/1.1\r\n\(header)\r\n")
+            #expect(refused.hasPrefix("HTTP/1.1 403 "), "\(header): \(refused)")
+        }
+        let untokened = try Server(store: directory.path + "/hub2.sqlite", trusting: [], queue: Self.queue)
+        let off = try untokened.raw("POST /v1/queue/call?counter=loket-1 HTTP/1.1\r\n\(Self.auth)\r\n")
+        #expect(off.hasPrefix("HTTP/1.1 403 ") && off.contains("queue.token"), "\(off)")
+        let noPrinter = try server.raw("POST /v1/queue/ticket HTTP/1.1\r\n\(Self.auth)\r\n")
         #expect(noPrinter.hasPrefix("HTTP/1.1 503 ") && noPrinter.contains("queue.printer"))
-        let nobody = try Self.json(try server.raw("POST /v1/queue/call?counter=loket-1 HTTP/1.1\r\n\r\n"))
+        let nobody = try Self.json(try server.raw("POST /v1/queue/call?counter=loket-1 HTTP/1.1\r\n\(Self.auth)\r\n"))
         #expect(nobody["ticket"] == nil && nobody["waiting"] as? Int == 0)
         for target in ["ticket=A-1&counter=x%20y", "ticket=a-1&counter=1", "ticket=A-1", "ticket=A-1234567&counter=1"] {
             let answer = try server.raw("GET /v1/queue/announcement.wav?\(target) HTTP/1.1\r\n\r\n")
@@ -183,6 +194,26 @@ extension HubQueueTests {
         #expect(json.output.contains("\"breaches\":1") && json.output.contains("\"no_shows\":0"), "\(json.output)")
         let bad = try runBuilt("jampasir", ["hub", "queue", "--hub-store", path, "--config", config, "--date", "30-11-2026"])
         #expect(bad.status == 64 && bad.error.contains("is not a date"))
+    }
+}
+
+extension HubQueueTests {
+    /// The hub was off over two midnights: the day's waiters are recorded as left at that day's
+    /// end (not at the next request), and the report counts them as no-shows.
+    @Test func aHubOffOverMidnightClosesTheDaysItMissed() throws {
+        let directory = try TemporaryDirectory("hub-queue-midnight")
+        let path = directory.path + "/hub.sqlite"
+        do {
+            let queue = try HubQueue(store: try HubStore(path: path), rules: .standard, timeZone: Self.jakarta, office: "K", now: Self.morning)
+            _ = try queue.press(at: Self.morning, printer: GoodPrinter())
+        }
+        let later = Self.morning.addingTimeInterval(2 * 86_400)
+        _ = try HubQueue(store: try HubStore(path: path), rules: .standard, timeZone: Self.jakarta, office: "K", now: later)
+        let days = try HubQueue.days(in: try HubStore(path: path), from: "2026-11-30", to: "2026-11-30", rules: .standard)
+        let ticket = try #require(days.first?.tickets.first)
+        // Issued 08:00 WIB, the day ends 24:00 WIB (17:00 UTC): 16 hours, left, every mark and the breach recorded.
+        #expect(ticket.state == .left(at: .seconds(1_796_000_400 + 16 * 3600)))
+        #expect(ticket.marksPassed == 3 && ticket.breached)
     }
 }
 

@@ -413,14 +413,18 @@ PY
 printer=$!
 trap 'kill "${hub:-}" "${region_hub:-}" "${printer:-}" 2>/dev/null || true; cleanup' EXIT
 for _ in $(seq 50); do [ -s "$work/printer.path" ] && break; sleep 0.1; done
-printf '[queue]\noffice = "Kantor Imigrasi Singkawang"\nprinter = "%s"\n' "$(cat "$work/printer.path")" >> "$work/hub.toml"
+queue_token=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+printf '[queue]\noffice = "Kantor Imigrasi Singkawang"\nprinter = "%s"\ntoken = "%s"\n' "$(cat "$work/printer.path")" "$queue_token" \
+    >> "$work/hub.toml"
 check "the hub stops" hub_down
 check "  … and starts again with the kiosk's printer (queue.printer)" hub_up
-ticket() { curl -s -X POST "http://$hub_address/v1/queue/ticket" | grep -q "\"detail\":\"$1\""; }
+ticket() { curl -s -X POST -H "X-JamPasir-Token: $queue_token" "http://$hub_address/v1/queue/ticket" | grep -q "\"detail\":\"$1\""; }
 three_tickets() { ticket A-001 && ticket A-002 && ticket A-003; }
 check "the kiosk prints A-001, A-002, A-003" three_tickets
 check "  … on the printer, with the people ahead" grep -aq "2 orang di depan Anda" "$work/printed.bin"
-call() { curl -s -X POST "http://$hub_address/v1/queue/call?counter=$1"; }
+call() { curl -s -X POST -H "X-JamPasir-Token: $queue_token" "http://$hub_address/v1/queue/call?counter=$1"; }
+check "a call without the hub's token is refused (403)" \
+    test "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://$hub_address/v1/queue/call?counter=loket-2")" = 403
 check "loket-2 calls A-001, announced in Bahasa Indonesia" \
     grep -q '"announcement":"Nomor antrean A satu, silakan ke loket dua."' <<<"$(call loket-2)"
 "${chrome[@]}" --dump-dom "http://$hub_address/hall" > "$work/hall.html" 2>> "$work/chromium.log" || true
