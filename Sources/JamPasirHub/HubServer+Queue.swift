@@ -144,8 +144,10 @@ extension HubServer {
     /// `A-037`: one to three capital letters, a dash, digits.
     static func isTicketLabel(_ text: String) -> Bool {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        return parts.count == 2 && (1...3).contains(parts[0].count) && parts[0].allSatisfy { ("A"..."Z").contains($0) }
-            && (1...6).contains(parts[1].count) && parts[1].allSatisfy { $0.isASCII && $0.isNumber }
+        guard parts.count == 2, (1...3).contains(parts[0].count), (1...6).contains(parts[1].count) else { return false }
+        let letters = parts[0].allSatisfy { ("A"..."Z").contains($0) }
+        let digits = parts[1].allSatisfy { $0.isASCII && $0.isNumber }
+        return letters && digits
     }
 
     /// The value of `name` in the target's query (`/v1/queue/call?counter=loket-3`).
@@ -156,7 +158,10 @@ extension HubServer {
 
     /// The same rule as `counter.id` in a counter's configuration.
     static func isCounterID(_ text: String) -> Bool {
-        (1...64).contains(text.count)
-            && text.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0)) }
+        guard (1...64).contains(text.count) else { return false }
+        return text.unicodeScalars.allSatisfy { scalar -> Bool in
+            guard scalar.isASCII else { return false }
+            return scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "-_.".unicodeScalars.contains(scalar)
+        }
     }
 }

@@ -31,6 +31,7 @@ public struct ConfiguredLines: Sendable, Equatable {
 
     /// Every line, button first.
     public var all: [GPIOLineSpec] {
-        [button] + [displayClock, displayData, buzzer, green, amber, red].compactMap { $0 } + sand
+        let optional: [GPIOLineSpec?] = [displayClock, displayData, buzzer, green, amber, red]
+        return [button] + optional.compactMap { $0 } + sand
     }
 }

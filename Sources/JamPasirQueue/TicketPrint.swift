@@ -25,10 +25,15 @@ public struct TicketPrint: Sendable, Equatable {
     /// The ticket, in Bahasa Indonesia: office, number (four times the normal size), people
     /// ahead, the wait as a range, time of issue, the QR code, the two promises, a cut.
     public var escPos: [UInt8] {
-        var out: [UInt8] = EscPos.initialize + EscPos.center
-        out += EscPos.bold(true) + EscPos.line(office) + EscPos.bold(false)
+        var out: [UInt8] = EscPos.initialize
+        out += EscPos.center
+        out += EscPos.bold(true)
+        out += EscPos.line(office)
+        out += EscPos.bold(false)
         out += EscPos.line("Nomor antrean")
-        out += EscPos.size(4) + EscPos.line(label) + EscPos.size(1)
+        out += EscPos.size(4)
+        out += EscPos.line(label)
+        out += EscPos.size(1)
         out += EscPos.line(ahead == 0 ? "Tidak ada antrean di depan Anda" : "\(ahead) orang di depan Anda")
         out += EscPos.line("Perkiraan tunggu \(Self.minutes(estimate.low))-\(Self.minutes(estimate.high)) menit")
         out += EscPos.line("Diambil \(issued)")
@@ -70,14 +75,16 @@ public enum EscPos {
     /// A QR code of `text` (printable ASCII, at most 200 bytes): model 2, 6-dot modules, error
     /// correction M, stored then printed, and a line feed.
     public static func qrCode(_ text: String) -> [UInt8] {
+        // One statement per command: Swift 6.2's type checker gives up on the whole sum at once.
         let data = Array(printable(text).prefix(200))
         let stored = data.count + 3
-        return [0x1D, 0x28, 0x6B, 0x04, 0x00, 0x31, 0x41, 0x32, 0x00]  // model 2
-            + [0x1D, 0x28, 0x6B, 0x03, 0x00, 0x31, 0x43, 0x06]  // module size 6
-            + [0x1D, 0x28, 0x6B, 0x03, 0x00, 0x31, 0x45, 0x31]  // error correction M
-            + [0x1D, 0x28, 0x6B, UInt8(stored & 0xFF), UInt8(stored >> 8), 0x31, 0x50, 0x30] + data  // store
-            + [0x1D, 0x28, 0x6B, 0x03, 0x00, 0x31, 0x51, 0x30]  // print
-            + [0x0A]
+        var out: [UInt8] = [0x1D, 0x28, 0x6B, 0x04, 0x00, 0x31, 0x41, 0x32, 0x00]  // model 2
+        out += [0x1D, 0x28, 0x6B, 0x03, 0x00, 0x31, 0x43, 0x06] as [UInt8]  // module size 6
+        out += [0x1D, 0x28, 0x6B, 0x03, 0x00, 0x31, 0x45, 0x31] as [UInt8]  // error correction M
+        out += [0x1D, 0x28, 0x6B, UInt8(stored & 0xFF), UInt8(stored >> 8), 0x31, 0x50, 0x30] as [UInt8]  // store
+        out += data
+        out += [0x1D, 0x28, 0x6B, 0x03, 0x00, 0x31, 0x51, 0x30, 0x0A] as [UInt8]  // print, line feed
+        return out
     }
 
     /// Real-time status requests (DLE EOT n), answered with one byte even while printing.
