@@ -1,4 +1,5 @@
 import Foundation
+import JamPasirPosix
 import JamPasirTerminal
 import Logging
 
@@ -19,10 +20,7 @@ public struct ScreenLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        let all = metadata.merging(event.metadata ?? [:]) { $1 }
-        let details =
-            all.isEmpty
-            ? "" : " " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        let details = SystemLog.details(metadata, event)
         let time = Date().formatted(.iso8601.time(includingFractionalSeconds: false))
         screen.log("\(time) \(event.level) \(event.message)\(details)")
     }

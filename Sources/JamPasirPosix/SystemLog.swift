@@ -41,6 +41,12 @@ public enum SystemLog {
         }
     }
 
+    /// ` key=value …`: the handler's and the event's metadata (the event's win), sorted by key;
+    /// "" when there is none. Every log handler of the project writes it so.
+    public static func details(_ metadata: Logger.Metadata, _ event: LogEvent) -> String {
+        metadata.merging(event.metadata ?? [:]) { $1 }.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
+    }
+
     /// syslog(3) priorities: emerg 0 … debug 7.
     static func priority(_ level: Logger.Level) -> Int {
         switch level {
@@ -75,8 +81,7 @@ public struct JournalLogHandler: LogHandler {
     }
 
     static func line(for event: LogEvent, metadata: Logger.Metadata) -> String {
-        let all = metadata.merging(event.metadata ?? [:]) { $1 }
-        let details = all.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
+        let details = SystemLog.details(metadata, event)
         // A message never spans lines in the journal: a newline would start an unprefixed entry.
         let text = "[\(event.source)] \(event.message)\(details)".replacing("\n", with: "\\n")
         return "<\(SystemLog.priority(event.level))>\(text)"
