@@ -64,13 +64,16 @@ let package = Package(
             ],
             swiftSettings: strict),
         // Statistics and CSV/JSON writers shared by the CLI and (later) the USB export.
-        .target(name: "JamPasirReports", dependencies: ["JamPasirCore", "JamPasirStore"], swiftSettings: strict),
+        .target(
+            name: "JamPasirReports", dependencies: ["JamPasirCore", "JamPasirPosix", "JamPasirStore"],
+            swiftSettings: strict),
         // Signed exports: the files a USB stick (or `jampasir export`) receives, their verification,
         // and which sticks are authorised to receive them.
         .target(
             name: "JamPasirExport",
             dependencies: [
-                "JamPasirConfig", "JamPasirReports", "JamPasirStore", .product(name: "Crypto", package: "swift-crypto"),
+                "JamPasirConfig", "JamPasirPosix", "JamPasirReports", "JamPasirStore",
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict),
         // USB sticks: block devices from libudev and which of them may carry an export. No
@@ -91,7 +94,7 @@ let package = Package(
         .target(
             name: "JamPasirHub",
             dependencies: [
-                "JamPasirCore", "JamPasirExport", "JamPasirReports", "JamPasirStore", "JamPasirQueue",
+                "JamPasirCore", "JamPasirExport", "JamPasirPosix", "JamPasirReports", "JamPasirStore", "JamPasirQueue",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -118,7 +121,7 @@ let package = Package(
             name: "JamPasirCLI",
             dependencies: [
                 "JamPasirCore", "JamPasirStore", "JamPasirReports", "JamPasirConfig", "JamPasirHardware",
-                "JamPasirLinux", "JamPasirExport", "JamPasirHub", "JamPasirMedia", "JamPasirQueue",
+                "JamPasirLinux", "JamPasirExport", "JamPasirHub", "JamPasirMedia", "JamPasirPosix", "JamPasirQueue",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),

@@ -7,6 +7,7 @@ import JamPasirHardware
 import JamPasirLinux
 import JamPasirReports
 import JamPasirStore
+import JamPasirPosix
 
 /// `jampasir doctor`: checks the configuration, the store and the wiring, and says what to fix.
 public struct DoctorCommand: ParsableCommand {
@@ -105,8 +106,7 @@ public struct DoctorCommand: ParsableCommand {
         var info = statvfs()
         let directory = (storePath as NSString).deletingLastPathComponent
         guard statvfs(directory, &info) == 0 else {
-            return Finding(
-                ok: false, text: "cannot check free space in \(directory): \(String(cString: strerror(errno)))")
+            return Finding(ok: false, text: SystemError("cannot check free space in \(directory)").description)
         }
         let freeMB = Int(info.f_bavail) * Int(info.f_frsize) / 1_000_000
         return Finding(

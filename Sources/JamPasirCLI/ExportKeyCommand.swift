@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import JamPasirExport
 import JamPasirMedia
+import JamPasirPosix
 
 /// `jampasir export-key new --to DIR`: makes a stick (mounted at DIR) an authorised one.
 public struct ExportKeyCommand: ParsableCommand {
@@ -36,8 +37,7 @@ public struct ExportKeyCommand: ParsableCommand {
                 throw CLIFailure(message: "\(folder) exists and is not a directory", exitStatus: 73)
             }
             if mkdir(folder, 0o755) != 0 && errno != EEXIST {
-                throw CLIFailure(
-                    message: "cannot create \(folder): \(String(cString: strerror(errno)))", exitStatus: 73)
+                throw CLIFailure(message: SystemError("cannot create \(folder)").description, exitStatus: 73)
             }
             let path = folder + "/" + ExportAuthorization.keyFileName
             guard !FileManager.default.fileExists(atPath: path) else {

@@ -7,6 +7,7 @@ import JamPasirHub
 import JamPasirLinux
 import JamPasirReports
 import JamPasirStore
+import JamPasirPosix
 
 /// `jampasir hub`: the office's history, on the hub. Counters' signed exports (from sticks, or
 /// copied from `jampasir export --to`) are verified, witnessed and kept once each.
@@ -274,7 +275,7 @@ public struct HubServeCommand: ParsableCommand {
         let listening = address.hasSuffix(":0") ? "\(address.dropLast(2)):\(port)" : address
         tellStandardError("jampasir hub: listening on \(listening), store \(store.path)")
         server.serve(listener)
-        throw CLIFailure(message: "stopped taking connections on \(address): \(String(cString: strerror(errno)))", exitStatus: 71)
+        throw CLIFailure(message: SystemError("stopped taking connections on \(address)").description, exitStatus: 71)
     }
 }
 

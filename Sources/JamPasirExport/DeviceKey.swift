@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import JamPasirPosix
 
 /// The counter's Ed25519 signing key, created on first use and kept next to the store
 /// (`device.key`, mode 0600). Every export manifest is signed with it, so the office can check
@@ -76,15 +77,16 @@ public struct DeviceKey: Sendable {
         let temporary = path + ".tmp-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            throw Failure(description: "cannot create the device key \(path): \(String(cString: strerror(errno)))")
+            throw Failure(description: SystemError("cannot create the device key \(path)").description)
         }
         let bytes = [UInt8](key.rawRepresentation)
         let written = write(fd, bytes, bytes.count)
         let synced = fsync(fd) == 0
         close(fd)
         guard written == bytes.count, synced, rename(temporary, path) == 0 else {
+            let failure = SystemError("cannot write the device key \(path)")
             unlink(temporary)
-            throw Failure(description: "cannot write the device key \(path): \(String(cString: strerror(errno)))")
+            throw Failure(description: failure.description)
         }
         // The rename itself must survive a power cut: a key lost beside a history stops the daemon.
         let parent = (path as NSString).deletingLastPathComponent

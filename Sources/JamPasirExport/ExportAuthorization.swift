@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import JamPasirPosix
 
 /// Which sticks may receive an export: those carrying `JAMPASIR/export.key` whose content hashes
 /// to one of the configured `export.authorized_keys` (the device stores hashes only). The key
@@ -78,7 +79,7 @@ public enum ExportAuthorization {
         }
         // One byte more than allowed tells a file at the limit from a longer one.
         guard let contents = readAtMost(keyFileLimit + 1, from: fd) else {
-            throw Failure(description: "cannot read \(shownName): \(String(cString: strerror(errno)))")
+            throw Failure(description: SystemError("cannot read \(shownName)").description)
         }
         guard contents.count <= keyFileLimit else {
             throw Failure(description: "\(shownName) is too large to be a key")
@@ -92,7 +93,7 @@ public enum ExportAuthorization {
             ? Failure(description: "no \(shownName) on the stick")
             : Failure(
                 description:
-                    "cannot open \(shownName): \(String(cString: strerror(code))); the stick may be damaged: check it on a computer")
+                    "\(SystemError("cannot open \(shownName)", code: code)); the stick may be damaged: check it on a computer")
     }
 
     /// Up to `limit` bytes from `fd`, into a buffer of that size; nil on a read error.

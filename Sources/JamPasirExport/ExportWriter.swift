@@ -3,6 +3,7 @@ import Foundation
 import JamPasirConfig
 import JamPasirReports
 import JamPasirStore
+import JamPasirPosix
 
 /// Writes one export: `JAMPASIR/<counter-id>/<UTC time>/` under a root (a USB stick's mount
 /// point, or a directory given to `jampasir export`) with `sessions.csv`, `sessions.jsonl`,
@@ -177,7 +178,7 @@ public struct ExportWriter: Sendable {
     }
 
     static func failure(_ error: Int32, path: String, doing: String) -> Failure {
-        let reason = String(cString: strerror(error))
+        let reason = SystemError.reason(error)
         switch error {
         case ENOSPC, EDQUOT: return Failure(kind: .noSpace, description: "the stick is full while writing \(path)")
         case EROFS: return Failure(kind: .readOnly, description: "the stick is read-only (\(path))")

@@ -1,4 +1,5 @@
 import Foundation
+import JamPasirPosix
 
 /// Reads a file from somewhere hostile (a stick from the waiting room): a regular file only,
 /// never through a link, never blocking on a FIFO or device, never more than `limit` bytes,
@@ -14,7 +15,7 @@ public enum PlainFile {
         guard fd >= 0 else {
             let error = errno
             if error == ELOOP { throw Refused(description: "\(name) is a symbolic link: an export holds plain files only") }
-            throw Refused(description: "cannot open \(name): \(String(cString: strerror(error)))")
+            throw Refused(description: SystemError("cannot open \(name)", code: error).description)
         }
         defer { close(fd) }
         var info = stat()

@@ -1,5 +1,6 @@
 import Foundation
 import JamPasirExport
+import JamPasirPosix
 
 /// A counter's export on the wire: one HTTP/1.1 `POST /v1/bundles` whose body is the export
 /// folder's files, each as a `NAME LENGTH` line, its bytes and a newline, after the line
@@ -119,7 +120,7 @@ enum TCP {
             guard Date() < deadline else { throw Failure(description: "sending took too long") }
             let n = data.withUnsafeBytes { send(fd, $0.baseAddress! + sent, data.count - sent, Int32(MSG_NOSIGNAL)) }
             if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw Failure(description: "sending failed: \(String(cString: strerror(errno)))") }
+            guard n > 0 else { throw Failure(description: SystemError("sending failed").description) }
             sent += n
         }
     }
@@ -143,9 +144,9 @@ enum TCP {
             let n = recv(fd, &chunk, min(chunk.count, limit + 1 - buffer.count), 0)
             if n < 0 && errno == EINTR { continue }
             if n < 0 {
+                let failure = SystemError("receiving failed")
                 throw Failure(
-                    description: errno == EAGAIN || errno == EWOULDBLOCK
-                        ? "timed out" : "receiving failed: \(String(cString: strerror(errno)))")
+                    description: failure.code == EAGAIN || failure.code == EWOULDBLOCK ? "timed out" : failure.description)
             }
             if n == 0 { break }
             buffer.append(contentsOf: chunk[0..<n])

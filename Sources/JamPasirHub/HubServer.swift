@@ -3,6 +3,7 @@ import JamPasirCore
 import JamPasirExport
 import JamPasirQueue
 import JamPasirReports
+import JamPasirPosix
 
 /// `jampasir hub serve`: takes counters' bundles over the LAN. One connection at a time (the
 /// imports are one at a time anyway), each bounded in size and in silence, so a stuck or
@@ -45,7 +46,7 @@ public struct HubServer: Sendable {
                 bind(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(candidate.address.count))
             }
             if bound == 0 && Foundation.listen(fd, 16) == 0 { return fd }
-            lastError = String(cString: strerror(errno))
+            lastError = SystemError.reason(errno)
             close(fd)
         }
         throw TCP.Failure(description: "cannot listen on \(address): \(lastError); check hub.listen or --listen")
@@ -295,7 +296,7 @@ public enum BundlePush {
                 connect(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(candidate.address.count))
             }
             guard connected == 0 else {
-                lastError = String(cString: strerror(errno))
+                lastError = SystemError.reason(errno)
                 continue
             }
             let head =

@@ -86,7 +86,7 @@ public final class GPIOButton: ButtonInput {
             switch stop.wait(readable: line.eventDescriptor) {
             case .rung: return false
             case .failed(let error):
-                logger.error("button: poll failed: \(String(cString: strerror(error))); requesting the line again")
+                logger.error("\(SystemError("button: poll failed", code: error)); requesting the line again")
                 return true
             case .readable, .deadline: break
             }

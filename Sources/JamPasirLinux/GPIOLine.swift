@@ -1,6 +1,7 @@
 import CGPIOD
 import Foundation
 import JamPasirCore
+import JamPasirPosix
 
 /// Where a line is configured, so an error can name the keys to fix.
 public struct GPIOLineSpec: Equatable, Sendable, CustomStringConvertible {
@@ -69,7 +70,7 @@ public struct GPIOError: Error, Equatable, CustomStringConvertible {
             return
                 "\(place): permission denied on /dev/\(chipName.isEmpty ? "gpiochip*" : chipName): add the daemon's user to the group that owns it (usually `gpio`: sudo usermod -aG gpio jampasir)"
         case .failed(let errno):
-            return "\(place): \(String(cString: strerror(errno)))"
+            return SystemError(place, code: errno).description
         }
     }
 }
@@ -181,5 +182,5 @@ public final class GPIOLine: @unchecked Sendable {
 public struct GPIOIOError: Error, CustomStringConvertible {
     public var spec: GPIOLineSpec
     public var errno: Int32
-    public var description: String { "\(spec) (\(spec.key)): \(String(cString: strerror(errno)))" }
+    public var description: String { SystemError("\(spec) (\(spec.key))", code: errno).description }
 }

@@ -1,6 +1,7 @@
 import CJamPasirSystem
 import Foundation
 import JamPasirCore
+import JamPasirPosix
 
 /// A device file (`/dev/i2c-1`, `/dev/spidev0.0`) failure, naming the configuration key.
 public struct DeviceFailure: Error, CustomStringConvertible {
@@ -23,7 +24,7 @@ final class DeviceFile {
             case EACCES, EPERM:
                 throw DeviceFailure(
                     description: "\(path) (\(key)): permission denied: add the daemon's user to group \(group)")
-            default: throw DeviceFailure(description: "\(path) (\(key)): \(String(cString: strerror(error)))")
+            default: throw DeviceFailure(description: SystemError("\(path) (\(key))", code: error).description)
             }
         }
     }
@@ -51,9 +52,7 @@ public final class LinuxI2CDevice: ByteBus {
             whenMissing: "enable I2C (raspi-config, or dtparam=i2c_arm=on) or fix the bus number", group: "i2c")
         if jp_i2c_set_address(file.fd, Int32(address)) != 0 {
             throw DeviceFailure(
-                description:
-                    "\(file.path): cannot select address \(hex) (display.i2c_address): \(String(cString: strerror(errno)))"
-            )
+                description: SystemError("\(file.path): cannot select address \(hex) (display.i2c_address)").description)
         }
     }
 
@@ -64,7 +63,7 @@ public final class LinuxI2CDevice: ByteBus {
         throw DeviceFailure(
             description: error == ENXIO || error == EREMOTEIO
                 ? "no device answers at \(hex) on \(file.path) (display.i2c_address): check wiring and address with `i2cdetect -y \(bus)`"
-                : "\(file.path): \(String(cString: strerror(error)))")
+                : SystemError(file.path, code: error).description)
     }
 }
 
@@ -77,14 +76,13 @@ public final class LinuxSPIDevice: ByteBus {
             path: path, key: "display.spi_device", whenMissing: "enable SPI (raspi-config, or dtparam=spi=on)",
             group: "spi")
         if jp_spi_configure(file.fd, 0, 1_000_000) != 0 {
-            throw DeviceFailure(
-                description: "\(path): cannot set SPI mode 0 at 1 MHz: \(String(cString: strerror(errno)))")
+            throw DeviceFailure(description: SystemError("\(path): cannot set SPI mode 0 at 1 MHz").description)
         }
     }
 
     public func write(_ bytes: [UInt8]) throws {
         if let error = file.write(bytes) {
-            throw DeviceFailure(description: "\(file.path): \(String(cString: strerror(error)))")
+            throw DeviceFailure(description: SystemError(file.path, code: error).description)
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import JamPasirPosix
 
 /// A passive buzzer on a kernel PWM channel (`/sys/class/pwm/pwmchipN/pwmM`): a square wave at
 /// the buzzer's resonant frequency, switched on and off by `enable`.
@@ -40,13 +41,13 @@ public final class PWMChannel: Switch {
             let error = errno
             throw Failure(
                 description:
-                    "\(path) (\(key)): \(String(cString: strerror(error)))\(error == EACCES ? ": the daemon's user needs write access (udev rule for the pwm class)" : "")"
+                    "\(SystemError("\(path) (\(key))", code: error))\(error == EACCES ? ": the daemon's user needs write access (udev rule for the pwm class)" : "")"
             )
         }
         defer { close(fd) }
         let bytes = Array(value.utf8)
         guard Foundation.write(fd, bytes, bytes.count) == bytes.count else {
-            throw Failure(description: "writing \(value) to \(path) (\(key)): \(String(cString: strerror(errno)))")
+            throw Failure(description: SystemError("writing \(value) to \(path) (\(key))").description)
         }
     }
 }

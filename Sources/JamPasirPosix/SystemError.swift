@@ -15,7 +15,9 @@ public struct SystemError: Error, Equatable, CustomStringConvertible {
         self.action = action()
     }
 
-    public var reason: String { String(cString: strerror(code)) }
+    /// The kernel's words for an errno value: "No such device".
+    public static func reason(_ code: Int32) -> String { String(cString: strerror(code)) }
+    public var reason: String { Self.reason(code) }
     public var description: String { "\(action): \(reason)" }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import JamPasirPosix
 
 /// Writes a file so that it is either complete or absent, even across a power cut: a temporary
 /// name in the same directory, fsync, rename over the final name, fsync the directory.
@@ -9,7 +10,7 @@ public final class AtomicFile {
         public var operation: String
         public var errno: Int32
         public var description: String {
-            "cannot \(operation) \(path): \(String(cString: strerror(errno))). Check that the directory exists, is writable and has space"
+            "\(SystemError("cannot \(operation) \(path)", code: errno)). Check that the directory exists, is writable and has space"
         }
     }
 

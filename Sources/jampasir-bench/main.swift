@@ -144,7 +144,7 @@ case "frame-timing":
         errors.append(abs(elapsed - elapsed.rounded()) * 1000)
     }
     print(
-        "frame-timing (real clock, \(seconds) s countdown): \(errors.count) frames, lateness median \(format(percentile(errors, 50))), worst \(format(errors.max() ?? .nan)) (target ≤ 1 ms)"
+        "frame-timing (real clock, \(seconds) s countdown): \(errors.count) frames, lateness median \(format(percentile(errors, 50))), p90 \(format(percentile(errors, 90))), worst \(format(errors.max() ?? .nan)), \(errors.filter { $0 > 1 }.count) over 1 ms (target ≤ 1 ms)"
     )
     try? FileManager.default.removeItem(atPath: directory)
 
