@@ -109,7 +109,7 @@ let package = Package(
             name: "JamPasirDaemon",
             dependencies: [
                 "JamPasirCore", "JamPasirHardware", "JamPasirTerminal", "JamPasirStore", "JamPasirConfig",
-                "JamPasirLinux", "JamPasirReports", "JamPasirExport", "JamPasirMedia", "JamPasirMount",
+                "JamPasirLinux", "JamPasirReports", "JamPasirExport", "JamPasirHub", "JamPasirMedia", "JamPasirMount",
                 "JamPasirPosix", "CJamPasirSystem",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

@@ -395,6 +395,7 @@ extension Configuration {
             $0.hardware.button.chip = $1
         },
         .line("button", "line") { $0.hardware.button.line = $1! },
+        .line("button", "call_line", optional: true) { $0.hardware.button.callLine = $1 },
         .boolean("button", "active_low") { $0.hardware.button.activeLow = $1 },
         .choice("button", "bias", LineBias.self) { $0.hardware.button.bias = $1 },
         Field(table: "button", key: "debounce_ms") { value, config throws(Rejected) in
@@ -410,6 +411,7 @@ extension Configuration {
         .choice("display", "kind", DisplayKind.self) { $0.hardware.display.kind = $1 },
         .integer("display", "brightness", in: 0...7) { $0.hardware.display.brightness = $1 },
         .seconds("display", "figures_seconds", in: 0...10) { $0.rules.figuresEach = $1 },
+        .seconds("display", "call_seconds", in: 1...30) { $0.rules.callHold = $1 },
         .integer("display", "idle_brightness", in: 0...7) { $0.hardware.display.idleBrightness = $1 },
         .text("display", "chip", what: "a GPIO chip name, path or label") { $0.hardware.display.chip = $1 },
         .line("display", "clk_line") { $0.hardware.display.clockLine = $1! },

@@ -25,6 +25,9 @@ public struct ButtonConfiguration: Equatable, Sendable {
     /// Debounce asked of the kernel (libgpiod v2 only). Off by default: the kernel reports a
     /// debounced edge late, and software debounce (`button.debounce_ms`) already handles bounce.
     public var kernelDebounce: Duration = .zero
+    /// The second button, "Panggil" (call the next ticket), on the same chip and wired the same
+    /// way; nil when not fitted.
+    public var callLine: Int?
 }
 
 public enum DisplayKind: String, CaseIterable, Sendable {

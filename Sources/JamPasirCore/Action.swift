@@ -4,12 +4,26 @@ public enum Action: Equatable, Sendable {
     case sound(SoundPattern)
     case light(LightState)
     case record(SessionEvent)
+    /// Ask the office hub for the next waiting ticket (the call button); the answer comes back
+    /// as `CounterEngine.callAnswered`.
+    case callNext
+}
+
+/// The hub's answer to the call button.
+public enum CallAnswer: Equatable, Sendable {
+    /// The ticket called to this counter (`A-037`); the next session serves it.
+    case called(ticket: String)
+    /// Nobody is waiting.
+    case nobodyWaiting
+    /// The hub did not answer (network, hub down, wrong token): the counter times as before.
+    case unreachable
 }
 
 /// A change in a session's life that the store must keep.
 public enum SessionEvent: Equatable, Sendable {
-    /// The session started at the instant of the press, under this limit.
-    case started(at: MonotonicInstant, limit: Duration)
+    /// The session started at the instant of the press, under this limit, serving `ticket` if a
+    /// call brought one.
+    case started(at: MonotonicInstant, limit: Duration, ticket: String? = nil)
     /// The session ended. `duration` runs from the start press to the press that ended it.
     case ended(SessionEnd)
 }

@@ -1,11 +1,15 @@
-/// The whole counter logic: gesture recogniser feeding the session machine, in time order.
-/// Pure; the daemon, the simulator, the tests and (later) replay all drive this one type.
+/// The whole counter logic: a gesture recogniser per button feeding the session machine, in
+/// time order. Pure; the daemon, the simulator, the tests and replay all drive this one type.
 public struct CounterEngine: Sendable {
+    /// The start/stop button's.
     public private(set) var recognizer: GestureRecognizer
+    /// The call button's (same debounce; only its short press means anything).
+    public private(set) var callRecognizer: GestureRecognizer
     public private(set) var machine: SessionMachine
 
     public init(rules: ServiceRules) {
         recognizer = GestureRecognizer(rules: rules)
+        callRecognizer = GestureRecognizer(rules: rules)
         machine = SessionMachine(rules: rules)
     }
 
@@ -15,14 +19,22 @@ public struct CounterEngine: Sendable {
         machine.start(at: now)
     }
 
-    /// One raw button edge, with its kernel timestamp.
+    /// One raw edge of either button, with its kernel timestamp.
     public mutating func edge(_ edge: ButtonEdge) -> [Action] {
-        feed(recognizer.edge(edge), until: edge.at)
+        switch edge.button {
+        case .service: feed(recognizer.edge(edge), calls: callRecognizer.advance(to: edge.at), until: edge.at)
+        case .call: feed(recognizer.advance(to: edge.at), calls: callRecognizer.edge(edge), until: edge.at)
+        }
     }
 
     /// Time has reached `now` (a wake-up the engine asked for, or any later instant).
     public mutating func advance(to now: MonotonicInstant) -> [Action] {
-        feed(recognizer.advance(to: now), until: now)
+        feed(recognizer.advance(to: now), calls: callRecognizer.advance(to: now), until: now)
+    }
+
+    /// The hub answered the call button.
+    public mutating func callAnswered(_ answer: CallAnswer, at now: MonotonicInstant) -> [Action] {
+        advance(to: now) + machine.callAnswered(answer, at: now)
     }
 
     /// Today's figures, shown on a long press while idle (the machine counts on from them).
@@ -34,7 +46,7 @@ public struct CounterEngine: Sendable {
     public mutating func setNotice(_ frame: DisplayFrame?, sound: SoundPattern? = nil, at now: MonotonicInstant)
         -> [Action]
     {
-        feed(recognizer.advance(to: now), until: now) + machine.setNotice(frame, sound: sound, at: now)
+        advance(to: now) + machine.setNotice(frame, sound: sound, at: now)
     }
 
     public mutating func shutdown(at now: MonotonicInstant) -> [Action] {
@@ -43,7 +55,7 @@ public struct CounterEngine: Sendable {
 
     /// The earliest instant either part needs to be advanced to.
     public var nextWake: MonotonicInstant? {
-        [recognizer.nextWake, machine.nextWake].compactMap { $0 }.min()
+        [recognizer.nextWake, callRecognizer.nextWake, machine.nextWake].compactMap { $0 }.min()
     }
 
     /// Lets virtual time run to `target`: every wake-up due by then, at its own instant and in
@@ -53,10 +65,18 @@ public struct CounterEngine: Sendable {
         VirtualTime.run(until: target, nextWake: { nextWake }) { each($0, advance(to: $0)) }
     }
 
-    private mutating func feed(_ gestures: [Gesture], until now: MonotonicInstant) -> [Action] {
+    /// The two buttons' gestures to the machine in the order they were recognised (the service
+    /// button's first at the same instant), then time up to `now`.
+    private mutating func feed(_ gestures: [Gesture], calls: [Gesture], until now: MonotonicInstant) -> [Action] {
         var actions: [Action] = []
-        for gesture in gestures {
-            actions += machine.handle(gesture)
+        var service = gestures[...]
+        var call = calls[...]
+        while !service.isEmpty || !call.isEmpty {
+            if let first = service.first, call.first.map({ first.recognizedAt <= $0.recognizedAt }) ?? true {
+                actions += machine.handle(service.removeFirst())
+            } else {
+                actions += machine.handleCall(call.removeFirst())
+            }
         }
         return actions + machine.advance(to: now)
     }

@@ -43,6 +43,14 @@ public struct DisplayFrame: Equatable, Sendable, CustomStringConvertible {
     public static let free = DisplayFrame("FrEE")
     /// After a cancel.
     public static let cancelled = DisplayFrame("----")
+    /// The call button was pressed; the hub has not answered yet.
+    public static let calling = DisplayFrame("CALL")
+    /// A call found nobody waiting.
+    public static let nobodyWaiting = DisplayFrame("nonE")
+    /// The ticket a call brought: `A-037` shows as `A037` (letters and digits, the last four).
+    public static func ticket(_ label: String) -> DisplayFrame {
+        DisplayFrame(String(label.filter { $0 != "-" }.suffix(4)))
+    }
     /// Nothing lit (shutdown).
     public static let blank = DisplayFrame("    ", brightness: .dim)
 
@@ -61,4 +69,6 @@ public struct DisplayFrame: Equatable, Sendable, CustomStringConvertible {
 public enum FaultCode: Int, Sendable {
     /// The button has been held longer than the stuck-button time.
     case stuckButton = 1
+    /// The call button's hub did not answer (shown for one call; the counter times as before).
+    case hubUnreachable = 2
 }

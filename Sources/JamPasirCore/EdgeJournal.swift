@@ -94,7 +94,7 @@ public enum SessionReplay {
             for case .record(let event) in machine.advance(to: at) { events.append(event) }
             for event in events {
                 switch event {
-                case .started(let at, _): if result.startedAt == nil { result.startedAt = at }
+                case .started(let at, _, _): if result.startedAt == nil { result.startedAt = at }
                 case .ended(let end): if result.end == nil, result.startedAt != nil { result.end = end }
                 }
             }

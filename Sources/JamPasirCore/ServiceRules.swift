@@ -20,6 +20,11 @@ public struct ServiceRules: Equatable, Sendable {
     /// A long press while idle shows today's figures (`n 37`, then `F  2`), each this long;
     /// zero turns it off.
     public var figuresEach: Duration = .seconds(3)
+    /// How long the call button's answer (the ticket called, `nonE`, `Err2`) stays on the display.
+    public var callHold: Duration = .seconds(5)
+    /// `CALL` gives way to the idle display if no answer comes this long after the press (the
+    /// daemon's hub client gives up sooner).
+    public var callAnswerWait: Duration = .seconds(10)
 
     public init() {}
 

@@ -4,8 +4,12 @@
 ///                    └──long press──▶ result (----)
 ///
 /// A press during the result hold starts the next session, unless it comes within the re-arm
-/// guard of the stop (a double press). A long press while idle shows today's figures. Durations run from press to press, using the edges'
-/// timestamps; the instant a gesture is recognised only decides what the display shows.
+/// guard of the stop (a double press). A long press while idle shows today's figures.
+/// Durations run from press to press, using the edges' timestamps; the instant a gesture is
+/// recognised only decides what the display shows.
+///
+/// The call button, while no session runs: `CALL` until the hub answers, then the ticket called
+/// (`A037`), `nonE` or `Err2` for the call hold. The next session started serves that ticket.
 public struct SessionMachine: Sendable {
     private struct Running: Sendable {
         var startedAt: MonotonicInstant
@@ -18,6 +22,10 @@ public struct SessionMachine: Sendable {
         case running(Running)
         case showingResult(SessionEnd, until: MonotonicInstant, rearmFrom: MonotonicInstant)
         case showingFigures(from: MonotonicInstant)
+        /// The call button was pressed; waiting for the hub's answer until `until` at most.
+        case calling(until: MonotonicInstant)
+        /// The hub's answer to a call, shown until `until`.
+        case showingCall(DisplayFrame, until: MonotonicInstant)
     }
 
     /// Today's sessions and free passports, for the supervisor's long press.
@@ -41,6 +49,8 @@ public struct SessionMachine: Sendable {
     private var shownFrame: DisplayFrame?
     private var shownLights: LightState?
     private var presentedAt = MonotonicInstant(nanoseconds: 0)
+    /// The ticket the last call brought, until a session starts to serve it (or another call).
+    public private(set) var calledTicket: String?
 
     public init(rules: ServiceRules) {
         self.rules = rules
@@ -62,7 +72,8 @@ public struct SessionMachine: Sendable {
         let now = gesture.recognizedAt
         var actions = advance(to: now)
         switch (gesture, phase) {
-        case (.press(let downAt, _), .idle), (.press(let downAt, _), .showingFigures):
+        case (.press(let downAt, _), .idle), (.press(let downAt, _), .showingFigures),
+            (.press(let downAt, _), .calling), (.press(let downAt, _), .showingCall):
             actions += startSession(at: downAt, now: now)
         case (.press(let downAt, _), .running(let running)):
             let duration = downAt - running.startedAt
@@ -89,6 +100,46 @@ public struct SessionMachine: Sendable {
         return actions
     }
 
+    /// A gesture of the call button: a short press asks for the next ticket, unless a session is
+    /// running or a call is already waiting for its answer. Its other gestures mean nothing.
+    public mutating func handleCall(_ gesture: Gesture) -> [Action] {
+        let now = gesture.recognizedAt
+        var actions = advance(to: now)
+        guard case .press = gesture else { return actions }
+        switch phase {
+        case .running, .calling:
+            break
+        case .idle, .showingResult, .showingFigures, .showingCall:
+            phase = .calling(until: now + rules.callAnswerWait)
+            actions += present(at: now) + [.callNext]
+        }
+        return actions
+    }
+
+    /// The hub's answer to the call: shown for the call hold if the counter is still waiting for
+    /// it. The ticket is kept for the next session either way (a session started meanwhile was
+    /// begun before the answer came).
+    public mutating func callAnswered(_ answer: CallAnswer, at now: MonotonicInstant) -> [Action] {
+        var actions = advance(to: now)
+        let frame: DisplayFrame
+        switch answer {
+        case .called(let ticket):
+            calledTicket = ticket
+            frame = .ticket(ticket)
+            actions.append(.sound(.start))
+        case .nobodyWaiting:
+            calledTicket = nil
+            frame = .nobodyWaiting
+        case .unreachable:
+            calledTicket = nil
+            frame = .fault(.hubUnreachable)
+            actions.append(.sound(.fault))
+        }
+        guard case .calling = phase else { return actions.filter { if case .sound = $0 { false } else { true } } }
+        phase = .showingCall(frame, until: now + rules.callHold)
+        return actions + present(at: now)
+    }
+
     /// Lets time pass up to `now`: warnings, the limit, countdown frames, the end of the result hold.
     public mutating func advance(to now: MonotonicInstant) -> [Action] {
         var actions: [Action] = []
@@ -111,6 +162,8 @@ public struct SessionMachine: Sendable {
             if now >= until { phase = .idle }
         case .showingFigures(let from):
             if now >= from + rules.figuresEach * 2 { phase = .idle }
+        case .calling(let until), .showingCall(_, let until):
+            if now >= until { phase = .idle }
         }
         return actions + present(at: now)
     }
@@ -155,7 +208,7 @@ public struct SessionMachine: Sendable {
             }
             if !running.overtimeAnnounced { candidates.append(overtimeBegins(running)) }
             return candidates.min()
-        case .showingResult(_, let until, _):
+        case .showingResult(_, let until, _), .calling(let until), .showingCall(_, let until):
             return until
         case .showingFigures(let from):
             let second = from + rules.figuresEach
@@ -167,7 +220,9 @@ public struct SessionMachine: Sendable {
 
     private mutating func startSession(at downAt: MonotonicInstant, now: MonotonicInstant) -> [Action] {
         phase = .running(Running(startedAt: downAt))
-        return [.record(.started(at: downAt, limit: rules.limit)), .sound(.start)] + advance(to: now)
+        defer { calledTicket = nil }
+        return [.record(.started(at: downAt, limit: rules.limit, ticket: calledTicket)), .sound(.start)]
+            + advance(to: now)
     }
 
     private mutating func endSession(
@@ -228,6 +283,10 @@ public struct SessionMachine: Sendable {
                 ? ("n", todayFigures.sessions) : ("F", todayFigures.free)
             let digits = String(min(value, 999))
             return (DisplayFrame(letter + String(repeating: " ", count: 3 - digits.count) + digits), .ready)
+        case .calling:
+            return (.calling, .ready)
+        case .showingCall(let frame, _):
+            return (frame, .ready)
         case .showingResult(let end, _, _):
             let sand = max(0, Double((end.limit - end.duration).nanoseconds) / Double(end.limit.nanoseconds))
             switch end.outcome {

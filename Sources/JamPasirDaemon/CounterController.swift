@@ -25,13 +25,15 @@ public final class CounterController: @unchecked Sendable {
     private var figuresDay: DateInterval?
     private let metrics: MetricsPublisher?
     private var publishedStuck = false
+    private let caller: (any TicketCaller)?
 
     public init(
         rules: ServiceRules, hardware: CounterHardware, recorder: SessionRecorder, clock: any MonotonicClock,
         wallClock: any WallClock, brightness: BrightnessLevels = BrightnessLevels(), logger: Logger,
         timeZone: TimeZone = .current, figures: (@Sendable (DateInterval) -> SessionMachine.Figures)? = nil,
-        metrics: MetricsPublisher? = nil
+        metrics: MetricsPublisher? = nil, caller: (any TicketCaller)? = nil
     ) {
+        self.caller = caller
         self.metrics = metrics
         self.figures = figures
         self.timeZone = timeZone
@@ -63,10 +65,12 @@ public final class CounterController: @unchecked Sendable {
 
     /// A button edge with its kernel timestamp.
     public func handle(_ edge: ButtonEdge) {
-        logger.debug("button \(edge.kind)", metadata: ["edge_ns": "\(edge.at.nanoseconds)"])
-        // Idle with the button up: older edges cannot belong to any session still to come.
-        if !engine.machine.isRunning && !engine.recognizer.isHeld { journal.forget(before: edge.at) }
-        journal.append(edge)
+        logger.debug("button \(edge)", metadata: ["edge_ns": "\(edge.at.nanoseconds)"])
+        if edge.button == .service {
+            // Idle with the button up: older edges cannot belong to any session still to come.
+            if !engine.machine.isRunning && !engine.recognizer.isHeld { journal.forget(before: edge.at) }
+            journal.append(edge)
+        }
         refreshFigures()
         perform(engine.edge(edge))
     }
@@ -74,6 +78,12 @@ public final class CounterController: @unchecked Sendable {
     /// The wake-up the engine asked for has come (or time has otherwise moved on).
     public func wake() {
         perform(engine.advance(to: clock.now()))
+    }
+
+    /// The hub's answer to the call button.
+    public func callAnswered(_ answer: CallAnswer) {
+        logger.info("call: \(answer)")
+        perform(engine.callAnswered(answer, at: clock.now()))
     }
 
     /// A supervisor's message (USB export), shown while idle; its sound only if idle now.
@@ -105,6 +115,12 @@ public final class CounterController: @unchecked Sendable {
                 hardware.buzzer.play(pattern)
             case .light(let state):
                 hardware.lights.set(state)
+            case .callNext:
+                if let caller {
+                    caller.callNext()
+                } else {
+                    logger.warning("call button pressed, but this counter calls no hub")
+                }
             case .record(let event):
                 var edges: [ButtonEdge] = []
                 if case .ended(let end) = event { edges = journal.take(forSessionFrom: end.startedAt) }
@@ -145,7 +161,7 @@ public final class CounterController: @unchecked Sendable {
 extension SessionEvent {
     var instant: MonotonicInstant {
         switch self {
-        case .started(let at, _): at
+        case .started(let at, _, _): at
         case .ended(let end): end.endedAt
         }
     }

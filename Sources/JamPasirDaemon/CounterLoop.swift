@@ -7,8 +7,10 @@ import Synchronization
 
 /// Everything that reaches the counter, from whichever thread it comes: one kind, one path.
 public enum CounterEvent: Sendable {
-    /// A button edge with its kernel timestamp.
+    /// An edge of either button with its kernel timestamp.
     case edge(ButtonEdge)
+    /// The hub's answer to the call button (`TicketCaller`).
+    case callAnswered(CallAnswer)
     /// A supervisor's message (USB export), shown while idle; its sound only if idle now.
     case notice(DisplayFrame?, sound: SoundPattern?)
     /// The button went away for good (`q` or end of input in the simulator).
@@ -40,10 +42,13 @@ public final class CounterLoop: Sendable {
     /// sent from this loop at that interval, so a loop that hangs stops the pings and systemd
     /// restarts the daemon; `notify("STATUS=…")` follows the counter's state.
     public func run(
-        controller: CounterController, button: any ButtonInput, clock: any MonotonicClock, logger: Logger,
-        watchdog: Duration? = nil, notify: @Sendable (String) -> Void = { _ in }
+        controller: CounterController, button: any ButtonInput, callButton: (any ButtonInput)? = nil,
+        clock: any MonotonicClock, logger: Logger, watchdog: Duration? = nil,
+        notify: @Sendable (String) -> Void = { _ in }
     ) {
         button.start(edge: { [self] in post(.edge($0)) }, gone: { [self] in post(.buttonGone) })
+        // The call button only helps: without it the counter times as before.
+        callButton?.start(edge: { [self] in post(.edge($0)) }, gone: {})
         var nextBeat = watchdog.map { clock.now() + $0 }
         var status = ""
         controller.start()
@@ -60,6 +65,7 @@ public final class CounterLoop: Sendable {
             for event in events {
                 switch event {
                 case .edge(let edge): controller.handle(edge)
+                case .callAnswered(let answer): controller.callAnswered(answer)
                 case .notice(let frame, let sound): controller.setNotice(frame, sound: sound)
                 case .buttonGone:
                     logger.notice("button input ended")
@@ -75,6 +81,7 @@ public final class CounterLoop: Sendable {
             }
         }
         button.stop()
+        callButton?.stop()
         controller.shutdown()
     }
 

@@ -53,6 +53,10 @@ public struct Daemon: Sendable {
         let clock = SystemMonotonicClock()
         let metrics = publishMetrics(store: store)
         let (hardware, displayWorker) = makeHardware(screen: screen, clock: clock, metrics: metrics)
+        let loop = CounterLoop()
+        let caller = HubTicketCaller(
+            hub: configuration.pushHub, token: configuration.queueToken, counterID: configuration.counterID,
+            logger: logger, answered: { loop.post(.callAnswered($0)) })
         let recorder = SessionRecorder(
             store: store, counterID: configuration.counterID, bootID: BootID.current(), logger: logger,
             checkpoints: .init(key: deviceKey, lastAt: Date()), metrics: metrics)
@@ -68,10 +72,9 @@ public struct Daemon: Sendable {
                     logger.error("cannot count today's sessions for the display: \(error)")
                     return SessionMachine.Figures()
                 }
-            }, metrics: metrics)
+            }, metrics: metrics, caller: caller)
 
         let notifier = SystemdNotifier()
-        let loop = CounterLoop()
         stopSignals.forward(to: loop, logger: logger)
         let monitor = watchSticks(store: store, key: deviceKey, loop: loop, metrics: metrics)
         let readyAfter = clock.now() - startedAt
@@ -87,7 +90,7 @@ public struct Daemon: Sendable {
             startThread(named: "jp-metrics") { metrics.refreshTotals() }
         }
         loop.run(
-            controller: controller, button: hardware.button, clock: clock, logger: logger,
+            controller: controller, button: hardware.button, callButton: hardware.callButton, clock: clock, logger: logger,
             watchdog: notifier.watchdogInterval, notify: { notifier.notify($0) })
         notifier.notify("STOPPING=1")
         monitor?.stop()

@@ -23,12 +23,21 @@ struct HardwareFactory {
                 line: lines.button, activeLow: hardware.button.activeLow, bias: bias(hardware.button.bias),
                 kernelDebounce: hardware.button.kernelDebounce),
             logger: logger)
+        let callButton = lines.call.map { line in
+            GPIOButton(
+                GPIOButton.Settings(
+                    line: line, activeLow: hardware.button.activeLow, bias: bias(hardware.button.bias),
+                    kernelDebounce: hardware.button.kernelDebounce, button: .call),
+                logger: logger)
+        }
         let display = makeDisplay(hardware.display, lines: lines)
         let buzzer = makeBuzzer(hardware.buzzer, line: lines.buzzer)
         let indicators = GPIOLights(
             green: lines.green, amber: lines.amber, red: lines.red, sand: lines.sand, clock: now, logger: logger)
         return (
-            CounterHardware(button: button, display: display ?? NoDisplay(), buzzer: buzzer, lights: indicators),
+            CounterHardware(
+                button: button, display: display ?? NoDisplay(), buzzer: buzzer, lights: indicators,
+                callButton: callButton),
             display
         )
     }

@@ -73,7 +73,7 @@ public final class SessionRecorder: @unchecked Sendable {
     private func write(_ event: SessionEvent, wallTime: Date, clockSynchronized: Bool, edges: [ButtonEdge]) {
         let journal = edges.isEmpty ? nil : EdgeJournal.encode(edges)
         switch event {
-        case .started(let at, let limit):
+        case .started(let at, let limit, _):
             var session = SessionRecord(
                 counterID: counterID, bootID: bootID, startedAt: wallTime, startedMonotonicNs: at.nanoseconds,
                 clockSynchronized: clockSynchronized, limitMs: limit.millisecondsRoundedUp)

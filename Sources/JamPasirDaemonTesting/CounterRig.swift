@@ -5,6 +5,7 @@ import JamPasirDaemon
 import JamPasirHardware
 import JamPasirStore
 import Logging
+import Synchronization
 
 /// The daemon's wiring (controller, recorder, real SQLite store) on fake hardware, driven in
 /// virtual time: the test presses at instants and the rig delivers every wake-up the engine
@@ -18,6 +19,8 @@ public final class CounterRig: Sendable {
     public let store: SessionStore
     public let recorder: SessionRecorder
     public let controller: CounterController
+    /// Counts the calls the call button makes; the test answers them (`answerCall`).
+    public let caller = FakeTicketCaller()
 
     public init(
         rules: ServiceRules = ServiceRules(), storePath: String, counterID: String = "loket-test",
@@ -40,7 +43,7 @@ public final class CounterRig: Sendable {
             figures: { [store] day in
                 let today = (try? store.figures(from: day.start, to: day.end)) ?? (sessions: 0, free: 0)
                 return SessionMachine.Figures(sessions: today.sessions, free: today.free)
-            })
+            }, caller: caller)
     }
 
     public func start() async {
@@ -57,15 +60,21 @@ public final class CounterRig: Sendable {
         clock.advance(to: target)
     }
 
-    public func edge(_ kind: ButtonEdge.Kind, at seconds: Double) async {
+    public func edge(_ kind: ButtonEdge.Kind, at seconds: Double, button: CounterButton = .service) async {
         await run(until: seconds)
-        controller.handle(ButtonEdge(kind, at: .seconds(seconds)))
+        controller.handle(ButtonEdge(kind, at: .seconds(seconds), button: button))
     }
 
     /// Press at `seconds`, release `hold` seconds later.
-    public func tap(at seconds: Double, hold: Double = 0.1) async {
-        await edge(.pressed, at: seconds)
-        await edge(.released, at: seconds + hold)
+    public func tap(at seconds: Double, hold: Double = 0.1, button: CounterButton = .service) async {
+        await edge(.pressed, at: seconds, button: button)
+        await edge(.released, at: seconds + hold, button: button)
+    }
+
+    /// The hub's answer to the call button arrives at `seconds`.
+    public func answerCall(_ answer: CallAnswer, at seconds: Double) async {
+        await run(until: seconds)
+        controller.callAnswered(answer)
     }
 
     /// Everything recorded so far is in the store.
@@ -85,4 +94,14 @@ public final class CounterRig: Sendable {
         }
         return (loop, running)
     }
+}
+
+/// The call button's hub, answered by the test: counts the calls asked of it.
+public final class FakeTicketCaller: TicketCaller {
+    private let count = Mutex(0)
+
+    public init() {}
+
+    public func callNext() { count.withLock { $0 += 1 } }
+    public var calls: Int { count.withLock { $0 } }
 }

@@ -285,7 +285,24 @@ public enum BundlePush {
     }
 
     /// One try: the envelope to the hub at `address`, and its answer.
-    static func send(_ body: Data, to address: String, timeout: Int = 30) throws(TCP.Failure) -> Answer {
+    static func send(_ body: Data, to address: String) throws(TCP.Failure) -> Answer {
+        // Never waits for ever: a hub (or something posing as one) that trickles is left.
+        let reply = try HubClient.post(
+            BundleTransfer.path, body: body, contentType: "application/octet-stream", to: address, timeout: 30,
+            within: 120 + Double(body.count) / 65_536)
+        guard let answer = try? JSONSerialization.jsonObject(with: reply.body) as? [String: String] else {
+            throw TCP.Failure(description: "\(address) did not answer as a JamPasir hub")
+        }
+        return Answer(status: reply.status, result: answer["result"] ?? "?", detail: answer["detail"] ?? "")
+    }
+}
+
+/// A request to a hub: one POST on a fresh connection, its status and body (at most 64 KiB).
+enum HubClient {
+    static func post(
+        _ target: String, headers: [String: String] = [:], body: Data = Data(), contentType: String, to address: String,
+        timeout: Int, within seconds: Double
+    ) throws(TCP.Failure) -> (status: Int, body: Data) {
         var lastError = "no address"
         for candidate in try TCP.resolve(address, passive: false) {
             let fd = socket(candidate.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -299,16 +316,15 @@ public enum BundlePush {
                 lastError = SystemError.reason(errno)
                 continue
             }
+            let extra = headers.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)\r\n" }.joined()
             let head =
-                "POST \(BundleTransfer.path) HTTP/1.1\r\nHost: \(address)\r\nContent-Type: application/octet-stream\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
-            // Never waits for ever: a hub (or something posing as one) that trickles is left.
-            let deadline = Date().addingTimeInterval(120 + Double(body.count) / 65_536)
+                "POST \(target) HTTP/1.1\r\nHost: \(address)\r\nContent-Type: \(contentType)\r\n\(extra)Content-Length: \(body.count)\r\nConnection: close\r\n\r\n"
+            let deadline = Date().addingTimeInterval(seconds)
             try TCP.sendAll(fd, Data(head.utf8) + body, deadline: deadline)
             let response = try TCP.receive(fd, limit: 64 << 10, deadline: deadline) { _ in false }
-            guard let parsed = HTTPHead(response), parsed.firstLine.count >= 2, let status = Int(parsed.firstLine[1]),
-                let answer = try? JSONSerialization.jsonObject(with: response[parsed.bodyStart...]) as? [String: String]
+            guard let parsed = HTTPHead(response), parsed.firstLine.count >= 2, let status = Int(parsed.firstLine[1])
             else { throw TCP.Failure(description: "\(address) did not answer as a JamPasir hub") }
-            return Answer(status: status, result: answer["result"] ?? "?", detail: answer["detail"] ?? "")
+            return (status, Data(response[parsed.bodyStart...]))
         }
         throw TCP.Failure(description: "cannot connect to \(address): \(lastError)")
     }

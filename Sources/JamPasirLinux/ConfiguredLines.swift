@@ -5,6 +5,8 @@ import JamPasirConfig
 /// `jampasir doctor`'s checks alike.
 public struct ConfiguredLines: Sendable, Equatable {
     public var button: GPIOLineSpec
+    /// The call button ("Panggil"), where one is fitted.
+    public var call: GPIOLineSpec?
     /// The TM1637's two wires; nil for the other displays.
     public var displayClock: GPIOLineSpec?
     public var displayData: GPIOLineSpec?
@@ -18,6 +20,7 @@ public struct ConfiguredLines: Sendable, Equatable {
     public init(_ hardware: HardwareConfiguration) {
         let (display, buzzer, lights) = (hardware.display, hardware.buzzer, hardware.lights)
         button = GPIOLineSpec(chip: hardware.button.chip, offset: hardware.button.line, key: "button.line")
+        call = hardware.button.callLine.map { GPIOLineSpec(chip: hardware.button.chip, offset: $0, key: "button.call_line") }
         let tm1637 = display.kind == .tm1637
         displayClock = tm1637 ? GPIOLineSpec(chip: display.chip, offset: display.clockLine, key: "display.clk_line") : nil
         displayData = tm1637 ? GPIOLineSpec(chip: display.chip, offset: display.dataLine, key: "display.dio_line") : nil
@@ -31,7 +34,7 @@ public struct ConfiguredLines: Sendable, Equatable {
 
     /// Every line, button first.
     public var all: [GPIOLineSpec] {
-        let optional: [GPIOLineSpec?] = [displayClock, displayData, buzzer, green, amber, red]
+        let optional: [GPIOLineSpec?] = [call, displayClock, displayData, buzzer, green, amber, red]
         return [button] + optional.compactMap { $0 } + sand
     }
 }

@@ -16,8 +16,14 @@ public final class GPIOButton: ButtonInput {
         public var bias: LineBiasSetting
         /// Asked of the kernel where the API has it (libgpiod v2); software debounce stays on.
         public var kernelDebounce: Duration
+        /// Which of the counter's buttons this is; its edges say so.
+        public var button: CounterButton
 
-        public init(line: GPIOLineSpec, activeLow: Bool, bias: LineBiasSetting, kernelDebounce: Duration) {
+        public init(
+            line: GPIOLineSpec, activeLow: Bool, bias: LineBiasSetting, kernelDebounce: Duration,
+            button: CounterButton = .service
+        ) {
+            self.button = button
             self.line = line
             self.activeLow = activeLow
             self.bias = bias
@@ -72,7 +78,7 @@ public final class GPIOButton: ButtonInput {
             logger.info("button on \(settings.line) (\(settings.line.key)), libgpiod \(GPIOLine.libraryVersion)")
             // A button already held at start-up is reported, so stuck-button detection sees it.
             if let level = try? line.value(), level != settings.activeLow {
-                report(ButtonEdge(.pressed, at: MonotonicInstant(nanoseconds: jp_monotonic_ns())))
+                report(ButtonEdge(.pressed, at: MonotonicInstant(nanoseconds: jp_monotonic_ns()), button: settings.button))
             }
             if !forwardEdges(from: line, settings: settings, report: report, stop: stop, logger: logger) { return }
         }
@@ -93,7 +99,10 @@ public final class GPIOButton: ButtonInput {
             do {
                 let event = try line.readEvent()
                 let pressed = event.rising != settings.activeLow
-                report(ButtonEdge(pressed ? .pressed : .released, at: MonotonicInstant(nanoseconds: event.timestampNs)))
+                report(
+                    ButtonEdge(
+                        pressed ? .pressed : .released, at: MonotonicInstant(nanoseconds: event.timestampNs),
+                        button: settings.button))
             } catch {
                 logger.error("button: \(settings.line): \(error); requesting the line again")
                 return true

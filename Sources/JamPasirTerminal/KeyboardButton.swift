@@ -4,8 +4,9 @@ import JamPasirCore
 import JamPasirHardware
 import JamPasirPosix
 
-/// The start/stop button on the keyboard: space or enter is a short press, `c` a press held
-/// past the long-press time, `q` (or end of input) ends the simulator. Edges are stamped on
+/// The buttons on the keyboard: space or enter is a short press of start/stop, `c` a press held
+/// past the long-press time, `p` a press of the call button ("Panggil"), `q` (or end of input)
+/// ends the simulator. Edges are stamped on
 /// CLOCK_MONOTONIC when the key arrives and when the simulated finger lifts.
 public final class KeyboardButton: ButtonInput, @unchecked Sendable {
     private let input: FileHandle
@@ -27,18 +28,20 @@ public final class KeyboardButton: ButtonInput, @unchecked Sendable {
         startThread(named: "jp-keys") {
             var byte: UInt8 = 0
             while read(fd, &byte, 1) == 1 {
-                let hold: Duration
+                var hold = shortHold
+                var button = CounterButton.service
                 switch byte {
-                case UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\r"): hold = shortHold
+                case UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\r"): break
                 case UInt8(ascii: "c"), UInt8(ascii: "C"): hold = longHold
+                case UInt8(ascii: "p"), UInt8(ascii: "P"): button = .call
                 case UInt8(ascii: "q"), UInt8(ascii: "Q"):
                     gone()
                     return
                 default: continue
                 }
-                edge(ButtonEdge(.pressed, at: MonotonicInstant(nanoseconds: jp_monotonic_ns())))
+                edge(ButtonEdge(.pressed, at: MonotonicInstant(nanoseconds: jp_monotonic_ns()), button: button))
                 Thread.sleep(forTimeInterval: Double(hold.nanoseconds) / 1e9)  // the finger on the key
-                edge(ButtonEdge(.released, at: MonotonicInstant(nanoseconds: jp_monotonic_ns())))
+                edge(ButtonEdge(.released, at: MonotonicInstant(nanoseconds: jp_monotonic_ns()), button: button))
             }
             gone()
         }

@@ -63,7 +63,7 @@ public final class TerminalScreen: Sendable {
                 + "]",
             "  buzzer: " + state.sound,
             "",
-            "  \u{1B}[7m space/enter \u{1B}[0m start/stop   \u{1B}[7m c \u{1B}[0m long press (cancel)   \u{1B}[7m q \u{1B}[0m quit",
+            "  \u{1B}[7m space/enter \u{1B}[0m start/stop   \u{1B}[7m c \u{1B}[0m long press (cancel)   \u{1B}[7m p \u{1B}[0m call next   \u{1B}[7m q \u{1B}[0m quit",
             "",
         ]
         lines += state.log.map { "  \u{1B}[2m" + $0 + "\u{1B}[0m" }

@@ -37,8 +37,12 @@ public final class FakeButton: ButtonInput {
     }
 
     /// Reported on the calling thread (kept until `start` when it has not been called yet).
-    public func press(at instant: MonotonicInstant) { report(ButtonEdge(.pressed, at: instant)) }
-    public func release(at instant: MonotonicInstant) { report(ButtonEdge(.released, at: instant)) }
+    public func press(at instant: MonotonicInstant, button: CounterButton = .service) {
+        report(ButtonEdge(.pressed, at: instant, button: button))
+    }
+    public func release(at instant: MonotonicInstant, button: CounterButton = .service) {
+        report(ButtonEdge(.released, at: instant, button: button))
+    }
     /// The button is unplugged for good: the daemon's loop ends.
     public func remove() {
         let gone = state.withLock { state in

@@ -6,8 +6,14 @@ struct EngineHarness {
     enum Input {
         case down(Double)
         case up(Double)
+        case callDown(Double)
+        case callUp(Double)
+        /// The hub's answer to the call button arrives.
+        case answer(Double, CallAnswer)
         /// Press at `at`, release `hold` seconds later.
         static func tap(_ at: Double, hold: Double = 0.1) -> [Input] { [.down(at), .up(at + hold)] }
+        /// The call button pressed at `at`.
+        static func call(_ at: Double) -> [Input] { [.callDown(at), .callUp(at + 0.1)] }
     }
 
     struct Timed: CustomStringConvertible {
@@ -31,6 +37,13 @@ struct EngineHarness {
             switch input {
             case .down(let s): edge = ButtonEdge(.pressed, at: .seconds(s))
             case .up(let s): edge = ButtonEdge(.released, at: .seconds(s))
+            case .callDown(let s): edge = ButtonEdge(.pressed, at: .seconds(s), button: .call)
+            case .callUp(let s): edge = ButtonEdge(.released, at: .seconds(s), button: .call)
+            case .answer(let s, let answer):
+                advance(to: .seconds(s))
+                now = .seconds(s)
+                record(engine.callAnswered(answer, at: now))
+                continue
             }
             advance(to: edge.at)
             now = edge.at
@@ -64,7 +77,17 @@ struct EngineHarness {
     }
 
     var starts: [MonotonicInstant] {
-        log.compactMap { if case .record(.started(let at, _)) = $0.action { at } else { nil } }
+        log.compactMap { if case .record(.started(let at, _, _)) = $0.action { at } else { nil } }
+    }
+
+    /// The ticket each session started with, in order.
+    var startedTickets: [String?] {
+        log.compactMap { if case .record(.started(_, _, let ticket)) = $0.action { ticket } else { nil } }
+    }
+
+    /// When the engine asked the hub for the next ticket.
+    var calls: [MonotonicInstant] {
+        log.compactMap { $0.action == .callNext ? $0.at : nil }
     }
 
     var ends: [SessionEnd] {

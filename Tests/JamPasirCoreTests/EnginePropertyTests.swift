@@ -45,7 +45,7 @@ struct EnginePropertyTests {
         func take(_ actions: [Action]) {
             for case .record(let event) in actions {
                 switch event {
-                case .started(let at, _):
+                case .started(let at, _, _):
                     #expect(sessions.last.map { $0.end != nil } ?? true, "a session started while one was open")
                     sessions.append(Session(startedAt: at))
                 case .ended(let end):

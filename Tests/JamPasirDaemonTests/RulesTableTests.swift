@@ -78,6 +78,24 @@ struct RulesTableTests {
             await rig.run(until: at + 8)
             return at...(at + 8)
         },
+        "call button while idle: the hub calls ticket A-037 here": { rig in
+            await rig.tap(at: 1, button: .call)
+            await rig.answerCall(.called(ticket: "A-037"), at: 1.3)
+            await rig.run(until: 7)
+            return 1...7
+        },
+        "call button: nobody waiting": { rig in
+            await rig.tap(at: 1, button: .call)
+            await rig.answerCall(.nobodyWaiting, at: 1.3)
+            await rig.run(until: 7)
+            return 1...7
+        },
+        "call button: the hub does not answer": { rig in
+            await rig.tap(at: 1, button: .call)
+            await rig.answerCall(.unreachable, at: 4.1)
+            await rig.run(until: 10)
+            return 1...10
+        },
     ]
 
     static func readmeRows() throws -> [Row] {
@@ -93,7 +111,7 @@ struct RulesTableTests {
 
     @Test func everyRowHasItsScenarioAndEveryScenarioItsRow() throws {
         let moments = try Self.readmeRows().map(\.moment)
-        #expect(moments.count == 9)
+        #expect(moments.count == 12)
         #expect(Set(moments) == Set(Self.scenarios.keys))
     }
 

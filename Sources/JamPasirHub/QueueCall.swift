@@ -1,0 +1,43 @@
+import Foundation
+import JamPasirCore
+
+/// The counter's side of the call button: `POST /v1/queue/call?counter=ID` to the hub with the
+/// queue's token. What the hub says is checked before it reaches the counter's display and
+/// store: a ticket label of the queue's own form, or nobody.
+public enum QueueCall {
+    /// Why a call brought no answer, for the counter's log: what failed and what to check.
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Gives up after `seconds`: an officer waits at most that long in front of `CALL`.
+    public static func call(counter: String, token: String, hub address: String, seconds: Int = 3)
+        throws(Failure) -> CallAnswer
+    {
+        let reply: (status: Int, body: Data)
+        do {
+            reply = try HubClient.post(
+                "/v1/queue/call?counter=\(counter)", headers: ["X-JamPasir-Token": token], contentType: "text/plain",
+                to: address, timeout: seconds, within: Double(seconds))
+        } catch {
+            throw Failure(description: "hub \(address) (push.hub): \(error)")
+        }
+        let object = try? JSONSerialization.jsonObject(with: reply.body) as? [String: Any]
+        switch reply.status {
+        case 200:
+            guard let object else { throw Failure(description: "hub \(address) (push.hub) did not answer as a JamPasir hub") }
+            guard let ticket = object["ticket"] as? String else { return .nobodyWaiting }
+            guard HubServer.isTicketLabel(ticket) else {
+                throw Failure(description: "hub \(address) (push.hub) called a ticket that is not one: \(ticket.terminalSafe)")
+            }
+            return .called(ticket: ticket)
+        case 403:
+            throw Failure(description: "hub \(address) refused the call: queue.token must be the same here and on the hub")
+        case 404:
+            throw Failure(description: "hub \(address) keeps no queue: start it with `jampasir hub serve` and its [queue] settings")
+        default:
+            let detail = (object?["detail"] as? String).map { ": " + $0.terminalSafe } ?? ""
+            throw Failure(description: "hub \(address) answered \(reply.status)\(detail)")
+        }
+    }
+}
