@@ -73,13 +73,15 @@ public final class SessionRecorder: @unchecked Sendable {
     private func write(_ event: SessionEvent, wallTime: Date, clockSynchronized: Bool, edges: [ButtonEdge]) {
         let journal = edges.isEmpty ? nil : EdgeJournal.encode(edges)
         switch event {
-        case .started(let at, let limit, _):
+        case .started(let at, let limit, let ticket):
             var session = SessionRecord(
                 counterID: counterID, bootID: bootID, startedAt: wallTime, startedMonotonicNs: at.nanoseconds,
-                clockSynchronized: clockSynchronized, limitMs: limit.millisecondsRoundedUp)
+                clockSynchronized: clockSynchronized, limitMs: limit.millisecondsRoundedUp, ticket: ticket)
             do {
                 session.id = try store.begin(session)
-                logger.info("session \(session.id!) started", metadata: ["limit_ms": "\(session.limitMs)"])
+                var metadata: Logger.Metadata = ["limit_ms": "\(session.limitMs)"]
+                if let ticket { metadata["ticket"] = "\(ticket)" }
+                logger.info("session \(session.id!) started", metadata: metadata)
             } catch {
                 logger.error("could not record the start of a session: \(error)")
             }
@@ -108,7 +110,8 @@ public final class SessionRecorder: @unchecked Sendable {
                             startedMonotonicNs: end.startedAt.nanoseconds,
                             clockSynchronized: openSession?.clockSynchronized ?? clockSynchronized,
                             limitMs: end.limit.millisecondsRoundedUp, endedAt: wallTime, durationMs: durationMs,
-                            outcome: end.outcome, freeService: end.freeService), edges: journal)
+                            outcome: end.outcome, freeService: end.freeService, ticket: openSession?.ticket),
+                        edges: journal)
                     logger.warning(
                         "session ended; its start had not been recorded, so it was recorded whole", metadata: metadata)
                 }

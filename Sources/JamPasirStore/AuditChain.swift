@@ -31,9 +31,12 @@ public enum AuditChain {
         /// `n` (NULL), `i<len>:<digits>`, `r<len>:<real>`, `s<len>:<text>`, `b<len>:<base64>`; the hash
         /// is over the same encoding of (format, seq, kind, subject, fields, previous).
         case typed = 2
+        /// `typed`, and a session's fields end with the ticket it served (`…;ticket=<value>`,
+        /// after `edges`), from migration v6 on.
+        case ticketed = 3
 
         /// What new entries are written in.
-        static let current = Format.typed
+        static let current = Format.ticketed
 
         static func < (lhs: Format, rhs: Format) -> Bool { lhs.rawValue < rhs.rawValue }
     }
@@ -69,6 +72,8 @@ public enum AuditChain {
         "id", "counter_id", "boot_id", "started_at", "started_monotonic_ns", "clock_synchronized", "limit_ms",
         "ended_at", "duration_ms", "outcome", "free_service",
     ]
+    /// Read with every session, chained from format 3 on.
+    static let ticketColumn = "ticket"
     static let exportColumns = ["id", "exported_at", "stick", "session_count", "last_session_id", "manifest_sha256"]
     static let auditColumns = ["seq", "kind", "subject_id", "fields", "previous_hash", "hash", "format"]
 
@@ -85,7 +90,7 @@ public enum AuditChain {
     static func encode(_ value: DatabaseValue, _ format: Format) -> String {
         switch format {
         case .untyped: untypedValue(value)
-        case .typed: typedValue(value)
+        case .typed, .ticketed: typedValue(value)
         }
     }
 
@@ -117,7 +122,7 @@ public enum AuditChain {
         switch format {
         case .untyped:
             text = "\(seq)|\(kind)|\(subject.map(String.init) ?? "null")|\(fields)|\(previous)"
-        case .typed:
+        case .typed, .ticketed:
             let values: [DatabaseValue] = [
                 Int64(format.rawValue).databaseValue, seq.databaseValue, kind.databaseValue,
                 subject?.databaseValue ?? .null, fields.databaseValue, previous.databaseValue,
@@ -131,7 +136,10 @@ public enum AuditChain {
     static func sessionFields(_ db: Database, id: Int64, format: Format) throws -> String? {
         guard
             let row = try Row.fetchOne(
-                db, sql: "SELECT \(selectList("session", sessionColumns)) FROM session WHERE id = ?", arguments: [id])
+                db,
+                sql:
+                    "SELECT \(selectList("session", format >= .ticketed ? sessionColumns + [ticketColumn] : sessionColumns)) FROM session WHERE id = ?",
+                arguments: [id])
         else {
             return nil
         }
@@ -145,6 +153,9 @@ public enum AuditChain {
         switch format {
         case .untyped: return columns + (journal.map { ";edges=" + $0 } ?? "")
         case .typed: return columns + ";edges=" + typedValue(journal?.databaseValue ?? .null)
+        case .ticketed:
+            return columns + ";edges=" + typedValue(journal?.databaseValue ?? .null) + ";ticket="
+                + typedValue(row[ticketColumn])
         }
     }
 
@@ -235,7 +246,7 @@ public enum AuditChain {
         let entries = try Row.fetchCursor(
             db,
             sql: """
-                SELECT \(selectList("audit", auditColumns)), \(selectList("session", sessionColumns)),
+                SELECT \(selectList("audit", auditColumns)), \(selectList("session", sessionColumns + [ticketColumn])),
                   session_edges.edges AS journal
                 FROM audit
                 LEFT JOIN session ON audit.kind = 'session' AND session.id = audit.subject_id

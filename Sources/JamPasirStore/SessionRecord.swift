@@ -24,6 +24,8 @@ public struct SessionRecord: Codable, Equatable, Sendable, FetchableRecord, Muta
     public var durationMs: Int64?
     public var outcome: Outcome?
     public var freeService: Bool?
+    /// The queue ticket this session served (`A-037`), when the call button brought one.
+    public var ticket: String?
 
     enum CodingKeys: String, CodingKey {
         case id
@@ -37,13 +39,15 @@ public struct SessionRecord: Codable, Equatable, Sendable, FetchableRecord, Muta
         case durationMs = "duration_ms"
         case outcome
         case freeService = "free_service"
+        case ticket
     }
 
     public init(
         id: Int64? = nil, counterID: String, bootID: String, startedAt: Date, startedMonotonicNs: Int64,
         clockSynchronized: Bool, limitMs: Int64, endedAt: Date? = nil, durationMs: Int64? = nil,
-        outcome: Outcome? = nil, freeService: Bool? = nil
+        outcome: Outcome? = nil, freeService: Bool? = nil, ticket: String? = nil
     ) {
+        self.ticket = ticket
         self.id = id
         self.counterID = counterID
         self.bootID = bootID
@@ -72,6 +76,7 @@ public struct SessionRecord: Codable, Equatable, Sendable, FetchableRecord, Muta
         durationMs = row[CodingKeys.durationMs.rawValue]
         outcome = row[CodingKeys.outcome.rawValue]
         freeService = row[CodingKeys.freeService.rawValue]
+        ticket = row[CodingKeys.ticket.rawValue]
     }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) {

@@ -102,6 +102,15 @@ enum StoreMigrations {
                     "ALTER TABLE audit ADD COLUMN format INTEGER NOT NULL DEFAULT 1 CHECK (typeof(format) = 'integer' AND format >= 1)"
             )
         }
+        migrator.registerMigration("v6-session-ticket") { db in
+            // The queue ticket a session served (the call button's), e.g. `A-037`; chained from
+            // format 3 on (AuditChain.Format.ticketed). Sessions before it served none.
+            try db.execute(
+                sql: """
+                    ALTER TABLE session ADD COLUMN ticket TEXT
+                      CHECK (ticket IS NULL OR (typeof(ticket) = 'text' AND length(ticket) BETWEEN 3 AND 10))
+                    """)
+        }
         return migrator
     }
 

@@ -29,18 +29,31 @@ struct ChainFormatTests {
             durationMs: durationMs, outcome: outcome, freeService: free)
     }
 
+    /// Writes a session row as a store of an older version held it (no `ticket` column before v6).
+    static func insertOld(_ record: SessionRecord, _ db: Database) throws -> Int64 {
+        try db.execute(
+            sql: """
+                INSERT INTO session (counter_id, boot_id, started_at, started_monotonic_ns, clock_synchronized,
+                  limit_ms, ended_at, duration_ms, outcome, free_service) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                record.counterID, record.bootID, record.startedAt, record.startedMonotonicNs, record.clockSynchronized,
+                record.limitMs, record.endedAt, record.durationMs, record.outcome?.rawValue, record.freeService,
+            ])
+        return db.lastInsertedRowID
+    }
+
     /// A store as jampasird left it before migration v5: an overtime session (id 1) and an
     /// interrupted one (id 2, duration unknown), chained in the untyped form.
     func writeUntypedStore() throws {
         let database = try DatabaseQueue(path: path)
         try StoreMigrations.migrator.migrate(database, upTo: "v4-edge-journal")
         try database.write { db in
-            for var record in [
+            for record in [
                 Self.session(0, outcome: .overtime, durationMs: 130_000, free: true),
                 Self.session(1, outcome: .interrupted, durationMs: nil, free: true),
             ] {
-                try record.insert(db)
-                try AuditChain.append(db, kind: .session, subject: record.id!, format: .untyped)
+                try AuditChain.append(db, kind: .session, subject: try Self.insertOld(record, db), format: .untyped)
             }
         }
     }
@@ -92,8 +105,8 @@ struct ChainFormatTests {
         try database.write { db in
             var withSemicolon = Self.session(1, outcome: .interrupted, durationMs: nil, free: true)
             withSemicolon.bootID = "a;b"
-            for var record in [Self.session(0, outcome: .overtime, durationMs: 130_000, free: true), withSemicolon] {
-                try record.insert(db)
+            for record in [Self.session(0, outcome: .overtime, durationMs: 130_000, free: true), withSemicolon] {
+                _ = try Self.insertOld(record, db)
             }
             try db.execute(
                 sql: """
@@ -119,7 +132,7 @@ struct ChainFormatTests {
 
     @Test func anInterruptedSessionsUnknownDurationCannotBeFilledInUnnoticed() throws {
         try writeTypedStore()
-        #expect(try formats() == [1, 2, 2])  // the seal from migration v3, then two typed entries
+        #expect(try formats() == [1, 3, 3])  // the seal from migration v3, then two entries of today's form
         #expect(try runBuilt("jampasir", ["verify", "--store", path]).status == 0)
 
         try tamperWithStore(at: path, "UPDATE session SET duration_ms = 'null' WHERE id = 1;")
@@ -132,7 +145,7 @@ struct ChainFormatTests {
         try writeUntypedStore()
         let store = try SessionStore(path: path, access: .readWrite)  // migrates to v5
         try store.insertFinished(Self.session(2, outcome: .inTime, durationMs: 90_000, free: false))
-        #expect(try formats() == [1, 1, 1, 2])
+        #expect(try formats() == [1, 1, 1, 3])
         let report = try store.verifyChain()
         #expect(report.entries == 4)
         #expect(report.sessions == 3)
@@ -152,5 +165,30 @@ struct ChainFormatTests {
         let verify = try runBuilt("jampasir", ["verify", "--store", path])
         #expect(verify.status == 1)
         #expect(verify.output.contains("audit entry 3 is written in an older format than the entry before it"))
+    }
+
+    /// The ticket a session served is chained with it (format 3): changing, adding or removing it
+    /// afterwards is caught like any other edit.
+    @Test func theTicketASessionServedIsChained() throws {
+        do {  // closed before the copies are made: its last writes are in the WAL until then
+            let store = try SessionStore(path: path, access: .readWrite)
+            var served = Self.session(0, outcome: .inTime, durationMs: 70_000, free: false)
+            served.ticket = "A-037"
+            try store.insertFinished(served)
+            try store.insertFinished(Self.session(1, outcome: .inTime, durationMs: 80_000, free: false))
+            #expect(try store.sessions().map(\.ticket) == ["A-037", nil])
+        }
+        #expect(try runBuilt("jampasir", ["verify", "--store", path]).status == 0)
+
+        for (edit, session) in [
+            ("UPDATE session SET ticket = 'A-038' WHERE id = 1;", 1), ("UPDATE session SET ticket = 'A-001' WHERE id = 2;", 2),
+        ] {
+            let copy = directory.file("copy-\(session).sqlite")
+            try FileManager.default.copyItem(atPath: path, toPath: copy)
+            try tamperWithStore(at: copy, edit)
+            let verify = try runBuilt("jampasir", ["verify", "--store", copy])
+            #expect(verify.status == 1)
+            #expect(verify.output.contains("session \(session) was changed after it was recorded"), "\(verify.output)")
+        }
     }
 }
