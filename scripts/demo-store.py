@@ -43,12 +43,14 @@ db.executemany('INSERT INTO session (counter_id, boot_id, started_at, started_mo
                ' limit_ms, ended_at, duration_ms, outcome, free_service) VALUES (?,?,?,?,?,?,?,?,?,?)', rows)
 if args.chain:
     # The daemon's audit chain, computed independently (Sources/JamPasirStore/AuditChain.swift):
-    # format 2, every value tagged with its type and UTF-8 length; format 1 (before migration v5)
-    # for an older store.
+    # format 3 (every value tagged with its type and UTF-8 length, the ticket last) from
+    # migration v6 on, format 2 (no ticket) before it, format 1 before migration v5.
     import hashlib
     columns = ["id", "counter_id", "boot_id", "started_at", "started_monotonic_ns", "clock_synchronized", "limit_ms",
                "ended_at", "duration_ms", "outcome", "free_service"]
     typed = "format" in [c[1] for c in db.execute("PRAGMA table_info(audit)")]
+    ticketed = "ticket" in [c[1] for c in db.execute("PRAGMA table_info(session)")]
+    format_ = 3 if ticketed else 2 if typed else 1
 
     def tagged(value):
         if value is None: return "n"
@@ -61,17 +63,19 @@ if args.chain:
     seq, previous = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone() or (0, "0" * 64)
     chained = db.execute("SELECT coalesce(max(subject_id), 0) FROM audit WHERE kind = 'session'").fetchone()[0]
     entries = []
-    for row in db.execute(f"SELECT {', '.join(columns)} FROM session WHERE id > ? AND outcome IS NOT NULL ORDER BY id",
+    selected = columns + (["ticket"] if ticketed else [])
+    for row in db.execute(f"SELECT {', '.join(selected)} FROM session WHERE id > ? AND outcome IS NOT NULL ORDER BY id",
                           (chained,)):
         seq += 1
         if typed:
             fields = ";".join(f"{c}={tagged(v)}" for c, v in zip(columns, row)) + ";edges=n"
-            text = "".join(tagged(v) for v in (2, seq, "session", row[0], fields, previous))
+            if ticketed: fields += f";ticket={tagged(row[-1])}"
+            text = "".join(tagged(v) for v in (format_, seq, "session", row[0], fields, previous))
         else:
             fields = ";".join(f"{c}={untyped(v)}" for c, v in zip(columns, row))
             text = f"{seq}|session|{row[0]}|{fields}|{previous}"
         digest = hashlib.sha256(text.encode()).hexdigest()
-        entries.append((seq, "session", row[0], fields, previous, digest, 2 if typed else 1))
+        entries.append((seq, "session", row[0], fields, previous, digest, format_))
         previous = digest
     if typed:
         db.executemany("INSERT INTO audit (seq, kind, subject_id, fields, previous_hash, hash, format)"

@@ -153,7 +153,8 @@ public enum HubImport {
             guard let session = try? decoder.decode(SessionJSON.self, from: Data(line)), session.id != nil,
                 session.outcome == "open" || Outcome(rawValue: session.outcome) != nil,
                 Timestamp.date(session.startedAt) != nil, session.endedAt.map({ Timestamp.date($0) != nil }) ?? true,
-                session.outcome == "open" || session.freeService != nil
+                session.outcome == "open" || session.freeService != nil,
+                session.ticket.map(HubServer.isTicketLabel) ?? true
             else { throw Unreadable(description: "sessions.jsonl line \(number + 1) is not a session") }
             sessions.append(session)
         }
@@ -242,7 +243,7 @@ public enum HubImport {
             try db.execute(
                 sql: """
                     INSERT INTO session (public_key, bundle, \(SessionJSON.columns))
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    VALUES (?, ?, \(SessionJSON.placeholders))
                     """, arguments: [key, bundle] + session.arguments)
             new += 1
         }

@@ -127,6 +127,16 @@ public final class HubStore: Sendable {
                     );
                     """)
         }
+        migrator.registerMigration("v4-session-ticket") { db in
+            // The ticket a session served, as the counter signed it (its exports from the call
+            // button on); NULL for sessions without one and for every session before.
+            try db.execute(
+                sql: """
+                    ALTER TABLE session ADD COLUMN ticket TEXT
+                      CHECK (ticket IS NULL OR (typeof(ticket) = 'text' AND length(ticket) BETWEEN 3 AND 10));
+                    CREATE INDEX session_ticket ON session(counter_id, ticket) WHERE ticket IS NOT NULL;
+                    """)
+        }
         return migrator
     }
 }
@@ -136,20 +146,22 @@ public final class HubStore: Sendable {
 extension SessionJSON {
     static let columnNames = [
         "id", "counter_id", "started_at", "ended_at", "duration_ms", "limit_ms", "outcome", "free_service",
-        "clock_synchronized", "boot_id",
+        "clock_synchronized", "boot_id", "ticket",
     ]
     static let columns = columnNames.joined(separator: ", ")
+    static let placeholders = columnNames.map { _ in "?" }.joined(separator: ", ")
     static func columns(of table: String) -> String { columnNames.map { "\(table).\($0)" }.joined(separator: ", ") }
 
     init(row: Row) {
         self.init(
             id: row["id"], counterID: row["counter_id"], startedAt: row["started_at"], endedAt: row["ended_at"],
             durationMs: row["duration_ms"], limitMs: row["limit_ms"], outcome: row["outcome"],
-            freeService: row["free_service"], clockSynchronized: row["clock_synchronized"], bootID: row["boot_id"])
+            freeService: row["free_service"], clockSynchronized: row["clock_synchronized"], bootID: row["boot_id"],
+            ticket: row["ticket"])
     }
 
     var arguments: StatementArguments {
-        [id, counterID, startedAt, endedAt, durationMs, limitMs, outcome, freeService, clockSynchronized, bootID]
+        [id, counterID, startedAt, endedAt, durationMs, limitMs, outcome, freeService, clockSynchronized, bootID, ticket]
     }
 }
 

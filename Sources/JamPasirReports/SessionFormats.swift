@@ -12,7 +12,7 @@ public enum SessionColumns {
             s.id.map(String.init) ?? "", s.counterID, Timestamp.iso8601(s.startedAt),
             s.endedAt.map(Timestamp.iso8601) ?? "", s.durationMs.map(String.init) ?? "", String(s.limitMs),
             s.outcome?.rawValue ?? "open", s.freeService.map { $0 ? "true" : "false" } ?? "",
-            s.clockSynchronized ? "true" : "false", s.bootID,
+            s.clockSynchronized ? "true" : "false", s.bootID, s.ticket ?? "",
         ]
     }
 }
@@ -139,7 +139,7 @@ public enum CSVFormat {
                     guard let bytes else { return out.append(contentsOf: "open".utf8) }
                     appendQuoted(bytes, to: &out)
                 }
-            case .counterID, .bootID:
+            case .counterID, .bootID, .ticket:
                 try stored.withBytes(column) { bytes in if let bytes { appendQuoted(bytes, to: &out) } }
             }
         }
@@ -213,9 +213,12 @@ public struct SessionJSON: Codable, Equatable, Sendable {
     public var freeService: Bool?
     public var clockSynchronized: Bool
     public var bootID: String
+    /// The queue ticket the session served (`A-037`), or null. Absent from exports made before
+    /// the call button; read as null.
+    public var ticket: String?
 
     enum CodingKeys: String, CodingKey {
-        case id, outcome
+        case id, outcome, ticket
         case counterID = "counter_id"
         case startedAt = "started_at"
         case endedAt = "ended_at"
@@ -231,13 +234,14 @@ public struct SessionJSON: Codable, Equatable, Sendable {
             id: s.id, counterID: s.counterID, startedAt: Timestamp.iso8601(s.startedAt),
             endedAt: s.endedAt.map(Timestamp.iso8601), durationMs: s.durationMs, limitMs: s.limitMs,
             outcome: s.outcome?.rawValue ?? "open", freeService: s.freeService, clockSynchronized: s.clockSynchronized,
-            bootID: s.bootID)
+            bootID: s.bootID, ticket: s.ticket)
     }
 
     public init(
         id: Int64?, counterID: String, startedAt: String, endedAt: String?, durationMs: Int64?, limitMs: Int64,
-        outcome: String, freeService: Bool?, clockSynchronized: Bool, bootID: String
+        outcome: String, freeService: Bool?, clockSynchronized: Bool, bootID: String, ticket: String? = nil
     ) {
+        self.ticket = ticket
         self.id = id
         self.counterID = counterID
         self.startedAt = startedAt
@@ -263,6 +267,7 @@ public struct SessionJSON: Codable, Equatable, Sendable {
         try c.encode(freeService, forKey: .freeService)
         try c.encode(clockSynchronized, forKey: .clockSynchronized)
         try c.encode(bootID, forKey: .bootID)
+        try c.encode(ticket, forKey: .ticket)
     }
 
     /// One JSON object on one line (JSON Lines), written by hand: the same keys and values as
@@ -274,7 +279,7 @@ public struct SessionJSON: Codable, Equatable, Sendable {
         return "{\"boot_id\":\(text(bootID)),\"clock_synchronized\":\(flag(clockSynchronized)),"
             + "\"counter_id\":\(text(counterID)),\"duration_ms\":\(number(durationMs)),\"ended_at\":\(text(endedAt)),"
             + "\"free_service\":\(flag(freeService)),\"id\":\(number(id)),\"limit_ms\":\(limitMs),"
-            + "\"outcome\":\(text(outcome)),\"started_at\":\(text(startedAt))}\n"
+            + "\"outcome\":\(text(outcome)),\"started_at\":\(text(startedAt)),\"ticket\":\(text(ticket))}\n"
     }
 
     public static let encoder: JSONEncoder = {

@@ -8,7 +8,8 @@ import GRDBSQLite
 public struct StoredSessionRow {
     /// The columns, in the order of the CSV and JSON exports.
     public enum Column: Int, CaseIterable, Sendable {
-        case id, counterID, startedAt, endedAt, durationMs, limitMs, outcome, freeService, clockSynchronized, bootID
+        case id, counterID, startedAt, endedAt, durationMs, limitMs, outcome, freeService, clockSynchronized, bootID,
+            ticket
 
         /// The column's name in the `session` table (and in the CSV header).
         public var name: String {
@@ -23,6 +24,7 @@ public struct StoredSessionRow {
             case .freeService: "free_service"
             case .clockSynchronized: "clock_synchronized"
             case .bootID: "boot_id"
+            case .ticket: "ticket"
             }
         }
     }

@@ -74,7 +74,7 @@ struct FormatTests {
                 id: 3, startedAt: "2026-11-29T01:20:00Z", durationMs: 125_000, outcome: .overtime, counter: "loket,3"))
         #expect(
             row
-                == "3,\"loket,3\",2026-11-29T01:20:00.000Z,2026-11-29T01:22:05.000Z,125000,120000,overtime,true,true,b\r\n"
+                == "3,\"loket,3\",2026-11-29T01:20:00.000Z,2026-11-29T01:22:05.000Z,125000,120000,overtime,true,true,b,\r\n"
         )
     }
 
