@@ -12,7 +12,9 @@ public struct HubQueueCommand: ParsableCommand {
         discussion: """
             From the tickets `jampasir hub serve` issued and called. Waits are those of the \
             applicants called (nearest-rank median and P90); a ticket never called is a no-show; a \
-            breach is a ticket that waited the whole promise (queue.promise_minutes). With --hours, \
+            breach is a ticket that waited the whole promise (queue.promise_minutes); served counts \
+            the called tickets whose session came in from the counter's exports (the call button \
+            links them). With --hours, \
             each day is also split by the hour its tickets were issued (local time, report.time_zone).
             """)
 
@@ -36,22 +38,24 @@ public struct HubQueueCommand: ParsableCommand {
         _ = try days.interval(in: configuration.timeZone)  // checks the dates
         let rules = configuration.queue
         let recorded: [(day: String, tickets: [Ticket])]
+        let served: [String: Set<String>]
         do {
-            recorded = try HubQueue.days(
-                in: store, from: days.date ?? days.from ?? "0000-01-01", to: days.date ?? days.to ?? "9999-12-31",
-                rules: rules)
+            let (from, to) = (days.date ?? days.from ?? "0000-01-01", days.date ?? days.to ?? "9999-12-31")
+            recorded = try HubQueue.days(in: store, from: from, to: to, rules: rules)
+            served = try HubQueue.served(in: store, from: from, to: to)
         } catch {
             throw CLIFailure(message: "\(error)", exitStatus: 74)
         }
         var figures: [QueueFigures] = []
         for (day, tickets) in recorded {
-            figures.append(QueueFigures(period: day, tickets: tickets, promise: rules.promise))
+            figures.append(QueueFigures(period: day, tickets: tickets, promise: rules.promise, served: served[day] ?? []))
             guard hours else { continue }
             let byHour = Dictionary(grouping: tickets) { Self.localHour($0.issuedAt, configuration.timeZone) }
             for hour in byHour.keys.sorted() {
                 figures.append(
                     QueueFigures(
-                        period: "\(day) \(hour < 10 ? "0" : "")\(hour)", tickets: byHour[hour]!, promise: rules.promise))
+                        period: "\(day) \(hour < 10 ? "0" : "")\(hour)", tickets: byHour[hour]!, promise: rules.promise,
+                        served: served[day] ?? []))
             }
         }
         switch format {
@@ -65,11 +69,11 @@ public struct HubQueueCommand: ParsableCommand {
             let promise = rules.promise.components.seconds
             let within = "within " + (promise % 3600 == 0 ? "\(promise / 3600) h" : "\(promise / 60) min")
             let header = [
-                "period", "tickets", "called", "no-shows", "median wait", "P90", "longest", within, "breaches", "peak waiting",
+                "period", "tickets", "called", "served", "no-shows", "median wait", "P90", "longest", within, "breaches", "peak waiting",
             ]
             let rows = figures.map { f -> [String] in
                 [
-                    f.period, "\(f.tickets)", "\(f.called)", "\(f.noShows)", Self.minutes(f.medianWaitSeconds),
+                    f.period, "\(f.tickets)", "\(f.called)", "\(f.served)", "\(f.noShows)", Self.minutes(f.medianWaitSeconds),
                     Self.minutes(f.p90WaitSeconds), Self.minutes(f.longestWaitSeconds),
                     f.called == 0 ? "–" : "\(f.withinPromise * 100 / f.called) %", "\(f.breaches)", "\(f.peakWaiting)",
                 ]

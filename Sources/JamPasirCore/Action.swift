@@ -10,13 +10,21 @@ public enum Action: Equatable, Sendable {
 }
 
 /// The hub's answer to the call button.
-public enum CallAnswer: Equatable, Sendable {
+public enum CallAnswer: Equatable, Sendable, CustomStringConvertible {
     /// The ticket called to this counter (`A-037`); the next session serves it.
     case called(ticket: String)
     /// Nobody is waiting.
     case nobodyWaiting
     /// The hub did not answer (network, hub down, wrong token): the counter times as before.
     case unreachable
+
+    public var description: String {
+        switch self {
+        case .called(let ticket): "ticket \(ticket) called here"
+        case .nobodyWaiting: "nobody waiting"
+        case .unreachable: "no answer from the hub"
+        }
+    }
 }
 
 /// A change in a session's life that the store must keep.

@@ -82,7 +82,7 @@ public final class CounterController: @unchecked Sendable {
 
     /// The hub's answer to the call button.
     public func callAnswered(_ answer: CallAnswer) {
-        logger.info("call: \(answer)")
+        logger.notice("call button: \(answer)")
         perform(engine.callAnswered(answer, at: clock.now()))
     }
 

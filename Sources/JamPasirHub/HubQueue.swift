@@ -193,6 +193,27 @@ public final class HubQueue: Sendable {
         return try days.map { day throws(HubStore.Failure) in (day, try load(day, from: store, rules: rules).tickets) }
     }
 
+    /// The tickets of the days from `from` to `to` whose service came in: a session from the
+    /// counter that called the ticket, carrying its label, started after the call (a minute of
+    /// clock difference allowed) and within a day of it. By day, the labels served.
+    public static func served(in store: HubStore, from: String, to: String) throws(HubStore.Failure)
+        -> [String: Set<String>]
+    {
+        try store.read { db in
+            var served: [String: Set<String>] = [:]
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT DISTINCT t.day, t.label FROM ticket t
+                    JOIN session s ON s.ticket = t.label AND s.counter_id = t.counter
+                    WHERE t.state = 'called' AND t.day BETWEEN ? AND ?
+                      AND (julianday(s.started_at) - 2440587.5) * 86400000.0 BETWEEN t.ended_ms - 60000 AND t.ended_ms + 86400000
+                    """, arguments: [from, to])
+            while let row = try rows.next() { served[row["day"], default: []].insert(row["label"]) }
+            return served
+        }
+    }
+
     /// The day's room as the store holds it: its tickets, and the last number given (voided ones
     /// included), so that numbering goes on from there.
     private static func load(_ day: String, from store: HubStore, rules: QueueRules) throws(HubStore.Failure)

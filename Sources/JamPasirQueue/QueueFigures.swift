@@ -5,6 +5,8 @@ public struct QueueFigures: Sendable, Equatable, Codable {
     public var period: String
     public var tickets: Int
     public var called: Int
+    /// Called, and the session that served them came in from the counter (the ticket↔session link).
+    public var served: Int
     /// Not called by the day's end: left, or did not answer the call.
     public var noShows: Int
     public var medianWaitSeconds: Int?
@@ -18,10 +20,12 @@ public struct QueueFigures: Sendable, Equatable, Codable {
     public var peakWaiting: Int
 
     /// The figures of `tickets` (one day's, or the part issued in one hour), judged against
-    /// `promise`. Waits are nearest-rank percentiles.
-    public init(period: String, tickets: [Ticket], promise: Duration) {
+    /// `promise`, with the labels of those whose session came in (`served`). Waits are
+    /// nearest-rank percentiles.
+    public init(period: String, tickets: [Ticket], promise: Duration, served servedLabels: Set<String> = []) {
         self.period = period
         self.tickets = tickets.count
+        served = tickets.count { servedLabels.contains($0.label) }
         var waits: [Int] = []
         var noShows = 0
         var changes: [(at: WallTime, step: Int)] = []

@@ -89,7 +89,10 @@ public final class SimulatedDaemon {
         waitUntil { log.components(separatedBy: text).count - 1 >= count }
     }
 
-    public func press() { keys.fileHandleForWriting.write(Data(" ".utf8)) }
+    public func press() { type(" ") }
+
+    /// Keys as typed: `p` calls the next ticket, `c` holds the button long.
+    public func type(_ text: String) { keys.fileHandleForWriting.write(Data(text.utf8)) }
 
     /// Quits as a person would (`q`) and returns the exit status.
     @discardableResult
