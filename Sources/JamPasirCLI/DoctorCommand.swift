@@ -4,6 +4,7 @@ import Foundation
 import JamPasirConfig
 import JamPasirCore
 import JamPasirHardware
+import JamPasirHub
 import JamPasirLinux
 import JamPasirReports
 import JamPasirStore
@@ -84,6 +85,7 @@ public struct DoctorCommand: ParsableCommand {
                 }
             }
         }
+        if let call = lines.call { findings.append(callButton(call, configuration)) }
         if !daemonHoldsLines, let finding = probe(display) { findings.append(finding) }
         if !daemonHoldsLines, !noBeep, let buzzer = lines.buzzer {
             findings.append(beep(buzzer))
@@ -102,6 +104,21 @@ public struct DoctorCommand: ParsableCommand {
     }
 
     /// Free space where the store lives: a full SD card would stop the log.
+    /// The call button needs a hub that takes this counter's calls (asked without calling anyone).
+    private func callButton(_ line: GPIOLineSpec, _ configuration: Configuration) -> Finding {
+        guard let hub = configuration.pushHub, let token = configuration.queueToken else {
+            return Finding(
+                ok: false,
+                text: "call button (\(line.key)) has no hub to call: set push.hub and queue.token (the hub's)")
+        }
+        do {
+            try QueueCall.check(token: token, hub: hub)
+            return Finding(ok: true, text: "call button (\(line.key)): hub \(hub) takes this counter's calls")
+        } catch {
+            return Finding(ok: false, text: "call button (\(line.key)): \(error)")
+        }
+    }
+
     private func room(for storePath: String) -> Finding {
         var info = statvfs()
         let directory = (storePath as NSString).deletingLastPathComponent

@@ -10,6 +10,27 @@ public enum QueueCall {
         public var description: String
     }
 
+    /// Whether the hub at `address` would take this counter's calls, without calling anyone: a
+    /// call naming no counter is refused for the token first (403) and only then for the
+    /// missing counter (400). For `jampasir doctor`.
+    public static func check(token: String, hub address: String, seconds: Int = 3) throws(Failure) {
+        let status: Int
+        do {
+            status = try HubClient.post(
+                "/v1/queue/call", headers: ["X-JamPasir-Token": token], contentType: "text/plain", to: address,
+                timeout: seconds, within: Double(seconds)
+            ).status
+        } catch {
+            throw Failure(description: "hub \(address) (push.hub): \(error)")
+        }
+        switch status {
+        case 400: return
+        case 403: throw Failure(description: "hub \(address) refuses this counter's calls: queue.token must be the same here and on the hub")
+        case 404: throw Failure(description: "hub \(address) keeps no queue: start it with `jampasir hub serve` and its [queue] settings")
+        default: throw Failure(description: "hub \(address) answered \(status) to a call")
+        }
+    }
+
     /// Gives up after `seconds`: an officer waits at most that long in front of `CALL`.
     public static func call(counter: String, token: String, hub address: String, seconds: Int = 3)
         throws(Failure) -> CallAnswer

@@ -236,7 +236,7 @@ extension HubQueueTests {
         #expect(try Self.json(issued)["detail"] as? String == "A-001")
 
         let config = directory.file("counter.toml")
-        func configure(hub: String) throws {
+        func configure(hub: String, token: String = Self.token) throws {
             try """
             [counter]
             id = "loket-2"
@@ -245,10 +245,18 @@ extension HubQueueTests {
             [push]
             hub = "\(hub)"
             [queue]
-            token = "\(Self.token)"
+            token = "\(token)"
+            [button]
+            call_line = 27
             """.write(toFile: config, atomically: true, encoding: .utf8)
         }
+        // `jampasir doctor` asks the hub whether it takes this counter's calls, calling nobody.
+        try configure(hub: server.address, token: "wrong-token-0123456789")
+        let refused = try runBuilt("jampasir", ["doctor", "--config", config, "--no-beep"])
+        #expect(refused.output.contains("FIX   call button (button.call_line): hub \(server.address) refuses"), "\(refused.output)")
         try configure(hub: server.address)
+        let doctor = try runBuilt("jampasir", ["doctor", "--config", config, "--no-beep"])
+        #expect(doctor.output.contains("ok    call button (button.call_line): hub \(server.address) takes this counter's calls"), "\(doctor.output)")
         let daemon = try SimulatedDaemon(["--config", config], log: directory.file("daemon.log"))
         #expect(daemon.waitForLog("ready after"))
         daemon.type("p")
