@@ -49,6 +49,7 @@ path = "/tmp/s.sqlite"
 [button]
 chip = "jampasir-sim"
 line = 0
+call_line = 8
 [display]
 kind = "tm1637"
 chip = "jampasir-sim"
@@ -65,6 +66,7 @@ red_line = 6
 TOML
 
 release
+pull 8 pull-up     # the call button, released
 pull 2 pull-down   # the TM1637 answers: DIO reads low at the ACK clock
 jampasird --config /tmp/jp.toml --log-level debug 2> /tmp/daemon.log &
 pid=$!
@@ -73,6 +75,15 @@ check "button line requested by label" wait_log /tmp/daemon.log "button on jampa
 
 sleep 0.5
 check "idle: green LED on, red off" sh -c "[ $(value 4) = 1 ] && [ $(value 6) = 0 ]"
+check "call button line requested" wait_log /tmp/daemon.log "line 8 (button.call_line)"
+
+# The call button on its own line: no hub configured here, so Err2 and a journal line that
+# says what to set; the counter times on (the sessions below).
+pull 8 pull-down; sleep 0.2; pull 8 pull-up
+check "call button: an edge of the call line reaches the engine" wait_log /tmp/daemon.log "call pressed at"
+check "call button without a hub: told what to set" wait_log /tmp/daemon.log "set push.hub and queue.token"
+check "call button without a hub: Err2 shown" wait_log /tmp/daemon.log "call button: no answer from the hub"
+sleep 5.2   # the call's answer shows for display.call_seconds
 
 # Session 1: 1.5 s against the 2 s limit.
 press; sleep 0.2; release
