@@ -4,9 +4,9 @@ public enum Action: Equatable, Sendable {
     case sound(SoundPattern)
     case light(LightState)
     case record(SessionEvent)
-    /// Ask the office hub for the next waiting ticket (the call button); the answer comes back
-    /// as `CounterEngine.callAnswered`.
-    case callNext
+    /// Ask the office hub for the next waiting ticket (the call button); the answer to call
+    /// `number` comes back as `CounterEngine.callAnswered(_:call:at:)`.
+    case callNext(number: Int)
 }
 
 /// The hub's answer to the call button.

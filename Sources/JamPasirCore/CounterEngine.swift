@@ -32,9 +32,9 @@ public struct CounterEngine: Sendable {
         feed(recognizer.advance(to: now), calls: callRecognizer.advance(to: now), until: now)
     }
 
-    /// The hub answered the call button.
-    public mutating func callAnswered(_ answer: CallAnswer, at now: MonotonicInstant) -> [Action] {
-        advance(to: now) + machine.callAnswered(answer, at: now)
+    /// The hub answered call `number` of the call button.
+    public mutating func callAnswered(_ answer: CallAnswer, call number: Int, at now: MonotonicInstant) -> [Action] {
+        advance(to: now) + machine.callAnswered(answer, call: number, at: now)
     }
 
     /// Today's figures, shown on a long press while idle (the machine counts on from them).

@@ -25,6 +25,9 @@ public struct ServiceRules: Equatable, Sendable {
     /// `CALL` gives way to the idle display if no answer comes this long after the press (the
     /// daemon's hub client gives up sooner).
     public var callAnswerWait: Duration = .seconds(10)
+    /// A called ticket goes to a session started within this long of the call; after that the
+    /// applicant did not come, and the next session serves no ticket.
+    public var calledTicketLife: Duration = .seconds(30 * 60)
 
     public init() {}
 

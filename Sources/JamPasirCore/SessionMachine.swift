@@ -20,10 +20,10 @@ public struct SessionMachine: Sendable {
     private enum Phase: Sendable {
         case idle
         case running(Running)
-        case showingResult(SessionEnd, until: MonotonicInstant, rearmFrom: MonotonicInstant)
+        case showingResult(SessionEnd, until: MonotonicInstant)
         case showingFigures(from: MonotonicInstant)
-        /// The call button was pressed; waiting for the hub's answer until `until` at most.
-        case calling(until: MonotonicInstant)
+        /// Call number `number` was sent; waiting for the hub's answer until `until` at most.
+        case calling(number: Int, until: MonotonicInstant)
         /// The hub's answer to a call, shown until `until`.
         case showingCall(DisplayFrame, until: MonotonicInstant)
     }
@@ -49,8 +49,15 @@ public struct SessionMachine: Sendable {
     private var shownFrame: DisplayFrame?
     private var shownLights: LightState?
     private var presentedAt = MonotonicInstant(nanoseconds: 0)
-    /// The ticket the last call brought, until a session starts to serve it (or another call).
-    public private(set) var calledTicket: String?
+    /// When the last session was stopped: a press sooner than the re-arm guard after it is a
+    /// double press, whatever the display shows meanwhile.
+    private var stoppedAt: MonotonicInstant?
+    /// The calls sent so far; an answer counts only for the one the counter is waiting for.
+    private var callsSent = 0
+    /// The ticket the last call brought and when, until a session starts to serve it, the next
+    /// call, or `rules.calledTicketLife` passes (a no-show's ticket never goes to a walk-in).
+    private var called: (ticket: String, at: MonotonicInstant)?
+    public var calledTicket: String? { called?.ticket }
 
     public init(rules: ServiceRules) {
         self.rules = rules
@@ -72,14 +79,11 @@ public struct SessionMachine: Sendable {
         let now = gesture.recognizedAt
         var actions = advance(to: now)
         switch (gesture, phase) {
-        case (.press(let downAt, _), .idle), (.press(let downAt, _), .showingFigures),
-            (.press(let downAt, _), .calling), (.press(let downAt, _), .showingCall):
-            actions += startSession(at: downAt, now: now)
         case (.press(let downAt, _), .running(let running)):
             let duration = downAt - running.startedAt
             actions += endSession(running, as: duration <= rules.limit ? .inTime : .overtime, at: downAt, now: now)
-        case (.press(let downAt, _), .showingResult(_, _, let rearmFrom)):
-            if downAt - rearmFrom >= rules.rearmGuard {
+        case (.press(let downAt, _), _):
+            if stoppedAt.map({ downAt - $0 >= rules.rearmGuard }) ?? true {
                 actions += startSession(at: downAt, now: now)
             }
         case (.longPress(let downAt, _), .running(let running)):
@@ -110,32 +114,39 @@ public struct SessionMachine: Sendable {
         case .running, .calling:
             break
         case .idle, .showingResult, .showingFigures, .showingCall:
-            phase = .calling(until: now + rules.callAnswerWait)
-            actions += present(at: now) + [.callNext]
+            called = nil
+            callsSent += 1
+            phase = .calling(number: callsSent, until: now + rules.callAnswerWait)
+            actions += present(at: now) + [.callNext(number: callsSent)]
         }
         return actions
     }
 
-    /// The hub's answer to the call: shown for the call hold if the counter is still waiting for
-    /// it. The ticket is kept for the next session either way (a session started meanwhile was
-    /// begun before the answer came).
-    public mutating func callAnswered(_ answer: CallAnswer, at now: MonotonicInstant) -> [Action] {
+    /// Whether the counter is still waiting for the answer to call `number`.
+    public func isWaiting(forCall number: Int) -> Bool {
+        if case .calling(number, _) = phase { return true }
+        return false
+    }
+
+    /// The hub's answer to call `number`, taken only while the counter waits for that call: shown
+    /// for the call hold, its ticket kept for the next session. An answer that comes after `CALL`
+    /// gave way (or after a session was started, for someone not called) is not taken: the
+    /// officer never saw it.
+    public mutating func callAnswered(_ answer: CallAnswer, call number: Int, at now: MonotonicInstant) -> [Action] {
         var actions = advance(to: now)
+        guard isWaiting(forCall: number) else { return actions }
         let frame: DisplayFrame
         switch answer {
         case .called(let ticket):
-            calledTicket = ticket
+            called = (ticket, now)
             frame = .ticket(ticket)
             actions.append(.sound(.start))
         case .nobodyWaiting:
-            calledTicket = nil
             frame = .nobodyWaiting
         case .unreachable:
-            calledTicket = nil
             frame = .fault(.hubUnreachable)
             actions.append(.sound(.fault))
         }
-        guard case .calling = phase else { return actions.filter { if case .sound = $0 { false } else { true } } }
         phase = .showingCall(frame, until: now + rules.callHold)
         return actions + present(at: now)
     }
@@ -158,11 +169,11 @@ public struct SessionMachine: Sendable {
                 running.overtimeAnnounced = true
             }
             phase = .running(running)
-        case .showingResult(_, let until, _):
+        case .showingResult(_, let until):
             if now >= until { phase = .idle }
         case .showingFigures(let from):
             if now >= from + rules.figuresEach * 2 { phase = .idle }
-        case .calling(let until), .showingCall(_, let until):
+        case .calling(_, let until), .showingCall(_, let until):
             if now >= until { phase = .idle }
         }
         return actions + present(at: now)
@@ -208,7 +219,7 @@ public struct SessionMachine: Sendable {
             }
             if !running.overtimeAnnounced { candidates.append(overtimeBegins(running)) }
             return candidates.min()
-        case .showingResult(_, let until, _), .calling(let until), .showingCall(_, let until):
+        case .showingResult(_, let until), .calling(_, let until), .showingCall(_, let until):
             return until
         case .showingFigures(let from):
             let second = from + rules.figuresEach
@@ -220,9 +231,9 @@ public struct SessionMachine: Sendable {
 
     private mutating func startSession(at downAt: MonotonicInstant, now: MonotonicInstant) -> [Action] {
         phase = .running(Running(startedAt: downAt))
-        defer { calledTicket = nil }
-        return [.record(.started(at: downAt, limit: rules.limit, ticket: calledTicket)), .sound(.start)]
-            + advance(to: now)
+        let ticket = called.flatMap { downAt - $0.at <= rules.calledTicketLife ? $0.ticket : nil }
+        called = nil
+        return [.record(.started(at: downAt, limit: rules.limit, ticket: ticket)), .sound(.start)] + advance(to: now)
     }
 
     private mutating func endSession(
@@ -231,7 +242,8 @@ public struct SessionMachine: Sendable {
         let end = SessionEnd(
             outcome: outcome, startedAt: running.startedAt, endedAt: endedAt, limit: rules.limit,
             freeService: outcome.isFreeService(rules: rules))
-        phase = .showingResult(end, until: now + rules.resultHold, rearmFrom: now)
+        phase = .showingResult(end, until: now + rules.resultHold)
+        stoppedAt = now
         todayFigures.sessions += 1
         if end.freeService { todayFigures.free += 1 }
         return [.record(.ended(end)), .sound(outcome == .cancelled ? .cancel : .stop)] + present(at: now)
@@ -287,7 +299,7 @@ public struct SessionMachine: Sendable {
             return (.calling, .ready)
         case .showingCall(let frame, _):
             return (frame, .ready)
-        case .showingResult(let end, _, _):
+        case .showingResult(let end, _):
             let sand = max(0, Double((end.limit - end.duration).nanoseconds) / Double(end.limit.nanoseconds))
             switch end.outcome {
             case .inTime:

@@ -80,10 +80,15 @@ public final class CounterController: @unchecked Sendable {
         perform(engine.advance(to: clock.now()))
     }
 
-    /// The hub's answer to the call button.
-    public func callAnswered(_ answer: CallAnswer) {
-        logger.notice("call button: \(answer)")
-        perform(engine.callAnswered(answer, at: clock.now()))
+    /// The hub's answer to call `number` of the call button.
+    public func callAnswered(_ answer: CallAnswer, call number: Int) {
+        if engine.machine.isWaiting(forCall: number) {
+            logger.notice("call button: \(answer)")
+        } else {
+            logger.warning(
+                "call button: \(answer), too late for the counter (it stopped waiting); if a ticket was called, call again or fetch the applicant by voice")
+        }
+        perform(engine.callAnswered(answer, call: number, at: clock.now()))
     }
 
     /// A supervisor's message (USB export), shown while idle; its sound only if idle now.
@@ -115,9 +120,9 @@ public final class CounterController: @unchecked Sendable {
                 hardware.buzzer.play(pattern)
             case .light(let state):
                 hardware.lights.set(state)
-            case .callNext:
+            case .callNext(let number):
                 if let caller {
-                    caller.callNext()
+                    caller.callNext(number: number)
                 } else {
                     logger.warning("call button pressed, but this counter calls no hub")
                 }

@@ -9,8 +9,8 @@ import Synchronization
 public enum CounterEvent: Sendable {
     /// An edge of either button with its kernel timestamp.
     case edge(ButtonEdge)
-    /// The hub's answer to the call button (`TicketCaller`).
-    case callAnswered(CallAnswer)
+    /// The hub's answer to call `number` of the call button (`TicketCaller`).
+    case callAnswered(CallAnswer, call: Int)
     /// A supervisor's message (USB export), shown while idle; its sound only if idle now.
     case notice(DisplayFrame?, sound: SoundPattern?)
     /// The button went away for good (`q` or end of input in the simulator).
@@ -65,7 +65,7 @@ public final class CounterLoop: Sendable {
             for event in events {
                 switch event {
                 case .edge(let edge): controller.handle(edge)
-                case .callAnswered(let answer): controller.callAnswered(answer)
+                case .callAnswered(let answer, let number): controller.callAnswered(answer, call: number)
                 case .notice(let frame, let sound): controller.setNotice(frame, sound: sound)
                 case .buttonGone:
                     logger.notice("button input ended")

@@ -56,7 +56,7 @@ public struct Daemon: Sendable {
         let loop = CounterLoop()
         let caller = HubTicketCaller(
             hub: configuration.pushHub, token: configuration.queueToken, counterID: configuration.counterID,
-            logger: logger, answered: { loop.post(.callAnswered($0)) })
+            logger: logger, answered: { loop.post(.callAnswered($0, call: $1)) })
         let recorder = SessionRecorder(
             store: store, counterID: configuration.counterID, bootID: BootID.current(), logger: logger,
             checkpoints: .init(key: deviceKey, lastAt: Date()), metrics: metrics)

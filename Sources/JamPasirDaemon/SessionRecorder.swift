@@ -70,6 +70,19 @@ public final class SessionRecorder: @unchecked Sendable {
         worker.flush()
     }
 
+    /// A ticket the store will not take (the hub's answer is checked before, so this should not
+    /// happen) must not cost the session: it is recorded without one.
+    private func beginKeepingTheSession(_ session: inout SessionRecord) throws -> Int64 {
+        do {
+            return try store.begin(session)
+        } catch {
+            guard let ticket = session.ticket else { throw error }
+            logger.error("session start not recorded with ticket \(ticket.terminalSafe): \(error); recording it without")
+            session.ticket = nil
+            return try store.begin(session)
+        }
+    }
+
     private func write(_ event: SessionEvent, wallTime: Date, clockSynchronized: Bool, edges: [ButtonEdge]) {
         let journal = edges.isEmpty ? nil : EdgeJournal.encode(edges)
         switch event {
@@ -78,9 +91,9 @@ public final class SessionRecorder: @unchecked Sendable {
                 counterID: counterID, bootID: bootID, startedAt: wallTime, startedMonotonicNs: at.nanoseconds,
                 clockSynchronized: clockSynchronized, limitMs: limit.millisecondsRoundedUp, ticket: ticket)
             do {
-                session.id = try store.begin(session)
+                session.id = try beginKeepingTheSession(&session)
                 var metadata: Logger.Metadata = ["limit_ms": "\(session.limitMs)"]
-                if let ticket { metadata["ticket"] = "\(ticket)" }
+                if let ticket = session.ticket { metadata["ticket"] = "\(ticket)" }
                 logger.info("session \(session.id!) started", metadata: metadata)
             } catch {
                 logger.error("could not record the start of a session: \(error)")

@@ -7,7 +7,7 @@ import Logging
 /// `callNext` returns at once, and the answer reaches the loop later as
 /// `CounterEvent.callAnswered` (the daemon: `HubTicketCaller`; tests: a fake answered by hand).
 public protocol TicketCaller: Sendable {
-    func callNext()
+    func callNext(number: Int)
 }
 
 /// The daemon's caller: one call at a time on a thread of its own, so a hub that does not answer
@@ -19,11 +19,11 @@ final class HubTicketCaller: TicketCaller {
     private let token: String?
     private let counterID: String
     private let logger: Logger
-    private let answered: @Sendable (CallAnswer) -> Void
+    private let answered: @Sendable (CallAnswer, Int) -> Void
 
     init(
         hub: String?, token: String?, counterID: String, logger: Logger,
-        answered: @escaping @Sendable (CallAnswer) -> Void
+        answered: @escaping @Sendable (CallAnswer, Int) -> Void
     ) {
         self.hub = hub
         self.token = token
@@ -32,19 +32,19 @@ final class HubTicketCaller: TicketCaller {
         self.answered = answered
     }
 
-    func callNext() {
+    func callNext(number: Int) {
         worker.submit { [self] in
             guard let hub, let token else {
                 logger.warning(
                     "call button: this counter has no hub to call: set push.hub and queue.token (the hub's) in the configuration")
-                answered(.unreachable)
+                answered(.unreachable, number)
                 return
             }
             do {
-                answered(try QueueCall.call(counter: counterID, token: token, hub: hub))
+                answered(try QueueCall.call(counter: counterID, token: token, hub: hub), number)
             } catch {
                 logger.warning("call button: \(error); the counter times as before")
-                answered(.unreachable)
+                answered(.unreachable, number)
             }
         }
     }

@@ -71,10 +71,10 @@ public final class CounterRig: Sendable {
         await edge(.released, at: seconds + hold, button: button)
     }
 
-    /// The hub's answer to the call button arrives at `seconds`.
+    /// The hub's answer to the last call arrives at `seconds`.
     public func answerCall(_ answer: CallAnswer, at seconds: Double) async {
         await run(until: seconds)
-        controller.callAnswered(answer)
+        controller.callAnswered(answer, call: caller.calls)
     }
 
     /// Everything recorded so far is in the store.
@@ -96,12 +96,13 @@ public final class CounterRig: Sendable {
     }
 }
 
-/// The call button's hub, answered by the test: counts the calls asked of it.
+/// The call button's hub, answered by the test: keeps the number of the last call asked of it.
 public final class FakeTicketCaller: TicketCaller {
-    private let count = Mutex(0)
+    private let last = Mutex(0)
 
     public init() {}
 
-    public func callNext() { count.withLock { $0 += 1 } }
-    public var calls: Int { count.withLock { $0 } }
+    public func callNext(number: Int) { last.withLock { $0 = number } }
+    /// The number of the last call (as many as were made: they are numbered from 1).
+    public var calls: Int { last.withLock { $0 } }
 }

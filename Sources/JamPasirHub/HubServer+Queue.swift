@@ -142,11 +142,13 @@ extension HubServer {
     }
 
     /// `A-037`: one to three capital letters, a dash, digits.
+    /// `A-037`: one to three capital letters, a dash, one to six digits. Judged on the bytes:
+    /// a Character may hide combining marks or joiners behind a letter.
     static func isTicketLabel(_ text: String) -> Bool {
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        let parts = text.utf8.split(separator: UInt8(ascii: "-"), omittingEmptySubsequences: false)
         guard parts.count == 2, (1...3).contains(parts[0].count), (1...6).contains(parts[1].count) else { return false }
-        let letters = parts[0].allSatisfy { ("A"..."Z").contains($0) }
-        let digits = parts[1].allSatisfy { $0.isASCII && $0.isNumber }
+        let letters = parts[0].allSatisfy { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }
+        let digits = parts[1].allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
         return letters && digits
     }
 

@@ -298,11 +298,13 @@ public enum BundlePush {
 }
 
 /// A request to a hub: one POST on a fresh connection, its status and body (at most 64 KiB).
+/// `timeout` bounds each connect, send and receive; `within` the whole exchange from the call.
 enum HubClient {
     static func post(
         _ target: String, headers: [String: String] = [:], body: Data = Data(), contentType: String, to address: String,
         timeout: Int, within seconds: Double
     ) throws(TCP.Failure) -> (status: Int, body: Data) {
+        let deadline = Date().addingTimeInterval(seconds)
         var lastError = "no address"
         for candidate in try TCP.resolve(address, passive: false) {
             let fd = socket(candidate.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -319,7 +321,6 @@ enum HubClient {
             let extra = headers.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)\r\n" }.joined()
             let head =
                 "POST \(target) HTTP/1.1\r\nHost: \(address)\r\nContent-Type: \(contentType)\r\n\(extra)Content-Length: \(body.count)\r\nConnection: close\r\n\r\n"
-            let deadline = Date().addingTimeInterval(seconds)
             try TCP.sendAll(fd, Data(head.utf8) + body, deadline: deadline)
             let response = try TCP.receive(fd, limit: 64 << 10, deadline: deadline) { _ in false }
             guard let parsed = HTTPHead(response), parsed.firstLine.count >= 2, let status = Int(parsed.firstLine[1])

@@ -133,7 +133,9 @@ public final class HubStore: Sendable {
             try db.execute(
                 sql: """
                     ALTER TABLE session ADD COLUMN ticket TEXT
-                      CHECK (ticket IS NULL OR (typeof(ticket) = 'text' AND length(ticket) BETWEEN 3 AND 10));
+                      CHECK (ticket IS NULL OR (typeof(ticket) = 'text' AND length(ticket) BETWEEN 3 AND 10
+                        AND ticket GLOB '[A-Z]*-[0-9]*' AND ticket NOT GLOB '*[^-A-Z0-9]*'
+                        AND ticket NOT GLOB '*-*-*' AND ticket NOT GLOB '*[0-9]*-*' AND ticket NOT GLOB '*-*[A-Z]*'));
                     CREATE INDEX session_ticket ON session(counter_id, ticket) WHERE ticket IS NOT NULL;
                     """)
         }

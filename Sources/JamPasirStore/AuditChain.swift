@@ -306,6 +306,14 @@ public enum AuditChain {
                             "session \(id) was changed after it was recorded (audit entry \(seq)): it now reads \(current), the chain says \(fields)"
                     )
                 }
+                // Entries from before format 3 do not cover the ticket: it must still be empty.
+                if format < .ticketed, let ticket = entry[ticketColumn] as String? {
+                    throw Break(
+                        seq: seq,
+                        description:
+                            "session \(id) carries ticket \(ticket) that its audit entry \(seq), written before tickets were recorded, cannot have: added afterwards"
+                    )
+                }
                 chainedSessions.insert(id)
             case .export?:
                 guard let id = subject, try exportFields(db, id: id, format: format) == fields else {
@@ -333,6 +341,14 @@ public enum AuditChain {
             }
             previous = entry["hash"]
             expectedSeq += 1
+        }
+        // Sessions sealed when the chain started were recorded long before any ticket.
+        if let id = try Int64.fetchOne(
+            db, sql: "SELECT id FROM session WHERE id <= ? AND ticket IS NOT NULL ORDER BY id LIMIT 1",
+            arguments: [sealed.sessions])
+        {
+            throw Break(
+                seq: 1, description: "session \(id), sealed when the chain started, carries a ticket: added afterwards")
         }
         // Every finished session and every export after the seal must be in the chain.
         let finished = try Int64.fetchAll(

@@ -107,8 +107,12 @@ enum StoreMigrations {
             // format 3 on (AuditChain.Format.ticketed). Sessions before it served none.
             try db.execute(
                 sql: """
+                    -- Letters, a dash, digits (`A-037`): nothing a spreadsheet or a terminal could take
+                    -- for a command.
                     ALTER TABLE session ADD COLUMN ticket TEXT
-                      CHECK (ticket IS NULL OR (typeof(ticket) = 'text' AND length(ticket) BETWEEN 3 AND 10))
+                      CHECK (ticket IS NULL OR (typeof(ticket) = 'text' AND length(ticket) BETWEEN 3 AND 10
+                        AND ticket GLOB '[A-Z]*-[0-9]*' AND ticket NOT GLOB '*[^-A-Z0-9]*'
+                        AND ticket NOT GLOB '*-*-*' AND ticket NOT GLOB '*[0-9]*-*' AND ticket NOT GLOB '*-*[A-Z]*'))
                     """)
         }
         return migrator

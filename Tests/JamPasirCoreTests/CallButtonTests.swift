@@ -52,14 +52,42 @@ struct CallButtonTests {
         #expect(h.ends.map(\.outcome) == [.inTime])
     }
 
-    @Test func aStartPressWhileCallingStartsTheSessionAndALateTicketWaitsSilently() {
+    /// A session started while `CALL` shows serves someone not called; the answer that comes
+    /// after is not taken, and neither is one that comes after `CALL` gave way.
+    @Test func anAnswerTheOfficerNeverSawIsNotTaken() {
         var h = EngineHarness()
         h.run(
-            Input.call(1) + Input.tap(2) + [.answer(3, .called(ticket: "A-038"))] + Input.tap(30) + Input.tap(40),
-            until: 45)
+            Input.call(1) + Input.tap(2) + [.answer(3, .called(ticket: "A-038"))] + Input.tap(30)
+                + Input.call(50) + [.answer(62, .called(ticket: "A-039"))] + Input.tap(70) + Input.tap(80),
+            until: 90)
         #expect(h.frame(at: 3.5) == "1:59")  // the countdown keeps the display
-        #expect(!h.sounds.contains { $0.at == .seconds(3) })
-        #expect(h.startedTickets == [nil, Optional("A-038")])
+        #expect(!h.sounds.contains { $0.at == .seconds(3) || $0.at == .seconds(62) })
+        #expect(h.frame(at: 63) == "2:00")
+        #expect(h.startedTickets == [nil, nil])
+    }
+
+    @Test func aCalledTicketNotServedWithinHalfAnHourGoesToNobody() {
+        var h = EngineHarness()
+        h.run(Input.call(1) + [.answer(1.5, .called(ticket: "A-001"))] + Input.tap(1802) + Input.tap(1810), until: 1820)
+        #expect(h.startedTickets == [nil])
+    }
+
+    @Test func aNewCallDropsTheTicketOfTheLast() {
+        var h = EngineHarness()
+        h.run(
+            Input.call(1) + [.answer(1.5, .called(ticket: "A-001"))] + Input.call(10) + [.answer(10.5, .nobodyWaiting)]
+                + Input.tap(20) + Input.tap(30),
+            until: 40)
+        #expect(h.calls.count == 2)
+        #expect(h.startedTickets == [nil])
+    }
+
+    /// A second tap of the stop, however the call button was pressed between, is a double press.
+    @Test func theRearmGuardHoldsAcrossACall() {
+        var h = EngineHarness()
+        h.run(Input.tap(1) + Input.tap(30) + Input.call(30.2) + Input.tap(30.5), until: 35)
+        #expect(h.starts == [.seconds(1)])
+        #expect(h.calls.count == 1)
     }
 
     @Test func aCallDuringTheResultIsTaken() {

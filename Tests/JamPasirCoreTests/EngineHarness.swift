@@ -42,7 +42,10 @@ struct EngineHarness {
             case .answer(let s, let answer):
                 advance(to: .seconds(s))
                 now = .seconds(s)
-                record(engine.callAnswered(answer, at: now))
+                let number = log.last { if case .callNext = $0.action { true } else { false } }.flatMap {
+                    if case .callNext(let number) = $0.action { number } else { nil }
+                } ?? 0
+                record(engine.callAnswered(answer, call: number, at: now))
                 continue
             }
             advance(to: edge.at)
@@ -87,7 +90,7 @@ struct EngineHarness {
 
     /// When the engine asked the hub for the next ticket.
     var calls: [MonotonicInstant] {
-        log.compactMap { $0.action == .callNext ? $0.at : nil }
+        log.compactMap { if case .callNext = $0.action { $0.at } else { nil } }
     }
 
     var ends: [SessionEnd] {

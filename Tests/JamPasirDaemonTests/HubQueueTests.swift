@@ -290,3 +290,34 @@ extension HubQueueTests {
         #expect(alone.quit() == 0)
     }
 }
+
+extension HubQueueTests {
+    /// What a hub answers (or something posing as one on the LAN) is checked before the counter
+    /// shows it or stores it: a label of letters, a dash and digits, judged on its bytes.
+    @Test(arguments: [
+        #"{"ticket":"A\u0308-001"}"#, #"{"ticket":"A\u200d\u200d\u200d\u200d\u200d\u200d-1"}"#,
+        #"{"ticket":"=HYPERLINK(1)"}"#, #"{"ticket":"A-001\u001b[2J"}"#, #"{"ticket":"AAAA-1"}"#,
+    ])
+    func aFakeHubsTicketIsRefused(_ body: String) throws {
+        let fake = Process()
+        fake.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        fake.arguments = [
+            "-c",
+            """
+            import socket, sys
+            s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1); print(s.getsockname()[1], flush=True)
+            c, _ = s.accept(); c.recv(65536); body = sys.argv[1].encode()
+            c.sendall(b"HTTP/1.1 200 OK\\r\\nContent-Length: %d\\r\\n\\r\\n" % len(body) + body); c.close()
+            """, body,
+        ]
+        let output = Pipe()
+        fake.standardOutput = output
+        try fake.run()
+        defer { fake.terminate() }
+        let port = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(throws: QueueCall.Failure.self) {
+            try QueueCall.call(counter: "loket-1", token: Self.token, hub: "127.0.0.1:\(port)")
+        }
+    }
+}

@@ -191,4 +191,16 @@ struct ChainFormatTests {
             #expect(verify.output.contains("session \(session) was changed after it was recorded"), "\(verify.output)")
         }
     }
+
+    /// A ticket written afterwards onto a session chained before tickets were (format 1 or 2, or
+    /// sealed at the chain's start) is caught, though its entry never covered the column.
+    @Test func aTicketAddedToAnOlderSessionIsCaught() throws {
+        try writeUntypedStore()
+        do { _ = try SessionStore(path: path, access: .readWrite) }  // migrates to v6
+        #expect(try runBuilt("jampasir", ["verify", "--store", path]).status == 0)
+        try tamperWithStore(at: path, "UPDATE session SET ticket = 'A-001' WHERE id = 2;")
+        let verify = try runBuilt("jampasir", ["verify", "--store", path])
+        #expect(verify.status == 1)
+        #expect(verify.output.contains("session 2 carries ticket A-001 that its audit entry"), "\(verify.output)")
+    }
 }
