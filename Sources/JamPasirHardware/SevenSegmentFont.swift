@@ -48,9 +48,10 @@ public enum SevenSegmentFont {
         "y": b | c | d | f | g,
     ]
 
-    /// The segments for a character; characters without a glyph show as blank.
+    /// The segments for a character, in the other case where only that one has a glyph (a
+    /// ticket's `B` shows as `b`); characters without a glyph show as blank.
     public static func segments(for character: Character) -> UInt8 {
-        glyphs[character] ?? 0
+        glyphs[character] ?? glyphs[Character(character.lowercased())] ?? glyphs[Character(character.uppercased())] ?? 0
     }
 
     /// Whether the font can draw the character.

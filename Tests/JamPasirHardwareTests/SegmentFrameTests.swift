@@ -21,11 +21,20 @@ struct SegmentFrameTests {
         let frames: [DisplayFrame] = [
             .clock(seconds: 120, negative: false), .clock(seconds: 7, negative: true), .free, .cancelled,
             .fault(.stuckButton), .clock(seconds: 600, negative: false), .clock(seconds: 10_000, negative: true),
+            .calling, .nobodyWaiting, .fault(.hubUnreachable), .ticket("A-037"),
         ]
         for frame in frames {
             #expect(frame.characters.allSatisfy(SevenSegmentFont.canDraw), "\(frame)")
             #expect(SegmentDecoder.text(SegmentFrame(frame)) == frame.description)
         }
+    }
+
+    /// A ticket letter the font has only in the other case is drawn in that case (`B-037` as
+    /// `b037`); one it has in neither is blank, never a wrong glyph.
+    @Test func ticketLettersFallBackToTheirOtherCase() {
+        #expect(SegmentDecoder.text(SegmentFrame(.ticket("B-037"))) == "b037")
+        #expect(SegmentDecoder.text(SegmentFrame(.ticket("D-001"))) == "d001")
+        #expect(SevenSegmentFont.segments(for: "K") == 0)
     }
 
     @Test func brightnessFollowsTheFrame() {
