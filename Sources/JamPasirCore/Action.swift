@@ -55,5 +55,5 @@ public struct SessionEnd: Equatable, Sendable {
 
     public var duration: Duration { endedAt - startedAt }
     /// A cancel after the limit is allowed but reported as such.
-    public var endedAfterLimit: Bool { duration > limit }
+    package var endedAfterLimit: Bool { duration > limit }
 }

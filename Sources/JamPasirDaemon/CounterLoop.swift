@@ -86,7 +86,7 @@ public final class CounterLoop: Sendable {
     }
 
     /// `run` on a thread of its own, `jampasir-loop`; returns when the loop has ended.
-    public func runOnOwnThread(
+    package func runOnOwnThread(
         controller: CounterController, button: any ButtonInput, clock: any MonotonicClock, logger: Logger,
         watchdog: Duration? = nil, notify: @escaping @Sendable (String) -> Void = { _ in }
     ) async {

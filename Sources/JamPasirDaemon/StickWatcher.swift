@@ -112,7 +112,7 @@ public final class StickWatcher: Sendable {
     }
 
     /// Whether an export is running (or waiting to run).
-    public var isBusy: Bool { state.withLock { $0.exporting != nil || $0.waiting != nil } }
+    package var isBusy: Bool { state.withLock { $0.exporting != nil || $0.waiting != nil } }
 
     private func start(_ stick: Stick, _ device: MediaDevice) {
         let busy = state.withLock { state -> Bool in

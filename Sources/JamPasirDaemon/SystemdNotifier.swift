@@ -20,7 +20,7 @@ public struct SystemdNotifier: Sendable {
         }
     }
 
-    public var isActive: Bool { socketPath != nil }
+    package var isActive: Bool { socketPath != nil }
 
     /// Sends `state` (newline-separated assignments); returns whether it was sent.
     @discardableResult

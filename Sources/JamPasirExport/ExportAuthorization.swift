@@ -29,7 +29,7 @@ public enum ExportAuthorization {
         return "sha256:" + SHA256.hash(data: Data(trimmed.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
-    public static func isValidFingerprint(_ text: String) -> Bool {
+    package static func isValidFingerprint(_ text: String) -> Bool {
         text.hasPrefix("sha256:") && text.count == 71 && text.dropFirst(7).allSatisfy(\.isHexDigit)
     }
 

@@ -55,7 +55,7 @@ public enum SevenSegmentFont {
     }
 
     /// Whether the font can draw the character.
-    public static func canDraw(_ character: Character) -> Bool {
+    package static func canDraw(_ character: Character) -> Bool {
         glyphs[character] != nil
     }
 }

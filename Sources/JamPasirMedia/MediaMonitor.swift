@@ -23,7 +23,7 @@ public final class MediaMonitor: Sendable {
     }
 
     /// The block devices present now (one enumeration, no monitoring).
-    public static func presentDevices() throws(SystemError) -> [MediaDevice] {
+    package static func presentDevices() throws(SystemError) -> [MediaDevice] {
         let collector = Collector()
         guard jp_udev_enumerate_block(nil, Collector.callback, Unmanaged.passUnretained(collector).toOpaque()) >= 0
         else {

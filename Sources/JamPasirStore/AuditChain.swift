@@ -419,7 +419,7 @@ extension SessionStore {
     }
 
     /// Whether the entry an older export sealed is still in this store's chain, unchanged.
-    public func chainContains(_ head: AuditChain.Head) throws(StoreError) -> Bool {
+    package func chainContains(_ head: AuditChain.Head) throws(StoreError) -> Bool {
         try read { db in
             try String.fetchOne(db, sql: "SELECT hash FROM audit WHERE seq = ?", arguments: [head.seq]) == head.hash
         }

@@ -61,7 +61,7 @@ public struct SessionRecord: Codable, Equatable, Sendable, FetchableRecord, Muta
         self.freeService = freeService
     }
 
-    public var isOpen: Bool { outcome == nil }
+    package var isOpen: Bool { outcome == nil }
 
     /// Decoded column by column: GRDB's Codable path cost most of the time of a long export.
     public init(row: Row) throws {

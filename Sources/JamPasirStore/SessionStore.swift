@@ -204,7 +204,7 @@ public final class SessionStore: Sendable {
     }
 
     /// A PRAGMA's value as this connection sees it (for diagnostics and tests).
-    public func pragma(_ name: String) throws(StoreError) -> String? {
+    package func pragma(_ name: String) throws(StoreError) -> String? {
         try write { db in try String.fetchOne(db, sql: "PRAGMA \(name)") }
     }
 
