@@ -40,12 +40,20 @@ public final class CounterLoop: Sendable {
     /// Runs on the calling thread until `.stop` or `.buttonGone`, then shuts the controller down
     /// (an open session is recorded as interrupted). With `watchdog`, `notify("WATCHDOG=1")` is
     /// sent from this loop at that interval, so a loop that hangs stops the pings and systemd
-    /// restarts the daemon; `notify("STATUS=…")` follows the counter's state.
+    /// restarts the daemon; `notify("STATUS=…")` follows the counter's state. With
+    /// `realTimePriority`, the loop's thread asks for SCHED_FIFO at that priority first.
     public func run(
         controller: CounterController, button: any ButtonInput, callButton: (any ButtonInput)? = nil,
-        clock: any MonotonicClock, logger: Logger, watchdog: Duration? = nil,
+        clock: any MonotonicClock, logger: Logger, watchdog: Duration? = nil, realTimePriority: Int32? = nil,
         notify: @Sendable (String) -> Void = { _ in }
     ) {
+        if let priority = realTimePriority {
+            if let failure = raiseToRealTime(priority: priority) {
+                logger.notice("countdown loop: \(failure); it runs at ordinary priority")
+            } else {
+                logger.info("countdown loop at real-time priority \(priority) (SCHED_FIFO)")
+            }
+        }
         button.start(edge: { [self] in post(.edge($0)) }, gone: { [self] in post(.buttonGone) })
         // The call button only helps: without it the counter times as before.
         callButton?.start(edge: { [self] in post(.edge($0)) }, gone: {})
@@ -88,13 +96,13 @@ public final class CounterLoop: Sendable {
     /// `run` on a thread of its own, `jampasir-loop`; returns when the loop has ended.
     package func runOnOwnThread(
         controller: CounterController, button: any ButtonInput, clock: any MonotonicClock, logger: Logger,
-        watchdog: Duration? = nil, notify: @escaping @Sendable (String) -> Void = { _ in }
+        watchdog: Duration? = nil, realTimePriority: Int32? = nil, notify: @escaping @Sendable (String) -> Void = { _ in }
     ) async {
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             startThread(named: "jp-loop") {
                 self.run(
                     controller: controller, button: button, clock: clock, logger: logger, watchdog: watchdog,
-                    notify: notify)
+                    realTimePriority: realTimePriority, notify: notify)
                 done.resume()
             }
         }

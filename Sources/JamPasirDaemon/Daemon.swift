@@ -22,6 +22,10 @@ public struct Daemon: Sendable {
         case simulate
     }
 
+    /// SCHED_FIFO priority of the countdown's loop and the display's thread (the unit's
+    /// `LimitRTPRIO`): above every ordinary thread, below the kernel's own.
+    package static let realTimePriority: Int32 = 10
+
     /// Exit statuses from sysexits.h, so that systemd and a technician can tell causes apart.
     public enum ExitStatus {
         public static let ioError: Int32 = 74
@@ -91,7 +95,7 @@ public struct Daemon: Sendable {
         }
         loop.run(
             controller: controller, button: hardware.button, callButton: hardware.callButton, clock: clock, logger: logger,
-            watchdog: notifier.watchdogInterval, notify: { notifier.notify($0) })
+            watchdog: notifier.watchdogInterval, realTimePriority: Self.realTimePriority, notify: { notifier.notify($0) })
         notifier.notify("STOPPING=1")
         monitor?.stop()
         displayWorker?.finish(within: .seconds(1))

@@ -73,17 +73,23 @@ struct HardwareFactory {
         case .tm1637:
             guard let clockLine = lines.displayClock, let dataLine = lines.displayData else { return nil }
             let halfBit = Duration.microseconds(display.bitDelayMicroseconds)
-            return DisplayWorker(name: name, clock: clock, logger: logger, healthChanged: report) {
+            return DisplayWorker(
+                name: name, clock: clock, logger: logger, healthChanged: report, realTimePriority: Daemon.realTimePriority
+            ) {
                 TM1637Display(wires: try GPIOTM1637Wires(clock: clockLine, data: dataLine, halfBit: halfBit))
             }
         case .ht16k33:
             let (bus, address) = (display.i2cBus, display.i2cAddress)
-            return DisplayWorker(name: name, clock: clock, logger: logger, healthChanged: report) {
+            return DisplayWorker(
+                name: name, clock: clock, logger: logger, healthChanged: report, realTimePriority: Daemon.realTimePriority
+            ) {
                 HT16K33Display(bus: try LinuxI2CDevice(bus: bus, address: address))
             }
         case .max7219:
             let (path, chain) = (display.spiDevice, display.chainLength)
-            return DisplayWorker(name: name, clock: clock, logger: logger, healthChanged: report) {
+            return DisplayWorker(
+                name: name, clock: clock, logger: logger, healthChanged: report, realTimePriority: Daemon.realTimePriority
+            ) {
                 MAX7219Display(bus: try LinuxSPIDevice(path: path), chainLength: chain)
             }
         }

@@ -40,7 +40,7 @@ public final class DisplayWorker: SegmentDisplay, Sendable {
     /// `clock`, the counter's one time base.
     public init(
         name: String, clock: any MonotonicClock = SystemMonotonicClock(), logger: Logger, backoff: Backoff = Backoff(),
-        healthChanged: @escaping @Sendable (Health) -> Void = { _ in },
+        healthChanged: @escaping @Sendable (Health) -> Void = { _ in }, realTimePriority: Int32? = nil,
         open: @escaping @Sendable () throws -> any SegmentDisplay
     ) {
         self.name = name
@@ -49,7 +49,13 @@ public final class DisplayWorker: SegmentDisplay, Sendable {
         self.healthChanged = healthChanged
         self.open = open
         self.logger = logger
-        startThread(named: "jp-display") { [self] in serve() }
+        startThread(named: "jp-display") { [self] in
+            // A frame handed over is on the wire at once, whatever else the machine is doing.
+            if let priority = realTimePriority, let failure = raiseToRealTime(priority: priority) {
+                logger.notice("\(name) display: \(failure); it runs at ordinary priority")
+            }
+            serve()
+        }
     }
 
     public func show(_ segments: SegmentFrame) {

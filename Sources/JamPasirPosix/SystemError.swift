@@ -70,3 +70,13 @@ public func startThread(named name: String, _ body: @escaping @Sendable () -> Vo
     // Not a precondition: a release build drops its message, and this one names the cause.
     if made != 0 { fatalError("\(SystemError("cannot start thread \(name)", code: made))") }
 }
+
+/// Puts the calling thread under SCHED_FIFO at `priority`, above every ordinary thread: for the
+/// countdown's deadlines. Nil when done; otherwise why not (the unit's `LimitRTPRIO` allows it,
+/// a development shell usually does not), and the thread keeps its ordinary priority.
+public func raiseToRealTime(priority: Int32) -> SystemError? {
+    var parameters = sched_param()
+    parameters.sched_priority = priority
+    let failed = pthread_setschedparam(pthread_self(), SCHED_FIFO, &parameters)
+    return failed == 0 ? nil : SystemError("cannot take real-time priority \(priority) (SCHED_FIFO)", code: failed)
+}

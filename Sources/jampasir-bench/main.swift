@@ -48,6 +48,10 @@ LoggingSystem.bootstrap { label in
     return handler
 }
 let logger = Logger(label: "jampasir-bench")
+/// The loop's priority as the daemon asks for it (SCHED_FIFO, granted to root and under the
+/// unit's LimitRTPRIO); `JAMPASIR_BENCH_PRIORITY=ordinary` measures without it.
+let loopPriority: Int32? =
+    ProcessInfo.processInfo.environment["JAMPASIR_BENCH_PRIORITY"] == "ordinary" ? nil : Daemon.realTimePriority
 var arguments = Array(CommandLine.arguments.dropFirst())
 let command = arguments.isEmpty ? "" : arguments.removeFirst()
 
@@ -94,7 +98,10 @@ case "edge-to-frame":
     let (controller, recorder) = try wiring(storePath: directory + "/s.sqlite", display: display, clock: clock)
     let button = FakeButton()
     let loop = CounterLoop()
-    let running = Task { await loop.runOnOwnThread(controller: controller, button: button, clock: clock, logger: logger) }
+    let running = Task {
+        await loop.runOnOwnThread(
+            controller: controller, button: button, clock: clock, logger: logger, realTimePriority: loopPriority)
+    }
     try await Task.sleep(for: .milliseconds(200))
     var latencies: [Double] = []
     var firstUse = Double.nan
@@ -127,7 +134,10 @@ case "frame-timing":
     let (controller, recorder) = try wiring(storePath: directory + "/s.sqlite", display: display, clock: clock)
     let button = FakeButton()
     let loop = CounterLoop()
-    let running = Task { await loop.runOnOwnThread(controller: controller, button: button, clock: clock, logger: logger) }
+    let running = Task {
+        await loop.runOnOwnThread(
+            controller: controller, button: button, clock: clock, logger: logger, realTimePriority: loopPriority)
+    }
     try await Task.sleep(for: .milliseconds(200))
     let start = jp_monotonic_ns()
     button.press(at: MonotonicInstant(nanoseconds: start))

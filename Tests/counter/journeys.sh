@@ -51,6 +51,7 @@ wire() {
     echo 1 > $sim/live
     chip=$(cat $sim/bank0/chip_name); dev=$(cat $sim/dev_name)
     release
+    pull 8 pull-up      # the call button (journey 9), released
     pull 2 pull-down    # the TM1637 answers: DIO reads low at the ACK clock
 }
 line() { echo /sys/devices/platform/$(cat $sim/dev_name)/$(cat $sim/bank0/chip_name)/sim_gpio$1; }
@@ -207,8 +208,22 @@ install)
     check "  … the hub imported them" sh -c "journalctl -u jampasir-hub -q --no-pager --since @$t8 | grep -q '127.0.0.1: 200 imported: .*: 3 new sessions, 0 known'"
     check "  … a second push sends nothing" sh -c "systemctl start jampasir-push.service && journalctl -u jampasir-push -q --no-pager --since @$t8 | grep -q 'nothing new since the last push'"
     check "  … the timer is scheduled" sh -c "systemctl enable --now jampasir-push.timer && systemctl list-timers jampasir-push.timer --no-pager | grep -q jampasir-push.service"
-    check "  … the timing daemon still has no network access" sh -c "systemctl show -p RestrictAddressFamilies --value jampasird | grep -q AF_UNIX && ! systemctl show -p RestrictAddressFamilies --value jampasird | grep -q INET"
+    check "  … the timing daemon reaches the office's own network only" sh -c "systemctl show -p IPAddressDeny --value jampasird | grep -q '0.0.0.0/0' && systemctl show -p IPAddressAllow --value jampasird | grep -q '192.168.0.0/16'"
     journalctl -u jampasir-push -u jampasir-hub -q --no-pager --since "@$t8" | tail -n 6 | sed 's/^/# /'
+
+    # 9. The call button ("Panggil") on its own line, wired as Hardware/ says: the daemon, under
+    # its unit, asks the hub over the network for the next ticket; nobody waits here (no
+    # printer), so the display says nonE and the hub logs the call.
+    t9=$(date +%s); sleep 1
+    sed -i 's/^line = 0$/line = 0\ncall_line = 8/' /etc/jampasir/jampasir.toml
+    printf '[queue]\ntoken = "journeys-0123456789abcdef"\n' >> /etc/jampasir/jampasir.toml
+    systemctl restart jampasir-hub jampasird
+    check "call button: the service is back with button.call_line = 8" wait_for 60 active
+    check "  … the countdown runs at real-time priority under its unit" wait_for 30 sh -c "journalctl -u jampasird -q --no-pager --since @$t9 | grep -q 'countdown loop at real-time priority 10'"
+    check "  … jampasir doctor: the hub takes this counter's calls" sh -c "jampasir doctor --no-beep | grep -q \"ok    call button (button.call_line): hub 127.0.0.1:8790 takes this counter's calls\""
+    pull 8 pull-down; sleep 0.2; pull 8 pull-up
+    check "  … a press of the call line reaches the hub: nobody waiting" wait_for 30 sh -c "journalctl -u jampasird -q --no-pager --since @$t9 | grep -q 'call button: nobody waiting'"
+    check "  … and the hub logged the call from loket-3" sh -c "journalctl -u jampasir-hub -q --no-pager --since @$t9 | grep -q 'loket-3: nobody waiting'"
 
     # 7. Untrusted USB: the sticks above went through the USB policy; a keyboard and a network
     # adapter from the waiting room are enumerated but get no driver, and the journal says so.
