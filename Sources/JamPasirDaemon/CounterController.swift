@@ -82,13 +82,15 @@ public final class CounterController: @unchecked Sendable {
 
     /// The hub's answer to call `number` of the call button.
     public func callAnswered(_ answer: CallAnswer, call number: Int) {
+        let now = clock.now()
+        perform(engine.advance(to: now))  // a wait that ran out by now has ended before the answer is judged
         if engine.machine.isWaiting(forCall: number) {
             logger.notice("call button: \(answer)")
         } else {
             logger.warning(
                 "call button: \(answer), too late for the counter (it stopped waiting); if a ticket was called, call again or fetch the applicant by voice")
         }
-        perform(engine.callAnswered(answer, call: number, at: clock.now()))
+        perform(engine.callAnswered(answer, call: number, at: now))
     }
 
     /// A supervisor's message (USB export), shown while idle; its sound only if idle now.
