@@ -14,19 +14,11 @@ public enum QueueCall {
     /// call naming no counter is refused for the token first (403) and only then for the
     /// missing counter (400). For `jampasir doctor`.
     public static func check(token: String, hub address: String, seconds: Int = 3) throws(Failure) {
-        let status: Int
-        do {
-            status = try HubClient.post(
-                "/v1/queue/call", headers: ["X-JamPasir-Token": token], contentType: "text/plain", to: address,
-                timeout: seconds, within: Double(seconds)
-            ).status
-        } catch {
-            throw Failure(description: "hub \(address) (push.hub): \(error)")
-        }
+        let status = try post("/v1/queue/call", token: token, hub: address, seconds: seconds).status
         switch status {
         case 400: return
-        case 403: throw Failure(description: "hub \(address) refuses this counter's calls: queue.token must be the same here and on the hub")
-        case 404: throw Failure(description: "hub \(address) keeps no queue: start it with `jampasir hub serve` and its [queue] settings")
+        case 403: throw Failure(description: "hub \(address) refuses this counter's calls: \(sameToken)")
+        case 404: throw noQueue(address)
         default: throw Failure(description: "hub \(address) answered \(status) to a call")
         }
     }
@@ -35,14 +27,7 @@ public enum QueueCall {
     public static func call(counter: String, token: String, hub address: String, seconds: Int = 3)
         throws(Failure) -> CallAnswer
     {
-        let reply: (status: Int, body: Data)
-        do {
-            reply = try HubClient.post(
-                "/v1/queue/call?counter=\(counter)", headers: ["X-JamPasir-Token": token], contentType: "text/plain",
-                to: address, timeout: seconds, within: Double(seconds))
-        } catch {
-            throw Failure(description: "hub \(address) (push.hub): \(error)")
-        }
+        let reply = try post("/v1/queue/call?counter=\(counter)", token: token, hub: address, seconds: seconds)
         let object = try? JSONSerialization.jsonObject(with: reply.body) as? [String: Any]
         switch reply.status {
         case 200:
@@ -53,12 +38,31 @@ public enum QueueCall {
             }
             return .called(ticket: ticket)
         case 403:
-            throw Failure(description: "hub \(address) refused the call: queue.token must be the same here and on the hub")
+            throw Failure(description: "hub \(address) refused the call: \(sameToken)")
         case 404:
-            throw Failure(description: "hub \(address) keeps no queue: start it with `jampasir hub serve` and its [queue] settings")
+            throw noQueue(address)
         default:
             let detail = (object?["detail"] as? String).map { ": " + $0.terminalSafe } ?? ""
             throw Failure(description: "hub \(address) answered \(reply.status)\(detail)")
         }
+    }
+
+    /// One call request with the token, within `seconds` in all.
+    private static func post(_ target: String, token: String, hub address: String, seconds: Int)
+        throws(Failure) -> (status: Int, body: Data)
+    {
+        do {
+            return try HubClient.post(
+                target, headers: ["X-JamPasir-Token": token], contentType: "text/plain", to: address, timeout: seconds,
+                within: Double(seconds))
+        } catch {
+            throw Failure(description: "hub \(address) (push.hub): \(error)")
+        }
+    }
+
+    private static let sameToken = "queue.token must be the same here and on the hub"
+
+    private static func noQueue(_ address: String) -> Failure {
+        Failure(description: "hub \(address) keeps no queue: start it with `jampasir hub serve` and its [queue] settings")
     }
 }
