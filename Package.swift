@@ -72,7 +72,7 @@ let package = Package(
         .target(
             name: "JamPasirExport",
             dependencies: [
-                "JamPasirConfig", "JamPasirPosix", "JamPasirReports", "JamPasirStore",
+                "JamPasirConfig", "JamPasirPosix", "JamPasirQueue", "JamPasirReports", "JamPasirStore",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict),

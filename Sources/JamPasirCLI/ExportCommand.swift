@@ -73,7 +73,7 @@ public struct VerifyCommand: ParsableCommand {
         abstract:
             "Check an export folder (file hashes, manifest signature and signer, session count and id range), or with --store the store's audit chain.",
         discussion: """
-            jampasir verify DIR             checks one export folder
+            jampasir verify DIR             checks one export folder (a counter's, or a hub's queue export)
             jampasir verify --store PATH    walks the store's audit chain and names the first broken link
             jampasir verify --store PATH DIR  both, and that the export's chain head is still in the store's chain
             jampasir verify --store PATH --checkpoint FILE  the chain, and that a signed checkpoint's head is still in it

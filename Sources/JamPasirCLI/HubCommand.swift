@@ -14,7 +14,8 @@ import JamPasirPosix
 public struct HubCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "hub",
-        abstract: "The office hub: import counters' signed exports, list the counters, report on the office.",
+        abstract:
+            "The office hub: import counters' signed exports, list the counters, report on the office, keep the queue's records.",
         discussion: """
             The hub accepts exports signed by the office's counters (export.trusted_keys of its \
             configuration, or --trusted-keys FILE) and keeps every session once, by counter key and \
@@ -23,7 +24,7 @@ public struct HubCommand: ParsableCommand {
             """,
         subcommands: [
             HubImportCommand.self, HubServeCommand.self, HubForwardCommand.self, HubCountersCommand.self,
-            HubReportCommand.self, HubQueueCommand.self,
+            HubReportCommand.self, HubQueueCommand.self, HubVerifyCommand.self, HubExportCommand.self,
         ])
 
     public init() {}

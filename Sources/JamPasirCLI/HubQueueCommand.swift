@@ -1,8 +1,11 @@
 import ArgumentParser
 import Foundation
 import JamPasirConfig
+import JamPasirCore
+import JamPasirExport
 import JamPasirHub
 import JamPasirQueue
+import JamPasirStore
 
 /// `jampasir hub queue`: the second promise's figures, from the tickets the hub kept.
 public struct HubQueueCommand: ParsableCommand {
@@ -89,5 +92,98 @@ public struct HubQueueCommand: ParsableCommand {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
         return calendar.component(.hour, from: date)
+    }
+}
+
+/// `jampasir hub verify`: the queue's evidence, as the hub's store holds it.
+public struct HubVerifyCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check the queue's records in the hub's store: their chain, and that every ticket agrees with them.",
+        discussion: """
+            Each ticket's issue, warnings, breach, call and leaving are recorded as they happen, each \
+            record carrying the SHA-256 of the one before. This walks them from the first and compares \
+            what they say with the tickets the hall and the figures read: a record edited, removed or \
+            inserted, or a ticket changed by hand (a breach erased, a call moved), is named. Exit \
+            status 0: intact; 1: broken (one FAIL line each); 74: the store cannot be read.
+            """)
+
+    @OptionGroup var hub: HubOptions
+
+    public init() {}
+
+    public func run() throws {
+        let (_, store) = try hub.open()
+        let found: HubQueue.Verification
+        do {
+            found = try HubQueue.verify(store)
+        } catch {
+            throw CLIFailure(message: "\(error)", exitStatus: 74)
+        }
+        let head = found.head.map { ", the last \($0.seq) \($0.hash.prefix(16))…" } ?? ""
+        let before =
+            found.beforeChain == 0 ? "" : "; \(found.beforeChain) tickets from before the records began (not chained)"
+        print("\(found.records) queue records\(head); \(found.tickets) tickets agree with them\(before)".terminalSafe)
+        for problem in found.problems { print("FAIL \(problem)".terminalSafe) }
+        if !found.problems.isEmpty { throw ExitCode(1) }
+        print("OK \(store.path)".terminalSafe)
+    }
+}
+
+/// `jampasir hub export`: the queue's records, signed by the hub, for anyone to verify.
+public struct HubExportCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write the queue's records, chained and signed with the hub's key, for jampasir verify.",
+        discussion: """
+            Writes JAMPASIR-QUEUE/<UTC time>/ under DIR (a stick's mount point, or any folder): \
+            queue.csv, every record from the first (issued, voided, warned, breached, called, left, \
+            each with the hash of the one before), and manifest.json, signed with hub.key beside \
+            hub.store. The key is made at the first export: keep a copy with the hub's backups, and \
+            give its public key (printed here) to whoever checks the export (export.trusted_keys or \
+            jampasir verify --trusted-keys). A chain that does not verify is not signed (jampasir \
+            hub verify names what is wrong). Exit status 0: written; 65: the records are broken; \
+            66: the key cannot be read; 73: the folder cannot be written.
+            """)
+
+    @Option(name: .long, help: ArgumentHelp("Where to write (a stick's mount point, or a folder).", valueName: "dir"))
+    var to: String
+    @OptionGroup var hub: HubOptions
+
+    public init() {}
+
+    public func run() throws {
+        let (configuration, store) = try hub.open()
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: to, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw CLIFailure(
+                message: "export directory \(to) does not exist or is not a directory: give a stick's mount point or a folder",
+                exitStatus: 73)
+        }
+        let created = !FileManager.default.fileExists(atPath: store.keyPath)
+        let key: DeviceKey
+        do {
+            key = try DeviceKey.loadOrCreate(at: store.keyPath)
+        } catch {
+            throw CLIFailure(message: "\(error)".replacingOccurrences(of: "device key", with: "hub key"), exitStatus: 66)
+        }
+        if created { tellStandardError("jampasir: made the hub's signing key \(store.keyPath): keep a copy with the hub's backups") }
+        let result: ExportWriter.Result
+        do {
+            result = try QueueExport.write(into: to, office: configuration.queueOffice, key: key, at: Date()) { each in
+                try HubQueue.forEachRecord(in: store) { seq, parsed in
+                    switch parsed {
+                    case .success(let record): try each(record)
+                    case .failure(let malformed):
+                        throw CLIFailure(message: "record \(seq): \(malformed): run jampasir hub verify", exitStatus: 65)
+                    }
+                }
+            }
+        } catch {
+            throw CLIFailure(message: "queue export failed: \(error)", exitStatus: error.kind == .store ? 65 : 73)
+        }
+        let count = result.manifest.body.records?.count ?? 0
+        print("exported \(count) queue records to \(result.directory)".terminalSafe)
+        print("signed by the hub's key \(key.publicKeyFingerprint): public key \(key.publicKeyBase64)")
     }
 }

@@ -5,6 +5,8 @@ import JamPasirStore
 /// an Ed25519 signature by the counter's device key over all of that.
 public struct ExportManifest: Codable, Equatable, Sendable {
     public static let formatName = "jampasir-export-1"
+    /// A hub's queue export (`jampasir hub export`): `queue.csv`, its records counted in `records`.
+    public static let queueFormatName = "jampasir-queue-1"
 
     public struct File: Codable, Equatable, Sendable {
         public var name: String
@@ -45,9 +47,11 @@ public struct ExportManifest: Codable, Equatable, Sendable {
         /// The store's audit chain head when the export was made (absent in older exports):
         /// `jampasir verify --store` later shows whether history was rewritten since.
         public var chain: AuditChain.Head?
+        /// A queue export's records (their count and first and last `seq`); absent in a counter's.
+        public var records: SessionRange? = nil
 
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case format, sessions, files, chain
+            case format, sessions, files, chain, records
             case counterID = "counter_id"
             case exportedAt = "exported_at"
             case devicePublicKey = "device_public_key"

@@ -4,7 +4,7 @@ import JamPasirStore
 
 /// Checks an export folder: every file's size and SHA-256 against the manifest, the manifest's
 /// signature, the expected public key if one is given, and that the CSV holds exactly the
-/// sessions the manifest claims.
+/// sessions the manifest claims (a hub's queue export: exactly its chained records).
 public enum ExportVerifier {
     /// The audit chain head an export's manifest carries, if it is readable and has one.
     public static func chainHead(directory: String) -> AuditChain.Head? {
@@ -49,7 +49,8 @@ public enum ExportVerifier {
         }
         var problems: [String] = []
         let body = manifest.body
-        if body.format != ExportManifest.formatName { problems.append("unknown format \(body.format)") }
+        let isQueue = body.format == ExportManifest.queueFormatName
+        if body.format != ExportManifest.formatName && !isQueue { problems.append("unknown format \(body.format)") }
         if let expectedPublicKey, expectedPublicKey != body.devicePublicKey {
             problems.append(
                 "signed by a different device key (\(body.devicePublicKey)) than expected (\(expectedPublicKey))")
@@ -64,6 +65,7 @@ public enum ExportVerifier {
         }
         problems += folderProblems(directory, listed: body.files.map(\.name))
         var csv: Data?
+        let rowsFile = isQueue ? "queue.csv" : "sessions.csv"
         for file in body.files where isPlainName(file.name) {
             let path = directory + "/" + file.name
             // Anything but a plain file is named by folderProblems and never read.
@@ -90,10 +92,14 @@ public enum ExportVerifier {
             if digest != file.sha256 {
                 problems.append("\(file.name): SHA-256 does not match the manifest: the file was changed")
             }
-            if file.name == "sessions.csv" { csv = contents }
+            if file.name == rowsFile { csv = contents }
         }
-        if let csv {
-            problems += checkRows(String(decoding: csv, as: UTF8.self), against: body.sessions)
+        switch (csv, isQueue) {
+        case (let csv?, false): problems += checkRows(String(decoding: csv, as: UTF8.self), against: body.sessions)
+        case (let csv?, true): problems += QueueExport.problems(csv, manifest: body)
+        case (nil, true) where !body.files.contains(where: { $0.name == rowsFile }):
+            problems.append("a queue export without queue.csv in its manifest")
+        case (nil, _): break
         }
         return problems
     }

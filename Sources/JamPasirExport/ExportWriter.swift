@@ -55,32 +55,40 @@ public struct ExportWriter: Sendable {
     public func write(into root: String, at now: Date, progress: ((Int, Int) throws -> Void)? = nil) throws(Failure)
         -> Result
     {
+        try Self.publish(under: root, folders: ["JAMPASIR", counterID], at: now, fileNames: Self.fileNames) { staging in
+            try writeFiles(into: staging, at: now, progress: progress)
+        }
+    }
+
+    /// Makes `root/<folders…>/<UTC time>/`, filled by `files` in a hidden staging folder
+    /// and renamed into place only when complete: a power cut or a pulled stick at any instant
+    /// leaves at most a `.…partial` folder, never a folder that looks like an export.
+    static func publish(
+        under root: String, folders: [String], at now: Date, fileNames: [String],
+        _ files: (_ staging: String) throws -> ExportManifest
+    ) throws(Failure) -> Result {
         let stamp = Timestamp.iso8601(now).replacingOccurrences(of: ":", with: "").replacingOccurrences(
             of: ".", with: "")
         var parent = root
-        for component in ["JAMPASIR", counterID] {
+        for component in folders {
             parent += "/" + component
-            try Self.makeDirectory(parent, mustBeNew: false)
+            try makeDirectory(parent, mustBeNew: false)
         }
-        // Written in a hidden staging folder, renamed into place only when complete: a power cut
-        // or a pulled stick at any instant leaves at most a `.…partial` folder, never a folder
-        // that looks like an export.
         let final = parent + "/" + stamp
         let staging = parent + "/." + stamp + ".partial"
         var existing = stat()
         if lstat(final, &existing) == 0 { throw Failure(kind: .unsafePath, description: "\(final) already exists") }
-        try Self.makeDirectory(staging, mustBeNew: true)
+        try makeDirectory(staging, mustBeNew: true)
         do {
-            var result = try writeFiles(into: staging, at: now, progress: progress)
-            guard rename(staging, final) == 0 else { throw Self.failure(errno, path: final, doing: "rename into") }
-            try Self.syncDirectory(parent)
-            result.directory = final
-            return result
+            let manifest = try files(staging)
+            guard rename(staging, final) == 0 else { throw failure(errno, path: final, doing: "rename into") }
+            try syncDirectory(parent)
+            return Result(directory: final, manifest: manifest)
         } catch let failure as Failure {
-            Self.abandon(staging)
+            abandon(staging, fileNames)
             throw failure
         } catch {
-            Self.abandon(staging)
+            abandon(staging, fileNames)
             throw Failure(kind: .store, description: "reading the store for the export: \(error)")
         }
     }
@@ -90,7 +98,7 @@ public struct ExportWriter: Sendable {
 
     /// Best effort after a failure (the stick may be gone): the staging folder and whatever was
     /// already in it go. (Temporary files are removed as they are abandoned.)
-    private static func abandon(_ directory: String) {
+    private static func abandon(_ directory: String, _ fileNames: [String]) {
         for name in fileNames { unlink(directory + "/" + name) }
         rmdir(directory)
     }
@@ -105,7 +113,7 @@ public struct ExportWriter: Sendable {
     public static let progressStep = 2_000
 
     private func writeFiles(into directory: String, at now: Date, progress: ((Int, Int) throws -> Void)?) throws
-        -> Result
+        -> ExportManifest
     {
         let total = try store.count()
         let csv = try HashedFile(directory, "sessions.csv")
@@ -149,15 +157,20 @@ public struct ExportWriter: Sendable {
         let body = ExportManifest.Body(
             counterID: counterID, exportedAt: Timestamp.iso8601(now), sessions: range, files: files,
             devicePublicKey: key.publicKeyBase64, chain: head)
+        try progress?(range.count, total)
+        return try Self.sign(body, with: key, into: directory)
+    }
+
+    /// Signs `body` with `key` and writes it as `manifest.json`, the export's last file.
+    static func sign(_ body: ExportManifest.Body, with key: DeviceKey, into directory: String) throws -> ExportManifest {
         let manifest = ExportManifest(
             body: body, signature: try key.sign(try body.canonicalData()).base64EncodedString())
         let manifestFile = try HashedFile(directory, "manifest.json")
         let pretty = JSONEncoder()
         pretty.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         try manifestFile.write(String(decoding: try pretty.encode(manifest), as: UTF8.self) + "\n")
-        try progress?(range.count, total)
         _ = try manifestFile.commit()
-        return Result(directory: directory, manifest: manifest)
+        return manifest
     }
 
     /// Creates a directory without following links; an existing one must be a real directory.

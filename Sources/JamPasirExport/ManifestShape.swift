@@ -5,10 +5,11 @@ import Foundation
 /// the signature does not cover. JSONDecoder silently keeps one duplicate and ignores unknown
 /// keys, so the text is walked here first.
 enum ManifestShape {
-    /// The keys allowed in each object, by path: `` (the manifest), `sessions`, `files[]`, `chain`.
+    /// The keys allowed in each object, by path: `` (the manifest), `sessions`, `records`, `files[]`, `chain`.
     static let allowedKeys: [String: Set<String>] = [
         "": Set(ExportManifest.Body.CodingKeys.allCases.map(\.stringValue) + ["signature"]),
         "sessions": Set(ExportManifest.SessionRange.CodingKeys.allCases.map(\.stringValue)),
+        "records": Set(ExportManifest.SessionRange.CodingKeys.allCases.map(\.stringValue)),
         "files[]": Set(ExportManifest.File.CodingKeys.allCases.map(\.stringValue)),
         "chain": ["seq", "hash"],
     ]

@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import JamPasirCore
 import JamPasirExport
+import JamPasirQueue
 import JamPasirReports
 import JamPasirStore
 
@@ -72,6 +73,10 @@ public enum HubImport {
             return result
         }
         var body = manifest.body
+        guard body.format == ExportManifest.formatName else {
+            result.verdict = .refused("a hub's queue export, not a counter's sessions: check it with jampasir verify")
+            return result
+        }
         guard Self.isCounterID(body.counterID) else {
             result.verdict = .refused("the manifest's counter_id is not a counter's name (letters, digits, - _ .)")
             return result
@@ -154,7 +159,7 @@ public enum HubImport {
                 session.outcome == "open" || Outcome(rawValue: session.outcome) != nil,
                 Timestamp.date(session.startedAt) != nil, session.endedAt.map({ Timestamp.date($0) != nil }) ?? true,
                 session.outcome == "open" || session.freeService != nil,
-                session.ticket.map(HubServer.isTicketLabel) ?? true
+                session.ticket.map(Ticket.isLabel) ?? true
             else { throw Unreadable(description: "sessions.jsonl line \(number + 1) is not a session") }
             sessions.append(session)
         }

@@ -1,6 +1,8 @@
 import Foundation
 import GRDB
+import JamPasirExport
 import JamPasirQueue
+import JamPasirReports
 import Synchronization
 
 /// The office's queue, kept by the hub: today's `WaitingRoom`, every change written to the hub's
@@ -36,7 +38,9 @@ public final class HubQueue: Sendable {
         }
         for earlier in unclosed {
             var room = try Self.load(earlier, from: store, rules: rules)
-            let rows = Self.leftRows(room.close(at: Self.endOfDay(earlier, in: timeZone)), day: earlier)
+            let before = room.tickets
+            _ = room.close(at: Self.endOfDay(earlier, in: timeZone))
+            let rows = Self.rows(earlier, from: before, to: room.tickets, rules: rules)
             try store.write { db in try Self.save(rows, db) }
         }
         state = Mutex(State(day: day, room: try Self.load(day, from: store, rules: rules)))
@@ -72,7 +76,10 @@ public final class HubQueue: Sendable {
                     id: "jampasir:\(day):\(label)")
             }
             switch press {
-            case .printFailed(let voided, _): return (press, [.voided(room.lastNumber, voided)])
+            case .printFailed(let voided, _):
+                let record = QueueRecord.Draft(
+                    day: day, number: room.lastNumber, label: voided, event: .voided, at: Self.iso8601(Self.wallTime(now)))
+                return (press, [.voided(room.lastNumber, voided), .record(record)])
             case .issued, .roomFull, .printerNotReady: return (press, [])
             }
         }
@@ -99,15 +106,14 @@ public final class HubQueue: Sendable {
             // Forward only: a clock stepped back over midnight does not reopen yesterday.
             let today = Self.dayKey(now, in: timeZone)
             if today > day {
-                rows += Self.leftRows(room.close(at: min(Self.wallTime(now), Self.endOfDay(day, in: timeZone))), day: day)
+                let before = room.tickets
+                _ = room.close(at: min(Self.wallTime(now), Self.endOfDay(day, in: timeZone)))
+                rows += Self.rows(day, from: before, to: room.tickets, rules: rules)
                 (day, room) = (today, try Self.load(today, from: store, rules: rules))
             }
             let before = room.tickets
             let (result, extra) = body(&room)
-            // Tickets are only appended or changed in place.
-            rows += room.tickets.indices.filter { $0 >= before.count || room.tickets[$0] != before[$0] }.map {
-                (day, .ticket(room.tickets[$0]))
-            }
+            rows += Self.rows(day, from: before, to: room.tickets, rules: rules)
             rows += extra.map { (day, $0) }
             let pending = state.unsaved + rows
             do throws(HubStore.Failure) {
@@ -121,11 +127,41 @@ public final class HubQueue: Sendable {
         }
     }
 
-    private static func leftRows(_ events: [QueueEvent], day: String) -> [(day: String, row: Persist)] {
-        events.compactMap { event in
-            if case .left(let ticket) = event { return (day, .ticket(ticket)) }
-            return nil
+    /// The rows that take the day's tickets from `before` to `after`: each ticket new or changed
+    /// as it now stands, and the records of what happened to them, in the order it happened.
+    /// (Tickets are only appended or changed in place.)
+    static func rows(_ day: String, from before: [Ticket], to after: [Ticket], rules: QueueRules)
+        -> [(day: String, row: Persist)]
+    {
+        var changed: [(day: String, row: Persist)] = []
+        var happened: [(at: WallTime, draft: QueueRecord.Draft)] = []
+        for (index, ticket) in after.enumerated() {
+            let old = index < before.count ? before[index] : nil
+            guard ticket != old else { continue }
+            changed.append((day, .ticket(ticket)))
+            func record(_ event: QueueRecord.Event, _ at: WallTime, counter: String? = nil, mark: Int? = nil) {
+                let draft = QueueRecord.Draft(
+                    day: day, number: ticket.number, label: ticket.label, event: event, at: iso8601(at), counter: counter,
+                    markMinutes: mark)
+                happened.append((at, draft))
+            }
+            if old == nil { record(.issued, ticket.issuedAt) }
+            for passed in (old?.marksPassed ?? 0)..<max(old?.marksPassed ?? 0, ticket.marksPassed)
+            where passed < rules.warningMarks.count {
+                let mark = rules.warningMarks[passed]
+                record(.warned, ticket.issuedAt + mark, mark: Int(mark.components.seconds / 60))
+            }
+            if ticket.breached && old?.breached != true { record(.breached, ticket.issuedAt + rules.promise) }
+            if old?.state ?? .waiting == .waiting {
+                switch ticket.state {
+                case .called(let counter, let at): record(.called, at, counter: counter)
+                case .left(let at): record(.left, at)
+                case .waiting: break
+                }
+            }
         }
+        let ordered = happened.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }
+        return changed + ordered.map { (day, .record($0.element.draft)) }
     }
 
     /// The first instant of the local day after `day` (`YYYY-MM-DD`).
@@ -140,10 +176,12 @@ public final class HubQueue: Sendable {
         return wallTime(next)
     }
 
-    /// A row to write: a ticket as it now stands, or a number spent without a ticket.
+    /// A row to write: a ticket as it now stands, a number spent without a ticket, or a record
+    /// of what happened (chained as it is written).
     enum Persist: Sendable {
         case ticket(Ticket)
         case voided(Int, String)
+        case record(QueueRecord.Draft)
     }
 
     private static func save(_ writes: [(day: String, row: Persist)], _ db: Database) throws {
@@ -178,6 +216,19 @@ public final class HubQueue: Sendable {
                 try db.execute(
                     sql: "INSERT INTO ticket (day, number, label, state) VALUES (?, ?, ?, 'void')",
                     arguments: [day, number, label])
+            case .record(let draft):
+                let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM queue_record ORDER BY seq DESC LIMIT 1")
+                let record = QueueRecord(draft, seq: (last?["seq"] ?? 0) + 1, previous: last?["hash"] ?? QueueRecord.origin)
+                let fields = record.fields
+                try db.execute(
+                    sql: """
+                        INSERT INTO queue_record (seq, day, number, label, event, at, counter, mark_minutes, previous_hash, hash)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        record.seq, fields[1], draft.number, draft.label, fields[4], draft.at, draft.counter,
+                        draft.markMinutes, record.previousHash, record.hash,
+                    ])
             }
         }
     }
@@ -247,6 +298,11 @@ public final class HubQueue: Sendable {
             }
             return WaitingRoom(rules: rules, lastNumber: last, tickets: tickets)
         }
+    }
+
+    /// `2026-11-30T01:12:00.000Z`, as records write times.
+    static func iso8601(_ time: WallTime) -> String {
+        Timestamp.iso8601(Date(timeIntervalSince1970: Double(milliseconds(time)) / 1000))
     }
 
     static func wallTime(_ date: Date) -> WallTime { .milliseconds(Int64((date.timeIntervalSince1970 * 1000).rounded())) }

@@ -96,7 +96,7 @@ extension HubServer {
     /// counter id are taken, and only letters and number words reach the synthesiser (as one
     /// argument, no shell).
     func announcement(_ target: Substring) -> Reply {
-        guard let ticket = Self.query(target, "ticket"), Self.isTicketLabel(ticket),
+        guard let ticket = Self.query(target, "ticket"), Ticket.isLabel(ticket),
             let counter = Self.query(target, "counter"), Self.isCounterID(counter)
         else {
             return Reply(status: 400, result: "bad_request", detail: "ticket=A-001&counter=ID are needed")
@@ -139,17 +139,6 @@ extension HubServer {
         let (x, y) = (Array(a.utf8), Array(b.utf8))
         guard x.count == y.count else { return false }
         return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
-    }
-
-    /// `A-037`: one to three capital letters, a dash, digits.
-    /// `A-037`: one to three capital letters, a dash, one to six digits. Judged on the bytes:
-    /// a Character may hide combining marks or joiners behind a letter.
-    static func isTicketLabel(_ text: String) -> Bool {
-        let parts = text.utf8.split(separator: UInt8(ascii: "-"), omittingEmptySubsequences: false)
-        guard parts.count == 2, (1...3).contains(parts[0].count), (1...6).contains(parts[1].count) else { return false }
-        let letters = parts[0].allSatisfy { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }
-        let digits = parts[1].allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
-        return letters && digits
     }
 
     /// The value of `name` in the target's query (`/v1/queue/call?counter=loket-3`).

@@ -11,7 +11,13 @@ import JamPasirStore
 public final class HubStore: Sendable {
     public let path: String
     /// Every export the hub took, as received: `bundles/<id>/` beside the store.
-    public var bundlesDirectory: String { (path as NSString).deletingLastPathComponent + "/bundles" }
+    public var bundlesDirectory: String { folder + "/bundles" }
+    /// The hub's own Ed25519 key, which signs its queue exports: `hub.key` beside the store.
+    public var keyPath: String { folder + "/hub.key" }
+    private var folder: String {
+        let folder = (path as NSString).deletingLastPathComponent
+        return folder.isEmpty ? "." : folder
+    }
     let queue: DatabaseQueue
 
     public struct Failure: Error, CustomStringConvertible {
@@ -137,6 +143,30 @@ public final class HubStore: Sendable {
                         AND ticket GLOB '[A-Z]*-[0-9]*' AND ticket NOT GLOB '*[^-A-Z0-9]*'
                         AND ticket NOT GLOB '*-*-*' AND ticket NOT GLOB '*[0-9]*-*' AND ticket NOT GLOB '*-*[A-Z]*'));
                     CREATE INDEX session_ticket ON session(counter_id, ticket) WHERE ticket IS NOT NULL;
+                    """)
+        }
+        migrator.registerMigration("v5-queue-record") { db in
+            // What happened to each ticket, in order, chained (`QueueRecord`): the queue's evidence.
+            // The `ticket` table is its current state, kept for the hall and the figures.
+            try db.execute(
+                sql: """
+                    CREATE TABLE queue_record (
+                      seq INTEGER PRIMARY KEY CHECK (seq >= 1),
+                      day TEXT NOT NULL,
+                      number INTEGER NOT NULL,
+                      label TEXT NOT NULL,
+                      event TEXT NOT NULL CHECK (event IN ('issued', 'voided', 'warned', 'breached', 'called', 'left')),
+                      at TEXT NOT NULL,
+                      counter TEXT,
+                      mark_minutes INTEGER,
+                      previous_hash TEXT NOT NULL,
+                      hash TEXT NOT NULL
+                    );
+                    CREATE INDEX queue_record_ticket ON queue_record(day, number);
+                    CREATE TRIGGER queue_record_is_final BEFORE UPDATE ON queue_record
+                      BEGIN SELECT RAISE(ABORT, 'a queue record is final'); END;
+                    CREATE TRIGGER queue_record_never_deleted BEFORE DELETE ON queue_record
+                      BEGIN SELECT RAISE(ABORT, 'queue records are never deleted'); END;
                     """)
         }
         return migrator

@@ -1,5 +1,6 @@
 import Foundation
 import JamPasirCore
+import JamPasirQueue
 
 /// The counter's side of the call button: `POST /v1/queue/call?counter=ID` to the hub with the
 /// queue's token. What the hub says is checked before it reaches the counter's display and
@@ -33,7 +34,7 @@ public enum QueueCall {
         case 200:
             guard let object else { throw Failure(description: "hub \(address) (push.hub) did not answer as a JamPasir hub") }
             guard let ticket = object["ticket"] as? String else { return .nobodyWaiting }
-            guard HubServer.isTicketLabel(ticket) else {
+            guard Ticket.isLabel(ticket) else {
                 throw Failure(description: "hub \(address) (push.hub) called a ticket that is not one: \(ticket.terminalSafe)")
             }
             return .called(ticket: ticket)

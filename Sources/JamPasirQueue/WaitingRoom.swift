@@ -70,6 +70,17 @@ public struct Ticket: Sendable, Equatable {
         }
     }
 
+    /// `A-037`: one to three capital letters, a dash, one to six digits. Judged on the bytes:
+    /// a Character may hide combining marks or joiners behind a letter. Every label from
+    /// elsewhere (a hub's answer, an export, a query) must pass this.
+    public static func isLabel(_ text: String) -> Bool {
+        let parts = text.utf8.split(separator: UInt8(ascii: "-"), omittingEmptySubsequences: false)
+        guard parts.count == 2, (1...3).contains(parts[0].count), (1...6).contains(parts[1].count) else { return false }
+        let letters = parts[0].allSatisfy { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }
+        let digits = parts[1].allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+        return letters && digits
+    }
+
     /// `A-037`: the prefix and the number, at least three digits.
     public static func label(prefix: String, number: Int) -> String {
         let digits = String(number)
