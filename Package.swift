@@ -94,7 +94,8 @@ let package = Package(
         .target(
             name: "JamPasirHub",
             dependencies: [
-                "JamPasirCore", "JamPasirExport", "JamPasirPosix", "JamPasirReports", "JamPasirStore", "JamPasirQueue",
+                "JamPasirConfig", "JamPasirCore", "JamPasirExport", "JamPasirPosix", "JamPasirReports", "JamPasirStore",
+                "JamPasirQueue",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

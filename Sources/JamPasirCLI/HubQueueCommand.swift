@@ -140,9 +140,9 @@ public struct HubExportCommand: ParsableCommand {
             queue.csv, every record from the first (issued, voided, warned, breached, called, left, \
             each with the hash of the one before), and manifest.json, signed with hub.key beside \
             hub.store. The key is made at the first export: keep a copy with the hub's backups, and \
-            give its public key (printed here) to whoever checks the export (export.trusted_keys or \
-            jampasir verify --trusted-keys). A chain that does not verify is not signed (jampasir \
-            hub verify names what is wrong). Exit status 0: written; 65: the records are broken; \
+            give its public key (printed here) to whoever checks the export, for jampasir verify \
+            --trusted-keys FILE (not to the hub's own export.trusted_keys, which names counters). A \
+            chain that does not verify is not signed (jampasir hub verify names what is wrong). Exit status 0: written; 65: the records are broken; \
             66: the key cannot be read; 73: the folder cannot be written.
             """)
 

@@ -456,10 +456,12 @@ extension Configuration {
         return !host.isEmpty && host.count <= 255 && !host.contains(where: { $0 == " " || $0 == "/" })
     }
 
-    static func isValidCounterID(_ id: String) -> Bool {
-        !id.isEmpty && id.count <= 64
-            && id.unicodeScalars.allSatisfy {
-                CharacterSet.alphanumerics.contains($0) && $0.isASCII || "-_.".unicodeScalars.contains($0)
+    /// The rule for a counter's id wherever one arrives (`counter.id`, `--counter`, an export's
+    /// manifest, a call, a queue record): ASCII letters, digits, `-`, `_`, `.`; 1 to 64.
+    public static func isValidCounterID(_ id: String) -> Bool {
+        (1...64).contains(id.utf8.count)
+            && id.utf8.allSatisfy { byte in
+                (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte) || "-_.".utf8.contains(byte)
             }
     }
 }

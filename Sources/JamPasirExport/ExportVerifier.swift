@@ -8,7 +8,8 @@ import JamPasirStore
 public enum ExportVerifier {
     /// The audit chain head an export's manifest carries, if it is readable and has one.
     public static func chainHead(directory: String) -> AuditChain.Head? {
-        manifest(directory: directory)?.body.chain
+        // A queue export's head is in the hub's queue chain, never in a counter's store.
+        manifest(directory: directory).flatMap { $0.body.format == ExportManifest.formatName ? $0.body.chain : nil }
     }
 
     /// The base64 public key an export's manifest says it was signed with, if it is readable.
@@ -27,8 +28,9 @@ public enum ExportVerifier {
     public static let manifestLimit = 1 << 20
     public static let fileLimit = 1 << 30
 
-    /// The problems found; empty means the export is intact.
-    public static func verify(directory: String, expectedPublicKey: String? = nil) -> [String] {
+    /// The problems found; empty means the export is intact. `queueExports`: whether a hub's
+    /// queue export is checked as one, or refused unread (the hub takes counters' exports only).
+    public static func verify(directory: String, expectedPublicKey: String? = nil, queueExports: Bool = true) -> [String] {
         let manifestPath = directory + "/manifest.json"
         guard fileType(manifestPath) != nil else {
             return ["no manifest.json in \(directory): not an export, or an unfinished one"]
@@ -50,7 +52,11 @@ public enum ExportVerifier {
         var problems: [String] = []
         let body = manifest.body
         let isQueue = body.format == ExportManifest.queueFormatName
+        if isQueue && !queueExports {
+            return ["a hub's queue export, not a counter's sessions: check it with jampasir verify"]
+        }
         if body.format != ExportManifest.formatName && !isQueue { problems.append("unknown format \(body.format)") }
+        if !isQueue && body.records != nil { problems.append("a counter's export that claims queue records") }
         if let expectedPublicKey, expectedPublicKey != body.devicePublicKey {
             problems.append(
                 "signed by a different device key (\(body.devicePublicKey)) than expected (\(expectedPublicKey))")

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import JamPasirConfig
 import JamPasirQueue
 import JamPasirReports
 import JamPasirStore
@@ -84,19 +85,23 @@ public struct QueueRecord: Equatable, Sendable {
         guard fields.count == columns.count else {
             return .failure(Malformed("\(fields.count) fields, expected \(columns.count)"))
         }
-        guard let seq = Int64(fields[0]), seq >= 1 else { return .failure(Malformed("seq \"\(fields[0])\"")) }
-        guard isDay(fields[1]) else { return .failure(Malformed("day \"\(fields[1])\"")) }
-        guard let number = Int(fields[2]), number >= 1 else { return .failure(Malformed("number \"\(fields[2])\"")) }
-        guard Ticket.isLabel(fields[3]) else { return .failure(Malformed("label \"\(fields[3])\"")) }
-        guard let event = Event(rawValue: fields[4]) else { return .failure(Malformed("event \"\(fields[4])\"")) }
-        guard Timestamp.millisecondsSinceEpoch(canonical: fields[5]) != nil else { return .failure(Malformed("time \"\(fields[5])\"")) }
-        let counter = fields[6].isEmpty ? nil : fields[6]
-        guard (counter != nil) == (event == .called) else {
-            return .failure(Malformed("counter \"\(fields[6])\" on a \(event.rawValue) record"))
+        func malformed(_ name: String, _ index: Int, _ context: String = "") -> Result<QueueRecord, Malformed> {
+            let value = fields[index].count > 40 ? fields[index].prefix(40) + "…" : fields[index]
+            return .failure(Malformed("\(name) \"\(value)\"\(context)"))
         }
-        let mark = Int(fields[7])
+        guard let seq = counting(fields[0]), seq < Int64.max else { return malformed("seq", 0) }
+        guard isDay(fields[1]) else { return malformed("day", 1) }
+        guard let number = counting(fields[2]).flatMap({ Int(exactly: $0) }) else { return malformed("number", 2) }
+        guard Ticket.isLabel(fields[3]) else { return malformed("label", 3) }
+        guard let event = Event(rawValue: fields[4]) else { return malformed("event", 4) }
+        guard Timestamp.millisecondsSinceEpoch(canonical: fields[5]) != nil else { return malformed("time", 5) }
+        let counter = fields[6].isEmpty ? nil : fields[6]
+        guard (counter != nil) == (event == .called), counter.map(Configuration.isValidCounterID) ?? true else {
+            return malformed("counter", 6, " on a \(event.rawValue) record")
+        }
+        let mark = counting(fields[7]).flatMap { Int(exactly: $0) }
         guard (mark != nil) == (event == .warned), fields[7].isEmpty || mark != nil else {
-            return .failure(Malformed("mark \"\(fields[7])\" on a \(event.rawValue) record"))
+            return malformed("mark", 7, " on a \(event.rawValue) record")
         }
         guard isDigest(fields[8]), isDigest(fields[9]) else { return .failure(Malformed("a hash that is not SHA-256 hex")) }
         let draft = Draft(
@@ -110,6 +115,13 @@ public struct QueueRecord: Equatable, Sendable {
     public struct Malformed: Error, CustomStringConvertible {
         public var description: String
         init(_ description: String) { self.description = description }
+    }
+
+    /// 1, 2, …: only as the hub writes them (no sign, no leading zero), so the text read is the
+    /// text hashed.
+    static func counting(_ text: String) -> Int64? {
+        guard let value = Int64(text), value >= 1, String(value) == text else { return nil }
+        return value
     }
 
     static func isDay(_ text: String) -> Bool {

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import GRDB
+import JamPasirConfig
 import JamPasirCore
 import JamPasirExport
 import JamPasirQueue
@@ -60,7 +61,7 @@ public enum HubImport {
             result.verdict = .refused("\(error)")
             return result
         }
-        let problems = ExportVerifier.verify(directory: staging)
+        let problems = ExportVerifier.verify(directory: staging, queueExports: false)
         guard problems.isEmpty else {
             result.verdict = .refused(problems.joined(separator: "; "))
             return result
@@ -73,11 +74,7 @@ public enum HubImport {
             return result
         }
         var body = manifest.body
-        guard body.format == ExportManifest.formatName else {
-            result.verdict = .refused("a hub's queue export, not a counter's sessions: check it with jampasir verify")
-            return result
-        }
-        guard Self.isCounterID(body.counterID) else {
+        guard Configuration.isValidCounterID(body.counterID) else {
             result.verdict = .refused("the manifest's counter_id is not a counter's name (letters, digits, - _ .)")
             return result
         }
@@ -369,11 +366,6 @@ public enum HubImport {
     }
 
     /// The rule of `counter.id`: what a counter can be called, and so what a report may print.
-    static func isCounterID(_ id: String) -> Bool {
-        !id.isEmpty && id.utf8.count <= 64
-            && id.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0)) }
-    }
-
     private static func isFile(_ path: String) -> Bool {
         var info = stat()
         return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG

@@ -12,18 +12,22 @@ extension HubQueue {
     public static func forEachRecord(
         in store: HubStore, _ body: (_ seq: Int64, Result<QueueRecord, QueueRecord.Malformed>) throws -> Void
     ) throws(HubStore.Failure) {
-        try store.read { db in
-            let rows = try Row.fetchCursor(
-                db,
-                sql: """
-                    SELECT seq, day, number, label, event, at, counter, mark_minutes, previous_hash, hash
-                    FROM queue_record ORDER BY seq
-                    """)
-            while let row = try rows.next() {
-                // Read as text whatever is stored: a value of another type is named, never trapped on.
-                let fields = QueueRecord.columns.map { column in text(row[column] as DatabaseValue) }
-                try body(row["seq"] as Int64? ?? 0, QueueRecord.parse(fields))
-            }
+        try store.read { db in try eachRecord(db, body) }
+    }
+
+    private static func eachRecord(
+        _ db: Database, _ body: (_ seq: Int64, Result<QueueRecord, QueueRecord.Malformed>) throws -> Void
+    ) throws {
+        let rows = try Row.fetchCursor(
+            db,
+            sql: """
+                SELECT seq, day, number, label, event, at, counter, mark_minutes, previous_hash, hash
+                FROM queue_record ORDER BY seq
+                """)
+        while let row = try rows.next() {
+            // Read as text whatever is stored: a value of another type is named, never trapped on.
+            let fields = QueueRecord.columns.map { column in text(row[column] as DatabaseValue) }
+            try body(Int64(fields[0]) ?? 0, QueueRecord.parse(fields))
         }
     }
 
@@ -49,14 +53,19 @@ extension HubQueue {
     }
 
     /// Walks the store's queue records from the first and compares what they say happened with
-    /// each ticket as the store now holds it: a record edited, removed or inserted breaks the
-    /// chain; a ticket changed, added or deleted by hand (a breach erased, a call moved to another
+    /// each ticket as the store now holds it (both read in one transaction, so a ticket taken
+    /// meanwhile is never half seen): a record edited, removed or inserted breaks the chain; a
+    /// ticket changed, added or deleted by hand (a breach erased, a call moved to another
     /// counter) no longer agrees with its records.
     public static func verify(_ store: HubStore) throws(HubStore.Failure) -> Verification {
+        try store.read { db in try verify(db) }
+    }
+
+    private static func verify(_ db: Database) throws -> Verification {
         var chain = QueueRecord.Chain()
         var told: [String: Told] = [:]
         var firstDay: String?
-        try forEachRecord(in: store) { seq, parsed in
+        try eachRecord(db) { seq, parsed in
             switch parsed {
             case .failure(let malformed): chain.note("record \(seq): \(malformed): edited by hand")
             case .success(let record):
@@ -67,7 +76,7 @@ extension HubQueue {
         }
         var result = Verification(records: chain.count, head: chain.head)
         var seen = Set<String>()
-        try store.read { db in
+        do {
             let rows = try Row.fetchCursor(
                 db,
                 sql: """

@@ -31,6 +31,7 @@ public final class HubQueue: Sendable {
         self.timeZone = timeZone
         self.office = office
         let day = Self.dayKey(now, in: timeZone)
+        try Self.sealTicketsKeptBeforeRecords(in: store, rules: rules, timeZone: timeZone)
         // Days the hub was not running at their end (down over midnight): their waiters left.
         let unclosed = try store.read { db in
             try String.fetchAll(
@@ -76,10 +77,7 @@ public final class HubQueue: Sendable {
                     id: "jampasir:\(day):\(label)")
             }
             switch press {
-            case .printFailed(let voided, _):
-                let record = QueueRecord.Draft(
-                    day: day, number: room.lastNumber, label: voided, event: .voided, at: Self.iso8601(Self.wallTime(now)))
-                return (press, [.voided(room.lastNumber, voided), .record(record)])
+            case .printFailed(let voided, _): return (press, [.voided(room.lastNumber, voided, at: Self.wallTime(now))])
             case .issued, .roomFull, .printerNotReady: return (press, [])
             }
         }
@@ -128,7 +126,8 @@ public final class HubQueue: Sendable {
     }
 
     /// The rows that take the day's tickets from `before` to `after`: each ticket new or changed
-    /// as it now stands, and the records of what happened to them, in the order it happened.
+    /// as it now stands, and the records of what happened to them in this change, in the order it
+    /// happened.
     /// (Tickets are only appended or changed in place.)
     static func rows(_ day: String, from before: [Ticket], to after: [Ticket], rules: QueueRules)
         -> [(day: String, row: Persist)]
@@ -165,22 +164,57 @@ public final class HubQueue: Sendable {
     }
 
     /// The first instant of the local day after `day` (`YYYY-MM-DD`).
-    static func endOfDay(_ day: String, in timeZone: TimeZone) -> WallTime {
+    static func endOfDay(_ day: String, in timeZone: TimeZone) -> WallTime { startOfDay(day, in: timeZone, after: 1) }
+
+    /// The first instant of the local day `days` after `day` (`YYYY-MM-DD`).
+    static func startOfDay(_ day: String, in timeZone: TimeZone, after days: Int = 0) -> WallTime {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
         let parts = day.split(separator: "-").compactMap { Int($0) }
         guard parts.count == 3,
             let start = calendar.date(from: DateComponents(year: parts[0], month: parts[1], day: parts[2])),
-            let next = calendar.date(byAdding: .day, value: 1, to: start)
+            let next = calendar.date(byAdding: .day, value: days, to: start)
         else { return .zero }
         return wallTime(next)
     }
 
-    /// A row to write: a ticket as it now stands, a number spent without a ticket, or a record
-    /// of what happened (chained as it is written).
+    /// A hub that kept tickets before it kept their records (before this version): its first
+    /// records seal those tickets as they stand, each day's voided numbers (at the day's start,
+    /// their time unknown) and each ticket's issue, warnings, breach, call or leaving, so that
+    /// the chain accounts for every ticket from then on.
+    private static func sealTicketsKeptBeforeRecords(in store: HubStore, rules: QueueRules, timeZone: TimeZone)
+        throws(HubStore.Failure)
+    {
+        let (recorded, days, voided) = try store.read { db in
+            (
+                try Bool.fetchOne(db, sql: "SELECT 1 FROM queue_record LIMIT 1") == true,
+                try String.fetchAll(db, sql: "SELECT DISTINCT day FROM ticket ORDER BY day"),
+                try Row.fetchAll(db, sql: "SELECT day, number, label FROM ticket WHERE state = 'void' ORDER BY day, number")
+            )
+        }
+        guard !recorded, !days.isEmpty else { return }
+        var rows: [(day: String, row: Persist)] = []
+        for day in days {
+            for row in voided where text(row["day"]) == day {
+                guard let number = Int(text(row["number"])) else { continue }
+                let draft = QueueRecord.Draft(
+                    day: day, number: number, label: text(row["label"]), event: .voided,
+                    at: iso8601(startOfDay(day, in: timeZone)))
+                rows.append((day, .record(draft)))
+            }
+            let tickets = try load(day, from: store, rules: rules).tickets
+            rows += Self.rows(day, from: [], to: tickets, rules: rules).filter { row in
+                if case .record = row.row { true } else { false }
+            }
+        }
+        try store.write { db in try save(rows, db) }
+    }
+
+    /// A row to write: a ticket as it now stands, a number spent without a ticket (and its
+    /// record), or a record of what happened (chained as it is written).
     enum Persist: Sendable {
         case ticket(Ticket)
-        case voided(Int, String)
+        case voided(Int, String, at: WallTime)
         case record(QueueRecord.Draft)
     }
 
@@ -212,25 +246,38 @@ public final class HubQueue: Sendable {
                         day, ticket.number, ticket.label, state, milliseconds(ticket.issuedAt), counter, ended,
                         ticket.marksPassed, ticket.breached,
                     ])
-            case .voided(let number, let label):
+            case .voided(let number, let label, let at):
                 try db.execute(
                     sql: "INSERT INTO ticket (day, number, label, state) VALUES (?, ?, ?, 'void')",
                     arguments: [day, number, label])
+                try append(
+                    QueueRecord.Draft(day: day, number: number, label: label, event: .voided, at: iso8601(at)), db)
             case .record(let draft):
-                let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM queue_record ORDER BY seq DESC LIMIT 1")
-                let record = QueueRecord(draft, seq: (last?["seq"] ?? 0) + 1, previous: last?["hash"] ?? QueueRecord.origin)
-                let fields = record.fields
-                try db.execute(
-                    sql: """
-                        INSERT INTO queue_record (seq, day, number, label, event, at, counter, mark_minutes, previous_hash, hash)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [
-                        record.seq, fields[1], draft.number, draft.label, fields[4], draft.at, draft.counter,
-                        draft.markMinutes, record.previousHash, record.hash,
-                    ])
+                try append(draft, db)
             }
         }
+    }
+
+    /// Chains `draft` after the last record. A last record edited by hand into something the hub
+    /// never writes stops the write (and is named by `jampasir hub verify`) rather than the hub.
+    private static func append(_ draft: QueueRecord.Draft, _ db: Database) throws {
+        var (seq, previous) = (Int64(1), QueueRecord.origin)
+        if let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM queue_record ORDER BY seq DESC LIMIT 1") {
+            guard case .int64(let lastSeq) = (last["seq"] as DatabaseValue).storage, lastSeq < Int64.max,
+                case .string(let hash) = (last["hash"] as DatabaseValue).storage
+            else { throw HubStore.Failure(description: "the last queue record was edited by hand: run jampasir hub verify") }
+            (seq, previous) = (lastSeq + 1, hash)
+        }
+        let record = QueueRecord(draft, seq: seq, previous: previous)
+        try db.execute(
+            sql: """
+                INSERT INTO queue_record (seq, day, number, label, event, at, counter, mark_minutes, previous_hash, hash)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                seq, draft.day, draft.number, draft.label, draft.event.rawValue, draft.at, draft.counter, draft.markMinutes,
+                previous, record.hash,
+            ])
     }
 
     /// Each day's tickets from `from` to `to` (local days, `YYYY-MM-DD`, inclusive), as recorded.

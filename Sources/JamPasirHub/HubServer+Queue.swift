@@ -1,4 +1,5 @@
 import Foundation
+import JamPasirConfig
 import JamPasirQueue
 
 /// The queue's endpoints: the hall display's state, a counter's call, the kiosk's ticket, and
@@ -47,7 +48,7 @@ extension HubServer {
         do {
             switch path {
             case "/v1/queue/call":
-                guard let counter = Self.query(target, "counter"), Self.isCounterID(counter) else {
+                guard let counter = Self.query(target, "counter"), Configuration.isValidCounterID(counter) else {
                     return Reply(
                         status: 400, result: "bad_request",
                         detail: "counter=ID is needed: the counter's id (letters, digits, '-', '_', '.'; at most 64)")
@@ -97,7 +98,7 @@ extension HubServer {
     /// argument, no shell).
     func announcement(_ target: Substring) -> Reply {
         guard let ticket = Self.query(target, "ticket"), Ticket.isLabel(ticket),
-            let counter = Self.query(target, "counter"), Self.isCounterID(counter)
+            let counter = Self.query(target, "counter"), Configuration.isValidCounterID(counter)
         else {
             return Reply(status: 400, result: "bad_request", detail: "ticket=A-001&counter=ID are needed")
         }
@@ -145,14 +146,5 @@ extension HubServer {
     static func query(_ target: Substring, _ name: String) -> String? {
         let query = target.split(separator: "?", maxSplits: 1).dropFirst().first ?? ""
         return query.split(separator: "&").first { $0.hasPrefix(name + "=") }.map { String($0.dropFirst(name.count + 1)) }
-    }
-
-    /// The same rule as `counter.id` in a counter's configuration.
-    static func isCounterID(_ text: String) -> Bool {
-        guard (1...64).contains(text.count) else { return false }
-        return text.unicodeScalars.allSatisfy { scalar -> Bool in
-            guard scalar.isASCII else { return false }
-            return scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "-_.".unicodeScalars.contains(scalar)
-        }
     }
 }

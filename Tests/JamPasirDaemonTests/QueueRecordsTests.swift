@@ -83,8 +83,9 @@ struct QueueRecordsTests {
         let imported = try runBuilt("jampasir", ["hub", "import", folder, "--hub-store", store, "--trusted-keys", keys])
         #expect(imported.status == 1 && imported.output.contains("REFUSED") && imported.output.contains("queue export"), "\(imported.output)")
 
-        // Someone holding the hub's key removes the breach from the export and signs it again:
-        // the signature verifies, the chain does not.
+        // The breach removed from the export, which is signed again without rebuilding the chain:
+        // the signature verifies, the chain does not. (Whoever holds hub.key could rebuild it;
+        // the hub's own store and earlier exports are then the witnesses.)
         let forged = directory.file("forged")
         try FileManager.default.copyItem(atPath: folder, toPath: forged)
         let kept = csv.components(separatedBy: "\r\n").filter { !$0.contains(",A-003,breached,") }.joined(separator: "\r\n")
@@ -92,6 +93,15 @@ struct QueueRecordsTests {
         let cut = try runBuilt("jampasir", ["verify", forged, "--trusted-keys", keys])
         #expect(cut.status == 1, "\(cut.output)")
         #expect(cut.output.contains("FAIL record 9 comes where record 8 should"), "\(cut.output)")
+
+        // A hostile export: a seq at the top of Int64 followed by another record is named, not trapped on.
+        let hostile = directory.file("hostile")
+        try FileManager.default.copyItem(atPath: folder, toPath: hostile)
+        let rows = csv.components(separatedBy: "\r\n")
+        let huge = rows[1].replacingOccurrences(of: "1,2026-11-30,", with: "9223372036854775807,2026-11-30,")
+        try Self.resign(hostile, csv: ([rows[0], huge] + rows[2...]).joined(separator: "\r\n"), key: try DeviceKey.loadOrCreate(at: directory.file("hub/hub.key")), count: 16)
+        let trapped = try runBuilt("jampasir", ["verify", hostile, "--trusted-keys", keys])
+        #expect(trapped.status == 1 && trapped.output.contains("FAIL queue.csv line 2: seq \"9223372036854775807\""), "\(trapped.output)")
 
         // Edited on the stick without the key: the file's hash, and the record's own.
         let edited = csv.replacingOccurrences(of: ",called,2026-11-30T03:10:00.000Z,loket-2,", with: ",called,2026-11-30T03:10:00.000Z,loket-9,")
@@ -151,5 +161,27 @@ struct QueueRecordsTests {
         try Self.sql(store, "UPDATE queue_record SET label = char(27) || '[2J' WHERE seq = 1")
         let hostile = try runBuilt("jampasir", ["hub", "verify", "--hub-store", store])
         #expect(hostile.status == 1 && hostile.output.contains("FAIL record 1: label") && !hostile.output.contains("\u{1B}"), "\(hostile.output)")
+    }
+
+    /// A hub that kept tickets before it kept records (the previous version): at its first start
+    /// the records seal what it held, and from then on the chain accounts for every ticket.
+    @Test func ticketsKeptBeforeTheRecordsAreSealedAtTheFirstStart() throws {
+        let directory = try TemporaryDirectory("queue-records-upgrade")
+        let store = directory.file("hub.sqlite")
+        _ = try Self.officeDay(store)
+        // The store as the previous version left it: tickets, no records.
+        try Self.sql(store, "DROP TRIGGER queue_record_never_deleted; DELETE FROM queue_record")
+        let old = try runBuilt("jampasir", ["hub", "verify", "--hub-store", store])
+        #expect(old.output.hasPrefix("0 queue records; 0 tickets agree with them; 5 tickets from before the records began"), "\(old.output)")
+
+        let queue = try HubQueue(
+            store: try HubStore(path: store), rules: .standard, timeZone: HubQueueTests.jakarta, office: "K",
+            now: Self.morning.addingTimeInterval(86_400 + 3600))
+        // Sealed: 16 records (the voided A-002 at the day's start); then the next day's A-001, waiting
+        // since 08:00, is warned at 60 minutes and called.
+        _ = try queue.call(counter: "loket-1", at: Self.morning.addingTimeInterval(86_400 + 3600))
+        let sealed = try runBuilt("jampasir", ["hub", "verify", "--hub-store", store])
+        #expect(sealed.status == 0, "\(sealed.output)")
+        #expect(sealed.output.hasPrefix("18 queue records, the last 18 ") && sealed.output.contains("; 5 tickets agree with them\nOK"), "\(sealed.output)")
     }
 }
