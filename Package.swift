@@ -94,8 +94,8 @@ let package = Package(
         .target(
             name: "JamPasirHub",
             dependencies: [
-                "JamPasirConfig", "JamPasirCore", "JamPasirExport", "JamPasirPosix", "JamPasirReports", "JamPasirStore",
-                "JamPasirQueue",
+                "JamPasirConfig", "JamPasirCore", "JamPasirExport", "JamPasirHardware", "JamPasirPosix", "JamPasirReports",
+                "JamPasirStore", "JamPasirQueue",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -124,6 +124,7 @@ let package = Package(
                 "JamPasirCore", "JamPasirStore", "JamPasirReports", "JamPasirConfig", "JamPasirHardware",
                 "JamPasirLinux", "JamPasirExport", "JamPasirHub", "JamPasirMedia", "JamPasirPosix", "JamPasirQueue",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
         // Fakes for tests, shipped with the library as gpiozero ships MockFactory: the manual

@@ -8,6 +8,7 @@ import JamPasirLinux
 import JamPasirReports
 import JamPasirStore
 import JamPasirPosix
+import Logging
 
 /// `jampasir hub`: the office's history, on the hub. Counters' signed exports (from sticks, or
 /// copied from `jampasir export --to`) are verified, witnessed and kept once each.
@@ -270,8 +271,23 @@ public struct HubServeCommand: ParsableCommand {
         } catch {
             throw CLIFailure(message: "\(error)", exitStatus: 74)
         }
-        server.printer = configuration.queuePrinter.map { USBTicketPrinter(path: $0) }
+        let printer = configuration.queuePrinter.map { USBTicketPrinter(path: $0) }
+        server.printer = printer
         server.queueToken = configuration.queueToken
+        if let line = ConfiguredLines(configuration.hardware).kiosk, let queue = server.queue {
+            guard let printer else {
+                throw CLIFailure(
+                    message: "button.kiosk_line is set but queue.printer is not: set the ticket printer's device (e.g. \"/dev/usb/lp0\")",
+                    exitStatus: 78)
+            }
+            let button = GPIOButton(
+                GPIOButton.Settings(line: line, wiring: configuration.hardware.button),
+                logger: Logger(label: "jampasir.hub.kiosk"))
+            KioskButton(button: button, rules: configuration.rules, queue: queue, printer: printer) { line in
+                tellStandardError("jampasir hub: \(line)")
+            }.start()
+            tellStandardError("jampasir hub: the kiosk's button is \(line.offset) on \(line.chip) (button.kiosk_line)")
+        }
         let port = HubServer.port(of: listener)
         let listening = address.hasSuffix(":0") ? "\(address.dropLast(2)):\(port)" : address
         tellStandardError("jampasir hub: listening on \(listening), store \(store.path)")

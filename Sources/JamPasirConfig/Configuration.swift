@@ -396,6 +396,7 @@ extension Configuration {
         },
         .line("button", "line") { $0.hardware.button.line = $1! },
         .line("button", "call_line", optional: true) { $0.hardware.button.callLine = $1 },
+        .line("button", "kiosk_line", optional: true) { $0.hardware.button.kioskLine = $1 },
         .boolean("button", "active_low") { $0.hardware.button.activeLow = $1 },
         .choice("button", "bias", LineBias.self) { $0.hardware.button.bias = $1 },
         Field(table: "button", key: "debounce_ms") { value, config throws(Rejected) in

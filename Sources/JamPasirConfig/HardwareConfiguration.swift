@@ -28,6 +28,9 @@ public struct ButtonConfiguration: Equatable, Sendable {
     /// The second button, "Panggil" (call the next ticket), on the same chip and wired the same
     /// way; nil when not fitted.
     public var callLine: Int?
+    /// On the hub: the ticket kiosk's big button, on the same chip and wired the same way; each
+    /// press prints a ticket on `queue.printer`. nil when not fitted.
+    public var kioskLine: Int?
 }
 
 public enum DisplayKind: String, CaseIterable, Sendable {

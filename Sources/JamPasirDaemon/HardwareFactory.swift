@@ -18,17 +18,9 @@ struct HardwareFactory {
         let hardware = configuration.hardware
         let lines = ConfiguredLines(hardware)
         let now: @Sendable () -> MonotonicInstant = { [clock] in clock.now() }
-        let button = GPIOButton(
-            GPIOButton.Settings(
-                line: lines.button, activeLow: hardware.button.activeLow, bias: bias(hardware.button.bias),
-                kernelDebounce: hardware.button.kernelDebounce),
-            logger: logger)
+        let button = GPIOButton(GPIOButton.Settings(line: lines.button, wiring: hardware.button), logger: logger)
         let callButton = lines.call.map { line in
-            GPIOButton(
-                GPIOButton.Settings(
-                    line: line, activeLow: hardware.button.activeLow, bias: bias(hardware.button.bias),
-                    kernelDebounce: hardware.button.kernelDebounce, button: .call),
-                logger: logger)
+            GPIOButton(GPIOButton.Settings(line: line, wiring: hardware.button, button: .call), logger: logger)
         }
         let display = makeDisplay(hardware.display, lines: lines)
         let buzzer = makeBuzzer(hardware.buzzer, line: lines.buzzer)
@@ -92,14 +84,6 @@ struct HardwareFactory {
             ) {
                 MAX7219Display(bus: try LinuxSPIDevice(path: path), chainLength: chain)
             }
-        }
-    }
-
-    private func bias(_ bias: LineBias) -> LineBiasSetting {
-        switch bias {
-        case .pullUp: .pullUp
-        case .pullDown: .pullDown
-        case .disabled: .disabled
         }
     }
 }

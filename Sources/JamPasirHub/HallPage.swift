@@ -34,7 +34,8 @@ enum HallPage {
           <section><h2>Panggilan terakhir · Last calls</h2><ol id="calls"></ol>
             <h2 style="margin-top:3vh">Menunggu lama · Waiting long</h2><ol id="long"></ol></section>
         </main>
-        <footer><span id="waiting"></span><span id="longest"></span><span id="stale">hub tidak menjawab · hub not answering</span></footer>
+        <footer><span id="waiting"></span><span id="longest"></span><span id="printer" class="breach"></span>
+          <span id="stale">hub tidak menjawab · hub not answering</span></footer>
         <script>
         "use strict";
         const el = (id) => document.getElementById(id);
@@ -92,6 +93,8 @@ enum HallPage {
           el("waiting").textContent = "Menunggu · Waiting: " + q.waiting + " / " + q.capacity;
           el("longest").textContent = "Terlama · Longest: " + minutes(q.longest_wait_seconds);
           el("longest").className = level(q, q.longest_wait_seconds);
+          el("printer").textContent = q.printer ? "Printer tiket · Ticket printer: " + q.printer : "";
+          el("printer").style.display = q.printer ? "inline" : "none";
           const keys = q.calls.map((c) => c.ticket + "@" + c.counter + "@" + c.at);
           if (seen === null) {
             seen = new Set(keys);  // what was called before the page opened is not announced

@@ -21,6 +21,16 @@ public final class HubQueue: Sendable {
         /// Rows a failed write left behind, written with the next change: a ticket that printed
         /// exists whether or not the disk took it at that moment.
         var unsaved: [(day: String, row: Persist)] = []
+        /// What the last press found of the printer: nil while it printed and is not running low
+        /// (or nobody pressed since the start).
+        var printerTrouble: PrinterTrouble?
+    }
+
+    /// The printer's trouble, for the hall display and the metrics.
+    struct PrinterTrouble: Sendable {
+        var message: String
+        /// Whether tickets still print (paper low: yes).
+        var prints: Bool
     }
 
     private let state: Mutex<State>
@@ -70,7 +80,7 @@ public final class HubQueue: Sendable {
         let day = Self.dayKey(now, in: timeZone)
         let office = office
         // A printed ticket cannot be taken back: if the store fails, it stays queued and is written later.
-        return try change(at: now, keepIfUnsaved: true) { room in
+        let press = try change(at: now, keepIfUnsaved: true) { room in
             let press = KioskPress.press(&room, at: Self.wallTime(now), printer: printer) { label, ahead, estimate in
                 TicketPrint(
                     office: office, label: label, issued: issued, ahead: ahead, estimate: estimate,
@@ -81,13 +91,24 @@ public final class HubQueue: Sendable {
             case .issued, .roomFull, .printerNotReady: return (press, [])
             }
         }
+        let trouble: PrinterTrouble?? =
+            switch press {
+            case .issued(_, let printer): printer == .paperLow ? PrinterTrouble(message: printer.message, prints: true) : .some(nil)
+            case .printerNotReady(let printer): PrinterTrouble(message: printer.message, prints: false)
+            case .printFailed(let voided, let reason):
+                PrinterTrouble(message: "\(voided) tidak tercetak / did not print: \(reason)", prints: false)
+            case .roomFull: nil  // the printer was not asked
+            }
+        if let trouble { state.withLock { $0.printerTrouble = trouble } }
+        return press
     }
 
     /// What the hall display shows at `now` (the warnings and breaches due are recorded first).
     public func snapshot(at now: Date) throws(HubStore.Failure) -> QueueSnapshot {
-        try change(at: now, keepIfUnsaved: false) { room in
+        let printer = state.withLock { $0.printerTrouble }
+        return try change(at: now, keepIfUnsaved: false) { room in
             _ = room.advance(to: Self.wallTime(now))
-            return (QueueSnapshot(room: room, at: Self.wallTime(now), timeZone: timeZone), [])
+            return (QueueSnapshot(room: room, at: Self.wallTime(now), timeZone: timeZone, printer: printer), [])
         }
     }
 
@@ -116,9 +137,9 @@ public final class HubQueue: Sendable {
             let pending = state.unsaved + rows
             do throws(HubStore.Failure) {
                 if !pending.isEmpty { try store.write { db in try Self.save(pending, db) } }
-                state = State(day: day, room: room)
+                (state.day, state.room, state.unsaved) = (day, room, [])
             } catch {
-                if keepIfUnsaved { state = State(day: day, room: room, unsaved: pending) }
+                if keepIfUnsaved { (state.day, state.room, state.unsaved) = (day, room, pending) }
                 throw error
             }
             return result
@@ -404,6 +425,11 @@ public struct QueueSnapshot: Codable, Equatable, Sendable {
     public var waitingTickets: [Waiting]
     public var issuedToday: Int
     public var breachesToday: Int
+    /// The ticket printer's trouble at the last press (paper low or out, cover open, silent, a
+    /// print that failed); absent while it prints.
+    public var printer: String?
+    /// Whether the last press found the printer able to print (true before any press).
+    public var printerReady: Bool
 
     /// The queue for Prometheus (`GET /metrics`): the hub's rules warn at each mark and on a breach.
     public var prometheusText: String {
@@ -429,10 +455,16 @@ public struct QueueSnapshot: Codable, Equatable, Sendable {
         metric("jampasir_queue_tickets_today", "gauge", "Tickets issued today (local day).", [("", issuedToday)])
         metric(
             "jampasir_queue_breaches_today", "gauge", "Tickets that waited the whole promise today.", [("", breachesToday)])
+        metric(
+            "jampasir_queue_printer_ready", "gauge",
+            "Whether the kiosk's last press found the ticket printer able to print (1 before any press).",
+            [("", printerReady ? 1 : 0)])
         return lines.joined(separator: "\n") + "\n"
     }
 
-    init(room: WaitingRoom, at now: WallTime, timeZone: TimeZone) {
+    init(room: WaitingRoom, at now: WallTime, timeZone: TimeZone, printer: HubQueue.PrinterTrouble?) {
+        self.printer = printer?.message
+        printerReady = printer?.prints ?? true
         func seconds(_ d: Duration) -> Int { Int(d.components.seconds) }
         waiting = room.waitingCount
         capacity = room.rules.roomCapacity

@@ -74,12 +74,16 @@ struct HubQueueTests {
         let out = try server.raw("POST /v1/queue/ticket HTTP/1.1\r\n\(Self.auth)Content-Length: 0\r\n\r\n")
         #expect(out.hasPrefix("HTTP/1.1 503 "), "\(out)")
         #expect(try Self.json(out)["detail"] as? String == "kertas habis / paper out")
+        // The hall shows it, and Prometheus alerts on it, until a ticket prints again.
+        #expect(try Self.json(try server.raw("GET /v1/queue HTTP/1.1\r\n\r\n"))["printer"] as? String == "kertas habis / paper out")
+        #expect(try server.raw("GET /metrics HTTP/1.1\r\n\r\n").contains("\njampasir_queue_printer_ready 0\n"))
         pty.shared.settings.withLock { $0.paper = 0x12 }
         #expect(try Self.json(try server.raw("POST /v1/queue/ticket HTTP/1.1\r\n\(Self.auth)\r\n"))["detail"] as? String == "A-004")
 
         let metrics = try server.raw("GET /metrics HTTP/1.1\r\n\r\n")
         #expect(metrics.contains("Content-Type: text/plain; version=0.0.4"))
-        for line in ["jampasir_queue_waiting 3", "jampasir_queue_tickets_today 4", "jampasir_queue_room_capacity 120",
+        #expect(try Self.json(try server.raw("GET /v1/queue HTTP/1.1\r\n\r\n"))["printer"] == nil)
+        for line in ["jampasir_queue_waiting 3", "jampasir_queue_tickets_today 4", "jampasir_queue_room_capacity 120", "jampasir_queue_printer_ready 1",
             "jampasir_queue_waiting_past_mark{mark_minutes=\"60\"} 0", "jampasir_queue_waiting_past_mark{mark_minutes=\"105\"} 0"]
         {
             #expect(metrics.contains("\n" + line + "\n"), "\(line) in \(metrics)")

@@ -52,6 +52,7 @@ wire() {
     chip=$(cat $sim/bank0/chip_name); dev=$(cat $sim/dev_name)
     release
     pull 8 pull-up      # the call button (journey 9), released
+    pull 9 pull-up      # the kiosk's button (journey 10), released
     pull 2 pull-down    # the TM1637 answers: DIO reads low at the ACK clock
 }
 line() { echo /sys/devices/platform/$(cat $sim/dev_name)/$(cat $sim/bank0/chip_name)/sim_gpio$1; }
@@ -224,6 +225,20 @@ install)
     pull 8 pull-down; sleep 0.2; pull 8 pull-up
     check "  … a press of the call line reaches the hub: nobody waiting" wait_for 30 sh -c "journalctl -u jampasird -q --no-pager --since @$t9 | grep -q 'call button: nobody waiting'"
     check "  … and the hub logged the call from loket-3" sh -c "journalctl -u jampasir-hub -q --no-pager --since @$t9 | grep -q 'loket-3: nobody waiting'"
+
+    # 10. The ticket kiosk's button, wired to the hub (button.kiosk_line), read by
+    # jampasir-hub.service under its own unit. This machine has no ticket printer: the press
+    # reaches the kiosk, which prints nothing, says why, and the hall display shows it.
+    t10=$(date +%s); sleep 1
+    sed -i 's/^call_line = 8$/call_line = 8\nkiosk_line = 9/' /etc/jampasir/jampasir.toml
+    printf 'printer = "/dev/usb/lp0"\n' >> /etc/jampasir/jampasir.toml   # [queue] is the last table
+    systemctl restart jampasir-hub
+    check "kiosk button: the hub reads button.kiosk_line = 9 under its unit" wait_for 30 sh -c "journalctl -u jampasir-hub -q --no-pager --since @$t10 | grep -q \"the kiosk's button is 9 on\""
+    sleep 1
+    pull 9 pull-down; sleep 0.3; pull 9 pull-up
+    check "  … a press reaches the kiosk: no printer here, so no ticket, and the journal says why" wait_for 30 sh -c "journalctl -u jampasir-hub -q --no-pager --since @$t10 | grep -q 'kiosk button: no ticket: printer tidak menjawab'"
+    check "  … and the hall display shows the printer's trouble" bash -c "exec 3<>/dev/tcp/127.0.0.1/8790 && printf 'GET /v1/queue HTTP/1.1\\r\\n\\r\\n' >&3 && timeout 10 cat <&3 | grep -q '\"printer\":\"printer tidak menjawab'"
+    journalctl -u jampasir-hub -q --no-pager --since "@$t10" | tail -n 4 | sed 's/^/# /'
 
     # 7. Untrusted USB: the sticks above went through the USB policy; a keyboard and a network
     # adapter from the waiting room are enumerated but get no driver, and the journal says so.
