@@ -11,7 +11,7 @@ enum HallPage {
         <title>Antrean — JamPasir</title>
         <style>
           html, body { margin: 0; height: 100%; background: #10141a; color: #f4f1e8; font-family: "DejaVu Sans", sans-serif; }
-          body { display: grid; grid-template-rows: auto 1fr auto; }
+          body { display: grid; grid-template-rows: auto 1fr auto auto; }
           header, footer { display: flex; justify-content: space-between; padding: 1.5vh 3vw; font-size: 3.2vh; background: #1b222c; }
           main { display: grid; grid-template-columns: 3fr 2fr; gap: 3vw; padding: 3vh 3vw; }
           #now { text-align: center; align-self: center; }
@@ -24,6 +24,7 @@ enum HallPage {
           .level-0 { color: #f4f1e8; } .level-1 { color: #ffd166; } .level-2 { color: #ff9f1c; }
           .level-3 { color: #ff5d5d; } .breach { color: #fff; background: #b00020; padding: 0 1vw; }
           #stale { display: none; color: #ff5d5d; }
+          #printer { display: none; padding: 1.5vh 3vw; font-size: 4vh; color: #fff; background: #b00020; }
         </style>
         </head>
         <body>
@@ -34,8 +35,8 @@ enum HallPage {
           <section><h2>Panggilan terakhir · Last calls</h2><ol id="calls"></ol>
             <h2 style="margin-top:3vh">Menunggu lama · Waiting long</h2><ol id="long"></ol></section>
         </main>
-        <footer><span id="waiting"></span><span id="longest"></span><span id="printer" class="breach"></span>
-          <span id="stale">hub tidak menjawab · hub not answering</span></footer>
+        <div id="printer"></div>
+        <footer><span id="waiting"></span><span id="longest"></span><span id="stale">hub tidak menjawab · hub not answering</span></footer>
         <script>
         "use strict";
         const el = (id) => document.getElementById(id);
@@ -94,7 +95,7 @@ enum HallPage {
           el("longest").textContent = "Terlama · Longest: " + minutes(q.longest_wait_seconds);
           el("longest").className = level(q, q.longest_wait_seconds);
           el("printer").textContent = q.printer ? "Printer tiket · Ticket printer: " + q.printer : "";
-          el("printer").style.display = q.printer ? "inline" : "none";
+          el("printer").style.display = q.printer ? "block" : "none";
           const keys = q.calls.map((c) => c.ticket + "@" + c.counter + "@" + c.at);
           if (seen === null) {
             seen = new Set(keys);  // what was called before the page opened is not announced

@@ -439,6 +439,16 @@ check "  … 2 waiting, nobody past 60 minutes yet" \
 curl -s -o "$work/call.wav" "http://$hub_address/v1/queue/announcement.wav?ticket=A-001&counter=loket-2"
 check "the spoken call is a WAV of speech (espeak-ng, $(soxi -D "$work/call.wav" 2>/dev/null) s)" \
     bash -c "[ \"\$(head -c 4 '$work/call.wav')\" = RIFF ] && awk -v d=\"\$(soxi -D '$work/call.wav')\" 'BEGIN { exit !(d > 1.5 && d < 8) }'"
+# The printer unplugged: the next press prints nothing, and the hall and Prometheus say why.
+kill "$printer" 2>/dev/null || true; wait "$printer" 2>/dev/null || true
+check "the printer unplugged: a press gives no ticket (503)" \
+    test "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "X-JamPasir-Token: $queue_token" "http://$hub_address/v1/queue/ticket")" = 503
+"${chrome[@]}" --dump-dom "http://$hub_address/hall" > "$work/hall-printer.html" 2>> "$work/chromium.log" || true
+"${chrome[@]}" --screenshot="$work/hall-printer.png" "http://$hub_address/hall" 2>> "$work/chromium.log" || true
+check "  … the hall display says the printer is not answering ($work/hall-printer.png)" \
+    grep -q 'id="printer"[^>]*>Printer tiket · Ticket printer: printer tidak menjawab' "$work/hall-printer.html"
+check "  … and jampasir_queue_printer_ready is 0 (alert JamPasirTicketPrinterNotReady)" \
+    bash -c "curl -s 'http://$hub_address/metrics' | grep -qx 'jampasir_queue_printer_ready 0'"
 [ -n "${KEEP_SCREENSHOTS:-}" ] && cp "$work"/*.png "$KEEP_SCREENSHOTS"/ 2>/dev/null
 
 echo "prometheus: $passed passed, $failed failed"
