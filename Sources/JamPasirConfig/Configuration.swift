@@ -145,6 +145,17 @@ public struct Configuration: Equatable, Sendable {
             throw ConfigurationError(
                 file: file, key: "button.debounce_ms", message: "must be shorter than the long press")
         }
+        // Two buttons on one line: each press would be both (or one would never get the line).
+        let button = hardware.button
+        let lines: [(key: String, line: Int?)] = [
+            ("button.line", button.line), ("button.call_line", button.callLine), ("button.kiosk_line", button.kioskLine),
+        ]
+        for (index, later) in lines.enumerated() {
+            guard let line = later.line, let earlier = lines[..<index].first(where: { $0.line == line }) else { continue }
+            throw ConfigurationError(
+                file: file, key: later.key,
+                message: "\(line) is \(earlier.key) already: give each button a line of its own (Hardware/README.md)")
+        }
     }
 
     private static func render(_ value: TOMLDocument.Value) -> String {

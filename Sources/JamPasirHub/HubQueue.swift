@@ -63,7 +63,7 @@ public final class HubQueue: Sendable {
     public func call(counter: String, at now: Date) throws(HubStore.Failure)
         -> (ticket: Ticket?, events: [QueueEvent], waiting: Int)
     {
-        try change(at: now, keepIfUnsaved: false) { room in
+        try change(at: now, keepIfUnsaved: false) { room, _ in
             let events = room.callNext(counter: counter, at: Self.wallTime(now))
             let called = events.last.flatMap { event -> Ticket? in
                 if case .called(let ticket, _) = event { return ticket }
@@ -80,33 +80,31 @@ public final class HubQueue: Sendable {
         let day = Self.dayKey(now, in: timeZone)
         let office = office
         // A printed ticket cannot be taken back: if the store fails, it stays queued and is written later.
-        let press = try change(at: now, keepIfUnsaved: true) { room in
+        return try change(at: now, keepIfUnsaved: true) { room, trouble in
             let press = KioskPress.press(&room, at: Self.wallTime(now), printer: printer) { label, ahead, estimate in
                 TicketPrint(
                     office: office, label: label, issued: issued, ahead: ahead, estimate: estimate,
                     id: "jampasir:\(day):\(label)")
+            }
+            // What the hall shows of the printer, from this press on (the reason of a failed
+            // print, with the device's path, goes to the journal only).
+            switch press {
+            case .issued(_, let printer): trouble = printer == .paperLow ? PrinterTrouble(message: printer.message, prints: true) : nil
+            case .printerNotReady(let printer): trouble = PrinterTrouble(message: printer.message, prints: false)
+            case .printFailed(let voided, _):
+                trouble = PrinterTrouble(message: "\(voided) tidak tercetak / did not print", prints: false)
+            case .roomFull: break  // the printer was not asked
             }
             switch press {
             case .printFailed(let voided, _): return (press, [.voided(room.lastNumber, voided, at: Self.wallTime(now))])
             case .issued, .roomFull, .printerNotReady: return (press, [])
             }
         }
-        let trouble: PrinterTrouble?? =
-            switch press {
-            case .issued(_, let printer): printer == .paperLow ? PrinterTrouble(message: printer.message, prints: true) : .some(nil)
-            case .printerNotReady(let printer): PrinterTrouble(message: printer.message, prints: false)
-            case .printFailed(let voided, let reason):
-                PrinterTrouble(message: "\(voided) tidak tercetak / did not print: \(reason)", prints: false)
-            case .roomFull: nil  // the printer was not asked
-            }
-        if let trouble { state.withLock { $0.printerTrouble = trouble } }
-        return press
     }
 
     /// What the hall display shows at `now` (the warnings and breaches due are recorded first).
     public func snapshot(at now: Date) throws(HubStore.Failure) -> QueueSnapshot {
-        let printer = state.withLock { $0.printerTrouble }
-        return try change(at: now, keepIfUnsaved: false) { room in
+        try change(at: now, keepIfUnsaved: false) { room, printer in
             _ = room.advance(to: Self.wallTime(now))
             return (QueueSnapshot(room: room, at: Self.wallTime(now), timeZone: timeZone, printer: printer), [])
         }
@@ -115,12 +113,14 @@ public final class HubQueue: Sendable {
     /// Runs `body` on a copy of today's room (after closing the last day's, at its end, if the
     /// day moved on), writes every row the change touched in one transaction, and only then makes
     /// the copy the room. If the write fails, the change is dropped, unless `keepIfUnsaved` (a
-    /// ticket already printed): then it stays, and its rows go with the next write.
+    /// ticket already printed): then it stays, and its rows go with the next write. The printer's
+    /// trouble is read and set under the same lock, so the hall never pairs a room with an older
+    /// printer.
     private func change<T>(
-        at now: Date, keepIfUnsaved: Bool, _ body: (inout WaitingRoom) -> (T, [Persist])
+        at now: Date, keepIfUnsaved: Bool, _ body: (inout WaitingRoom, inout PrinterTrouble?) -> (T, [Persist])
     ) throws(HubStore.Failure) -> T {
         try state.withLock { (state) throws(HubStore.Failure) -> T in
-            var (day, room) = (state.day, state.room)
+            var (day, room, printer) = (state.day, state.room, state.printerTrouble)
             var rows: [(day: String, row: Persist)] = []
             // Forward only: a clock stepped back over midnight does not reopen yesterday.
             let today = Self.dayKey(now, in: timeZone)
@@ -131,15 +131,15 @@ public final class HubQueue: Sendable {
                 (day, room) = (today, try Self.load(today, from: store, rules: rules))
             }
             let before = room.tickets
-            let (result, extra) = body(&room)
+            let (result, extra) = body(&room, &printer)
             rows += Self.rows(day, from: before, to: room.tickets, rules: rules)
             rows += extra.map { (day, $0) }
             let pending = state.unsaved + rows
             do throws(HubStore.Failure) {
                 if !pending.isEmpty { try store.write { db in try Self.save(pending, db) } }
-                (state.day, state.room, state.unsaved) = (day, room, [])
+                (state.day, state.room, state.unsaved, state.printerTrouble) = (day, room, [], printer)
             } catch {
-                if keepIfUnsaved { (state.day, state.room, state.unsaved) = (day, room, pending) }
+                if keepIfUnsaved { (state.day, state.room, state.unsaved, state.printerTrouble) = (day, room, pending, printer) }
                 throw error
             }
             return result

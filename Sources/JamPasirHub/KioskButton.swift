@@ -35,15 +35,14 @@ public final class KioskButton: Sendable {
 
     /// Starts reading the button on a thread of its own.
     public func start() {
+        // A GPIO line that cannot be had is retried by the button itself, which says so.
         button.start(
             edge: { [self] edge in
                 inbox.withLock { $0.edges.append(edge) }
                 doorbell.ring()
             },
-            gone: { [log] in log("kiosk button: its GPIO line is gone; no tickets from the button until jampasir hub serve restarts") })
-        let thread = Thread { [self] in run() }
-        thread.name = "jp-kiosk"
-        thread.start()
+            gone: {})
+        startThread(named: "jp-kiosk") { [self] in run() }
     }
 
     public func stop() {
@@ -80,11 +79,11 @@ public final class KioskButton: Sendable {
             } catch {
                 outcome = "no ticket: the queue failed: \(error)"
             }
-            // Presses made while it printed, and for a moment after, ask nothing more.
+            // Presses made while it printed (or was refused), and for a moment after, ask nothing more.
             presses.withLock { $0.printed(at: clock.now()) }
             log("kiosk button: \(outcome)")
         case .ignored(let count):
-            log("kiosk button: \(count) press\(count == 1 ? "" : "es") while a ticket printed: no more tickets")
+            log("kiosk button: \(count) more press\(count == 1 ? "" : "es") within 2 s of a ticket's: no more tickets")
         case .stuck:
             log("kiosk button: held for \(Int(presses.withLock { $0.rules.stuckAfter }.components.seconds)) s: stuck? check the button and its wire (button.kiosk_line)")
         case .unstuck:

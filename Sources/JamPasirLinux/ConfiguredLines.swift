@@ -38,7 +38,7 @@ public struct ConfiguredLines: Sendable, Equatable {
 
     /// Every line, button first.
     public var all: [GPIOLineSpec] {
-        let optional: [GPIOLineSpec?] = [call, displayClock, displayData, buzzer, green, amber, red]
+        let optional: [GPIOLineSpec?] = [call, kiosk, displayClock, displayData, buzzer, green, amber, red]
         return [button] + optional.compactMap { $0 } + sand
     }
 }

@@ -188,6 +188,16 @@ struct ConfigurationTests {
                 "bad.toml: button.long_press_seconds: must be shorter than button.stuck_seconds, or a long press would be a stuck button"
         ),
         Bad(
+            text: "[button]\nline = 17\nkiosk_line = 17",
+            expected:
+                "bad.toml: button.kiosk_line: 17 is button.line already: give each button a line of its own (Hardware/README.md)"
+        ),
+        Bad(
+            text: "[button]\ncall_line = 22\nkiosk_line = 22",
+            expected:
+                "bad.toml: button.kiosk_line: 22 is button.call_line already: give each button a line of its own (Hardware/README.md)"
+        ),
+        Bad(
             text: "[lights]\nsand_lines = [1, 2",
             expected: "bad.toml:2: lights.sand_lines: an array must be closed on the same line"),
         Bad(
