@@ -165,7 +165,7 @@ public struct HubExportCommand: ParsableCommand {
         do {
             key = try DeviceKey.loadOrCreate(at: store.keyPath)
         } catch {
-            throw CLIFailure(message: "\(error)".replacingOccurrences(of: "device key", with: "hub key"), exitStatus: 66)
+            throw CLIFailure(message: "the hub's signing key: \(error)", exitStatus: 66)
         }
         if created { tellStandardError("jampasir: made the hub's signing key \(store.keyPath): keep a copy with the hub's backups") }
         let result: ExportWriter.Result

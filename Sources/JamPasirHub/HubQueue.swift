@@ -86,18 +86,20 @@ public final class HubQueue: Sendable {
                     office: office, label: label, issued: issued, ahead: ahead, estimate: estimate,
                     id: "jampasir:\(day):\(label)")
             }
-            // What the hall shows of the printer, from this press on (the reason of a failed
-            // print, with the device's path, goes to the journal only).
+            // What the hall shows of the printer from this press on (the reason of a failed print,
+            // with the device's path, goes to the journal only), and the rows a void adds.
             switch press {
-            case .issued(_, let printer): trouble = printer == .paperLow ? PrinterTrouble(message: printer.message, prints: true) : nil
-            case .printerNotReady(let printer): trouble = PrinterTrouble(message: printer.message, prints: false)
+            case .issued(_, let printer):
+                trouble = printer == .paperLow ? PrinterTrouble(message: printer.message, prints: true) : nil
+                return (press, [])
+            case .printerNotReady(let printer):
+                trouble = PrinterTrouble(message: printer.message, prints: false)
+                return (press, [])
             case .printFailed(let voided, _):
                 trouble = PrinterTrouble(message: "\(voided) tidak tercetak / did not print", prints: false)
-            case .roomFull: break  // the printer was not asked
-            }
-            switch press {
-            case .printFailed(let voided, _): return (press, [.voided(room.lastNumber, voided, at: Self.wallTime(now))])
-            case .issued, .roomFull, .printerNotReady: return (press, [])
+                return (press, [.voided(room.lastNumber, voided, at: Self.wallTime(now))])
+            case .roomFull:
+                return (press, [])  // the printer was not asked
             }
         }
     }
