@@ -3,8 +3,8 @@ import JamPasirReports
 import JamPasirStore
 
 /// The hub's queue export (`jampasir hub export`): every queue record from the first, in
-/// `JAMPASIR-QUEUE/<UTC time>/` under a root (beside, not among, the counters' `JAMPASIR/<id>/`), as `queue.csv` and `manifest.json` signed with
-/// the hub's key. Written like a counter's export (staged, then renamed into place); checked by
+/// `JAMPASIR-QUEUE/<UTC time>/` under a root (beside, not among, the counters' `JAMPASIR/<id>/`),
+/// as `queue.csv` and `manifest.json` signed with the hub's key. Written like a counter's export (staged, then renamed into place); checked by
 /// `jampasir verify` like one, and more: the records carry their chain, so a row edited,
 /// removed or moved shows even without the signature.
 public enum QueueExport {
@@ -19,14 +19,10 @@ public enum QueueExport {
         try ExportWriter.publish(under: root, folders: [folder], at: now, fileNames: fileNames) { staging in
             let csv = try HashedFile(staging, "queue.csv")
             try csv.write(CSVFormat.byteOrderMark + CSVFormat.row(QueueRecord.columns))
-            var range = ExportManifest.SessionRange(count: 0)
             var chain = QueueRecord.Chain()
             try records { record in
                 chain.add(record)
                 try csv.write(CSVFormat.row(record.fields))
-                range.count += 1
-                range.firstID = range.firstID ?? record.seq
-                range.lastID = record.seq
             }
             // The hub signs only a history that holds together: a store edited by hand is named
             // by `jampasir hub verify`, not carried on under a signature.
@@ -35,6 +31,9 @@ public enum QueueExport {
                     kind: .store,
                     description: "the hub's queue records are broken (\(chain.allProblems.joined(separator: "; "))): run jampasir hub verify")
             }
+            // An intact chain runs from record 1 to its head.
+            let range = ExportManifest.SessionRange(
+                count: chain.count, firstID: chain.head.map { _ in 1 }, lastID: chain.head?.seq)
             let body = ExportManifest.Body(
                 format: ExportManifest.queueFormatName, counterID: office, exportedAt: Timestamp.iso8601(now),
                 sessions: ExportManifest.SessionRange(count: 0), files: [try csv.commit()],
