@@ -21,7 +21,7 @@ cross_say() { echo "cross: $*" >&2; }
 
 cross_host_tools() {
     local missing=() tool
-    for tool in mmdebstrap qemu-user-static binfmt-support xz-utils zstd binutils-aarch64-linux-gnu; do
+    for tool in mmdebstrap arch-test qemu-user-static binfmt-support xz-utils zstd binutils-aarch64-linux-gnu; do
         dpkg-query -W -f='${Status}' "$tool" 2>/dev/null | grep -q "ok installed" || missing+=("$tool")
     done
     [ ${#missing[@]} -eq 0 ] && return 0
