@@ -18,6 +18,8 @@
 #   make deb           dist/jampasir_<version>+deb<N>_<arch>.deb for this machine;
 #                      make deb ARCH=arm64: for the Pi (Debian 13 / Raspberry Pi OS trixie), cross-built
 #   make test-deb      lintian + install/purge in a fresh chroot of the package's release (ARCH=arm64 too)
+#   make check-fresh   every suite's install step and preflight in a new Debian 12 machine's root
+#                      (scripts/deps.table: what each suite needs); run it when a tool list changes
 #
 # Variables: STORE (simulator store), LIMIT (seconds, e.g. LIMIT=10 for a quick try), CONFIG,
 # ARCH and RELEASE (packages: amd64/arm64, trixie/bookworm).
@@ -29,7 +31,7 @@ DAEMON_FLAGS = --simulate --store $(STORE) $(if $(LIMIT),--limit $(LIMIT)) $(if 
 CLI_FLAGS = --store $(STORE) $(if $(CONFIG),--config $(CONFIG))
 PACKAGE_FLAGS = $(if $(ARCH),ARCH=$(ARCH)) $(if $(RELEASE),RELEASE=$(RELEASE))
 
-.PHONY: all deps build release run docs test test-kernel test-arm64 test-counter test-prometheus check-systemd deb test-deb bench bench-hub torture soak sessions stats simulate-day clean
+.PHONY: all deps build release run docs test test-kernel test-arm64 test-counter test-prometheus check-systemd check-fresh deb test-deb bench bench-hub torture soak sessions stats simulate-day clean
 
 all: build
 
@@ -98,6 +100,9 @@ docs: deps
 check-systemd: deps
 	scripts/check-systemd.sh
 
+check-fresh:
+	scripts/check-fresh.sh
+
 deb: deps
 	$(PACKAGE_FLAGS) scripts/make-deb.sh
 
@@ -105,4 +110,4 @@ test-deb: deps
 	$(PACKAGE_FLAGS) scripts/test-deb.sh
 
 clean:
-	rm -rf .build .build-static-* .build-kernel .build-deb .build-*-arm64 .build-*-amd64 .build-counter .build-prometheus .state dist
+	rm -rf .build .build-static-* .build-kernel .build-deb .build-*-arm64 .build-*-amd64 .build-counter .build-prometheus .build-fresh .state dist

@@ -10,8 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 offices=${OFFICES:-125} per_office=${COUNTERS:-8} sessions=${SESSIONS:-300}
 total=$((offices * per_office))
-[ -x /usr/bin/time ] || apt-get install -y -qq --no-install-recommends time >/dev/null
-command -v sqlite3 >/dev/null || apt-get install -y -qq --no-install-recommends sqlite3 >/dev/null
+scripts/install-deps.sh build bench
 swift build -c release --product jampasird >/dev/null
 swift build -c release --product jampasir >/dev/null
 export bin=$PWD/.build/release sessions

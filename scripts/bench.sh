@@ -12,8 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sessions=${SESSIONS:-300000}
-command -v sqlite3 >/dev/null || apt-get install -y -qq --no-install-recommends sqlite3 >/dev/null
-[ -x /usr/bin/time ] || apt-get install -y -qq --no-install-recommends time >/dev/null
+scripts/install-deps.sh build bench
 swift build -c release --product jampasir >/dev/null
 swift build -c release --product jampasir-bench >/dev/null
 bin=.build/release

@@ -5,7 +5,7 @@
 # push and the hub (which need the network) at most 3.0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-command -v systemd-analyze >/dev/null || apt-get install -y -qq --no-install-recommends systemd >/dev/null
+scripts/install-deps.sh build systemd
 passed=0
 failed=0
 

@@ -19,15 +19,8 @@ cross_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 cross_say() { echo "cross: $*" >&2; }
 
-cross_host_tools() {
-    local missing=() tool
-    for tool in mmdebstrap arch-test qemu-user-static binfmt-support xz-utils zstd binutils-aarch64-linux-gnu; do
-        dpkg-query -W -f='${Status}' "$tool" 2>/dev/null | grep -q "ok installed" || missing+=("$tool")
-    done
-    [ ${#missing[@]} -eq 0 ] && return 0
-    cross_say "installing ${missing[*]}"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-}
+# The host's tools, and qemu-user registered with binfmt_misc (scripts/deps.table, "cross").
+cross_host_tools() { "$cross_root/scripts/install-deps.sh" cross; }
 
 # The chroot holding the compiler. Recreated when the pinned version changes.
 cross_toolchain() {
@@ -137,16 +130,6 @@ JSON
 JSON
     echo "$stamp" > "$bundle/.jampasir-sdk"
     echo "$bundle"
-}
-
-# Lets the kernel run foreign executables through qemu-user (binfmt_misc, with the F flag so
-# that chroots need no copy of qemu), as the Pi's own kernel would run them.
-cross_binfmt() { # qemu name: aarch64
-    cross_host_tools
-    [ -e /proc/sys/fs/binfmt_misc/status ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
-    [ -e "/proc/sys/fs/binfmt_misc/qemu-$1" ] || update-binfmts --enable "qemu-$1" \
-        || update-binfmts --import "qemu-$1"
-    grep -q enabled "/proc/sys/fs/binfmt_misc/qemu-$1"
 }
 
 cross_unmount() { # chroot: everything mounted below it, deepest first

@@ -36,7 +36,6 @@ case $arch in
     amd64) strip=x86_64-linux-gnu-strip ;;
     *) echo "make-deb: architecture $arch is not one JamPasir is built for (amd64, arm64)" >&2; exit 1 ;;
 esac
-command -v "$strip" >/dev/null || { apt-get install -y -qq --no-install-recommends "binutils-${strip%-strip}" >/dev/null; }
 version=$(sed -n 's/.*public static let string = "\(.*\)".*/\1/p' Sources/JamPasirCore/Version.swift)-1+deb$debian
 stage=$root/.build-deb/jampasir-$release-$arch
 out=$root/dist/jampasir_${version}_${arch}.deb

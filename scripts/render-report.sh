@@ -2,13 +2,13 @@
 # Renders the supervisor's HTML report to a PNG with headless Chromium, to look at it:
 #   scripts/render-report.sh [OUT.png] [--english]
 # Builds a demo store of two weeks of sessions, exports it with `jampasir export`, screenshots
-# report.html. Installs chromium when missing (apt).
+# report.html. Installs chromium when missing (scripts/deps.table).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-.state/report.png}
 lang=id
 [ "${2:-}" = "--english" ] && lang=en
-command -v chromium >/dev/null || { apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null; }
+scripts/install-deps.sh build prometheus
 swift build --product jampasir >/dev/null
 swift build --product jampasird >/dev/null
 work=$(mktemp -d)

@@ -16,7 +16,7 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
 started=$SECONDS
-cross_binfmt aarch64
+cross_host_tools
 cross_say "building the tests for aarch64 (debug)"
 cross_swift "$release" arm64 build --build-tests --scratch-path "$scratch" 2>&1 | grep -E "error|warning: unre|Compiling|Build" | tail -n 3
 cross_say "building jampasird and jampasir for aarch64 (release, static Swift runtime)"

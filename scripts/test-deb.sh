@@ -8,19 +8,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 export DEBIAN_FRONTEND=noninteractive
-for tool in lintian mmdebstrap; do
-    command -v "$tool" >/dev/null || apt-get install -y -qq --no-install-recommends "$tool" >/dev/null
-done
+scripts/install-deps.sh build deb $([ "${ARCH:-$(dpkg --print-architecture)}" = "$(dpkg --print-architecture)" ] || echo cross)
 deb=$(scripts/make-deb.sh | tail -n1)
 arch=$(dpkg-deb -f "$deb" Architecture)
 case $(dpkg-deb -f "$deb" Version) in
     *+deb12) release=bookworm ;;
     *+deb13) release=trixie ;;
 esac
-if [ "$arch" != "$(dpkg --print-architecture)" ]; then
-    source scripts/cross.sh
-    cross_binfmt aarch64
-fi
 echo "deb: $(basename "$deb") for $release $arch"
 passed=0
 failed=0

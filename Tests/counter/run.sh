@@ -17,15 +17,10 @@ export DEBIAN_FRONTEND=noninteractive
 say() { echo "counter-test: $*" >&2; }
 started=$SECONDS
 
-tools=(qemu-system-arm e2fsprogs python3 dosfstools mtools fdisk)
-missing=()
-for p in "${tools[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
-[ ${#missing[@]} -eq 0 ] || { apt-get update -qq; apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }
-cross_binfmt aarch64
+scripts/install-deps.sh build cross deb counter
 
 # --- the package under test, and a newer build of it for the upgrade journey ---------------
 deb=$(ARCH=arm64 RELEASE=trixie scripts/make-deb.sh | tail -n1)
-command -v lintian >/dev/null || apt-get install -y -qq --no-install-recommends lintian >/dev/null
 lintian_ok=1
 lintian --fail-on error,warning "$deb" >&2 || lintian_ok=0
 work=$root/.build-counter

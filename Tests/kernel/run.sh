@@ -15,11 +15,8 @@ export DEBIAN_FRONTEND=noninteractive
 say() { echo "kernel-test: $*" >&2; }
 
 # --- host tools -------------------------------------------------------------------------
-tools=(qemu-system-x86 busybox-static gpiod cpio xz-utils make gcc kmod python3 dosfstools mtools fdisk dmsetup e2fsprogs)
-missing=()
-for p in "${tools[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
-apt-get update -qq
-[ ${#missing[@]} -eq 0 ] || { say "installing ${missing[*]}"; apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }
+scripts/install-deps.sh build kernel
+apt-get update -qq   # the kernel below is whatever the mirror points at today
 
 # --- the kernel: whatever linux-image-amd64 points at today (the mirror drops old ABIs) ----
 kpkg=$(apt-cache depends linux-image-amd64 | sed -n 's/.*Depends: \(linux-image-[0-9][^ ]*-amd64\)$/\1/p' | head -n1)

@@ -28,12 +28,10 @@ check() {  # check "what" command...
 }
 
 # --- Debian's prometheus, promtool and node-exporter, unpacked (no service started here) ----
-for tool in curl python3 chromium sqlite3; do command -v $tool >/dev/null || missing+=" $tool"; done
-if [ -n "${missing:-}" ]; then
-    say "installing${missing}"
-    apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing fonts-dejavu-core >/dev/null
-fi
+scripts/install-deps.sh build prometheus
 version=$(apt-cache policy prometheus | sed -n 's/ *Candidate: //p')
+[ -n "$version" ] || { apt-get update -qq; version=$(apt-cache policy prometheus | sed -n 's/ *Candidate: //p'); }
+[ -n "$version" ] || { say "apt knows no prometheus package: check /etc/apt/sources.list (Debian main)"; exit 1; }
 tools=$cache/$version
 if [ ! -x "$tools/usr/bin/prometheus" ]; then
     say "fetching Debian's prometheus $version and prometheus-node-exporter"
