@@ -41,37 +41,16 @@ public enum ExportVerifier {
         } catch {
             return ["\(error)"]
         }
-        let shape = ManifestShape.problems(data)
-        guard shape.isEmpty else { return shape }
         let manifest: ExportManifest
-        do {
-            manifest = try JSONDecoder().decode(ExportManifest.self, from: data)
-        } catch {
-            return ["manifest.json cannot be read: \(error)"]
+        var problems: [String]
+        switch check(manifest: data, expectedPublicKey: expectedPublicKey, queueExports: queueExports) {
+        case .unreadable(let reasons): return reasons
+        case .read(let read, let found): (manifest, problems) = (read, found)
         }
-        var problems: [String] = []
         let body = manifest.body
-        let isQueue = body.format == ExportManifest.queueFormatName
-        if isQueue && !queueExports {
-            return ["a hub's queue export, not a counter's sessions: check it with jampasir verify"]
-        }
-        if body.format != ExportManifest.formatName && !isQueue { problems.append("unknown format \(body.format)") }
-        if !isQueue && body.records != nil { problems.append("a counter's export that claims queue records") }
-        if let expectedPublicKey, expectedPublicKey != body.devicePublicKey {
-            problems.append(
-                "signed by a different device key (\(body.devicePublicKey)) than expected (\(expectedPublicKey))")
-        }
-        if let keyData = Data(base64Encoded: body.devicePublicKey),
-            let key = try? Curve25519.Signing.PublicKey(rawRepresentation: keyData),
-            let signature = Data(base64Encoded: manifest.signature),
-            let signed = try? body.canonicalData(), key.isValidSignature(signature, for: signed)
-        {
-        } else {
-            problems.append("the manifest's signature does not verify: manifest.json was edited")
-        }
         problems += folderProblems(directory, listed: body.files.map(\.name))
-        var csv: Data?
-        let rowsFile = isQueue ? "queue.csv" : "sessions.csv"
+        let rowsFile = body.format == ExportManifest.queueFormatName ? "queue.csv" : "sessions.csv"
+        var rows: (any RowsCheck)?
         for file in body.files where isPlainName(file.name) {
             let path = directory + "/" + file.name
             // Anything but a plain file is named by folderProblems and never read.
@@ -87,27 +66,79 @@ public enum ExportVerifier {
                 problems.append("\(file.name): \(size) bytes, manifest says \(file.size)")
                 continue
             }
-            let contents: Data
+            // Hashed and, for the rows file, parsed as it is read: one piece in memory at a time.
+            var hash = SHA256()
+            var check: (any RowsCheck)? = file.name == rowsFile ? rowsCheck(for: body) : nil
+            var reader = CSVRecords()
             do {
-                contents = try PlainFile.read(path, limit: size)
+                try PlainFile.stream(path, size: size) { piece in
+                    hash.update(bufferPointer: piece)
+                    if check != nil { try reader.feed(piece) { check!.take($0) } }
+                }
+                reader.finish { check?.take($0) }
             } catch {
                 problems.append("\(error)")
                 continue
             }
-            let digest = SHA256.hash(data: contents).hexString
-            if digest != file.sha256 {
+            if hash.finalize().hexString != file.sha256 {
                 problems.append("\(file.name): SHA-256 does not match the manifest: the file was changed")
             }
-            if file.name == rowsFile { csv = contents }
+            if check != nil { rows = check }
         }
-        switch (csv, isQueue) {
-        case (let csv?, false): problems += checkRows(String(decoding: csv, as: UTF8.self), against: body.sessions)
-        case (let csv?, true): problems += QueueExport.problems(csv, manifest: body)
-        case (nil, true) where !body.files.contains(where: { $0.name == rowsFile }):
+        if let rows {
+            problems += rows.problems()
+        } else if body.format == ExportManifest.queueFormatName && !body.files.contains(where: { $0.name == rowsFile }) {
             problems.append("a queue export without queue.csv in its manifest")
-        case (nil, _): break
         }
         return problems
+    }
+
+    /// What a manifest alone says, before any other file of its export is opened.
+    public enum ManifestCheck {
+        /// Not a manifest (shape, JSON, or a queue export where one is not taken): nothing more to check.
+        case unreadable([String])
+        /// Read; `problems` (format, signature, signer) is empty when it is one to trust.
+        case read(ExportManifest, problems: [String])
+    }
+
+    /// Checks a manifest's bytes: its shape, its format, its signature, and its signer if one is
+    /// expected. The hub asks this first, and reads an export's files only for a manifest it trusts.
+    public static func check(manifest data: Data, expectedPublicKey: String? = nil, queueExports: Bool = true)
+        -> ManifestCheck
+    {
+        let shape = ManifestShape.problems(data)
+        guard shape.isEmpty else { return .unreadable(shape) }
+        let manifest: ExportManifest
+        do {
+            manifest = try JSONDecoder().decode(ExportManifest.self, from: data)
+        } catch {
+            return .unreadable(["manifest.json cannot be read: \(error)"])
+        }
+        var problems: [String] = []
+        let body = manifest.body
+        let isQueue = body.format == ExportManifest.queueFormatName
+        if isQueue && !queueExports {
+            return .unreadable(["a hub's queue export, not a counter's sessions: check it with jampasir verify"])
+        }
+        if body.format != ExportManifest.formatName && !isQueue { problems.append("unknown format \(body.format)") }
+        if !isQueue && body.records != nil { problems.append("a counter's export that claims queue records") }
+        if let expectedPublicKey, expectedPublicKey != body.devicePublicKey {
+            problems.append(
+                "signed by a different device key (\(body.devicePublicKey)) than expected (\(expectedPublicKey))")
+        }
+        if let keyData = Data(base64Encoded: body.devicePublicKey),
+            let key = try? Curve25519.Signing.PublicKey(rawRepresentation: keyData),
+            let signature = Data(base64Encoded: manifest.signature),
+            let signed = try? body.canonicalData(), key.isValidSignature(signature, for: signed)
+        {
+        } else {
+            problems.append("the manifest's signature does not verify: manifest.json was edited")
+        }
+        return .read(manifest, problems: problems)
+    }
+
+    static func rowsCheck(for body: ExportManifest.Body) -> any RowsCheck {
+        body.format == ExportManifest.queueFormatName ? QueueExport.Rows(manifest: body) : SessionRows(range: body.sessions)
     }
 
     /// A name the manifest may list: one file in the export folder itself.
@@ -122,7 +153,7 @@ public enum ExportVerifier {
 
     /// The folder holds exactly manifest.json and the files it lists, each a plain file: no
     /// name reaching outside, nothing unlisted (the signature would not cover it), no links.
-    static func folderProblems(_ directory: String, listed: [String]) -> [String] {
+    public static func folderProblems(_ directory: String, listed: [String]) -> [String] {
         var problems: [String] = []
         var names = Set<String>()
         for name in listed {
@@ -145,67 +176,50 @@ public enum ExportVerifier {
         }
         return problems
     }
+}
 
-    /// The CSV's rows against the manifest's session count and id range.
-    static func checkRows(_ csv: String, against range: ExportManifest.SessionRange) -> [String] {
-        let records = CSVRecords.parse(csv)
-        let ids = records.dropFirst().compactMap { $0.first.flatMap { Int64($0) } }
-        var problems: [String] = []
-        if records.count - 1 != range.count {
-            problems.append("sessions.csv has \(records.count - 1) sessions, manifest says \(range.count)")
+/// A rows file checked as it streams by, one record at a time.
+protocol RowsCheck {
+    mutating func take(_ record: [String])
+    func problems() -> [String]
+}
+
+/// `sessions.csv` against the manifest's session count and id range, in memory bounded by the
+/// count the signed manifest names (rows beyond it are counted, not kept).
+struct SessionRows: RowsCheck {
+    let range: ExportManifest.SessionRange
+    private var headerSeen = false
+    private var count = 0
+    private var ids = Set<Int64>()
+    private var repeated = false
+    private var lowest: Int64?
+    private var highest: Int64?
+
+    init(range: ExportManifest.SessionRange) { self.range = range }
+
+    mutating func take(_ record: [String]) {
+        guard headerSeen else {
+            headerSeen = true
+            return
         }
-        if Set(ids).count != ids.count { problems.append("sessions.csv repeats a session id") }
-        if ids.min() != range.firstID || ids.max() != range.lastID {
+        count += 1
+        guard let id = record.first.flatMap({ Int64($0) }) else { return }
+        lowest = min(lowest ?? id, id)
+        highest = max(highest ?? id, id)
+        if count <= range.count && !ids.insert(id).inserted { repeated = true }
+    }
+
+    func problems() -> [String] {
+        var problems: [String] = []
+        if count != range.count {
+            problems.append("sessions.csv has \(count) sessions, manifest says \(range.count)")
+        }
+        if repeated { problems.append("sessions.csv repeats a session id") }
+        if lowest != range.firstID || highest != range.lastID {
             problems.append(
-                "sessions.csv ids run \(ids.min().map(String.init) ?? "-")…\(ids.max().map(String.init) ?? "-"), manifest says \(range.firstID.map(String.init) ?? "-")…\(range.lastID.map(String.init) ?? "-")"
+                "sessions.csv ids run \(lowest.map(String.init) ?? "-")…\(highest.map(String.init) ?? "-"), manifest says \(range.firstID.map(String.init) ?? "-")…\(range.lastID.map(String.init) ?? "-")"
             )
         }
         return problems
-    }
-}
-
-/// A small RFC 4180 reader: quoted fields, doubled quotes, CRLF or LF, a leading BOM.
-enum CSVRecords {
-    static func parse(_ text: String) -> [[String]] {
-        var records: [[String]] = []
-        var record: [String] = []
-        var field = ""
-        var quoted = false
-        var iterator = text.drop { $0 == "\u{FEFF}" }.makeIterator()
-        var pending: Character? = nil
-        while let character = pending ?? iterator.next() {
-            pending = nil
-            if quoted {
-                if character == "\"" {
-                    let next = iterator.next()
-                    if next == "\"" {
-                        field.append("\"")
-                    } else {
-                        quoted = false
-                        pending = next
-                    }
-                } else {
-                    field.append(character)
-                }
-                continue
-            }
-            switch character {
-            case "\"": quoted = true
-            case ",":
-                record.append(field)
-                field = ""
-            case "\r\n", "\n", "\r":
-                record.append(field)
-                records.append(record)
-                record = []
-                field = ""
-            default: field.append(character)
-            }
-        }
-        if !field.isEmpty || !record.isEmpty {
-            record.append(field)
-            records.append(record)
-        }
-        return records
     }
 }

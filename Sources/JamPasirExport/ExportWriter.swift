@@ -103,7 +103,7 @@ public struct ExportWriter: Sendable {
         rmdir(directory)
     }
 
-    static func syncDirectory(_ path: String) throws(Failure) {
+    public static func syncDirectory(_ path: String) throws(Failure) {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw failure(errno, path: path, doing: "open") }
         defer { close(fd) }

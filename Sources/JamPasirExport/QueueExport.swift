@@ -42,32 +42,46 @@ public enum QueueExport {
         }
     }
 
-    /// The problems in a queue export's `queue.csv` (already known to match the manifest's
-    /// hash): rows that are not records, a broken chain, or a count, range or head other than the
+    /// A queue export's `queue.csv` checked as it streams by (its hash is checked beside):
+    /// rows that are not records, a broken chain, or a count, range or head other than the
     /// manifest's.
-    static func problems(_ csv: Data, manifest body: ExportManifest.Body) -> [String] {
-        guard let range = body.records else { return ["a queue export's manifest without its records range"] }
-        var problems: [String] = []
-        if body.sessions.count != 0 { problems.append("a queue export that claims \(body.sessions.count) sessions") }
-        let rows = CSVRecords.parse(String(decoding: csv, as: UTF8.self))
-        guard rows.first == QueueRecord.columns else { return problems + ["queue.csv does not start with its header"] }
-        var chain = QueueRecord.Chain()
-        for (index, row) in rows.dropFirst().enumerated() {
+    struct Rows: RowsCheck {
+        let body: ExportManifest.Body
+        private var line = 0
+        private var headerFound = false
+        private var chain = QueueRecord.Chain()
+
+        init(manifest body: ExportManifest.Body) { self.body = body }
+
+        mutating func take(_ row: [String]) {
+            line += 1
+            if line == 1 {
+                headerFound = row == QueueRecord.columns
+                return
+            }
+            guard headerFound else { return }
             switch QueueRecord.parse(row) {
             case .success(let record): chain.add(record)
-            case .failure(let malformed): chain.note("queue.csv line \(index + 2): \(malformed)")
+            case .failure(let malformed): chain.note("queue.csv line \(line): \(malformed)")
             }
         }
-        problems += chain.allProblems
-        let seqs = (chain.count, chain.head?.seq)
-        if seqs.0 != range.count || (range.count > 0 && (range.firstID != 1 || range.lastID != seqs.1)) {
-            problems.append(
-                "queue.csv has \(seqs.0) records through \(seqs.1.map(String.init) ?? "-"), manifest says \(range.count) (\(range.firstID.map(String.init) ?? "-")…\(range.lastID.map(String.init) ?? "-"))"
-            )
+
+        func problems() -> [String] {
+            guard let range = body.records else { return ["a queue export's manifest without its records range"] }
+            var problems: [String] = []
+            if body.sessions.count != 0 { problems.append("a queue export that claims \(body.sessions.count) sessions") }
+            guard headerFound else { return problems + ["queue.csv does not start with its header"] }
+            problems += chain.allProblems
+            let seqs = (chain.count, chain.head?.seq)
+            if seqs.0 != range.count || (range.count > 0 && (range.firstID != 1 || range.lastID != seqs.1)) {
+                problems.append(
+                    "queue.csv has \(seqs.0) records through \(seqs.1.map(String.init) ?? "-"), manifest says \(range.count) (\(range.firstID.map(String.init) ?? "-")…\(range.lastID.map(String.init) ?? "-"))"
+                )
+            }
+            if chain.head != body.chain {
+                problems.append("queue.csv ends at another record than the manifest's chain head")
+            }
+            return problems
         }
-        if chain.head != body.chain {
-            problems.append("queue.csv ends at another record than the manifest's chain head")
-        }
-        return problems
     }
 }

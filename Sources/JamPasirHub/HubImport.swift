@@ -45,49 +45,56 @@ public enum HubImport {
         return []
     }
 
-    /// Imports one export folder. Its files are first copied into the hub (each read once,
-    /// plain files only, bounded), and only that copy is verified and read: a stick cannot show
-    /// the verifier one thing and the importer another. An export the hub takes is kept there,
-    /// as received, under `bundles/<id>/`: the evidence behind every session and finding.
+    /// Imports one export folder. Its manifest is read first, alone: an export that is not
+    /// signed, or signed by a key the office does not trust, or whose files are not an export's,
+    /// is refused before any other file of it is opened. Then its files are copied into the
+    /// hub (plain files only, each hashed as it is copied, in bounded memory), and only that
+    /// copy is verified and read: a stick cannot show the verifier one thing and the importer
+    /// another. An export the hub takes is kept there, as received, under `bundles/<id>/`: the
+    /// evidence behind every session and finding, on disk before the store names it.
     public static func importBundle(
         _ directory: String, into hub: HubStore, trusting trusted: TrustedSigners, at now: Date, source: String
     ) -> Result {
         var result = Result(directory: directory, counterID: nil, verdict: .refused(""))
-        let staging = hub.bundlesDirectory + "/.incoming-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: staging) }
+        func refused(_ why: String) -> Result {
+            result.verdict = .refused(why)
+            return result
+        }
+        let manifestData: Data
+        let manifest: ExportManifest
         do {
-            try stage(directory, into: staging)
+            manifestData = try PlainFile.read(directory + "/manifest.json", limit: ExportVerifier.manifestLimit)
         } catch {
-            result.verdict = .refused("\(error)")
-            return result
+            return refused("\(error)")
         }
-        let problems = ExportVerifier.verify(directory: staging, queueExports: false)
-        guard problems.isEmpty else {
-            result.verdict = .refused(problems.joined(separator: "; "))
-            return result
-        }
-        guard let manifestData = FileManager.default.contents(atPath: staging + "/manifest.json"),
-            let manifest = try? JSONDecoder().decode(ExportManifest.self, from: manifestData),
-            let canonicalBody = try? manifest.body.canonicalData()
-        else {
-            result.verdict = .refused("manifest.json cannot be read")
-            return result
+        switch ExportVerifier.check(manifest: manifestData, queueExports: false) {
+        case .unreadable(let problems): return refused(problems.joined(separator: "; "))
+        case .read(_, let problems) where !problems.isEmpty: return refused(problems.joined(separator: "; "))
+        case .read(let read, _): manifest = read
         }
         var body = manifest.body
         guard Configuration.isValidCounterID(body.counterID) else {
-            result.verdict = .refused("the manifest's counter_id is not a counter's name (letters, digits, - _ .)")
-            return result
+            return refused("the manifest's counter_id is not a counter's name (letters, digits, - _ .)")
         }
         result.counterID = body.counterID
         guard trusted.trusts(body.devicePublicKey), let key = TrustedSigners.canonical(body.devicePublicKey) else {
             let fingerprint = TrustedSigners.fingerprint(of: body.devicePublicKey) ?? "unreadable"
-            result.verdict = .refused(
+            return refused(
                 "signed by a key the office does not trust (fingerprint \(fingerprint)): if it is one of the office's counters, add its public key to export.trusted_keys of the hub's configuration"
             )
-            return result
         }
+        let listed = body.files.map(\.name)
+        guard body.files.allSatisfy({ $0.name != "manifest.json" && ExportWriter.fileNames.contains($0.name) }) else {
+            return refused("the manifest lists \(listed.joined(separator: ", ")): not the files of a counter's export")
+        }
+        guard body.files.reduce(0, { $0 + $1.size }) <= BundleTransfer.maxBody else {
+            return refused("the manifest lists more than \(BundleTransfer.maxBody) bytes: more than an export of a counter")
+        }
+        let folder = ExportVerifier.folderProblems(directory, listed: listed)
+        guard folder.isEmpty else { return refused(folder.joined(separator: "; ")) }
         body.devicePublicKey = key
         // One export, however its manifest is spelled: the signed body identifies it.
+        guard let canonicalBody = try? manifest.body.canonicalData() else { return refused("manifest.json cannot be read") }
         let bundle = SHA256.hash(data: canonicalBody).hexString
         do {
             if try hub.holds(bundle: bundle) {
@@ -95,48 +102,60 @@ public enum HubImport {
                 return result
             }
         } catch {
-            result.verdict = .refused("\(error)")
-            return result
+            return refused("\(error)")
         }
+        let staging = hub.bundlesDirectory + "/.incoming-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: staging) }
         let sessions: [SessionJSON]
         let chain: ChainList?
         do {
+            try stage(directory, manifest: manifestData, files: body.files, into: staging)
+            let problems = ExportVerifier.verify(directory: staging, queueExports: false)
+            guard problems.isEmpty else { return refused(problems.joined(separator: "; ")) }
             sessions = try readSessions(staging, body: body)
             chain = try ChainList(staging, body: body)
         } catch {
-            result.verdict = .refused("\(error)")
-            return result
+            return refused("\(error)")
         }
+        // The evidence is in place (and synced) before the store says it has it; a copy left by
+        // a crash before the store's commit is this very bundle's, taken again at its next import.
+        let kept = hub.bundlesDirectory + "/" + bundle
+        let placed = !FileManager.default.fileExists(atPath: kept) && rename(staging, kept) == 0
         do {
+            try ExportWriter.syncDirectory(hub.bundlesDirectory)
             result.verdict = try hub.write { db in
                 try ingest(
                     bundle: bundle, body: body, sessions: sessions, chain: chain, db: db, now: Timestamp.iso8601(now),
                     source: source)
             }
         } catch {
-            result.verdict = .refused("\(error)")
-            return result
+            if placed { try? FileManager.default.removeItem(atPath: kept) }
+            return refused("\(error)")
         }
-        if case .alreadyImported = result.verdict { return result }
-        let kept = hub.bundlesDirectory + "/" + bundle
-        if !FileManager.default.fileExists(atPath: kept) { rename(staging, kept) }
         return result
     }
 
-    /// The export folder's files, copied into a new private folder: at most 16 plain files.
-    static func stage(_ directory: String, into staging: String) throws {
-        let names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
-        guard names.count <= 16 else {
-            throw Unreadable(description: "\(names.count) entries in the export folder: an export holds a few files")
-        }
+    /// The files the manifest lists, copied into a new private folder, each exactly its listed
+    /// size and hash (checked as it is copied, a piece at a time), synced; then the manifest
+    /// as it was read.
+    static func stage(_ directory: String, manifest: Data, files: [ExportManifest.File], into staging: String) throws {
         try FileManager.default.createDirectory(
             atPath: staging, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        for name in names {
-            let data = try PlainFile.read(directory + "/" + name, limit: ExportVerifier.fileLimit)
-            guard FileManager.default.createFile(atPath: staging + "/" + name, contents: data) else {
-                throw Unreadable(description: "cannot copy \(name) into \(staging): check the hub's disk")
+        for file in files {
+            let copy = try AtomicFile(path: staging + "/" + file.name, mode: 0o600)
+            var hash = SHA256()
+            try PlainFile.stream(directory + "/" + file.name, size: file.size) { piece in
+                hash.update(bufferPointer: piece)
+                try copy.write(bytes: piece)
             }
+            guard hash.finalize().hexString == file.sha256 else {
+                throw Unreadable(description: "\(file.name): SHA-256 does not match the manifest: the file was changed")
+            }
+            try copy.commit()
         }
+        let copy = try AtomicFile(path: staging + "/manifest.json", mode: 0o600)
+        try copy.write(bytes: manifest)
+        try copy.commit()
     }
 
     struct Unreadable: Error, CustomStringConvertible {

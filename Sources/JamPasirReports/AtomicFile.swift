@@ -44,7 +44,11 @@ public final class AtomicFile {
     }
 
     public func write(_ text: String) throws(Failure) {
-        buffer.append(contentsOf: text.utf8)
+        try write(bytes: text.utf8)
+    }
+
+    public func write(bytes: some Sequence<UInt8>) throws(Failure) {
+        buffer.append(contentsOf: bytes)
         if buffer.count >= 1 << 16 { try flush() }
     }
 

@@ -274,6 +274,83 @@ struct HubTests {
         #expect(link.status == 1 && link.output.contains("sessions.csv is a symbolic link"), "\(link.output)")
     }
 
+    /// Trust before reading: an export signed by a key the office does not trust is refused on
+    /// its manifest alone, whatever its files are (here a FIFO and a sparse gigabyte, which a
+    /// reader would block on or fill memory with); nothing of it reaches the hub's folder.
+    @Test func anUntrustedExportIsRefusedBeforeItsFilesAreOpened() throws {
+        let one = try Counter("loket-1", in: directory)
+        let stranger = try Counter("loket-9", in: directory)
+        try trust([one])
+        try stranger.record([80])
+        let stick = directory.file("stick")
+        try stranger.export(to: stick)
+        let folder = try #require(HubImportFolders.only(under: stick))
+        try FileManager.default.removeItem(atPath: folder + "/sessions.csv")
+        #expect(mkfifo(folder + "/sessions.csv", 0o644) == 0)
+        #expect(truncate(folder + "/sessions.jsonl", 1 << 30) == 0)
+
+        let result = try hub(["import", stick])
+        #expect(result.status == 1)
+        let fingerprint = try #require(TrustedSigners.fingerprint(of: stranger.key.publicKeyBase64))
+        #expect(result.output.contains("REFUSED ") && result.output.contains(fingerprint), "\(result.output)")
+        #expect(!result.output.contains("sessions."), "nothing but the manifest was looked at: \(result.output)")
+        let bundles = (try? FileManager.default.contentsOfDirectory(atPath: directory.file("hub/bundles"))) ?? []
+        #expect(bundles.isEmpty, "\(bundles)")
+    }
+
+    /// A counter's own key signing rows that are not sessions (a compromised counter): eight
+    /// megabytes of newlines, a record longer than any export's. `jampasir verify` and the hub
+    /// read them as a stream and name what is wrong; the hub keeps nothing.
+    @Test func rowsThatAreNotSessionsAreNamedAsTheyStreamBy() throws {
+        let one = try Counter("loket-1", in: directory)
+        try trust([one])
+        try one.record([60, 70])
+        let stick = directory.file("stick")
+        try one.export(to: stick)
+        let folder = try #require(HubImportFolders.only(under: stick))
+        let csv = try String(contentsOfFile: folder + "/sessions.csv", encoding: .utf8)
+
+        try ExportForgery.replace("sessions.csv", in: folder, with: Data(repeating: 0x0A, count: 8 << 20), signedBy: one.key)
+        let bomb = try runBuilt("jampasir", ["verify", folder, "--config", hubConfig])
+        #expect(bomb.status == 1)
+        #expect(bomb.output.contains("sessions.csv has 8388607 sessions, manifest says 2"), "\(bomb.output)")
+        let refused = try hub(["import", stick])
+        #expect(refused.status == 1 && refused.output.contains("sessions.csv has 8388607 sessions"), "\(refused.output)")
+
+        let long = csv + String(repeating: "x", count: 70_000) + "\r\n"
+        try ExportForgery.replace("sessions.csv", in: folder, with: Data(long.utf8), signedBy: one.key)
+        let tooLong = try runBuilt("jampasir", ["verify", folder, "--config", hubConfig])
+        #expect(tooLong.output.contains("record 4 is longer than 65536 bytes"), "\(tooLong.output)")
+
+        try ExportForgery.replace("sessions.csv", in: folder, with: Data(csv.utf8), signedBy: one.key)
+        let again = try runBuilt("jampasir", ["verify", folder, "--config", hubConfig])
+        #expect(again.status == 0, "the same rows, signed again, verify: \(again.output)")
+        #expect(try hub(["counters"]).output == "no export imported yet: jampasir hub import DIR\n")
+        #expect(try hub(["import", stick]).status == 0)
+    }
+
+    /// A bundle's copy that an import put in place before it died (the store never took it) is
+    /// removed at the hub's next start once it is an hour old; a taken bundle's copy stays.
+    @Test func aCopyTheStoreNeverTookIsRemovedAtTheNextStart() throws {
+        let one = try Counter("loket-1", in: directory)
+        try trust([one])
+        try one.record([60])
+        try one.export(to: directory.file("stick"))
+        #expect(try hub(["import", directory.file("stick")]).status == 0)
+        let bundles = directory.file("hub/bundles")
+        let taken = try FileManager.default.contentsOfDirectory(atPath: bundles)
+        let orphan = bundles + "/" + String(repeating: "ab", count: 32)
+        let young = bundles + "/" + String(repeating: "cd", count: 32)
+        for path in [orphan, young] { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false) }
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-7200)], ofItemAtPath: orphan)
+        try FileManager.default.setAttributes(
+            [.modificationDate: Date().addingTimeInterval(-7200)], ofItemAtPath: bundles + "/" + taken[0])
+
+        #expect(try hub(["counters"]).status == 0)
+        let left = try FileManager.default.contentsOfDirectory(atPath: bundles).sorted()
+        #expect(left == (taken + [(young as NSString).lastPathComponent]).sorted(), "\(left)")
+    }
+
     /// A session finished at the hub that a later export shows running again, and a counter
     /// whose exports change its name, are findings; the hub keeps the name it first had.
     @Test func aReopenedSessionAndARenamedCounterAreFindings() throws {
@@ -489,6 +566,26 @@ struct HubTests {
         let nothing = try hub(["import", empty])
         #expect(nothing.status == 66)
         #expect(nothing.error.contains("no export found in \(empty)"))
+    }
+}
+
+/// An export made to say something else and signed again, as only the holder of its key can:
+/// `name` replaced by `contents`, the manifest's entry made to fit, `change` applied to the rest.
+enum ExportForgery {
+    static func replace(
+        _ name: String, in folder: String, with contents: Data, signedBy key: DeviceKey,
+        change: (inout ExportManifest.Body) -> Void = { _ in }
+    ) throws {
+        try contents.write(to: URL(fileURLWithPath: folder + "/" + name))
+        let data = try Data(contentsOf: URL(fileURLWithPath: folder + "/manifest.json"))
+        var body = try JSONDecoder().decode(ExportManifest.self, from: data).body
+        let index = try #require(body.files.firstIndex { $0.name == name })
+        body.files[index].sha256 = String(
+            decoding: try runTool("/usr/bin/sha256sum", [folder + "/" + name]).output.prefix(64), as: UTF8.self)
+        body.files[index].size = contents.count
+        change(&body)
+        let manifest = ExportManifest(body: body, signature: try key.sign(try body.canonicalData()).base64EncodedString())
+        try JSONEncoder().encode(manifest).write(to: URL(fileURLWithPath: folder + "/manifest.json"))
     }
 }
 

@@ -115,15 +115,7 @@ struct QueueRecordsTests {
 
     /// `folder`'s manifest made to fit `csv` and signed again with `key`.
     static func resign(_ folder: String, csv: String, key: DeviceKey, count: Int) throws {
-        try Data(csv.utf8).write(to: URL(fileURLWithPath: folder + "/queue.csv"))
-        let data = try Data(contentsOf: URL(fileURLWithPath: folder + "/manifest.json"))
-        var body = try JSONDecoder().decode(ExportManifest.self, from: data).body
-        let digest = String(decoding: try runTool("/usr/bin/sha256sum", [folder + "/queue.csv"]).output.prefix(64), as: UTF8.self)
-        body.files[0].sha256 = digest
-        body.files[0].size = csv.utf8.count
-        body.records?.count = count
-        let manifest = ExportManifest(body: body, signature: try key.sign(try body.canonicalData()).base64EncodedString())
-        try JSONEncoder().encode(manifest).write(to: URL(fileURLWithPath: folder + "/manifest.json"))
+        try ExportForgery.replace("queue.csv", in: folder, with: Data(csv.utf8), signedBy: key) { $0.records?.count = count }
     }
 
     @Test func aStoreEditedByHandIsNamedAndNotSigned() throws {
