@@ -315,8 +315,9 @@ public final class HubQueue: Sendable {
     }
 
     /// The tickets of the days from `from` to `to` whose service came in: a session from the
-    /// counter that called the ticket, carrying its label, started after the call (a minute of
-    /// clock difference allowed) and within a day of it. By day, the labels served.
+    /// counter that called the ticket (by the name its key first came with: a counter that
+    /// renames itself serves no other's tickets), carrying its label, started after the call (a
+    /// minute of clock difference allowed) and within a day of it. By day, the labels served.
     public static func served(in store: HubStore, from: String, to: String) throws(HubStore.Failure)
         -> [String: Set<String>]
     {
@@ -326,7 +327,8 @@ public final class HubQueue: Sendable {
                 db,
                 sql: """
                     SELECT DISTINCT t.day, t.label FROM ticket t
-                    JOIN session s ON s.ticket = t.label AND s.counter_id = t.counter
+                    JOIN counter c ON c.counter_id = t.counter
+                    JOIN session s ON s.public_key = c.public_key AND s.ticket = t.label
                     WHERE t.state = 'called' AND t.day BETWEEN ? AND ?
                       AND (julianday(s.started_at) - 2440587.5) * 86400000.0 BETWEEN t.ended_ms - 60000 AND t.ended_ms + 86400000
                     """, arguments: [from, to])

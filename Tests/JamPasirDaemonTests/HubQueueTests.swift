@@ -1,8 +1,10 @@
 import Foundation
+import JamPasirCore
 import JamPasirExport
 import JamPasirHub
 import JamPasirLinux
 import JamPasirQueue
+import JamPasirStore
 import JamPasirTesting
 import Synchronization
 import Testing
@@ -292,6 +294,49 @@ extension HubQueueTests {
         alone.type("  ")
         #expect(alone.waitForLog("session 2 ended"), "\(alone.log)")
         #expect(alone.quit() == 0)
+    }
+}
+
+extension HubQueueTests {
+    /// A counter serves only tickets called to the name its key first came with: a trusted
+    /// counter that later signs exports as another counter, with sessions carrying that
+    /// counter's ticket, is a finding and serves nothing of the other's.
+    @Test func aCounterThatRenamesItselfServesNoOtherCountersTicket() throws {
+        let directory = try TemporaryDirectory("served-by-key")
+        let impostor = try HubTests.Counter("loket-3", in: directory)
+        let server = try Server(
+            store: directory.file("hub/hub.sqlite"), trusting: [impostor.key.publicKeyBase64], queue: Self.queue,
+            printer: GoodPrinter(), queueToken: Self.token)
+        _ = try server.raw("POST /v1/queue/ticket HTTP/1.1\r\n\(Self.auth)Content-Length: 0\r\n\r\n")
+        let call = try server.raw("POST /v1/queue/call?counter=loket-2 HTTP/1.1\r\n\(Self.auth)Content-Length: 0\r\n\r\n")
+        #expect(try Self.json(call)["ticket"] as? String == "A-001", "\(call)")
+
+        try impostor.record([60])
+        try impostor.export(to: directory.file("first"))
+        try "[counter]\nid = \"loket-2\"\n[store]\npath = \"\(impostor.storePath)\"\n".write(
+            toFile: impostor.config, atomically: true, encoding: .utf8)
+        let start = Date()
+        let id = try impostor.store.begin(
+            SessionRecord(
+                counterID: "loket-2", bootID: "boot", startedAt: start, startedMonotonicNs: 0, clockSynchronized: true,
+                limitMs: 120_000, ticket: "A-001"))
+        try impostor.store.finish(
+            id: id, endedAt: start.addingTimeInterval(50), durationMs: 50_000, outcome: .inTime, freeService: false)
+        try impostor.export(to: directory.file("second"))
+        let keys = directory.file("trusted.keys")
+        try (impostor.key.publicKeyBase64 + "\n").write(toFile: keys, atomically: true, encoding: .utf8)
+        for stick in ["first", "second"] {
+            let imported = try runBuilt(
+                "jampasir", ["hub", "import", "--hub-store", directory.file("hub/hub.sqlite"), "--trusted-keys", keys, directory.file(stick)])
+            #expect(imported.output.contains("IMPORTED ") || imported.output.contains("HISTORY "), "\(imported.output)")
+        }
+        let hubConfig = directory.file("hub.toml")
+        try "[report]\ntime_zone = \"Asia/Jakarta\"\n".write(toFile: hubConfig, atomically: true, encoding: .utf8)
+        let counters = try runBuilt("jampasir", ["hub", "counters", "--hub-store", directory.file("hub/hub.sqlite"), "--config", hubConfig])
+        #expect(counters.output.contains("this export names the counter loket-2, its earlier exports loket-3"), "\(counters.output)")
+        let figures = try runBuilt(
+            "jampasir", ["hub", "queue", "--hub-store", directory.file("hub/hub.sqlite"), "--config", hubConfig, "--format", "json"])
+        #expect(figures.output.contains("\"called\":1") && figures.output.contains("\"served\":0"), "\(figures.output)")
     }
 }
 
