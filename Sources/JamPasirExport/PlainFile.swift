@@ -54,6 +54,7 @@ public enum PlainFile {
         guard fd >= 0 else {
             let error = errno
             if error == ELOOP { throw Refused(description: "\(name) is a symbolic link: an export holds plain files only") }
+            if error == ENOENT { throw Refused(description: "\(name) is missing") }
             throw Refused(description: SystemError("cannot open \(name)", code: error).description)
         }
         var info = stat()

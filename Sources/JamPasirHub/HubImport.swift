@@ -4,6 +4,7 @@ import GRDB
 import JamPasirConfig
 import JamPasirCore
 import JamPasirExport
+import JamPasirPosix
 import JamPasirQueue
 import JamPasirReports
 import JamPasirStore
@@ -87,8 +88,14 @@ public enum HubImport {
         guard body.files.allSatisfy({ $0.name != "manifest.json" && ExportWriter.fileNames.contains($0.name) }) else {
             return refused("the manifest lists \(listed.joined(separator: ", ")): not the files of a counter's export")
         }
-        guard body.files.reduce(0, { $0 + $1.size }) <= BundleTransfer.maxBody else {
+        guard body.files.allSatisfy({ (0...BundleTransfer.maxBody).contains($0.size) }),
+            body.files.reduce(0, { $0 + $1.size }) <= BundleTransfer.maxBody  // (at most five, each bounded: no overflow)
+        else {
             return refused("the manifest lists more than \(BundleTransfer.maxBody) bytes: more than an export of a counter")
+        }
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        guard entries.count <= 16 else {
+            return refused("\(entries.count) entries in the export folder: an export holds \(ExportWriter.fileNames.count) files")
         }
         let folder = ExportVerifier.folderProblems(directory, listed: listed)
         guard folder.isEmpty else { return refused(folder.joined(separator: "; ")) }
@@ -98,6 +105,8 @@ public enum HubImport {
         let bundle = SHA256.hash(data: canonicalBody).hexString
         do {
             if try hub.holds(bundle: bundle) {
+                // Known: its files are still checked against the manifest, but not copied.
+                try stage(directory, manifest: manifestData, files: body.files, into: nil)
                 result.verdict = .alreadyImported
                 return result
             }
@@ -117,49 +126,83 @@ public enum HubImport {
         } catch {
             return refused("\(error)")
         }
-        // The evidence is in place (and synced) before the store says it has it; a copy left by
-        // a crash before the store's commit is this very bundle's, taken again at its next import.
-        let kept = hub.bundlesDirectory + "/" + bundle
-        let placed = !FileManager.default.fileExists(atPath: kept) && rename(staging, kept) == 0
         do {
-            try ExportWriter.syncDirectory(hub.bundlesDirectory)
             result.verdict = try hub.write { db in
-                try ingest(
+                if try Bool.fetchOne(db, sql: "SELECT 1 FROM bundle WHERE manifest_sha256 = ?", arguments: [bundle]) == true {
+                    return .alreadyImported
+                }
+                try keep(staging, as: bundle, in: hub.bundlesDirectory)
+                return try ingest(
                     bundle: bundle, body: body, sessions: sessions, chain: chain, db: db, now: Timestamp.iso8601(now),
                     source: source)
             }
         } catch {
-            if placed { try? FileManager.default.removeItem(atPath: kept) }
             return refused("\(error)")
         }
         return result
     }
 
-    /// The files the manifest lists, copied into a new private folder, each exactly its listed
-    /// size and hash (checked as it is copied, a piece at a time), synced; then the manifest
-    /// as it was read.
-    static func stage(_ directory: String, manifest: Data, files: [ExportManifest.File], into staging: String) throws {
-        try FileManager.default.createDirectory(
-            atPath: staging, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    /// Puts this import's verified copy in place as `bundles/<id>` and syncs it there, before
+    /// the store names it (in the store's write transaction: one importer at a time). A copy
+    /// already there is one a crash left before its store took it, maybe half removed: it is
+    /// moved aside (removed with the staging folder's name), never trusted. If the store then
+    /// does not commit, the copy stays: the same bundle's, replaced at its next import.
+    static func keep(_ staging: String, as bundle: String, in bundles: String) throws {
+        let kept = bundles + "/" + bundle
+        if FileManager.default.fileExists(atPath: kept) {
+            let aside = bundles + "/.incoming-" + UUID().uuidString
+            guard rename(kept, aside) == 0 else { throw Unreadable(description: SystemError("cannot move \(kept) aside").description) }
+            try? FileManager.default.removeItem(atPath: aside)
+        }
+        guard rename(staging, kept) == 0 else {
+            throw Unreadable(description: SystemError("cannot keep the bundle as \(kept)").description)
+        }
+        try ExportWriter.syncDirectory(bundles)
+    }
+
+    /// The files the manifest lists, each exactly its listed size and hash (checked as it is
+    /// read, a piece at a time), copied into a new private folder and synced, then the manifest
+    /// as it was read; with no folder, only checked.
+    static func stage(_ directory: String, manifest: Data, files: [ExportManifest.File], into staging: String?) throws {
+        if let staging {
+            try FileManager.default.createDirectory(
+                atPath: staging, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
         for file in files {
-            let copy = try AtomicFile(path: staging + "/" + file.name, mode: 0o600)
+            let copy = try staging.map { staging throws(AtomicFile.Failure) in try AtomicFile(path: staging + "/" + file.name, mode: 0o600) }
             var hash = SHA256()
             try PlainFile.stream(directory + "/" + file.name, size: file.size) { piece in
                 hash.update(bufferPointer: piece)
-                try copy.write(bytes: piece)
+                try copy?.write(bytes: piece)
             }
             guard hash.finalize().hexString == file.sha256 else {
                 throw Unreadable(description: "\(file.name): SHA-256 does not match the manifest: the file was changed")
             }
+            try copy?.commit()
+        }
+        if let staging {
+            let copy = try AtomicFile(path: staging + "/manifest.json", mode: 0o600)
+            try copy.write(bytes: manifest)
             try copy.commit()
         }
-        let copy = try AtomicFile(path: staging + "/manifest.json", mode: 0o600)
-        try copy.write(bytes: manifest)
-        try copy.commit()
     }
 
     struct Unreadable: Error, CustomStringConvertible {
         var description: String
+    }
+
+    /// The non-empty lines of a file the manifest covers, numbered from 1, one at a time.
+    static func forEachLine(of data: Data, _ body: (Int, Data.SubSequence) throws -> Void) rethrows {
+        var start = data.startIndex
+        var number = 0
+        while start < data.endIndex {
+            let end = data[start...].firstIndex(of: UInt8(ascii: "\n")) ?? data.endIndex
+            if end > start {
+                number += 1
+                try body(number, data[start..<end])
+            }
+            start = end < data.endIndex ? end + 1 : end
+        }
     }
 
     /// The bundle's sessions.jsonl (covered by the verified manifest): every line a session with
@@ -170,13 +213,16 @@ public enum HubImport {
         else { throw Unreadable(description: "the export holds no sessions.jsonl") }
         let decoder = JSONDecoder()
         var sessions: [SessionJSON] = []
-        for (number, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() {
+        try forEachLine(of: data) { number, line in
+            guard number <= body.sessions.count else {
+                throw Unreadable(description: "sessions.jsonl holds more than the \(body.sessions.count) sessions the manifest names")
+            }
             guard let session = try? decoder.decode(SessionJSON.self, from: Data(line)), session.id != nil,
                 session.outcome == "open" || Outcome(rawValue: session.outcome) != nil,
                 Timestamp.date(session.startedAt) != nil, session.endedAt.map({ Timestamp.date($0) != nil }) ?? true,
                 session.outcome == "open" || session.freeService != nil,
                 session.ticket.map(Ticket.isLabel) ?? true
-            else { throw Unreadable(description: "sessions.jsonl line \(number + 1) is not a session") }
+            else { throw Unreadable(description: "sessions.jsonl line \(number) is not a session") }
             sessions.append(session)
         }
         let ids = sessions.compactMap(\.id)
@@ -193,9 +239,6 @@ public enum HubImport {
         bundle: String, body: ExportManifest.Body, sessions: [SessionJSON], chain: ChainList?, db: Database, now: String,
         source: String
     ) throws -> Verdict {
-        if try Bool.fetchOne(db, sql: "SELECT 1 FROM bundle WHERE manifest_sha256 = ?", arguments: [bundle]) == true {
-            return .alreadyImported
-        }
         let key = body.devicePublicKey
         var findings = try chainFindings(body: body, chain: chain, db: db)
         // A counter keeps the name it first came with: a rename is a finding, not a new history.
@@ -346,14 +389,14 @@ public enum HubImport {
             }
             var first: Int64?
             var hashes: [String] = []
-            for (number, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() {
+            try forEachLine(of: data) { number, line in
                 let fields = line.split(separator: UInt8(ascii: " "))
                 // (numbers come from a store anyone with sqlite3 could edit: no arithmetic may trap)
                 let next = first.map { $0.addingReportingOverflow(Int64(hashes.count)) }
                 guard fields.count == 2, let seq = Int64(String(decoding: fields[0], as: UTF8.self)), seq >= 0,
                     next.map({ !$0.overflow && $0.partialValue == seq }) ?? true, fields[1].count == 64,
                     fields[1].allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) })
-                else { throw Unreadable(description: "chain.txt line \(number + 1) is not the next `SEQ HASH` of the chain") }
+                else { throw Unreadable(description: "chain.txt line \(number) is not the next `SEQ HASH` of the chain") }
                 first = first ?? seq
                 hashes.append(String(decoding: fields[1], as: UTF8.self))
             }

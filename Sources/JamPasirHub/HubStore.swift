@@ -268,15 +268,12 @@ extension HubStore {
     }
 
     /// Removes what an import or a request cut short by a crash or a kill left in the bundles
-    /// folder (`.incoming-…`, `.received-…`, each removed by its own process otherwise, and a
-    /// bundle's copy put in place by an import that died before the store took it), once an
-    /// hour old, so that a running one's is never touched.
+    /// folder (`.incoming-…`, `.received-…`, each removed by its own process otherwise), once
+    /// an hour old, so that a running one's is never touched. (A bundle's copy whose store never
+    /// took it is that bundle's, replaced at its next import: HubImport.keep.)
     public func removeAbandonedFolders(olderThan age: TimeInterval = 3600, now: Date = Date()) {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: bundlesDirectory)) ?? []
-        let isBundleID = { (name: String) in name.utf8.count == 64 && name.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) } }
-        for name in names where name.hasPrefix(".incoming-") || name.hasPrefix(".received-")
-            || (isBundleID(name) && (try? holds(bundle: name)) == false)
-        {
+        for name in names where name.hasPrefix(".incoming-") || name.hasPrefix(".received-") {
             let path = bundlesDirectory + "/" + name
             guard let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
                 now.timeIntervalSince(modified) > age

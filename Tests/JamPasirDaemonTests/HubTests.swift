@@ -329,26 +329,35 @@ struct HubTests {
         #expect(try hub(["import", stick]).status == 0)
     }
 
-    /// A bundle's copy that an import put in place before it died (the store never took it) is
-    /// removed at the hub's next start once it is an hour old; a taken bundle's copy stays.
-    @Test func aCopyTheStoreNeverTookIsRemovedAtTheNextStart() throws {
+    /// What a crash can leave in the hub's bundles folder is never taken for evidence: a copy
+    /// of a bundle that the store never took (here half removed) is replaced by the next
+    /// import's own verified copy. A known bundle's files are still checked against its
+    /// manifest: an edited copy of an export the hub has is refused, not `KNOWN`.
+    @Test func leftoversAreNeverTakenForEvidenceAndKnownBundlesAreStillChecked() throws {
         let one = try Counter("loket-1", in: directory)
         try trust([one])
-        try one.record([60])
-        try one.export(to: directory.file("stick"))
-        #expect(try hub(["import", directory.file("stick")]).status == 0)
+        try one.record([60, 70])
+        let stick = directory.file("stick")
+        try one.export(to: stick)
+        let folder = try #require(HubImportFolders.only(under: stick))
+        #expect(try hub(["import", stick]).status == 0)
         let bundles = directory.file("hub/bundles")
-        let taken = try FileManager.default.contentsOfDirectory(atPath: bundles)
-        let orphan = bundles + "/" + String(repeating: "ab", count: 32)
-        let young = bundles + "/" + String(repeating: "cd", count: 32)
-        for path in [orphan, young] { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false) }
-        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-7200)], ofItemAtPath: orphan)
-        try FileManager.default.setAttributes(
-            [.modificationDate: Date().addingTimeInterval(-7200)], ofItemAtPath: bundles + "/" + taken[0])
+        let id = try #require(try FileManager.default.contentsOfDirectory(atPath: bundles).first)
 
-        #expect(try hub(["counters"]).status == 0)
-        let left = try FileManager.default.contentsOfDirectory(atPath: bundles).sorted()
-        #expect(left == (taken + [(young as NSString).lastPathComponent]).sorted(), "\(left)")
+        // The same bundle into a new hub store whose folder holds a half-removed copy of it.
+        try FileManager.default.removeItem(atPath: directory.file("hub"))
+        try FileManager.default.createDirectory(atPath: bundles + "/" + id, withIntermediateDirectories: true)
+        try "half".write(toFile: bundles + "/" + id + "/sessions.csv", atomically: false, encoding: .utf8)
+        #expect(try hub(["import", stick]).output.hasPrefix("IMPORTED "))
+        for name in ["sessions.csv", "manifest.json"] {
+            #expect(FileManager.default.contentsEqual(atPath: bundles + "/" + id + "/" + name, andPath: folder + "/" + name), "\(name)")
+        }
+
+        var csv = try Data(contentsOf: URL(fileURLWithPath: folder + "/sessions.csv"))
+        csv[csv.count - 3] ^= 1  // one bit of the last row, its size unchanged
+        try csv.write(to: URL(fileURLWithPath: folder + "/sessions.csv"))
+        let edited = try hub(["import", stick])
+        #expect(edited.status == 1 && edited.output.contains("sessions.csv: SHA-256 does not match"), "\(edited.output)")
     }
 
     /// A session finished at the hub that a later export shows running again, and a counter
