@@ -114,4 +114,4 @@ test-deb: deps
 	$(PACKAGE_FLAGS) scripts/test-deb.sh
 
 clean:
-	rm -rf .build .build-static-* .build-kernel .build-deb .build-*-arm64 .build-*-amd64 .build-counter .build-prometheus .build-fresh .state dist
+	rm -rf .build .build-static-* .build-kernel .build-deb .build-*-arm64 .build-*-amd64 .build-counter .build-prometheus .state dist

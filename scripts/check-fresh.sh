@@ -8,17 +8,24 @@
 # (scripts/install-deps.sh SUITE, the one each suite starts with), each followed by the suite's
 # preflight (every command it calls is there, pkg-config finds the libraries, qemu's binfmt is
 # registered and mmdebstrap's arch-test can run an arm64 binary). Builds nothing.
+# The kernel (binfmt_misc) is the host's: this machine's qemu-aarch64 registration is made by
+# its own install step, and inside the root only the root's own registration is checked.
 # Run it whenever an install list, a suite or a dependency changes. Needs root and the mirror.
 # Ends with `check-fresh: N passed, N failed`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-source scripts/cross.sh   # JAMPASIR_CACHE, DEBIAN_MIRROR, cross_unmount
 say() { echo "check-fresh: $*" >&2; }
-[ "$(id -u)" -eq 0 ] || { say "needs root (chroot, mounts): run it with sudo"; exit 1; }
+[ "$(id -u)" -eq 0 ] || { say "needs root (chroot, mounts): sudo env PATH=\"\$PATH\" make check-fresh"; exit 1; }
+# Every mount below lives in a mount namespace of its own: gone with this process, however it ends.
+if [ -z "${JAMPASIR_FRESH_NS:-}" ]; then
+    exec env JAMPASIR_FRESH_NS=1 unshare --mount --propagation private "$0" "$@"
+fi
+source scripts/cross.sh   # JAMPASIR_CACHE, DEBIAN_MIRROR, cross_unmount
 swift_home=$(dirname "$(dirname "$(dirname "$(readlink -f "$(command -v swift)")")")")
-[ -x "$swift_home/usr/bin/swift" ] || { say "cannot find the Swift toolchain's folder from $(command -v swift)"; exit 1; }
-scripts/install-deps.sh fresh
+[ -x "$swift_home/usr/bin/swift" ] && [ "$swift_home" != / ] \
+    || { say "cannot tell the Swift toolchain's own folder from $(command -v swift) (a toolchain under /opt, say, is what it lends the root)"; exit 1; }
+scripts/install-deps.sh fresh cross
 started=$SECONDS
 
 # --- the new machine's root (cached): minbase + swift.org's Debian 12 prerequisites ----------
@@ -39,7 +46,7 @@ if [ "$(cat "$base/.stamp" 2>/dev/null)" != "$stamp" ]; then
 fi
 
 # --- this run: a copy that is thrown away, the checkout and Swift at the same paths ----------
-work=$root/.build-fresh
+work=$JAMPASIR_CACHE/fresh-run
 fresh=$work/root
 cleanup() { cross_unmount "$fresh"; umount -l "$fresh" 2>/dev/null || true; rm -rf "$work/upper" "$work/overlay-work"; }
 trap cleanup EXIT
@@ -55,7 +62,8 @@ for dir in "$swift_home" "$root"; do
 done
 cp -L /etc/resolv.conf "$fresh/etc/resolv.conf"
 in_fresh() { # command line, run as CI would: root, Swift on PATH, in the checkout
-    chroot "$fresh" /usr/bin/env -i HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive \
+    chroot "$fresh" /usr/bin/env -i HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive JAMPASIR_FRESH_ROOT=1 \
+        DEBIAN_MIRROR="$DEBIAN_MIRROR" ${http_proxy:+http_proxy="$http_proxy"} ${https_proxy:+https_proxy="$https_proxy"} \
         PATH="$swift_home/usr/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
         bash -c "cd '$root' && $1"
 }
@@ -69,21 +77,24 @@ check() { # what, command line in the new root
 }
 
 check "swift runs on the new machine (its prerequisites are the base)" "swift --version"
-bootstrap=$(grep -m1 '^command -v make' .ci/run)
+bootstrap=$(grep -m1 '^command -v make' .ci/run) || { say ".ci/run has no bootstrap line (command -v make …) to try"; exit 1; }
 check ".ci/run's bootstrap installs make" "$bootstrap && make --version"
 suites=$(awk '!/^#/ && NF && !seen[$1]++ { print $1 }' scripts/deps.table)
 for suite in $suites; do
     check "install step: scripts/install-deps.sh $suite" "scripts/install-deps.sh $suite"
 done
-# every suite checked again once all are installed: no install step undoes another's
+# every suite checked again once all are installed (no install step undoes another's), with
+# binfmt_misc visible as on a booted machine (kept out of the installs: no package script in
+# the root may register anything with the host's kernel)
+mount -t binfmt_misc binfmt_misc "$fresh/proc/sys/fs/binfmt_misc"
 for suite in $suites; do
     check "preflight: scripts/install-deps.sh --check $suite" "scripts/install-deps.sh --check $suite"
 done
 # only install-deps.sh installs on the build machine (apt in a guest's root or the virtual
 # counter's journeys is the guest's own; the kernel suite follows the mirror's current headers)
-strays=$(grep -rn --include='*.sh' --include=Makefile --include=run -E 'apt-get (-[^ ]+ )*install' scripts Tests Makefile .ci \
-    | grep -v -e '^scripts/install-deps.sh:' -e '^\.ci/run:[0-9]*:command -v make' -e '^Tests/counter/journeys.sh:' \
-        -e 'chroot' -e 'linux-headers-\$kver' || true)
+strays=$(grep -rn --include='*.sh' --include=Makefile --include=run -E '(apt-get|apt) .*install|dpkg +(-i|--install)' scripts Tests Makefile .ci \
+    | grep -v -e '^[^:]*:[0-9]*: *#' -e '^scripts/install-deps.sh:' -e '^\.ci/run:[0-9]*:command -v make' -e '^Tests/counter/journeys.sh:' \
+        -e 'in_chroot ' -e 'chroot "\$' -e 'linux-headers-\$kver' || true)
 if [ -z "$strays" ]; then echo "ok - no suite installs on the build machine outside scripts/install-deps.sh"; passed=$((passed + 1))
 else echo "not ok - installs outside scripts/install-deps.sh (add them to scripts/deps.table):"; sed 's/^/#   /' <<<"$strays"; failed=$((failed + 1)); fi
 

@@ -19,8 +19,13 @@ cross_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 cross_say() { echo "cross: $*" >&2; }
 
-# The host's tools, and qemu-user registered with binfmt_misc (scripts/deps.table, "cross").
-cross_host_tools() { "$cross_root/scripts/install-deps.sh" cross; }
+# The host's tools, and qemu-user registered with binfmt_misc (scripts/deps.table, "cross"):
+# installed and checked once per run (JAMPASIR_CROSS_CHECKED, passed on to the scripts it starts).
+cross_host_tools() {
+    [ -n "${JAMPASIR_CROSS_CHECKED:-}" ] && return 0
+    "$cross_root/scripts/install-deps.sh" cross
+    export JAMPASIR_CROSS_CHECKED=1
+}
 
 # The chroot holding the compiler. Recreated when the pinned version changes.
 cross_toolchain() {

@@ -18,7 +18,7 @@ install=1
 [ $# -gt 0 ] || set -- build
 suites=$(awk '!/^#/ && NF { print $1 }' "$table" | sort -u)
 for suite in "$@"; do
-    grep -qx "$suite" <<<"$suites" || { say "no suite '$suite' in $table (known: $(echo $suites))"; exit 2; }
+    grep -Fqx "$suite" <<<"$suites" || { say "no suite '$suite' in $table (known: $(echo $suites))"; exit 2; }
 done
 
 rows() { # the table's rows for the suites asked for: package, then commands
@@ -30,6 +30,12 @@ if ! command -v swift >/dev/null 2>&1; then
     exit 1
 fi
 
+as_root() { # command…: as root, through sudo when not root
+    if [ "$(id -u)" -eq 0 ]; then "$@"
+    elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+    else say "need root for: $* (install sudo, or run as root)"; return 1; fi
+}
+
 # --- install -----------------------------------------------------------------------------------
 if [ $install = 1 ]; then
     missing=()
@@ -37,16 +43,10 @@ if [ $install = 1 ]; then
         dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
     done < <(rows "$@")
     if [ ${#missing[@]} -gt 0 ]; then
-        sudo=""
-        if [ "$(id -u)" -ne 0 ]; then
-            command -v sudo >/dev/null 2>&1 || { say "need root to install: ${missing[*]} (install sudo, or run as root)"; exit 1; }
-            sudo="sudo"
-        fi
         mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
         say "installing for $*: ${missing[*]}"
-        export DEBIAN_FRONTEND=noninteractive
-        $sudo apt-get update -qq
-        $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     fi
 fi
 
@@ -70,13 +70,21 @@ for suite in "$@"; do
             # qemu-user registered with binfmt_misc (the F flag: chroots need no copy of qemu),
             # so that this kernel runs the Pi's binaries as the Pi's own would; then mmdebstrap
             # itself, asked to plan an arm64 root: it checks what it needs for a foreign one.
-            if [ $install = 1 ] && ! grep -qs enabled /proc/sys/fs/binfmt_misc/qemu-aarch64; then
-                [ -e /proc/sys/fs/binfmt_misc/status ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
-                update-binfmts --enable qemu-aarch64 2>/dev/null || update-binfmts --import qemu-aarch64 || true
+            # In make check-fresh's root the kernel is the host's: the root's own entry is
+            # checked, the kernel left alone, and mmdebstrap asked in the check pass only (once
+            # the root sees binfmt_misc, as a booted machine does).
+            if [ -n "${JAMPASIR_FRESH_ROOT:-}" ]; then
+                update-binfmts --display qemu-aarch64 2>/dev/null | grep -q "package = qemu-user-static" \
+                    || problem "binfmt-support has no qemu-aarch64 entry (qemu-user-static registers it)"
+            else
+                if [ $install = 1 ] && ! grep -qs enabled /proc/sys/fs/binfmt_misc/qemu-aarch64; then
+                    [ -e /proc/sys/fs/binfmt_misc/status ] || as_root mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+                    as_root update-binfmts --enable qemu-aarch64 2>/dev/null || as_root update-binfmts --import qemu-aarch64 || true
+                fi
+                grep -qs enabled /proc/sys/fs/binfmt_misc/qemu-aarch64 \
+                    || problem "qemu-aarch64 is not registered with binfmt_misc: run scripts/install-deps.sh cross (as root; it registers it)"
             fi
-            grep -qs enabled /proc/sys/fs/binfmt_misc/qemu-aarch64 \
-                || problem "qemu-aarch64 is not registered with binfmt_misc: run scripts/install-deps.sh cross (as root; it registers it)"
-            if command -v mmdebstrap >/dev/null; then
+            if command -v mmdebstrap >/dev/null && { [ -z "${JAMPASIR_FRESH_ROOT:-}" ] || [ $install = 0 ]; }; then
                 plan=$(mktemp -d) && rmdir "$plan"
                 mmdebstrap --simulate --quiet --variant=essential --architectures=arm64 trixie "$plan" \
                     "${DEBIAN_MIRROR:-http://deb.debian.org/debian}" >/dev/null 2>"$plan.log" \

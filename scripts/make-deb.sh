@@ -23,6 +23,7 @@ else
     source scripts/cross.sh
     scratch=$root/.build-$release-$arch   # shared with make test-arm64
     build() { cross_swift "$release" "$arch" build -c release --static-swift-stdlib --scratch-path "$scratch" --product "$1" >/dev/null; }
+    cross_host_tools   # the target's strip among them
     cross_sdk "$release" "$arch" >/dev/null
     sysroot=$(cross_sysroot "$release" "$arch")
 fi
