@@ -18,7 +18,7 @@ public enum ExportVerifier {
     }
 
     private static func manifest(directory: String) -> ExportManifest? {
-        FileManager.default.contents(atPath: directory + "/manifest.json").flatMap {
+        (try? PlainFile.read(directory + "/manifest.json", limit: manifestLimit)).flatMap {
             try? JSONDecoder().decode(ExportManifest.self, from: $0)
         }
     }

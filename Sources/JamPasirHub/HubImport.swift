@@ -128,9 +128,7 @@ public enum HubImport {
         }
         do {
             result.verdict = try hub.write { db in
-                if try Bool.fetchOne(db, sql: "SELECT 1 FROM bundle WHERE manifest_sha256 = ?", arguments: [bundle]) == true {
-                    return .alreadyImported
-                }
+                if try HubStore.holds(bundle: bundle, db) { return .alreadyImported }
                 try keep(staging, as: bundle, in: hub.bundlesDirectory)
                 return try ingest(
                     bundle: bundle, body: body, sessions: sessions, chain: chain, db: db, now: Timestamp.iso8601(now),

@@ -245,9 +245,11 @@ extension HubStore {
 
     /// Whether this bundle was taken before.
     public func holds(bundle: String) throws(Failure) -> Bool {
-        try read { db in
-            try Bool.fetchOne(db, sql: "SELECT 1 FROM bundle WHERE manifest_sha256 = ?", arguments: [bundle]) == true
-        }
+        try read { db in try Self.holds(bundle: bundle, db) }
+    }
+
+    static func holds(bundle: String, _ db: Database) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT 1 FROM bundle WHERE manifest_sha256 = ?", arguments: [bundle]) == true
     }
 
     public struct Finding: Equatable, Sendable {
