@@ -75,6 +75,17 @@ struct HubTests {
         """.write(toFile: hubConfig, atomically: true, encoding: .utf8)
     }
 
+    /// loket-1, trusted by the hub, with these sessions exported onto a stick: the counter, the
+    /// stick and its one export folder.
+    func trustedExport(_ durations: [Double]) throws -> (Counter, stick: String, folder: String) {
+        let one = try Counter("loket-1", in: directory)
+        try trust([one])
+        try one.record(durations)
+        let stick = directory.file("stick")
+        try one.export(to: stick)
+        return (one, stick, try #require(HubImportFolders.only(under: stick)))
+    }
+
     func hub(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
         try runBuilt("jampasir", ["hub"] + arguments + ["--config", hubConfig])
     }
@@ -303,12 +314,7 @@ struct HubTests {
     /// read them as a stream and name what is wrong; the hub keeps nothing. (What the stream
     /// costs in memory at eight megabytes: `make bench-hostile`.)
     @Test func rowsThatAreNotSessionsAreNamedAsTheyStreamBy() throws {
-        let one = try Counter("loket-1", in: directory)
-        try trust([one])
-        try one.record([60, 70])
-        let stick = directory.file("stick")
-        try one.export(to: stick)
-        let folder = try #require(HubImportFolders.only(under: stick))
+        let (one, stick, folder) = try trustedExport([60, 70])
         let csv = try String(contentsOfFile: folder + "/sessions.csv", encoding: .utf8)
 
         try ExportForgery.replace("sessions.csv", in: folder, with: Data(repeating: 0x0A, count: 1 << 20), signedBy: one.key)
@@ -335,12 +341,7 @@ struct HubTests {
     /// import's own verified copy. A known bundle's files are still checked against its
     /// manifest: an edited copy of an export the hub has is refused, not `KNOWN`.
     @Test func leftoversAreNeverTakenForEvidenceAndKnownBundlesAreStillChecked() throws {
-        let one = try Counter("loket-1", in: directory)
-        try trust([one])
-        try one.record([60, 70])
-        let stick = directory.file("stick")
-        try one.export(to: stick)
-        let folder = try #require(HubImportFolders.only(under: stick))
+        let (one, stick, folder) = try trustedExport([60, 70])
         #expect(try hub(["import", stick]).status == 0)
         let bundles = directory.file("hub/bundles")
         let id = try #require(try FileManager.default.contentsOfDirectory(atPath: bundles).first)
