@@ -3,6 +3,7 @@ import CJamPasirSystem
 import Foundation
 import JamPasirConfig
 import JamPasirCore
+import JamPasirExport
 import JamPasirHardware
 import JamPasirHub
 import JamPasirLinux
@@ -106,13 +107,12 @@ public struct DoctorCommand: ParsableCommand {
     /// Free space where the store lives: a full SD card would stop the log.
     /// The call button needs a hub that takes this counter's calls (asked without calling anyone).
     private func callButton(_ line: GPIOLineSpec, _ configuration: Configuration) -> Finding {
-        guard let hub = configuration.pushHub, let token = configuration.queueToken else {
-            return Finding(
-                ok: false,
-                text: "call button (\(line.key)) has no hub to call: set push.hub and queue.token (the hub's)")
+        guard let hub = configuration.pushHub else {
+            return Finding(ok: false, text: "call button (\(line.key)) has no hub to call: set push.hub")
         }
         do {
-            try QueueCall.check(token: token, hub: hub)
+            let key = try DeviceKey.existing(at: configuration.deviceKeyPath)
+            try QueueCall.check(counter: configuration.counterID, key: key, hub: hub)
             return Finding(ok: true, text: "call button (\(line.key)): hub \(hub) takes this counter's calls")
         } catch {
             return Finding(ok: false, text: "call button (\(line.key)): \(error)")

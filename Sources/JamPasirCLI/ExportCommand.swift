@@ -38,19 +38,7 @@ public struct ExportCommand: ParsableCommand {
             throw CLIFailure(
                 message: "export directory \(directory) does not exist or is not a directory", exitStatus: 73)
         }
-        let key: DeviceKey
-        do {
-            guard FileManager.default.fileExists(atPath: configuration.deviceKeyPath) else {
-                throw CLIFailure(
-                    message:
-                        "no device key at \(configuration.deviceKeyPath): jampasird creates it when it first starts (config key store.device_key)",
-                    exitStatus: 66)
-            }
-            key = try DeviceKey.loadOrCreate(at: configuration.deviceKeyPath)
-        } catch let failure as DeviceKey.Failure {
-            throw CLIFailure(message: failure.description, exitStatus: 66)
-        }
-        let writer = ExportWriter(configuration: configuration, store: store, key: key)
+        let writer = ExportWriter(configuration: configuration, store: store, key: try counterKey(configuration))
         do {
             let result = try writer.write(into: directory, at: Date(), progress: progress)
             return "exported \(result.manifest.body.sessions.count) sessions to \(result.directory)"

@@ -273,7 +273,6 @@ public struct HubServeCommand: ParsableCommand {
         }
         let printer = configuration.queuePrinter.map { USBTicketPrinter(path: $0) }
         server.printer = printer
-        server.queueToken = configuration.queueToken
         if let line = ConfiguredLines(configuration.hardware).kiosk, let queue = server.queue {
             guard let printer else {
                 throw CLIFailure(
@@ -343,7 +342,7 @@ public struct PushCommand: ParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let export: String
         do {
-            export = try ExportWriter(configuration: configuration, store: store, key: try deviceKey(configuration))
+            export = try ExportWriter(configuration: configuration, store: store, key: try counterKey(configuration))
                 .write(into: folder, at: Date()).directory
         } catch let failure as CLIFailure {
             throw failure
@@ -367,20 +366,6 @@ public struct PushCommand: ParsableCommand {
         }
         print("pushed to \(address.terminalSafe): \(answer.text)")
         if answer.status == 409 { throw ExitCode(1) }
-    }
-
-    private func deviceKey(_ configuration: Configuration) throws -> DeviceKey {
-        guard FileManager.default.fileExists(atPath: configuration.deviceKeyPath) else {
-            throw CLIFailure(
-                message:
-                    "no device key at \(configuration.deviceKeyPath): jampasird creates it when it first starts (config key store.device_key)",
-                exitStatus: 66)
-        }
-        do {
-            return try DeviceKey.loadOrCreate(at: configuration.deviceKeyPath)
-        } catch {
-            throw CLIFailure(message: "\(error)", exitStatus: 66)
-        }
     }
 }
 

@@ -10,7 +10,7 @@ public struct JampasirCommand: ParsableCommand {
         version: JamPasirVersion.string,
         subcommands: [
             SessionsCommand.self, StatsCommand.self, ReportCommand.self, ExportCommand.self, VerifyCommand.self,
-            ExportKeyCommand.self, ReplayCommand.self, DoctorCommand.self, PushCommand.self, HubCommand.self,
+            ExportKeyCommand.self, ReplayCommand.self, DoctorCommand.self, PushCommand.self, CallCommand.self, HubCommand.self,
             SimulateDayCommand.self,
         ])
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import JamPasirConfig
+import JamPasirExport
 import JamPasirReports
 import JamPasirStore
 
@@ -35,7 +36,11 @@ struct StoreOptions: ParsableArguments {
 /// The configuration file at `path` (`--config`), or at the default path if there is one there.
 func loadConfiguration(_ path: String?) throws -> Configuration {
     do {
-        return try Configuration.load(path: path ?? Configuration.defaultPath, required: path != nil).0
+        let configuration = try Configuration.load(path: path ?? Configuration.defaultPath, required: path != nil).0
+        for notice in configuration.notices {
+            FileHandle.standardError.write(Data("jampasir: \(path ?? Configuration.defaultPath): \(notice)\n".utf8))
+        }
+        return configuration
     } catch {
         throw CLIFailure(message: "configuration error: \(error)", exitStatus: ConfigurationError.exitStatus)
     }
@@ -95,5 +100,15 @@ extension DayRangeOptions {
         let store = try storeOptions.openStore(configuration)
         let range = try interval(in: configuration.timeZone)
         return (configuration, try store.sessions(from: range.from, to: range.to))
+    }
+}
+
+/// The counter's own device key, which the commands that sign as the counter use (export, push,
+/// call); never a new one: that is jampasird's decision at its first start.
+func counterKey(_ configuration: Configuration) throws -> DeviceKey {
+    do {
+        return try DeviceKey.existing(at: configuration.deviceKeyPath)
+    } catch {
+        throw CLIFailure(message: error.description, exitStatus: 66)
     }
 }

@@ -43,8 +43,8 @@ public struct Configuration: Equatable, Sendable {
     public var queueOffice = "Kantor Imigrasi"
     /// The hub's ticket printer (the kiosk); nil: none.
     public var queuePrinter: String?
-    /// The secret that calls and tickets must carry to the hub; nil: the hub takes none.
-    public var queueToken: String?
+    /// What the file sets that is no longer used, each with what replaced it: logged at start.
+    public var notices: [String] = []
 
     public var deviceKeyPath: String {
         deviceKeyPathSetting ?? ((storePath as NSString).deletingLastPathComponent + "/device.key")
@@ -283,7 +283,9 @@ extension Field {
 
 extension Configuration {
     /// Every `table.key` a configuration file may hold.
-    package static var keyNames: [String] { fields.map { "\($0.table).\($0.key)" } }
+    /// The keys a file may set, less the retired ones (read only to say they are).
+    package static var keyNames: [String] { fields.map { "\($0.table).\($0.key)" }.filter { !retired.contains($0) } }
+    static let retired: Set = ["queue.token"]
 
     static let fields: [Field] = [
         .text(
@@ -388,15 +390,11 @@ extension Configuration {
             "queue", "printer", what: "the ticket printer's device, e.g. \"/dev/usb/lp0\", or \"\" for none",
             valid: { $0.isEmpty || ($0.hasPrefix("/dev/") && !$0.contains("..")) }
         ) { $0.queuePrinter = $1.isEmpty ? nil : $1 },
-        .text(
-            "queue", "token",
-            what: "\"\" (none) or 16 to 128 letters, digits, '-' or '_' (e.g. from `openssl rand -hex 16`), the same on the hub and its counters",
-            valid: {
-                $0.isEmpty
-                    || ((16...128).contains($0.count)
-                        && $0.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
-            }
-        ) { $0.queueToken = $1.isEmpty ? nil : $1 },
+        Field(table: "queue", key: "token") { _, config throws(Rejected) in
+            config.notices.append(
+                "queue.token is no longer used and can be removed: each counter signs its calls with its own device key, which the hub trusts in export.trusted_keys"
+            )
+        },
         .text(
             "report", "time_zone", what: "an IANA time zone such as \"Asia/Jakarta\"",
             valid: { TimeZone(identifier: $0) != nil }

@@ -59,7 +59,7 @@ public struct Daemon: Sendable {
         let (hardware, displayWorker) = makeHardware(screen: screen, clock: clock, metrics: metrics)
         let loop = CounterLoop()
         let caller = HubTicketCaller(
-            hub: configuration.pushHub, token: configuration.queueToken, counterID: configuration.counterID,
+            hub: configuration.pushHub, key: deviceKey, counterID: configuration.counterID,
             logger: logger, answered: { loop.post(.callAnswered($0, call: $1)) })
         let recorder = SessionRecorder(
             store: store, counterID: configuration.counterID, bootID: BootID.current(), logger: logger,
@@ -78,6 +78,7 @@ public struct Daemon: Sendable {
                 }
             }, metrics: metrics, caller: caller)
 
+        for notice in configuration.notices { logger.notice("configuration: \(notice)") }
         let notifier = SystemdNotifier()
         stopSignals.forward(to: loop, logger: logger)
         let monitor = watchSticks(store: store, key: deviceKey, loop: loop, metrics: metrics)

@@ -1,4 +1,5 @@
 import JamPasirCore
+import JamPasirExport
 import JamPasirHardware
 import JamPasirHub
 import Logging
@@ -16,17 +17,17 @@ public protocol TicketCaller: Sendable {
 final class HubTicketCaller: TicketCaller {
     private let worker = SerialWorker(name: "jp-call")
     private let hub: String?
-    private let token: String?
+    private let key: DeviceKey
     private let counterID: String
     private let logger: Logger
     private let answered: @Sendable (CallAnswer, Int) -> Void
 
     init(
-        hub: String?, token: String?, counterID: String, logger: Logger,
+        hub: String?, key: DeviceKey, counterID: String, logger: Logger,
         answered: @escaping @Sendable (CallAnswer, Int) -> Void
     ) {
         self.hub = hub
-        self.token = token
+        self.key = key
         self.counterID = counterID
         self.logger = logger
         self.answered = answered
@@ -34,14 +35,13 @@ final class HubTicketCaller: TicketCaller {
 
     func callNext(number: Int) {
         worker.submit { [self] in
-            guard let hub, let token else {
-                logger.warning(
-                    "call button: this counter has no hub to call: set push.hub and queue.token (the hub's) in the configuration")
+            guard let hub else {
+                logger.warning("call button: this counter has no hub to call: set push.hub in the configuration")
                 answered(.unreachable, number)
                 return
             }
             do {
-                answered(try QueueCall.call(counter: counterID, token: token, hub: hub), number)
+                answered(try QueueCall.call(counter: counterID, key: key, hub: hub), number)
             } catch {
                 logger.warning("call button: \(error); the counter times as before")
                 answered(.unreachable, number)

@@ -53,6 +53,17 @@ public struct DeviceKey: Sendable {
         return try create(at: path)
     }
 
+    /// The key at `path`, which must exist (for the commands that sign as the counter and must
+    /// never make it a new identity).
+    public static func existing(at path: String) throws(Failure) -> DeviceKey {
+        guard let key = try load(at: path) else {
+            throw Failure(
+                description:
+                    "no device key at \(path): jampasird creates it when it first starts (config key store.device_key)")
+        }
+        return key
+    }
+
     /// The key at `path`; nil when there is no file there.
     static func load(at path: String) throws(Failure) -> DeviceKey? {
         if let data = FileManager.default.contents(atPath: path) {

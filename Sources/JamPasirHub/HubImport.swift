@@ -129,6 +129,7 @@ public enum HubImport {
         do {
             result.verdict = try hub.write { db in
                 if try HubStore.holds(bundle: bundle, db) { return .alreadyImported }
+                if let foreign = try foreignSession(sessions, body: body, db) { return .refused(foreign) }
                 try keep(staging, as: bundle, in: hub.bundlesDirectory)
                 return try ingest(
                     bundle: bundle, body: body, sessions: sessions, chain: chain, db: db, now: Timestamp.iso8601(now),
@@ -231,6 +232,17 @@ public enum HubImport {
                 description: "sessions.jsonl holds \(ids.count) sessions, not the \(body.sessions.count) the manifest names")
         }
         return sessions
+    }
+
+    /// A session that names a counter other than its signer's (the manifest's name, or the name
+    /// the key first came with, for a counter renamed since), said as a refusal; nil when none
+    /// does. One counter's key never brings another counter's sessions, or serves its tickets.
+    static func foreignSession(_ sessions: [SessionJSON], body: ExportManifest.Body, _ db: Database) throws -> String? {
+        let earlier = try String.fetchOne(
+            db, sql: "SELECT counter_id FROM counter WHERE public_key = ?", arguments: [body.devicePublicKey])
+        let own = Set([body.counterID] + (earlier.map { [$0] } ?? []))
+        guard let foreign = sessions.first(where: { !own.contains($0.counterID) }) else { return nil }
+        return "session \(foreign.id.map(String.init) ?? "?") names the counter \(foreign.counterID.terminalSafe), but the export is signed by \(own.sorted().joined(separator: " or ")): a counter's key brings its own sessions only"
     }
 
     private static func ingest(

@@ -1,6 +1,8 @@
 import Foundation
 import JamPasirConfig
+import JamPasirExport
 import JamPasirQueue
+import Synchronization
 
 /// The queue's endpoints: the hall display's state, a counter's call, the kiosk's ticket, and
 /// the hall page itself.
@@ -14,11 +16,6 @@ extension HubServer {
         var waiting: Int
     }
 
-    /// The header a counter or the kiosk sends with `queue.token`. A header of its own also
-    /// keeps a web page elsewhere on the LAN from posting calls (it would need a CORS preflight,
-    /// which the hub never grants).
-    static let tokenHeader = "x-jampasir-token"
-
     func answerQueue(path: Substring, target: Substring, peer: String, headers: [String: String]) -> Reply {
         if path == "/hall" {
             return Reply(
@@ -30,16 +27,6 @@ extension HubServer {
         }
         guard let queue else {
             return Reply(status: 404, result: "not_found", detail: "this hub keeps no queue")
-        }
-        if path == "/v1/queue/call" || path == "/v1/queue/ticket" {
-            guard let token = queueToken else {
-                return Reply(
-                    status: 403, result: "forbidden",
-                    detail: "calls and tickets need queue.token set on the hub (and sent by counters and the kiosk)")
-            }
-            guard let sent = headers[Self.tokenHeader], Self.same(sent, token) else {
-                return Reply(status: 403, result: "forbidden", detail: "wrong or missing X-JamPasir-Token")
-            }
         }
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
@@ -53,6 +40,10 @@ extension HubServer {
                         status: 400, result: "bad_request",
                         detail: "counter=ID is needed: the counter's id (letters, digits, '-', '_', '.'; at most 64)")
                 }
+                if let refused = try admit(counter: counter, headers: headers, at: now) { return refused }
+                if Self.query(target, "check") == "1" {
+                    return Reply(status: 200, result: "ready", detail: "\(counter): its calls are taken (a check; nobody called)")
+                }
                 let (ticket, _, waiting) = try queue.call(counter: counter, at: now)
                 let answer = CallAnswer(
                     ticket: ticket?.label, counter: counter,
@@ -61,6 +52,14 @@ extension HubServer {
                     status: 200, result: ticket == nil ? "nobody_waiting" : "called",
                     detail: "\(counter): \(ticket?.label ?? "nobody waiting")", body: try encoder.encode(answer))
             case "/v1/queue/ticket":
+                guard Self.isLoopback(peer) else {
+                    return Reply(
+                        status: 403, result: "forbidden",
+                        detail: "tickets are taken from the hub itself only (its kiosk button, or a program on it)")
+                }
+                guard tickets.take(at: now) else {
+                    return Reply(status: 429, result: "too_many", detail: "tickets come at most one per \(Int(TicketPace.every)) s")
+                }
                 guard let printer else {
                     return Reply(
                         status: 503, result: "no_printer",
@@ -135,16 +134,47 @@ extension HubServer {
 
     static let espeak = "/usr/bin/espeak-ng"
 
-    /// Compares in time independent of where they differ.
-    static func same(_ a: String, _ b: String) -> Bool {
-        let (x, y) = (Array(a.utf8), Array(b.utf8))
-        guard x.count == y.count else { return false }
-        return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    /// Nil when the call is signed by `counter`'s own key, once and in time (`CallGate`); else
+    /// the refusal.
+    private func admit(counter: String, headers: [String: String], at now: Date) throws -> Reply? {
+        do {
+            let call = try SignedCall(counter: counter, headers: headers)
+            let counters = try store.counters().map { (publicKey: $0.publicKey, counterID: $0.counterID) }
+            try calls.admit(call, nowMs: Int64(now.timeIntervalSince1970 * 1000), counters: counters)
+            return nil
+        } catch let problem as SignedCall.Problem {
+            return Reply(status: 401, result: "unsigned", detail: problem.description)
+        } catch let refusal as CallGate.Refusal {
+            return Reply(status: refusal.result == "busy" ? 503 : 403, result: refusal.result, detail: refusal.description)
+        }
+    }
+
+    /// A peer on this machine (`describe`'s numeric form).
+    static func isLoopback(_ peer: String) -> Bool {
+        peer == "::1" || peer.hasPrefix("127.") || peer.hasPrefix("::ffff:127.")
     }
 
     /// The value of `name` in the target's query (`/v1/queue/call?counter=loket-3`).
     static func query(_ target: Substring, _ name: String) -> String? {
         let query = target.split(separator: "?", maxSplits: 1).dropFirst().first ?? ""
         return query.split(separator: "&").first { $0.hasPrefix(name + "=") }.map { String($0.dropFirst(name.count + 1)) }
+    }
+}
+
+/// Tickets over HTTP at about the kiosk button's pace: a burst of `burst`, then one per `every`
+/// seconds, so a program gone wrong cannot fill the room in a second.
+final class TicketPace: Sendable {
+    static let burst = 10.0
+    static let every = 2.0
+    private let state = Mutex<(tokens: Double, at: Date?)>((burst, nil))
+
+    func take(at now: Date) -> Bool {
+        state.withLock { state in
+            let refill = state.at.map { max(0, now.timeIntervalSince($0)) / Self.every } ?? 0
+            state = (min(Self.burst, state.tokens + refill), now)
+            guard state.tokens >= 1 else { return false }
+            state.tokens -= 1
+            return true
+        }
     }
 }

@@ -23,14 +23,16 @@ public struct HubServer: Sendable {
     public var queue: HubQueue?
     /// The kiosk's ticket printer (`queue.printer`); nil: `POST /v1/queue/ticket` says so.
     public var printer: (any TicketPrinter & Sendable)?
-    /// The secret counters and the kiosk send with calls and tickets (`queue.token`); nil: none
-    /// are taken.
-    public var queueToken: String?
+    /// Which counters' calls are carried out: signed by the office's keys, once, in time.
+    let calls: CallGate
+    /// Tickets over HTTP: from this machine only, at the kiosk button's pace.
+    let tickets = TicketPace()
     let log: @Sendable (String) -> Void
 
     public init(store: HubStore, trusted: TrustedSigners, log: @escaping @Sendable (String) -> Void) {
         self.store = store
         self.trusted = trusted
+        self.calls = CallGate(trusted: trusted)
         self.log = log
     }
 
@@ -143,7 +145,7 @@ public struct HubServer: Sendable {
 
     static let routes =
         "the hub takes bundles at POST \(BundleTransfer.path), gives its history at GET /v1/report, the queue at "
-        + "GET /v1/queue, calls at POST /v1/queue/call?counter=ID, tickets at POST /v1/queue/ticket, the hall page at GET "
+        + "GET /v1/queue, calls signed by a counter's key at POST /v1/queue/call?counter=ID, tickets from this machine at POST /v1/queue/ticket, the hall page at GET "
         + "/hall, its spoken calls at GET /v1/queue/announcement.wav?ticket=A-001&counter=ID and the queue's "
         + "metrics for Prometheus at GET /metrics"
 

@@ -92,6 +92,14 @@ struct ConfigurationTests {
         #expect(c.storePath == "/var/lib/jampasir/jampasir.sqlite")
     }
 
+    /// A key that is no longer used still loads (a counter upgraded unattended keeps running),
+    /// and says what replaced it; a file without it says nothing.
+    @Test func theRetiredQueueTokenIsANoticeNotAnError() throws {
+        let old = try Configuration(parsing: "[queue]\ntoken = \"0123456789abcdef0123\"\n", file: "old.toml")
+        #expect(old.notices.count == 1 && old.notices[0].contains("queue.token is no longer used"), "\(old.notices)")
+        #expect(try Configuration(parsing: "[queue]\noffice = \"Kantor\"\n", file: "new.toml").notices.isEmpty)
+    }
+
     struct Bad: CustomTestStringConvertible, Sendable {
         var text: String
         var expected: String

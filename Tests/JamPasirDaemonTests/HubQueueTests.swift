@@ -27,8 +27,17 @@ struct HubQueueTests {
     }
 
     static let jakarta = TimeZone(identifier: "Asia/Jakarta")!
-    static let token = "0123456789abcdef0123"
-    static let auth = "X-JamPasir-Token: \(token)\r\n"
+    /// A counter's call as it sends it: signed by its key at `date`.
+    static func call(_ counter: String, by key: DeviceKey, at date: Date = Date()) throws -> String {
+        request(try SignedCall(counterID: counter, key: key, at: date))
+    }
+
+    static func request(_ call: SignedCall) -> String {
+        "POST \(call.target) HTTP/1.1\r\n" + call.headers.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)\r\n" }.joined()
+            + "Content-Length: 0\r\n\r\n"
+    }
+
+    static let ticket = "POST /v1/queue/ticket HTTP/1.1\r\nContent-Length: 0\r\n\r\n"
     /// 2026-11-30 08:00 WIB.
     static let morning = Date(timeIntervalSince1970: 1_796_000_400)
 
@@ -47,18 +56,19 @@ struct HubQueueTests {
     @Test func ticketsPrintCountersCallAndTheHallSeesIt() throws {
         let directory = try TemporaryDirectory("hub-queue")
         let pty = try PtyPrinter()
+        let key = try DeviceKey.loadOrCreate(at: directory.path + "/device.key")
         let server = try Server(
-            store: directory.path + "/hub.sqlite", trusting: [], queue: Self.queue,
-            printer: USBTicketPrinter(path: pty.path), queueToken: Self.token)
+            store: directory.path + "/hub.sqlite", trusting: [key.publicKeyBase64], queue: Self.queue,
+            printer: USBTicketPrinter(path: pty.path))
         for label in ["A-001", "A-002", "A-003"] {
-            let issued = try server.raw("POST /v1/queue/ticket HTTP/1.1\r\n\(Self.auth)Content-Length: 0\r\n\r\n")
+            let issued = try server.raw(Self.ticket)
             #expect(issued.hasPrefix("HTTP/1.1 200 "), "\(issued)")
             #expect(try Self.json(issued)["detail"] as? String == label)
         }
         let printed = String(decoding: pty.shared.settings.withLock { $0.received }, as: UTF8.self)
         #expect(printed.contains("A-001") && printed.contains("A-003") && printed.contains("2 orang di depan Anda"))
 
-        let call = try server.raw("POST /v1/queue/call?counter=loket-3 HTTP/1.1\r\n\(Self.auth)Content-Length: 0\r\n\r\n")
+        let call = try server.raw(try Self.call("loket-3", by: key))
         #expect(call.hasPrefix("HTTP/1.1 200 "), "\(call)")
         let called = try Self.json(call)
         #expect(called["ticket"] as? String == "A-001")
@@ -73,14 +83,14 @@ struct HubQueueTests {
 
         // Paper out: no ticket, and the number is kept for the next one.
         pty.shared.settings.withLock { $0.paper = 0x72 }
-        let out = try server.raw("POST /v1/queue/ticket HTTP/1.1\r\n\(Self.auth)Content-Length: 0\r\n\r\n")
+        let out = try server.raw(Self.ticket)
         #expect(out.hasPrefix("HTTP/1.1 503 "), "\(out)")
         #expect(try Self.json(out)["detail"] as? String == "kertas habis / paper out")
         // The hall shows it, and Prometheus alerts on it, until a ticket prints again.
         #expect(try Self.json(try server.raw("GET /v1/queue HTTP/1.1\r\n\r\n"))["printer"] as? String == "kertas habis / paper out")
         #expect(try server.raw("GET /metrics HTTP/1.1\r\n\r\n").contains("\njampasir_queue_printer_ready 0\n"))
         pty.shared.settings.withLock { $0.paper = 0x12 }
-        #expect(try Self.json(try server.raw("POST /v1/queue/ticket HTTP/1.1\r\n\(Self.auth)\r\n"))["detail"] as? String == "A-004")
+        #expect(try Self.json(try server.raw(Self.ticket))["detail"] as? String == "A-004")
 
         let metrics = try server.raw("GET /metrics HTTP/1.1\r\n\r\n")
         #expect(metrics.contains("Content-Type: text/plain; version=0.0.4"))
@@ -97,26 +107,30 @@ struct HubQueueTests {
 
     @Test func hostileCallsAreRefusedAndNothingChanges() throws {
         let directory = try TemporaryDirectory("hub-queue-bad")
-        let server = try Server(store: directory.path + "/hub.sqlite", trusting: [], queue: Self.queue, queueToken: Self.token)
+        let key = try DeviceKey.loadOrCreate(at: directory.path + "/device.key")
+        let server = try Server(store: directory.path + "/hub.sqlite", trusting: [key.publicKeyBase64], queue: Self.queue)
         for target in ["/v1/queue/call", "/v1/queue/call?counter=", "/v1/queue/call?counter=../../etc",
             "/v1/queue/call?counter=\(String(repeating: "x", count: 65))", "/v1/queue/call?counter=a%0Ab"]
         {
-            let answer = try server.raw("POST \(target) HTTP/1.1\r\n\(Self.auth)\r\n")
+            let answer = try server.raw("POST \(target) HTTP/1.1\r\n\r\n")
             #expect(answer.hasPrefix("HTTP/1.1 400 "), "\(target): \(answer)")
         }
         #expect(try server.raw("GET /v1/queue/call?counter=1 HTTP/1.1\r\n\r\n").hasPrefix("HTTP/1.1 405 "))
-        // Without the hub's token, or with another, nothing is called (a web page elsewhere on
-        // the LAN cannot add the header without a preflight the hub never grants).
-        for header in ["", "X-JamPasir-Token: 0123456789abcdef0124\r\n", "X-JamPasir-Token: short\r\n"] {
-            let refused = try server.raw("POST /v1/queue/call?counter=loket-1 HTTP/1.1\r\n\(header)\r\n")
-            #expect(refused.hasPrefix("HTTP/1.1 403 "), "\(header): \(refused)")
+        // Unsigned (the old shared token too), or signed with a key the office does not trust,
+        // or with the counter changed after signing: nothing is called.
+        for unsigned in ["", "X-JamPasir-Token: 0123456789abcdef0123\r\n"] {
+            let refused = try server.raw("POST /v1/queue/call?counter=loket-1 HTTP/1.1\r\n\(unsigned)\r\n")
+            #expect(refused.hasPrefix("HTTP/1.1 401 ") && refused.contains("device key"), "\(unsigned): \(refused)")
         }
-        let untokened = try Server(store: directory.path + "/hub2.sqlite", trusting: [], queue: Self.queue)
-        let off = try untokened.raw("POST /v1/queue/call?counter=loket-1 HTTP/1.1\r\n\(Self.auth)\r\n")
-        #expect(off.hasPrefix("HTTP/1.1 403 ") && off.contains("queue.token"), "\(off)")
-        let noPrinter = try server.raw("POST /v1/queue/ticket HTTP/1.1\r\n\(Self.auth)\r\n")
+        let stranger = try DeviceKey.loadOrCreate(at: directory.path + "/stranger.key")
+        let foreign = try server.raw(try Self.call("loket-1", by: stranger))
+        #expect(foreign.hasPrefix("HTTP/1.1 403 ") && foreign.contains("export.trusted_keys"), "\(foreign)")
+        let renamed = try Self.call("loket-1", by: key).replacingOccurrences(of: "counter=loket-1", with: "counter=loket-2")
+        #expect(try server.raw(renamed).hasPrefix("HTTP/1.1 401 "))
+        #expect((try Self.json(try server.raw("GET /v1/queue HTTP/1.1\r\n\r\n"))["calls"] as? [Any])?.isEmpty ?? true)
+        let noPrinter = try server.raw(Self.ticket)
         #expect(noPrinter.hasPrefix("HTTP/1.1 503 ") && noPrinter.contains("queue.printer"))
-        let nobody = try Self.json(try server.raw("POST /v1/queue/call?counter=loket-1 HTTP/1.1\r\n\(Self.auth)\r\n"))
+        let nobody = try Self.json(try server.raw(try Self.call("loket-1", by: key)))
         #expect(nobody["ticket"] == nil && nobody["waiting"] as? Int == 0)
         for target in ["ticket=A-1&counter=x%20y", "ticket=a-1&counter=1", "ticket=A-1", "ticket=A-1234567&counter=1"] {
             let answer = try server.raw("GET /v1/queue/announcement.wav?\(target) HTTP/1.1\r\n\r\n")
@@ -237,12 +251,12 @@ extension HubQueueTests {
         let key = try DeviceKey.loadOrCreate(at: directory.file("counter/device.key"))
         let server = try Server(
             store: directory.file("hub/hub.sqlite"), trusting: [key.publicKeyBase64], queue: Self.queue,
-            printer: GoodPrinter(), queueToken: Self.token)
-        let issued = try server.raw("POST /v1/queue/ticket HTTP/1.1\r\n\(Self.auth)Content-Length: 0\r\n\r\n")
+            printer: GoodPrinter())
+        let issued = try server.raw(Self.ticket)
         #expect(try Self.json(issued)["detail"] as? String == "A-001")
 
         let config = directory.file("counter.toml")
-        func configure(hub: String, token: String = Self.token) throws {
+        func configure(hub: String) throws {
             try """
             [counter]
             id = "loket-2"
@@ -250,16 +264,18 @@ extension HubQueueTests {
             path = "\(directory.file("counter/jampasir.sqlite"))"
             [push]
             hub = "\(hub)"
-            [queue]
-            token = "\(token)"
             [button]
             call_line = 27
             """.write(toFile: config, atomically: true, encoding: .utf8)
         }
-        // `jampasir doctor` asks the hub whether it takes this counter's calls, calling nobody.
-        try configure(hub: server.address, token: "wrong-token-0123456789")
+        // `jampasir doctor` asks the hub whether it takes this counter's calls, calling nobody: a
+        // hub that does not trust the counter's key says so.
+        let stranger = try Server(store: directory.file("other/hub.sqlite"), trusting: [], queue: Self.queue)
+        try configure(hub: stranger.address)
         let refused = try runBuilt("jampasir", ["doctor", "--config", config, "--no-beep"])
-        #expect(refused.output.contains("FIX   call button (button.call_line): hub \(server.address) refuses"), "\(refused.output)")
+        #expect(
+            refused.output.contains("FIX   call button (button.call_line): hub \(stranger.address) answered 403: key sha256:"),
+            "\(refused.output)")
         try configure(hub: server.address)
         let doctor = try runBuilt("jampasir", ["doctor", "--config", config, "--no-beep"])
         #expect(doctor.output.contains("ok    call button (button.call_line): hub \(server.address) takes this counter's calls"), "\(doctor.output)")
@@ -304,11 +320,12 @@ extension HubQueueTests {
     @Test func aCounterThatRenamesItselfServesNoOtherCountersTicket() throws {
         let directory = try TemporaryDirectory("served-by-key")
         let impostor = try HubTests.Counter("loket-3", in: directory)
+        let other = try DeviceKey.loadOrCreate(at: directory.file("loket-2.key"))
         let server = try Server(
-            store: directory.file("hub/hub.sqlite"), trusting: [impostor.key.publicKeyBase64], queue: Self.queue,
-            printer: GoodPrinter(), queueToken: Self.token)
-        _ = try server.raw("POST /v1/queue/ticket HTTP/1.1\r\n\(Self.auth)Content-Length: 0\r\n\r\n")
-        let call = try server.raw("POST /v1/queue/call?counter=loket-2 HTTP/1.1\r\n\(Self.auth)Content-Length: 0\r\n\r\n")
+            store: directory.file("hub/hub.sqlite"), trusting: [impostor.key.publicKeyBase64, other.publicKeyBase64],
+            queue: Self.queue, printer: GoodPrinter())
+        _ = try server.raw(Self.ticket)
+        let call = try server.raw(try Self.call("loket-2", by: other))
         #expect(try Self.json(call)["ticket"] as? String == "A-001", "\(call)")
 
         try impostor.record([60])
@@ -348,6 +365,8 @@ extension HubQueueTests {
         #"{"ticket":"=HYPERLINK(1)"}"#, #"{"ticket":"A-001\u001b[2J"}"#, #"{"ticket":"AAAA-1"}"#,
     ])
     func aFakeHubsTicketIsRefused(_ body: String) throws {
+        let directory = try TemporaryDirectory("fake-hub")
+        let key = try DeviceKey.loadOrCreate(at: directory.file("device.key"))
         let fake = Process()
         fake.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         fake.arguments = [
@@ -366,7 +385,75 @@ extension HubQueueTests {
         let port = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(throws: QueueCall.Failure.self) {
-            try QueueCall.call(counter: "loket-1", token: Self.token, hub: "127.0.0.1:\(port)")
+            try QueueCall.call(counter: "loket-1", key: key, hub: "127.0.0.1:\(port)")
         }
+    }
+}
+
+extension HubQueueTests {
+    /// Each counter calls with its own key: for its own counter only (the name its exports
+    /// brought), once, and only while it still waits for the answer. A check calls nobody.
+    @Test func eachCounterCallsWithItsOwnKeyOnceAndInTime() throws {
+        let directory = try TemporaryDirectory("signed-calls")
+        let three = try HubTests.Counter("loket-3", in: directory)
+        try three.record([60])
+        try three.export(to: directory.file("stick"))
+        let keys = directory.file("trusted.keys")
+        let fresh = try DeviceKey.loadOrCreate(at: directory.file("fresh.key"))
+        try (three.key.publicKeyBase64 + "\n" + fresh.publicKeyBase64 + "\n").write(toFile: keys, atomically: true, encoding: .utf8)
+        let hubStore = directory.file("hub/hub.sqlite")
+        let imported = try runBuilt(
+            "jampasir",
+            ["hub", "import", "--hub-store", hubStore, "--trusted-keys", keys, try #require(HubImportFolders.only(under: directory.file("stick")))])
+        #expect(imported.output.contains("IMPORTED "), "\(imported.output)")
+
+        let server = try Server(
+            store: hubStore, trusting: [three.key.publicKeyBase64, fresh.publicKeyBase64], queue: Self.queue,
+            printer: GoodPrinter())
+        for _ in 0..<2 { _ = try server.raw(Self.ticket) }
+        func refused(_ request: String, _ status: Int, _ words: String) throws {
+            let answer = try server.raw(request)
+            #expect(answer.hasPrefix("HTTP/1.1 \(status) ") && answer.contains(words), "\(words): \(answer)")
+        }
+        try refused(try Self.call("loket-2", by: three.key), 403, "is counter loket-3's: it cannot call for loket-2")
+        try refused(try Self.call("loket-3", by: fresh), 403, "loket-3 is another key's counter")
+        try refused(try Self.call("loket-3", by: three.key, at: Date().addingTimeInterval(-10)), 403, "s old: its counter has given up on it")
+        try refused(try Self.call("loket-3", by: three.key, at: Date().addingTimeInterval(10)), 403, "ahead of the hub's clock")
+        let check = try SignedCall(counterID: "loket-3", key: three.key, at: Date())
+        let ready = try server.raw(Self.request(check).replacingOccurrences(of: "counter=loket-3", with: "counter=loket-3&check=1"))
+        #expect(ready.hasPrefix("HTTP/1.1 200 ") && ready.contains("\"result\":\"ready\""), "\(ready)")
+        #expect(try Self.json(try server.raw("GET /v1/queue HTTP/1.1\r\n\r\n"))["waiting"] as? Int == 2)
+
+        let call = Self.request(try SignedCall(counterID: "loket-3", key: three.key, at: Date()))
+        #expect(try Self.json(try server.raw(call))["ticket"] as? String == "A-001")
+        try refused(call, 403, "was carried out already")
+        // A new counter's first call names it; the other ticket goes to it.
+        #expect(try Self.json(try server.raw(try Self.call("loket-4", by: fresh)))["ticket"] as? String == "A-002")
+        let state = try Self.json(try server.raw("GET /v1/queue HTTP/1.1\r\n\r\n"))
+        #expect(state["waiting"] as? Int == 0 && (state["calls"] as? [Any])?.count == 2, "\(state)")
+    }
+
+    /// Sessions come under their own counter's key only: an export whose sessions name another
+    /// counter is refused whole, and the hub keeps nothing of it.
+    @Test func anExportOfAnotherCountersSessionsIsRefused() throws {
+        let directory = try TemporaryDirectory("foreign-sessions")
+        let one = try HubTests.Counter("loket-1", in: directory)
+        try one.record([30])
+        let start = Date(timeIntervalSince1970: 1_796_100_000)
+        let id = try one.store.begin(
+            SessionRecord(
+                counterID: "loket-7", bootID: "boot", startedAt: start, startedMonotonicNs: 0, clockSynchronized: true,
+                limitMs: 120_000, ticket: "A-001"))
+        try one.store.finish(id: id, endedAt: start.addingTimeInterval(40), durationMs: 40_000, outcome: .inTime, freeService: false)
+        try one.export(to: directory.file("stick"))
+        let keys = directory.file("trusted.keys")
+        try (one.key.publicKeyBase64 + "\n").write(toFile: keys, atomically: true, encoding: .utf8)
+        let hubStore = directory.file("hub/hub.sqlite")
+        let run = try runBuilt(
+            "jampasir",
+            ["hub", "import", "--hub-store", hubStore, "--trusted-keys", keys, try #require(HubImportFolders.only(under: directory.file("stick")))])
+        #expect(run.status != 0 && run.output.contains("session 2 names the counter loket-7, but the export is signed by loket-1"), "\(run.output)")
+        #expect(try HubStore(path: hubStore).counters().isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.file("hub/bundles")).filter { !$0.hasPrefix(".") }.isEmpty)
     }
 }

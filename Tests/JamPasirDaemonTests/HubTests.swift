@@ -398,8 +398,7 @@ struct HubTests {
 
         init(
             store: String, trusting keys: [String], timeout: Int = 10, on requested: String = "127.0.0.1:0",
-            queue: ((HubStore) throws -> HubQueue)? = nil, printer: (any TicketPrinter & Sendable)? = nil,
-            queueToken: String? = nil
+            queue: ((HubStore) throws -> HubQueue)? = nil, printer: (any TicketPrinter & Sendable)? = nil
         ) throws {
             listener = try HubServer.listen(on: requested)
             address = "127.0.0.1:\(HubServer.port(of: listener))"
@@ -410,7 +409,6 @@ struct HubTests {
             server.timeout = timeout
             server.queue = try queue?(hubStore)
             server.printer = printer
-            server.queueToken = queueToken
             let listener = listener
             let configured = server
             DispatchQueue.global().async(group: done) { configured.serve(listener) }

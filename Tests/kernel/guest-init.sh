@@ -81,7 +81,7 @@ check "call button line requested" wait_log /tmp/daemon.log "line 8 (button.call
 # says what to set; the counter times on (the sessions below).
 pull 8 pull-down; sleep 0.2; pull 8 pull-up
 check "call button: an edge of the call line reaches the engine" wait_log /tmp/daemon.log "call pressed at"
-check "call button without a hub: told what to set" wait_log /tmp/daemon.log "set push.hub and queue.token"
+check "call button without a hub: told what to set" wait_log /tmp/daemon.log "has no hub to call: set push.hub"
 check "call button without a hub: Err2 shown" wait_log /tmp/daemon.log "call button: no answer from the hub"
 sleep 5.2   # the call's answer shows for display.call_seconds
 
