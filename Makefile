@@ -93,10 +93,12 @@ bench-hostile: deps
 soak: deps
 	SOAK_SESSIONS=$(or $(SESSIONS),100000) swift test --disable-xctest --filter SoakTests 2>&1 | grep -E "soak:|passed|failed"
 
+# The binaries as the package ships them (static Swift runtime), built once for the crash loop,
+# the real-kernel suite's v1 boot and the package (scripts/make-deb.sh): .build-static-v1.
 torture: deps
-	swift build -c release --product jampasird
-	swift build -c release --product jampasir
-	python3 scripts/torture.py $(if $(TORTURE_LONG),--iterations 1000)
+	swift build -c release --static-swift-stdlib --scratch-path .build-static-v1 --product jampasird
+	swift build -c release --static-swift-stdlib --scratch-path .build-static-v1 --product jampasir
+	python3 scripts/torture.py --bin .build-static-v1/release $(if $(TORTURE_LONG),--iterations 1000)
 
 docs: deps
 	scripts/make-docs.sh

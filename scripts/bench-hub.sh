@@ -68,6 +68,17 @@ office_total=$(python3 -c '
 import csv, sys
 print(sum(int(r["sessions"]) for r in csv.DictReader(open(sys.argv[1])) if r["kind"] == "office"))' "$work/out")
 
+# The wallboard's question to `jampasir hub serve`, every minute: the last 30 and 7 days, first
+# computed (the 7 days read by the index on the start), then asked again with nothing new.
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$bin/jampasir" hub serve --hub-store "$work/hub/hub.sqlite" --trusted-keys "$work/trusted.keys" --listen "127.0.0.1:$port" \
+    2> "$work/serve.log" &
+serving=$!
+for _ in $(seq 100); do grep -q "listening on" "$work/serve.log" 2>/dev/null && break; sleep 0.1; done
+served() { curl -s -o /dev/null -w '%{time_total}' "http://127.0.0.1:$port/v1/report?days=$1"; }
+served_30=$(served 30) served_30_again=$(served 30) served_7=$(served 7)
+kill "$serving"; wait "$serving" 2>/dev/null || true
+
 per_second=$(python3 -c "print(round($rows / $first_s))")
 cat <<EOF
 | hub, national day ($offices offices × $per_office counters × $sessions sessions) | figure |
@@ -78,6 +89,7 @@ cat <<EOF
 | hub store | $((hub_bytes / 1048576)) MiB ($((hub_bytes / rows)) bytes/session) + evidence $((evidence_bytes / 1048576)) MiB |
 | the same stick again ($known of $total known) | $again_s s, peak RSS $((again_kib / 1024)) MiB |
 | office report over everything (csv) | $report_s s, peak RSS $((report_kib / 1024)) MiB; office total $office_total sessions |
+| \`GET /v1/report?days=30\` (the wallboard's): first, then again with nothing new; \`days=7\` | $served_30 s, $served_30_again s; $served_7 s |
 EOF
 [ "$rows" -eq $((total * sessions)) ] && [ "$known" -eq "$total" ] && [ "$office_total" -eq "$rows" ] || {
     say "wrong: $rows sessions stored, $known known, office total $office_total"; exit 1; }

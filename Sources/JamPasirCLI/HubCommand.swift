@@ -229,12 +229,17 @@ public struct HubReportCommand: ParsableCommand {
 public struct HubServeCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Take counters' bundles over the LAN (jampasir push), as hub import takes them from sticks.",
+        abstract: "Serve the office over the LAN: counters' bundles, their calls, the queue and the hall display.",
         discussion: """
-            Listens on hub.listen (default 0.0.0.0:8790) for POST /v1/bundles, and answers GET \
-            /v1/report?days=N (the last N local days, as hub report --format json gives them) to \
-            the wallboard; logs one line per request to standard error (the journal under \
-            systemd). Runs until stopped.
+            Listens on hub.listen (default 0.0.0.0:8790). Takes POST /v1/bundles (jampasir push), as \
+            hub import takes sticks; POST /v1/queue/call?counter=ID, signed by a counter's device key \
+            (jampasir call, the call button), taken once, for that key's own counter, only while the \
+            counter still waits; POST /v1/queue/ticket from this machine only. Answers GET \
+            /v1/report?days=N (the last N local days, as hub report --format json gives them) and GET \
+            /v1/queue to the wallboard (hub.wallboard_origin), GET /hall, \
+            /v1/queue/announcement.wav and /metrics. A request whose Host is not the hub's address \
+            or name (hub.names) is refused. Logs one line per request to standard error (the \
+            journal under systemd). Runs until stopped.
             """)
 
     @OptionGroup var hub: HubOptions
@@ -264,6 +269,8 @@ public struct HubServeCommand: ParsableCommand {
         }
         server.timeout = timeout
         server.timeZone = configuration.timeZone
+        server.hostCheck = HostCheck(names: configuration.hubNames)
+        server.wallboardOrigin = configuration.hubWallboardOrigin
         do {
             server.queue = try HubQueue(
                 store: store, rules: configuration.queue, timeZone: configuration.timeZone,

@@ -35,6 +35,12 @@ public struct Configuration: Equatable, Sendable {
     public var hubStorePath = "/var/lib/jampasir-hub/hub.sqlite"
     /// Where `jampasir hub serve` listens for counters' bundles.
     public var hubListen = "0.0.0.0:8790"
+    /// Names of the hub besides its addresses, `localhost` and its host name (`.local` too), that
+    /// a request's `Host` may give: the DNS names counters and screens reach it by.
+    public var hubNames: [String] = []
+    /// The origin of the wallboard's page that may read the hub's queue and history; nil: the
+    /// hub's own Prometheus (`http://HOST:9090`).
+    public var hubWallboardOrigin: String?
     /// The hub `jampasir push` sends this counter's export to; nil: none.
     public var pushHub: String?
     /// The second promise: the waiting room's capacity, its warnings and its two hours.
@@ -287,6 +293,20 @@ extension Configuration {
     package static var keyNames: [String] { fields.map { "\($0.table).\($0.key)" }.filter { !retired.contains($0) } }
     static let retired: Set = ["queue.token"]
 
+    /// Letters, digits, '-' and '.', 1 to 253 characters: a host name a `Host` header can give.
+    static func isDNSName(_ name: String) -> Bool {
+        (1...253).contains(name.utf8.count)
+            && name.utf8.allSatisfy { $0 == 45 || $0 == 46 || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) }
+    }
+
+    /// `http://HOST` or `https://HOST`, with `:PORT` or not, and nothing after: a page's origin.
+    static func isOrigin(_ text: String) -> Bool {
+        guard let rest = ["http://", "https://"].first(where: text.hasPrefix).map({ text.dropFirst($0.count) }) else { return false }
+        let parts = rest.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count <= 2, isDNSName(String(parts[0])) else { return false }
+        return parts.count == 1 || UInt16(parts[1]).map { $0 > 0 } == true
+    }
+
     static let fields: [Field] = [
         .text(
             "counter", "id", what: "a non-empty name of letters, digits, '-', '_' or '.', at most 64 characters",
@@ -362,6 +382,18 @@ extension Configuration {
             "hub", "store", what: "an absolute path to the hub's SQLite file", valid: { $0.hasPrefix("/") }
         ) { $0.hubStorePath = $1 },
         .text("hub", "listen", what: "HOST:PORT, e.g. \"0.0.0.0:8790\"", valid: isHostPort) { $0.hubListen = $1 },
+        Field(table: "hub", key: "names") { value, config throws(Rejected) in
+            let rejected = Rejected(allowed: "an array of DNS names, e.g. [\"hub.kanim-singkawang.go.id\"]")
+            guard case .array(let items) = value, items.count <= 16 else { throw rejected }
+            config.hubNames = try items.map { item throws(Rejected) in
+                guard case .string(let name) = item, Self.isDNSName(name) else { throw rejected }
+                return name.lowercased()
+            }
+        },
+        .text(
+            "hub", "wallboard_origin", what: "\"http://HOST:PORT\" of the wallboard's page, or \"\" for the hub's own Prometheus",
+            valid: { $0.isEmpty || isOrigin($0) }
+        ) { $0.hubWallboardOrigin = $1.isEmpty ? nil : $1 },
         .text("push", "hub", what: "the hub's HOST:PORT, e.g. \"hub.local:8790\"", valid: isHostPort) {
             $0.pushHub = $1
         },

@@ -14,6 +14,9 @@ public struct SignedCall: Equatable, Sendable {
     public static let deadline = Duration.seconds(3)
 
     public var counterID: String
+    /// Only ask whether the hub would take this counter's calls (`?counter=ID&check=1`); signed,
+    /// so a check cannot be turned into a call, nor a call into a check.
+    public var check: Bool
     /// 32 hexadecimal digits, new for each call.
     public var callID: String
     /// The counter's wall clock at signing, in milliseconds since 1970.
@@ -33,25 +36,26 @@ public struct SignedCall: Equatable, Sendable {
         public static let all = [key, call, time, signature]
     }
 
-    public var target: String { "\(Self.path)?counter=\(counterID)" }
+    public var target: String { "\(Self.path)?counter=\(counterID)" + (check ? "&check=1" : "") }
 
     public var headers: [String: String] {
         [Header.key: publicKey, Header.call: callID, Header.time: String(issuedAtMs), Header.signature: signature]
     }
 
     /// What is signed: one line per field, so no field can run into the next.
-    static func message(counterID: String, callID: String, issuedAtMs: Int64) -> Data {
-        Data("jampasir-call-v1\n\(method)\n\(path)\n\(counterID)\n\(callID)\n\(issuedAtMs)\n".utf8)
+    static func message(counterID: String, check: Bool, callID: String, issuedAtMs: Int64) -> Data {
+        Data("jampasir-call-v1\n\(method)\n\(path)\n\(counterID)\n\(check ? "check" : "call")\n\(callID)\n\(issuedAtMs)\n".utf8)
     }
 
-    /// A new call from this counter at `now`.
-    public init(counterID: String, key: DeviceKey, at now: Date) throws {
+    /// A new call (or check) from this counter at `now`.
+    public init(counterID: String, key: DeviceKey, at now: Date, check: Bool = false) throws {
         var id = SystemRandomNumberGenerator()
         callID = (0..<2).map { _ in String(format: "%016llx", id.next() as UInt64) }.joined()
         self.counterID = counterID
+        self.check = check
         issuedAtMs = Int64((now.timeIntervalSince1970 * 1000).rounded(.down))
         publicKey = key.publicKeyBase64
-        signature = try key.sign(Self.message(counterID: counterID, callID: callID, issuedAtMs: issuedAtMs))
+        signature = try key.sign(Self.message(counterID: counterID, check: check, callID: callID, issuedAtMs: issuedAtMs))
             .base64EncodedString()
     }
 
@@ -71,10 +75,10 @@ public struct SignedCall: Equatable, Sendable {
         }
     }
 
-    /// The call a request carries (`counter`: the query's `counter=`; `headers`: lower-case
+    /// The call a request carries (`counter`, `check`: from its query; `headers`: lower-case
     /// names), its signature checked against its own key: who holds that key is `CallGate`'s
     /// question.
-    public init(counter: String, headers: [String: String]) throws(Problem) {
+    public init(counter: String, check: Bool, headers: [String: String]) throws(Problem) {
         let present = Header.all.compactMap { headers[$0] }
         guard !present.isEmpty else { throw .unsigned }
         guard present.count == Header.all.count else { throw .malformed("some of its signature headers missing") }
@@ -90,9 +94,11 @@ public struct SignedCall: Equatable, Sendable {
         else { throw .malformed("an X-JamPasir-Time that is not milliseconds since 1970") }
         guard let signature = Data(base64Encoded: headers[Header.signature]!), signature.count == 64,
             let publicKey = try? Curve25519.Signing.PublicKey(rawRepresentation: Data(base64Encoded: key)!),
-            publicKey.isValidSignature(signature, for: Self.message(counterID: counter, callID: call, issuedAtMs: ms))
+            publicKey.isValidSignature(
+                signature, for: Self.message(counterID: counter, check: check, callID: call, issuedAtMs: ms))
         else { throw .badSignature }
         counterID = counter
+        self.check = check
         callID = call
         issuedAtMs = ms
         self.publicKey = key

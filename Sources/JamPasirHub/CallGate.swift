@@ -8,16 +8,20 @@ import Synchronization
 /// to a counter that showed `Err2`.
 public final class CallGate: Sendable {
     /// How far the clocks of the hub and a counter (both on the office's NTP) may differ. A call
-    /// is carried out only while `SignedCall.deadline` less this has not passed by its own time:
-    /// with clocks within `skew`, never after the counter gave up.
+    /// is carried out only while `SignedCall.deadline`, less this and `margin` for the hub's own
+    /// work after admitting it, has not passed by its own time: with clocks within `skew`,
+    /// never after the counter gave up.
     public static let skew: Int64 = 1000
-    static var lifetimeMs: Int64 { SignedCall.deadline.components.seconds * 1000 - skew }
+    static let margin: Int64 = 500
+    static var lifetimeMs: Int64 { SignedCall.deadline.components.seconds * 1000 - skew - margin }
     /// Calls remembered at most (the office's counters call about once a minute each).
     static let remembered = 4096
 
     private let trusted: TrustedSigners
-    /// Call id → its time, for the calls still within their lifetime.
-    private let seen = Mutex<[String: Int64]>([:])
+    /// Call id → its time, for the calls still within their lifetime; and the latest time the
+    /// hub's clock gave, which a step back of the clock does not lower (a call forgotten as too
+    /// old never becomes new again).
+    private let seen = Mutex<(calls: [String: Int64], latest: Int64)>(([:], 0))
 
     public init(trusted: TrustedSigners) { self.trusted = trusted }
 
@@ -27,11 +31,9 @@ public final class CallGate: Sendable {
         public var description: String
     }
 
-    /// Admits `call` at `nowMs` (the hub's clock), or says why not. `counters`: the names the
-    /// hub's store knows each key by (the first name its exports carried).
-    public func admit(_ call: SignedCall, nowMs: Int64, counters: [(publicKey: String, counterID: String)])
-        throws(Refusal)
-    {
+    /// Admits `call` at `nowMs` (the hub's clock), or says why not. `names`: the counter names
+    /// the call's key brought in its exports to this hub (none: it has brought none yet).
+    public func admit(_ call: SignedCall, nowMs: Int64, names: Set<String>) throws(Refusal) {
         let fingerprint = TrustedSigners.fingerprint(of: call.publicKey) ?? "?"
         guard trusted.trusts(call.publicKey) else {
             throw Refusal(
@@ -40,38 +42,44 @@ public final class CallGate: Sendable {
                     "key \(fingerprint) is not one of the office's counters: add its public key (jampasird logs it at start) to export.trusted_keys of the hub's configuration"
             )
         }
-        if let own = counters.first(where: { $0.publicKey == call.publicKey })?.counterID {
-            guard own == call.counterID else {
-                throw Refusal(result: "forbidden", description: "key \(fingerprint) is counter \(own)'s: it cannot call for \(call.counterID)")
-            }
-        } else if counters.contains(where: { $0.counterID == call.counterID }) {
+        guard !names.isEmpty else {
             throw Refusal(
-                result: "forbidden", description: "\(call.counterID) is another key's counter: key \(fingerprint) cannot call for it")
-        }
-        let age = nowMs - call.issuedAtMs
-        guard age >= -Self.skew else {
-            throw Refusal(
-                result: "stale",
+                result: "forbidden",
                 description:
-                    "the call is \(Self.seconds(-age)) s ahead of the hub's clock: check time synchronisation on the counter and the hub (timedatectl)"
+                    "key \(fingerprint) has brought no export to this hub yet: a counter is known by its exports (run jampasir push on the counter once)"
             )
         }
-        guard age <= Self.lifetimeMs else {
+        guard names.contains(call.counterID) else {
             throw Refusal(
-                result: "stale",
-                description:
-                    "the call is \(Self.seconds(age)) s old: its counter has given up on it (or the clocks differ: check timedatectl on both)"
-            )
+                result: "forbidden",
+                description: "key \(fingerprint) is counter \(names.sorted().joined(separator: ", "))'s: it cannot call for \(call.counterID)")
         }
-        try seen.withLock { (seen: inout [String: Int64]) throws(Refusal) in
-            seen = seen.filter { nowMs - $0.value <= Self.lifetimeMs + Self.skew }
-            guard seen[call.callID] == nil else {
-                throw Refusal(result: "replayed", description: "call \(call.callID) was carried out already: each call is taken once")
+        try seen.withLock { (seen: inout (calls: [String: Int64], latest: Int64)) throws(Refusal) in
+            seen.latest = max(seen.latest, nowMs)
+            let age = seen.latest - call.issuedAtMs
+            guard age >= -Self.skew else {
+                throw Refusal(
+                    result: "stale",
+                    description:
+                        "the call is \(Self.seconds(-age)) s ahead of the hub's clock: check time synchronisation on the counter and the hub (timedatectl)"
+                )
             }
-            guard seen.count < Self.remembered else {
-                throw Refusal(result: "busy", description: "more than \(Self.remembered) calls within \(Self.lifetimeMs / 1000) s")
+            guard age <= Self.lifetimeMs else {
+                throw Refusal(
+                    result: "stale",
+                    description:
+                        "the call is \(Self.seconds(age)) s old: its counter has given up on it (or the clocks differ: check timedatectl on both)"
+                )
             }
-            seen[call.callID] = call.issuedAtMs
+            let latest = seen.latest
+            seen.calls = seen.calls.filter { latest - $0.value <= Self.lifetimeMs + Self.skew }
+            guard seen.calls[call.callID] == nil else {
+                throw Refusal(result: "replayed", description: "call \(call.callID) was taken already: each call is taken once")
+            }
+            guard seen.calls.count < Self.remembered else {
+                throw Refusal(result: "busy", description: "more than \(Self.remembered) calls within \(Self.seconds(Self.lifetimeMs)) s")
+            }
+            seen.calls[call.callID] = call.issuedAtMs
         }
     }
 

@@ -234,13 +234,11 @@ public enum HubImport {
         return sessions
     }
 
-    /// A session that names a counter other than its signer's (the manifest's name, or the name
-    /// the key first came with, for a counter renamed since), said as a refusal; nil when none
-    /// does. One counter's key never brings another counter's sessions, or serves its tickets.
+    /// A session that names a counter other than its signer's (the manifest's name, or a name
+    /// the key's earlier exports carried, for a counter renamed since), said as a refusal; nil
+    /// when none does. One counter's key never brings another counter's sessions.
     static func foreignSession(_ sessions: [SessionJSON], body: ExportManifest.Body, _ db: Database) throws -> String? {
-        let earlier = try String.fetchOne(
-            db, sql: "SELECT counter_id FROM counter WHERE public_key = ?", arguments: [body.devicePublicKey])
-        let own = Set([body.counterID] + (earlier.map { [$0] } ?? []))
+        let own = try HubStore.names(ofKey: body.devicePublicKey, db).union([body.counterID])
         guard let foreign = sessions.first(where: { !own.contains($0.counterID) }) else { return nil }
         return "session \(foreign.id.map(String.init) ?? "?") names the counter \(foreign.counterID.terminalSafe), but the export is signed by \(own.sorted().joined(separator: " or ")): a counter's key brings its own sessions only"
     }

@@ -20,7 +20,7 @@ public struct HubReport: Sendable {
         let names = try Self.counterNames(store)
         var office = PeriodStatistics.Accumulator(timeZone: timeZone)
         var byCounter: [String: PeriodStatistics.Accumulator] = [:]
-        try store.forEachSession { key, session in
+        try store.forEachSession(startingFrom: from) { key, session in
             guard let record = session.record,
                 from.map({ record.startedAt >= $0 }) ?? true, to.map({ record.startedAt < $0 }) ?? true
             else { return }

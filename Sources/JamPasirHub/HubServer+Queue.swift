@@ -35,13 +35,19 @@ extension HubServer {
         do {
             switch path {
             case "/v1/queue/call":
-                guard let counter = Self.query(target, "counter"), Configuration.isValidCounterID(counter) else {
+                // Exactly `counter=ID` or `counter=ID&check=1`: nothing else is signed.
+                let query = target.split(separator: "?", maxSplits: 1).dropFirst().first ?? ""
+                let parts = query.split(separator: "&", omittingEmptySubsequences: false)
+                guard parts.count == 1 || (parts.count == 2 && parts[1] == "check=1"), parts[0].hasPrefix("counter="),
+                    case let counter = String(parts[0].dropFirst(8)), Configuration.isValidCounterID(counter)
+                else {
                     return Reply(
                         status: 400, result: "bad_request",
-                        detail: "counter=ID is needed: the counter's id (letters, digits, '-', '_', '.'; at most 64)")
+                        detail: "counter=ID is needed, and only &check=1 after it: the counter's id (letters, digits, '-', '_', '.'; at most 64)")
                 }
-                if let refused = try admit(counter: counter, headers: headers, at: now) { return refused }
-                if Self.query(target, "check") == "1" {
+                let check = parts.count == 2
+                if let refused = try admit(counter: counter, check: check, headers: headers, at: now) { return refused }
+                if check {
                     return Reply(status: 200, result: "ready", detail: "\(counter): its calls are taken (a check; nobody called)")
                 }
                 let (ticket, _, waiting) = try queue.call(counter: counter, at: now)
@@ -52,13 +58,17 @@ extension HubServer {
                     status: 200, result: ticket == nil ? "nobody_waiting" : "called",
                     detail: "\(counter): \(ticket?.label ?? "nobody waiting")", body: try encoder.encode(answer))
             case "/v1/queue/ticket":
-                guard Self.isLoopback(peer) else {
+                // From the hub itself, and from no web page (a browser on the hub, the hall's TV,
+                // would send its page's Origin).
+                guard Self.isLoopback(peer), headers["origin"] == nil else {
                     return Reply(
                         status: 403, result: "forbidden",
-                        detail: "tickets are taken from the hub itself only (its kiosk button, or a program on it)")
+                        detail: "tickets are taken from a program on the hub itself only (and its kiosk button), not from a web page")
                 }
                 guard tickets.take(at: now) else {
-                    return Reply(status: 429, result: "too_many", detail: "tickets come at most one per \(Int(TicketPace.every)) s")
+                    return Reply(
+                        status: 429, result: "too_many",
+                        detail: "tickets come in a burst of at most \(Int(TicketPace.burst)), then one per \(Int(TicketPace.every)) s")
                 }
                 guard let printer else {
                     return Reply(
@@ -136,11 +146,16 @@ extension HubServer {
 
     /// Nil when the call is signed by `counter`'s own key, once and in time (`CallGate`); else
     /// the refusal.
-    private func admit(counter: String, headers: [String: String], at now: Date) throws -> Reply? {
+    private func admit(counter: String, check: Bool, headers: [String: String], at now: Date) throws -> Reply? {
         do {
-            let call = try SignedCall(counter: counter, headers: headers)
-            let counters = try store.counters().map { (publicKey: $0.publicKey, counterID: $0.counterID) }
-            try calls.admit(call, nowMs: Int64(now.timeIntervalSince1970 * 1000), counters: counters)
+            let call = try SignedCall(counter: counter, check: check, headers: headers)
+            let names: Set<String>
+            do {
+                names = try store.names(ofKey: call.publicKey)
+            } catch {
+                return Reply(status: 500, result: "error", detail: "the hub's store cannot say whose key signed the call: \(error)")
+            }
+            try calls.admit(call, nowMs: Int64(now.timeIntervalSince1970 * 1000), names: names)
             return nil
         } catch let problem as SignedCall.Problem {
             return Reply(status: 401, result: "unsigned", detail: problem.description)

@@ -4,6 +4,7 @@ import JamPasirExport
 import JamPasirQueue
 import JamPasirReports
 import JamPasirPosix
+import Synchronization
 
 /// `jampasir hub serve`: takes counters' bundles over the LAN. One connection at a time (the
 /// imports are one at a time anyway), each bounded in size and in silence, so a stuck or
@@ -23,8 +24,16 @@ public struct HubServer: Sendable {
     public var queue: HubQueue?
     /// The kiosk's ticket printer (`queue.printer`); nil: `POST /v1/queue/ticket` says so.
     public var printer: (any TicketPrinter & Sendable)?
+    /// The origin of the wallboard's page allowed to read the queue and the history
+    /// (`hub.wallboard_origin`); nil: the hub's own Prometheus, `http://HOST:9090`, HOST as
+    /// the request names the hub.
+    public var wallboardOrigin: String?
+    /// The names a request's `Host` may give (`HostCheck`).
+    public var hostCheck = HostCheck()
     /// Which counters' calls are carried out: signed by the office's keys, once, in time.
     let calls: CallGate
+    /// The last history answered, while nothing new came.
+    let reports = ReportCache()
     /// Tickets over HTTP: from this machine only, at the kiosk button's pace.
     let tickets = TicketPace()
     let log: @Sendable (String) -> Void
@@ -103,8 +112,11 @@ public struct HubServer: Sendable {
         var detail: String
         var body: Data? = nil
         var contentType = "application/json"
-        /// Readable by another origin's page (the wallboard on Prometheus's port), never cached.
+        /// Readable by the wallboard's page on Prometheus's port (`wallboardOrigin`), never cached.
         var shared = false
+        /// The origin allowed to read it (`Access-Control-Allow-Origin`), when the request came
+        /// from the wallboard's page.
+        var origin: String? = nil
     }
 
     /// One request: read, answer, log.
@@ -116,7 +128,8 @@ public struct HubServer: Sendable {
         let head =
             "HTTP/1.1 \(reply.status) \(Self.reason(reply.status))\r\nContent-Type: \(reply.contentType)\r\n"
             + "Content-Length: \(body.count)\r\n"
-            + (reply.shared ? "Access-Control-Allow-Origin: *\r\nCache-Control: no-store\r\n" : "") + "Connection: close\r\n\r\n"
+            + (reply.shared ? "Cache-Control: no-store\r\nVary: Origin\r\n" : "")
+            + (reply.origin.map { "Access-Control-Allow-Origin: \($0)\r\n" } ?? "") + "Connection: close\r\n\r\n"
         try? TCP.sendAll(client, Data(head.utf8) + body, deadline: Date().addingTimeInterval(Self.headSeconds))
         log("\(peer): \(reply.status) \(reply.result): \(detail)".terminalSafe)
     }
@@ -136,8 +149,12 @@ public struct HubServer: Sendable {
         calendar.timeZone = timeZone
         let from = calendar.date(byAdding: .day, value: 1 - days, to: calendar.startOfDay(for: Date()))
         do {
-            let report = try HubReport(store: store, timeZone: timeZone, from: from, to: nil)
-            return Reply(status: 200, result: "report", detail: "\(days) days", body: try report.json(), shared: true)
+            // The wallboard asks every minute; the answer changes only with an import or a new day.
+            let key = "\(days) \(from.map(Timestamp.iso8601) ?? "") \(try store.generation())"
+            let body = try reports.body(for: key) {
+                try HubReport(store: store, timeZone: timeZone, from: from, to: nil).json()
+            }
+            return Reply(status: 200, result: "report", detail: "\(days) days", body: body, shared: true)
         } catch {
             return Reply(status: 500, result: "error", detail: "the report failed: \(error)")
         }
@@ -150,6 +167,18 @@ public struct HubServer: Sendable {
         + "metrics for Prometheus at GET /metrics"
 
     private func answer(_ client: Int32, peer: String) -> Reply {
+        var head: HTTPHead?
+        var reply = route(client, peer: peer, head: &head)
+        if reply.shared, let origin = head?.headers["origin"], let host = head?.headers["host"],
+            origin == wallboardOrigin ?? HostCheck.wallboard(servedWith: host)
+        {
+            reply.origin = origin
+        }
+        return reply
+    }
+
+    /// The request's answer by its path; `head` is the request's head once read.
+    private func route(_ client: Int32, peer: String, head parsed: inout HTTPHead?) -> Reply {
         var message = Data()
         do {
             try TCP.receive(
@@ -160,6 +189,12 @@ public struct HubServer: Sendable {
         }
         guard let head = HTTPHead(message), head.firstLine.count == 3, head.firstLine[2].hasPrefix("HTTP/1.")
         else { return Reply(status: 400, result: "bad_request", detail: "not an HTTP/1.1 request") }
+        parsed = head
+        // A browser sends the name it resolved: a name that is not the hub's is a page that had
+        // its own name re-pointed at the hub (DNS rebinding), and is told nothing.
+        if let host = head.headers["host"], !hostCheck.accepts(host) {
+            return Reply(status: 421, result: "misdirected", detail: "Host \(host) is not this hub: \(hostCheck.names)")
+        }
         let (method, target) = (head.firstLine[0], head.firstLine[1])
         let path = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
         let expected: String
@@ -232,13 +267,25 @@ public struct HubServer: Sendable {
 
     static func reason(_ status: Int) -> String {
         [200: "OK", 400: "Bad Request", 500: "Internal Server Error", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict",
-         403: "Forbidden", 411: "Length Required", 413: "Content Too Large", 422: "Unprocessable Content", 502: "Bad Gateway",
+         403: "Forbidden", 401: "Unauthorized", 421: "Misdirected Request", 429: "Too Many Requests", 411: "Length Required", 413: "Content Too Large", 422: "Unprocessable Content", 502: "Bad Gateway",
          503: "Service Unavailable"][status] ?? "Error"
     }
 
     /// A JSON string literal.
     static func json(_ text: String) -> String {
         String(decoding: (try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8), as: UTF8.self)
+    }
+}
+
+/// The last `GET /v1/report` answer and what it was computed at.
+final class ReportCache: Sendable {
+    private let last = Mutex<(key: String, body: Data)?>(nil)
+
+    func body(for key: String, compute: () throws -> Data) throws -> Data {
+        if let last = last.withLock({ $0 }), last.key == key { return last.body }
+        let body = try compute()
+        last.withLock { $0 = (key, body) }
+        return body
     }
 }
 

@@ -235,12 +235,43 @@ extension HubStore {
 
     /// Every session received, in the order they started, one at a time (a national hub holds
     /// millions).
-    public func forEachSession(_ body: (_ publicKey: String, _ session: SessionJSON) throws -> Void) throws(Failure) {
+    /// `startingFrom`: at least the sessions that started then or later, by the index on the start
+    /// (the stored text begins with its date; two days' margin covers any UTC offset it was
+    /// written with), so a month's report reads a month, not the whole history. The caller
+    /// filters exactly.
+    public func forEachSession(
+        startingFrom earliest: Date? = nil, _ body: (_ publicKey: String, _ session: SessionJSON) throws -> Void
+    ) throws(Failure) {
+        let floor = earliest.map { Timestamp.iso8601($0.addingTimeInterval(-2 * 86_400)) } ?? ""
         try read { db in
             let rows = try Row.fetchCursor(
-                db, sql: "SELECT public_key, \(SessionJSON.columns) FROM session ORDER BY started_at, public_key, id")
+                db,
+                sql: "SELECT public_key, \(SessionJSON.columns) FROM session WHERE started_at >= ? ORDER BY started_at, public_key, id",
+                arguments: [floor])
             while let row = try rows.next() { try body(row["public_key"], SessionJSON(row: row)) }
         }
+    }
+
+    /// Moves on with every bundle and finding taken: a figure computed at one generation holds
+    /// until the next.
+    public func generation() throws(Failure) -> String {
+        try read { db in
+            try String.fetchOne(db, sql: "SELECT (SELECT count(*) FROM bundle) || '.' || (SELECT count(*) FROM finding)") ?? ""
+        }
+    }
+
+    /// The counter names `publicKey` brought in its exports (the first, and any it was renamed
+    /// to since); none when it has brought none.
+    public func names(ofKey publicKey: String) throws(Failure) -> Set<String> {
+        try read { db in try Self.names(ofKey: publicKey, db) }
+    }
+
+    static func names(ofKey publicKey: String, _ db: Database) throws -> Set<String> {
+        Set(
+            try String.fetchAll(
+                db,
+                sql: "SELECT counter_id FROM counter WHERE public_key = ? UNION SELECT counter_id FROM bundle WHERE public_key = ?",
+                arguments: [publicKey, publicKey]))
     }
 
     /// Whether this bundle was taken before.

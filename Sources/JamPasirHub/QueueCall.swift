@@ -51,9 +51,9 @@ public enum QueueCall {
     {
         let seconds = Int(SignedCall.deadline.components.seconds)
         do {
-            let call = try SignedCall(counterID: counter, key: key, at: Date())
+            let call = try SignedCall(counterID: counter, key: key, at: Date(), check: check)
             return try HubClient.post(
-                call.target + (check ? "&check=1" : ""), headers: call.headers, contentType: "text/plain", to: address, timeout: seconds,
+                call.target, headers: call.headers, contentType: "text/plain", to: address, timeout: seconds,
                 within: Double(seconds))
         } catch let failure as TCP.Failure {
             throw Failure(description: "hub \(address) (push.hub): \(failure)")

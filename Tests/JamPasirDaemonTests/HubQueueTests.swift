@@ -38,6 +38,22 @@ struct HubQueueTests {
     }
 
     static let ticket = "POST /v1/queue/ticket HTTP/1.1\r\nContent-Length: 0\r\n\r\n"
+
+    /// A counter the hub knows by its exports (a counter calls only once it has brought one):
+    /// its store, key and configuration, one session exported and imported by the real
+    /// `jampasir hub import` into `hubStore`.
+    static func knownCounter(_ id: String, in directory: TemporaryDirectory, hubStore: String) throws -> HubTests.Counter {
+        let counter = try HubTests.Counter(id, in: directory)
+        try counter.record([60])
+        let stick = directory.file("stick-\(id)")
+        try counter.export(to: stick)
+        let keys = directory.file("\(id).keys")
+        try (counter.key.publicKeyBase64 + "\n").write(toFile: keys, atomically: true, encoding: .utf8)
+        let imported = try runBuilt(
+            "jampasir", ["hub", "import", "--hub-store", hubStore, "--trusted-keys", keys, try #require(HubImportFolders.only(under: stick))])
+        #expect(imported.output.contains("IMPORTED "), "\(imported.output)")
+        return counter
+    }
     /// 2026-11-30 08:00 WIB.
     static let morning = Date(timeIntervalSince1970: 1_796_000_400)
 
@@ -56,7 +72,7 @@ struct HubQueueTests {
     @Test func ticketsPrintCountersCallAndTheHallSeesIt() throws {
         let directory = try TemporaryDirectory("hub-queue")
         let pty = try PtyPrinter()
-        let key = try DeviceKey.loadOrCreate(at: directory.path + "/device.key")
+        let key = try Self.knownCounter("loket-3", in: directory, hubStore: directory.path + "/hub.sqlite").key
         let server = try Server(
             store: directory.path + "/hub.sqlite", trusting: [key.publicKeyBase64], queue: Self.queue,
             printer: USBTicketPrinter(path: pty.path))
@@ -130,8 +146,9 @@ struct HubQueueTests {
         #expect((try Self.json(try server.raw("GET /v1/queue HTTP/1.1\r\n\r\n"))["calls"] as? [Any])?.isEmpty ?? true)
         let noPrinter = try server.raw(Self.ticket)
         #expect(noPrinter.hasPrefix("HTTP/1.1 503 ") && noPrinter.contains("queue.printer"))
-        let nobody = try Self.json(try server.raw(try Self.call("loket-1", by: key)))
-        #expect(nobody["ticket"] == nil && nobody["waiting"] as? Int == 0)
+        // A trusted key that has brought no export is no counter yet.
+        let unknown = try server.raw(try Self.call("loket-1", by: key))
+        #expect(unknown.hasPrefix("HTTP/1.1 403 ") && unknown.contains("has brought no export to this hub yet"), "\(unknown)")
         for target in ["ticket=A-1&counter=x%20y", "ticket=a-1&counter=1", "ticket=A-1", "ticket=A-1234567&counter=1"] {
             let answer = try server.raw("GET /v1/queue/announcement.wav?\(target) HTTP/1.1\r\n\r\n")
             #expect(answer.hasPrefix("HTTP/1.1 400 "), "\(target): \(answer)")
@@ -268,6 +285,11 @@ extension HubQueueTests {
             call_line = 27
             """.write(toFile: config, atomically: true, encoding: .utf8)
         }
+        // The hub knows the counter by its first export.
+        try configure(hub: server.address)
+        _ = try SessionStore(path: directory.file("counter/jampasir.sqlite"), access: .readWrite)
+        let introduced = try runBuilt("jampasir", ["push", "--config", config])
+        #expect(introduced.status == 0, "\(introduced.output)\(introduced.error)")
         // `jampasir doctor` asks the hub whether it takes this counter's calls, calling nobody: a
         // hub that does not trust the counter's key says so.
         let stranger = try Server(store: directory.file("other/hub.sqlite"), trusting: [], queue: Self.queue)
@@ -320,7 +342,7 @@ extension HubQueueTests {
     @Test func aCounterThatRenamesItselfServesNoOtherCountersTicket() throws {
         let directory = try TemporaryDirectory("served-by-key")
         let impostor = try HubTests.Counter("loket-3", in: directory)
-        let other = try DeviceKey.loadOrCreate(at: directory.file("loket-2.key"))
+        let other = try Self.knownCounter("loket-2", in: directory, hubStore: directory.file("hub/hub.sqlite")).key
         let server = try Server(
             store: directory.file("hub/hub.sqlite"), trusting: [impostor.key.publicKeyBase64, other.publicKeyBase64],
             queue: Self.queue, printer: GoodPrinter())
@@ -395,18 +417,9 @@ extension HubQueueTests {
     /// brought), once, and only while it still waits for the answer. A check calls nobody.
     @Test func eachCounterCallsWithItsOwnKeyOnceAndInTime() throws {
         let directory = try TemporaryDirectory("signed-calls")
-        let three = try HubTests.Counter("loket-3", in: directory)
-        try three.record([60])
-        try three.export(to: directory.file("stick"))
-        let keys = directory.file("trusted.keys")
-        let fresh = try DeviceKey.loadOrCreate(at: directory.file("fresh.key"))
-        try (three.key.publicKeyBase64 + "\n" + fresh.publicKeyBase64 + "\n").write(toFile: keys, atomically: true, encoding: .utf8)
         let hubStore = directory.file("hub/hub.sqlite")
-        let imported = try runBuilt(
-            "jampasir",
-            ["hub", "import", "--hub-store", hubStore, "--trusted-keys", keys, try #require(HubImportFolders.only(under: directory.file("stick")))])
-        #expect(imported.output.contains("IMPORTED "), "\(imported.output)")
-
+        let three = try Self.knownCounter("loket-3", in: directory, hubStore: hubStore)
+        let fresh = try DeviceKey.loadOrCreate(at: directory.file("fresh.key"))
         let server = try Server(
             store: hubStore, trusting: [three.key.publicKeyBase64, fresh.publicKeyBase64], queue: Self.queue,
             printer: GoodPrinter())
@@ -416,21 +429,28 @@ extension HubQueueTests {
             #expect(answer.hasPrefix("HTTP/1.1 \(status) ") && answer.contains(words), "\(words): \(answer)")
         }
         try refused(try Self.call("loket-2", by: three.key), 403, "is counter loket-3's: it cannot call for loket-2")
-        try refused(try Self.call("loket-3", by: fresh), 403, "loket-3 is another key's counter")
+        try refused(try Self.call("loket-3", by: fresh), 403, "has brought no export to this hub yet")
         try refused(try Self.call("loket-3", by: three.key, at: Date().addingTimeInterval(-10)), 403, "s old: its counter has given up on it")
         try refused(try Self.call("loket-3", by: three.key, at: Date().addingTimeInterval(10)), 403, "ahead of the hub's clock")
-        let check = try SignedCall(counterID: "loket-3", key: three.key, at: Date())
-        let ready = try server.raw(Self.request(check).replacingOccurrences(of: "counter=loket-3", with: "counter=loket-3&check=1"))
+        // A check calls nobody, and cannot be made a call (nor a call a check): the mode is signed.
+        let check = Self.request(try SignedCall(counterID: "loket-3", key: three.key, at: Date(), check: true))
+        try refused(check.replacingOccurrences(of: "&check=1", with: ""), 401, "does not verify")
+        let ready = try server.raw(check)
         #expect(ready.hasPrefix("HTTP/1.1 200 ") && ready.contains("\"result\":\"ready\""), "\(ready)")
+        let call = Self.request(try SignedCall(counterID: "loket-3", key: three.key, at: Date()))
+        try refused(call.replacingOccurrences(of: "counter=loket-3", with: "counter=loket-3&check=1"), 401, "does not verify")
+        try refused(call.replacingOccurrences(of: "counter=loket-3", with: "counter=loket-3&x=1"), 400, "only &check=1")
         #expect(try Self.json(try server.raw("GET /v1/queue HTTP/1.1\r\n\r\n"))["waiting"] as? Int == 2)
 
-        let call = Self.request(try SignedCall(counterID: "loket-3", key: three.key, at: Date()))
         #expect(try Self.json(try server.raw(call))["ticket"] as? String == "A-001")
-        try refused(call, 403, "was carried out already")
-        // A new counter's first call names it; the other ticket goes to it.
-        #expect(try Self.json(try server.raw(try Self.call("loket-4", by: fresh)))["ticket"] as? String == "A-002")
+        try refused(call, 403, "was taken already")
+        #expect(try Self.json(try server.raw(try Self.call("loket-3", by: three.key)))["ticket"] as? String == "A-002")
+        let nobody = try Self.json(try server.raw(try Self.call("loket-3", by: three.key)))
+        #expect(nobody["ticket"] == nil && nobody["waiting"] as? Int == 0, "\(nobody)")
         let state = try Self.json(try server.raw("GET /v1/queue HTTP/1.1\r\n\r\n"))
-        #expect(state["waiting"] as? Int == 0 && (state["calls"] as? [Any])?.count == 2, "\(state)")
+        #expect((state["calls"] as? [Any])?.count == 2, "\(state)")
+        // Tickets over HTTP come from no web page, even one on the hub itself.
+        try refused("POST /v1/queue/ticket HTTP/1.1\r\nOrigin: http://evil.example\r\nContent-Length: 0\r\n\r\n", 403, "not from a web page")
     }
 
     /// Sessions come under their own counter's key only: an export whose sessions name another
@@ -455,5 +475,27 @@ extension HubQueueTests {
         #expect(run.status != 0 && run.output.contains("session 2 names the counter loket-7, but the export is signed by loket-1"), "\(run.output)")
         #expect(try HubStore(path: hubStore).counters().isEmpty)
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.file("hub/bundles")).filter { !$0.hasPrefix(".") }.isEmpty)
+    }
+}
+
+extension HubQueueTests {
+    /// A page whose own name was re-pointed at the hub (DNS rebinding) names itself in `Host`
+    /// and is told nothing; only the wallboard's page (the hub's own Prometheus, port 9090) may
+    /// read the queue from another origin.
+    @Test func aForeignHostIsRefusedAndOnlyTheWallboardReads() throws {
+        let directory = try TemporaryDirectory("hub-host")
+        let server = try Server(store: directory.path + "/hub.sqlite", trusting: [], queue: Self.queue)
+        let port = try #require(server.address.split(separator: ":").last)
+        for host in ["evil.example", "evil.example:\(port)", "hub.evil.example"] {
+            let answer = try server.raw("GET /v1/queue HTTP/1.1\r\nHost: \(host)\r\n\r\n")
+            #expect(answer.hasPrefix("HTTP/1.1 421 ") && !answer.contains("waiting"), "\(host): \(answer)")
+        }
+        for host in ["127.0.0.1:\(port)", "localhost:\(port)", "[::1]:\(port)", "192.168.1.10"] {
+            #expect(try server.raw("GET /v1/queue HTTP/1.1\r\nHost: \(host)\r\n\r\n").hasPrefix("HTTP/1.1 200 "), "\(host)")
+        }
+        let wallboard = try server.raw("GET /v1/queue HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nOrigin: http://127.0.0.1:9090\r\n\r\n")
+        #expect(wallboard.contains("Access-Control-Allow-Origin: http://127.0.0.1:9090\r\n"), "\(wallboard)")
+        let elsewhere = try server.raw("GET /v1/queue HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nOrigin: http://evil.example\r\n\r\n")
+        #expect(elsewhere.hasPrefix("HTTP/1.1 200 ") && !elsewhere.contains("Access-Control-Allow-Origin"), "\(elsewhere)")
     }
 }

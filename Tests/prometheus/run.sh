@@ -289,8 +289,9 @@ two=$(counter_config loket-2) stranger=$(counter_config loket-x)
 check "counter 2 makes two sessions" sessions "$two" "$work/daemon-2.log" 2
 check "a counter of another office makes one" sessions "$stranger" "$work/daemon-x.log" 1
 hub_address=127.0.0.1:$(free_port)
-printf '[export]\ntrusted_keys = ["%s", "%s"]\n[hub]\nstore = "%s"\nlisten = "%s"\n[report]\ntime_zone = "Asia/Pontianak"\n' \
+printf '[export]\ntrusted_keys = ["%s", "%s"]\n[hub]\nstore = "%s"\nlisten = "%s"\nwallboard_origin = "%s"\n[report]\ntime_zone = "Asia/Pontianak"\n' \
     "$(public_key "$work/daemon.log")" "$(public_key "$work/daemon-2.log")" "$work/hub/hub.sqlite" "$hub_address" \
+    "http://127.0.0.1:$prom_port" \
     > "$work/hub.toml"
 hub_up() {
     local before; before=$(grep -c "listening on $hub_address" "$work/hub.log" 2>/dev/null) || before=0
@@ -391,6 +392,10 @@ check "the wallboard's last 30 days: $office_sessions sessions, $findings findin
     bash -c "grep -q 'data-sessions=\"$office_sessions\"' <<<'$(history_line)' && grep -q 'data-findings=\"$findings\"' <<<'$(history_line)'"
 check "  … in Bahasa Indonesia, the finding named ($work/wallboard-history.png)" \
     grep -q '30 hari terakhir.*temuan: riwayat loket diubah' "$work/wallboard-history.html"
+check "  … which only the wallboard's origin (hub.wallboard_origin) may read from another origin" \
+    bash -c "! curl -s -D - -o /dev/null -H 'Origin: http://evil.example' 'http://$hub_address/v1/report' | grep -qi '^access-control-allow-origin'"
+check "a request naming another host (DNS rebinding) is refused (421)" \
+    test "$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: evil.example' "http://$hub_address/v1/report")" = 421
 
 # --- the second promise: the queue on the same hub, its kiosk printer played on a pseudo-terminal
 # (raw, answering DLE EOT as an Epson does), the counters' calls and the hall display -----------
