@@ -299,12 +299,17 @@ extension Configuration {
             && name.utf8.allSatisfy { $0 == 45 || $0 == 46 || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) }
     }
 
-    /// `http://HOST` or `https://HOST`, with `:PORT` or not, and nothing after: a page's origin.
+    /// `http://HOST` or `https://HOST`, with `:PORT` or not, and nothing after: a page's origin
+    /// as a browser sends it (so no default port, no leading zero, any case: it is lowered).
     static func isOrigin(_ text: String) -> Bool {
-        guard let rest = ["http://", "https://"].first(where: text.hasPrefix).map({ text.dropFirst($0.count) }) else { return false }
-        let parts = rest.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count <= 2, isDNSName(String(parts[0])) else { return false }
-        return parts.count == 1 || UInt16(parts[1]).map { $0 > 0 } == true
+        let lower = text.lowercased()
+        guard let scheme = ["http://", "https://"].first(where: lower.hasPrefix) else { return false }
+        let parts = lower.dropFirst(scheme.count).split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count <= 2, isDNSName(String(parts[0])), !parts[0].hasSuffix(".") else { return false }
+        guard parts.count == 2 else { return true }
+        let port = parts[1]
+        return (1...5).contains(port.count) && port.utf8.allSatisfy { (48...57).contains($0) } && !port.hasPrefix("0")
+            && UInt16(port) != nil && port != (scheme == "http://" ? "80" : "443")
     }
 
     static let fields: [Field] = [
@@ -391,9 +396,10 @@ extension Configuration {
             }
         },
         .text(
-            "hub", "wallboard_origin", what: "\"http://HOST:PORT\" of the wallboard's page, or \"\" for the hub's own Prometheus",
+            "hub", "wallboard_origin",
+            what: "\"http://HOST:PORT\" of the wallboard's page as a browser names it (no default port, no path), or \"\" for the hub's own Prometheus",
             valid: { $0.isEmpty || isOrigin($0) }
-        ) { $0.hubWallboardOrigin = $1.isEmpty ? nil : $1 },
+        ) { $0.hubWallboardOrigin = $1.isEmpty ? nil : $1.lowercased() },
         .text("push", "hub", what: "the hub's HOST:PORT, e.g. \"hub.local:8790\"", valid: isHostPort) {
             $0.pushHub = $1
         },

@@ -14,6 +14,8 @@ public final class CallGate: Sendable {
     public static let skew: Int64 = 1000
     static let margin: Int64 = 500
     static var lifetimeMs: Int64 { SignedCall.deadline.components.seconds * 1000 - skew - margin }
+    /// A step back of the hub's clock by more than this is taken as the clock set right.
+    static let believedStepBack: Int64 = 60_000
     /// Calls remembered at most (the office's counters call about once a minute each).
     static let remembered = 4096
 
@@ -31,9 +33,9 @@ public final class CallGate: Sendable {
         public var description: String
     }
 
-    /// Admits `call` at `nowMs` (the hub's clock), or says why not. `names`: the counter names
-    /// the call's key brought in its exports to this hub (none: it has brought none yet).
-    public func admit(_ call: SignedCall, nowMs: Int64, names: Set<String>) throws(Refusal) {
+    /// Admits `call` at `nowMs` (the hub's clock), or says why not. `counter`: the counter the
+    /// call's key is (the name its first export carried; nil: it has brought none yet).
+    public func admit(_ call: SignedCall, nowMs: Int64, counter: String?) throws(Refusal) {
         let fingerprint = TrustedSigners.fingerprint(of: call.publicKey) ?? "?"
         guard trusted.trusts(call.publicKey) else {
             throw Refusal(
@@ -42,19 +44,31 @@ public final class CallGate: Sendable {
                     "key \(fingerprint) is not one of the office's counters: add its public key (jampasird logs it at start) to export.trusted_keys of the hub's configuration"
             )
         }
-        guard !names.isEmpty else {
+        guard let counter else {
             throw Refusal(
                 result: "forbidden",
                 description:
                     "key \(fingerprint) has brought no export to this hub yet: a counter is known by its exports (run jampasir push on the counter once)"
             )
         }
-        guard names.contains(call.counterID) else {
+        guard counter == call.counterID else {
             throw Refusal(
                 result: "forbidden",
-                description: "key \(fingerprint) is counter \(names.sorted().joined(separator: ", "))'s: it cannot call for \(call.counterID)")
+                description:
+                    "key \(fingerprint) is counter \(counter)'s (its first export): it cannot call for \(call.counterID); a renamed counter keeps its first name at the hub"
+            )
         }
         try seen.withLock { (seen: inout (calls: [String: Int64], latest: Int64)) throws(Refusal) in
+            // A clock stepped back more than a minute is believed (set right after a boot with
+            // a wrong one, say): the hub does not refuse every call until it catches up.
+            if nowMs < seen.latest - Self.believedStepBack { seen.latest = nowMs }
+            if nowMs < seen.latest - Self.skew {
+                throw Refusal(
+                    result: "stale",
+                    description:
+                        "the hub's clock stepped back by \(Self.seconds(seen.latest - nowMs)) s: calls are taken again once it is past the time it had (within a minute)"
+                )
+            }
             seen.latest = max(seen.latest, nowMs)
             let age = seen.latest - call.issuedAtMs
             guard age >= -Self.skew else {

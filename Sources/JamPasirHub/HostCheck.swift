@@ -11,7 +11,7 @@ public struct HostCheck: Sendable {
     public init(hostName: String = ProcessInfo.processInfo.hostName, names: [String] = []) {
         let full = hostName.lowercased()
         let short = full.split(separator: ".").first.map(String.init) ?? full
-        allowed = Set(["localhost", full, short, short + ".local"] + names.map { $0.lowercased() })
+        allowed = Set(["localhost", full, short, short + ".local"] + names.map { Self.name(of: $0) })
     }
 
     public func accepts(_ host: String) -> Bool {
@@ -22,11 +22,13 @@ public struct HostCheck: Sendable {
     /// What a refusal says the hub answers to.
     public var names: String { "it answers to its addresses and " + allowed.sorted().joined(separator: ", ") + " (hub.names)" }
 
-    /// The host of a `Host` value, lower-case, without its port (`[::1]:8790` → `[::1]`).
+    /// The host of a `Host` value, lower-case, without its port or a final dot (`[::1]:8790` →
+    /// `[::1]`, `Hub.Local.:8790` → `hub.local`).
     static func name(of host: String) -> String {
         let lower = host.lowercased()
         if lower.hasPrefix("[") { return lower.firstIndex(of: "]").map { String(lower[...$0]) } ?? lower }
-        return String(lower.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+        let name = lower.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        return String(name.hasSuffix(".") ? name.dropLast() : name)
     }
 
     static func isAddress(_ name: String) -> Bool {

@@ -149,13 +149,13 @@ extension HubServer {
     private func admit(counter: String, check: Bool, headers: [String: String], at now: Date) throws -> Reply? {
         do {
             let call = try SignedCall(counter: counter, check: check, headers: headers)
-            let names: Set<String>
+            let counter: String?
             do {
-                names = try store.names(ofKey: call.publicKey)
+                counter = try store.counterName(ofKey: call.publicKey)
             } catch {
                 return Reply(status: 500, result: "error", detail: "the hub's store cannot say whose key signed the call: \(error)")
             }
-            try calls.admit(call, nowMs: Int64(now.timeIntervalSince1970 * 1000), names: names)
+            try calls.admit(call, nowMs: Int64(now.timeIntervalSince1970 * 1000), counter: counter)
             return nil
         } catch let problem as SignedCall.Problem {
             return Reply(status: 401, result: "unsigned", detail: problem.description)

@@ -260,12 +260,16 @@ extension HubStore {
         }
     }
 
-    /// The counter names `publicKey` brought in its exports (the first, and any it was renamed
-    /// to since); none when it has brought none.
-    public func names(ofKey publicKey: String) throws(Failure) -> Set<String> {
-        try read { db in try Self.names(ofKey: publicKey, db) }
+    /// The counter `publicKey` is: the name its first export carried (a later rename is a
+    /// finding, and a name another counter holds is never taken by exporting under it); nil when
+    /// it has brought none.
+    public func counterName(ofKey publicKey: String) throws(Failure) -> String? {
+        try read { db in
+            try String.fetchOne(db, sql: "SELECT counter_id FROM counter WHERE public_key = ?", arguments: [publicKey])
+        }
     }
 
+    /// Every counter name `publicKey`'s exports carried: the first and any it was renamed to.
     static func names(ofKey publicKey: String, _ db: Database) throws -> Set<String> {
         Set(
             try String.fetchAll(

@@ -100,6 +100,20 @@ struct ConfigurationTests {
         #expect(try Configuration(parsing: "[queue]\noffice = \"Kantor\"\n", file: "new.toml").notices.isEmpty)
     }
 
+    /// The wallboard's origin is compared with what a browser sends: taken lower-case, and the
+    /// forms a browser never sends (a default port, a leading zero, a path) are refused.
+    @Test func theWallboardOriginIsOneABrowserSends() throws {
+        let board = try Configuration(parsing: "[hub]\nwallboard_origin = \"https://Board.Example:8443\"\n", file: "hub.toml")
+        #expect(board.hubWallboardOrigin == "https://board.example:8443")
+        for bad in ["http://w:80", "https://w:443", "http://w:080", "http://w:+80", "http://w/x", "ftp://w", "http://w:99999"] {
+            #expect(throws: ConfigurationError.self, "\(bad)") {
+                try Configuration(parsing: "[hub]\nwallboard_origin = \"\(bad)\"\n", file: "hub.toml")
+            }
+        }
+        let names = try Configuration(parsing: "[hub]\nnames = [\"Hub.Kanim.go.id\"]\n", file: "hub.toml")
+        #expect(names.hubNames == ["hub.kanim.go.id"])
+    }
+
     struct Bad: CustomTestStringConvertible, Sendable {
         var text: String
         var expected: String

@@ -376,6 +376,9 @@ extension HubQueueTests {
         let figures = try runBuilt(
             "jampasir", ["hub", "queue", "--hub-store", directory.file("hub/hub.sqlite"), "--config", hubConfig, "--format", "json"])
         #expect(figures.output.contains("\"called\":1") && figures.output.contains("\"served\":0"), "\(figures.output)")
+        // Exporting under another counter's name gives no right to its calls either.
+        let taken = try server.raw(try Self.call("loket-2", by: impostor.key))
+        #expect(taken.hasPrefix("HTTP/1.1 403 ") && taken.contains("is counter loket-3's"), "\(taken)")
     }
 }
 
@@ -428,7 +431,7 @@ extension HubQueueTests {
             let answer = try server.raw(request)
             #expect(answer.hasPrefix("HTTP/1.1 \(status) ") && answer.contains(words), "\(words): \(answer)")
         }
-        try refused(try Self.call("loket-2", by: three.key), 403, "is counter loket-3's: it cannot call for loket-2")
+        try refused(try Self.call("loket-2", by: three.key), 403, "is counter loket-3's (its first export): it cannot call for loket-2")
         try refused(try Self.call("loket-3", by: fresh), 403, "has brought no export to this hub yet")
         try refused(try Self.call("loket-3", by: three.key, at: Date().addingTimeInterval(-10)), 403, "s old: its counter has given up on it")
         try refused(try Self.call("loket-3", by: three.key, at: Date().addingTimeInterval(10)), 403, "ahead of the hub's clock")
@@ -497,5 +500,29 @@ extension HubQueueTests {
         #expect(wallboard.contains("Access-Control-Allow-Origin: http://127.0.0.1:9090\r\n"), "\(wallboard)")
         let elsewhere = try server.raw("GET /v1/queue HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nOrigin: http://evil.example\r\n\r\n")
         #expect(elsewhere.hasPrefix("HTTP/1.1 200 ") && !elsewhere.contains("Access-Control-Allow-Origin"), "\(elsewhere)")
+    }
+}
+
+extension HubQueueTests {
+    /// The hub's clock: a step back within a minute takes no call that could be one already
+    /// taken; a larger one (the clock set right after a wrong boot) is believed at once.
+    @Test func aStepOfTheHubsClockRevivesNoCallAndBlocksNoneForLong() throws {
+        let directory = try TemporaryDirectory("call-gate-clock")
+        let key = try DeviceKey.loadOrCreate(at: directory.file("device.key"))
+        let gate = CallGate(trusted: try TrustedSigners([key.publicKeyBase64]))
+        let start = Date(timeIntervalSince1970: 1_796_000_400)
+        func admit(issued: Date, hub: Date) throws {
+            let call = try SignedCall(counterID: "loket-1", key: key, at: issued)
+            try gate.admit(call, nowMs: Int64(hub.timeIntervalSince1970 * 1000), counter: "loket-1")
+        }
+        try admit(issued: start, hub: start)
+        // Ten seconds back: refused, and said to be the hub's clock.
+        let back = #expect(throws: CallGate.Refusal.self) {
+            try admit(issued: start.addingTimeInterval(-10), hub: start.addingTimeInterval(-10))
+        }
+        #expect(back?.description.contains("the hub's clock stepped back by 10.0 s") == true, "\(String(describing: back))")
+        // Two hours ahead, then set right: calls are taken again at once.
+        try admit(issued: start.addingTimeInterval(7200), hub: start.addingTimeInterval(7200))
+        try admit(issued: start.addingTimeInterval(5), hub: start.addingTimeInterval(5))
     }
 }
