@@ -6,7 +6,9 @@
 #   audit chain verification (`jampasir verify --store`)
 #   daemon start-up to "ready" against that store
 #   idle cost of the real daemon (simulator backends): CPU time, wake-ups and RSS over 60 s idle
-#   and 60 s of a running countdown (IDLE_SECONDS to change)
+#   and 60 s of a running countdown (IDLE_SECONDS to change), then back-to-back sessions against
+#   the whole store (BACK_TO_BACK sessions, 20 by default): CPU time per session and per hour
+#   (DAEMON=path measures another build of the executable, a baseline)
 #   store commit latency, edge → frame, countdown frame timing over a 2-minute session (real
 #   clock), memory after 10,000 sessions: jampasir-bench (FRAME_SECONDS to shorten)
 set -euo pipefail
@@ -23,8 +25,8 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/state" "$work/out"
 # The daemon as the package ships it: the one static executable, started by the name jampasird.
 swift build -c release --static-swift-stdlib --scratch-path .build-static-v1 --product jampasir >/dev/null
-ln -s "$PWD/.build-static-v1/release/jampasir" "$work/jampasird"
-printf '[counter]\nid = "bench"\n[store]\npath = "%s/state/s.sqlite"\n[report]\ntime_zone = "Asia/Jakarta"\n' "$work" > "$work/c.toml"
+ln -s "${DAEMON:-$PWD/.build-static-v1/release/jampasir}" "$work/jampasird"
+printf '[counter]\nid = "bench"\n[store]\npath = "%s/state/s.sqlite"\n[report]\ntime_zone = "Asia/Jakarta"\n[metrics]\ntextfile = "%s/metrics.prom"\n' "$work" "$work" > "$work/c.toml"
 "$work/jampasird" --simulate --config "$work/c.toml" < /dev/null > /dev/null 2>&1
 # Every session chained, as the daemon would have chained them one by one.
 python3 scripts/demo-store.py "$work/state/s.sqlite" --sessions "$sessions" --counter bench --chain > /dev/null
@@ -74,6 +76,19 @@ cpu2=$(cpu "$daemon"); snapshot "$daemon" "$work/t2"
 sleep "$idle_seconds"
 cpu3=$(cpu "$daemon"); snapshot "$daemon" "$work/t3"
 run_rss=$(rss "$daemon")
+# Back-to-back: a stop (the outcome recorded, chained and counted for the metrics), the re-arm
+# guard, a start, and so on. CPU per session is the phase's CPU less the countdown's for its time.
+back_to_back=${BACK_TO_BACK:-20}
+ended() { grep -c "session [0-9]* ended" "$work/daemon.log" || true; }
+ended0=$(ended)
+cpu4=$(cpu "$daemon"); phase0=$(date +%s.%N)
+for _ in $(seq "$back_to_back"); do
+    printf ' ' >&3; sleep 1.2
+    printf ' ' >&3; sleep 1.2
+done
+cpu5=$(cpu "$daemon"); phase1=$(date +%s.%N)
+[ "$(($(ended) - ended0))" -eq "$back_to_back" ] \
+    || { echo "bench: $back_to_back sessions asked, $(($(ended) - ended0)) ended" >&2; exit 1; }
 printf 'q' >&3
 exec 3>&-
 wait "$daemon" || true
@@ -81,6 +96,13 @@ read -r idle_wakes idle_by < <(wakeups "$work/t0" "$work/t1")
 read -r run_wakes run_by < <(wakeups "$work/t2" "$work/t3")
 per_second() { awk -v d="$1" -v s="$idle_seconds" 'BEGIN { printf "%.2f", d / s }'; }
 cpu_ms() { awk -v d="$1" -v t="$ticks" -v s="$idle_seconds" 'BEGIN { printf "%.2f", d * 1000 / t / s }'; }
+idle_ms_s=$(cpu_ms $((cpu1 - cpu0)))
+run_ms_s=$(cpu_ms $((cpu3 - cpu2)))
+# A session's own CPU (recording, chaining, metrics), and an hour of 90-second sessions (40).
+session_ms=$(awk -v d=$((cpu5 - cpu4)) -v t="$ticks" -v n="$back_to_back" -v run="$run_ms_s" -v a="$phase0" -v b="$phase1" \
+    'BEGIN { printf "%.1f", (d * 1000 / t - run * (b - a)) / n }')
+hour_idle_s=$(awk -v r="$idle_ms_s" 'BEGIN { printf "%.1f", r * 3.6 }')
+hour_busy_s=$(awk -v r="$run_ms_s" -v s="$session_ms" 'BEGIN { printf "%.1f", (r * 3600 + s * 40) / 1000 }')
 
 mkdir -p "$work/bench"
 commit=$("$bin/jampasir-bench" commit-latency "$work/bench" 1000)
@@ -98,10 +120,12 @@ printf '%-52s %11ss %10s MiB\n' "jampasir verify --store ($sessions-entry audit 
 printf '%-52s %10s ms\n' "jampasird start-up to ready (simulator)" "$startup"
 printf '%-52s %11ss %10s MiB\n' "jampasir sessions --format csv (CSV only)" "$csv_s" "$((csv_kib / 1024))"
 printf '%-52s %12s\n' "CSV / anchor" "${csv_ratio}x"
-printf '%-52s %9s/s %7s ms CPU/s %7s MiB\n' "daemon idle: wake-ups, CPU, RSS/anonymous" "$(per_second "$idle_wakes")" "$(cpu_ms $((cpu1 - cpu0)))" "$idle_rss"
+printf '%-52s %9s/s %7s ms CPU/s %7s MiB\n' "daemon idle: wake-ups, CPU, RSS/anonymous" "$(per_second "$idle_wakes")" "$idle_ms_s" "$idle_rss"
 echo "  by thread over ${idle_seconds} s: ${idle_by:-none}"
-printf '%-52s %9s/s %7s ms CPU/s %7s MiB\n' "daemon counting down: wake-ups, CPU, RSS/anonymous" "$(per_second "$run_wakes")" "$(cpu_ms $((cpu3 - cpu2)))" "$run_rss"
+printf '%-52s %9s/s %7s ms CPU/s %7s MiB\n' "daemon counting down: wake-ups, CPU, RSS/anonymous" "$(per_second "$run_wakes")" "$run_ms_s" "$run_rss"
 echo "  by thread over ${idle_seconds} s: ${run_by:-none}"
+printf '%-52s %10s ms\n' "daemon, one session's own CPU ($back_to_back back to back)" "$session_ms"
+printf '%-52s %11ss %s\n' "daemon CPU per hour, idle / 40 sessions of 90 s" "$hour_idle_s" "/ ${hour_busy_s} s"
 echo "$commit"
 echo "$edge"
 echo "$memory"

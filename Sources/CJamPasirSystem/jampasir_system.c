@@ -10,6 +10,13 @@ int64_t jp_monotonic_ns(void) {
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+int64_t jp_wall_clock_offset_ns(void) {
+    struct timespec wall, monotonic;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    clock_gettime(CLOCK_MONOTONIC, &monotonic);
+    return ((int64_t)wall.tv_sec - monotonic.tv_sec) * 1000000000LL + (wall.tv_nsec - monotonic.tv_nsec);
+}
+
 int jp_wall_clock_synchronized(void) {
     // A Raspberry Pi has no RTC: until NTP (timesyncd, chrony) disciplines the clock,
     // the kernel reports TIME_ERROR and STA_UNSYNC, and wall-clock times are guesses.
@@ -74,6 +81,36 @@ long jp_peer_uid(int fd) {
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
+
+/* Far ahead (year 2255, within the kernel's 64-bit nanoseconds): the timer never fires, it is
+ * only cancelled. */
+static int jp_clock_change_arm(int fd) {
+    struct itimerspec far = {.it_value = {.tv_sec = 9000000000LL}};
+    return timerfd_settime(fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &far, NULL);
+}
+
+int jp_clock_change_fd(void) {
+    int fd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC);
+    if (fd < 0) return -1;
+    if (jp_clock_change_arm(fd) < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+int jp_clock_change_wait(int fd) {
+    for (;;) {
+        uint64_t expirations;
+        ssize_t got = read(fd, &expirations, sizeof expirations);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0 && errno != ECANCELED) return -1;
+        if (jp_clock_change_arm(fd) < 0) return -1;
+        if (got < 0) return 1;  // ECANCELED: the clock was set
+    }
+}
 
 int jp_doorbell_create(int fds[2]) {
     fds[0] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

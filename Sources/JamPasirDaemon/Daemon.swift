@@ -91,9 +91,12 @@ public struct Daemon: Sendable {
                 "store": "\(store.path)",
             ])
         notifier.notify("READY=1")
-        if let metrics {  // counting a store of years must not hold up the first frame
-            startThread(named: "jp-metrics") { metrics.refreshTotals() }
+        do {
+            try WallClockSteps.watch { recorder.recordClockStep($0, wallTime: Date()) }
+        } catch {
+            logger.warning("\(error): a step of the wall clock will not be recorded")
         }
+        recorder.countForMetrics()  // after ready: counting a store of years must not hold up the first frame
         loop.run(
             controller: controller, button: hardware.button, callButton: hardware.callButton, clock: clock, logger: logger,
             watchdog: notifier.watchdogInterval, realTimePriority: Self.realTimePriority, notify: { notifier.notify($0) })
@@ -126,9 +129,9 @@ public struct Daemon: Sendable {
             mounter: HelperMounter(socketPath: configuration.mountHelperSocket), logger: logger)
         let watcher = StickWatcher(service: service, logger: logger) { notice in
             loop.post(.notice(notice.frame, sound: notice.sound))
-            // A completed export added to the audit chain. Only then: counting the store on the
-            // export's own thread at every percent would slow the export down.
-            if notice.sound == .exportDone { metrics?.refreshTotals() }
+            // A completed export added to the audit chain (read at its end only, not at every
+            // percent).
+            if notice.sound == .exportDone { metrics?.chainGrew() }
         }
         let monitor = MediaMonitor(logger: logger)
         monitor.start { watcher.handle($0) }

@@ -1,4 +1,5 @@
 import Foundation
+import JamPasirCore
 import JamPasirReports
 import JamPasirStore
 import Logging
@@ -39,9 +40,10 @@ public final class MetricsPublisher: Sendable {
         }
     }
 
-    /// The counts again from the store, after it has recorded something, with `change` in the
-    /// same rewrite. Read under the lock, so counts never go back to an older reading.
-    public func refreshTotals(_ change: (inout CounterMetrics) -> Void = { _ in }) {
+    /// The store counted whole, once: on the recorder's thread, before any outcome it records
+    /// after, so that each of those is added (`recorded`) and none counted twice. Nothing is
+    /// published before this.
+    public func countStore() {
         state.withLock { state in
             do {
                 state.metrics.totals = try store.totals(boundsMs: state.metrics.boundsMs)
@@ -49,8 +51,39 @@ public final class MetricsPublisher: Sendable {
                 logger.error("metrics: cannot count the store's sessions: \(error)")
             }
             state.counted = true
+            publish(&state)
+        }
+    }
+
+    /// An outcome the store has just recorded, added to the counts (not the store counted again:
+    /// that costs a scan of every session, after every session), with `change` in the same
+    /// rewrite. The chain's length is read again: an outcome adds to it.
+    public func recorded(
+        _ outcome: Outcome, durationMs: Int64, freeService: Bool, _ change: (inout CounterMetrics) -> Void = { _ in }
+    ) {
+        state.withLock { state in
+            state.metrics.totals.add(
+                outcome: outcome, durationMs: durationMs, freeService: freeService, boundsMs: state.metrics.boundsMs)
+            readChainLength(&state)
             change(&state.metrics)
             publish(&state)
+        }
+    }
+
+    /// The audit chain grew by something other than an outcome (an export).
+    public func chainGrew() {
+        state.withLock { state in
+            readChainLength(&state)
+            publish(&state)
+        }
+    }
+
+    /// Read under the lock, so the length never goes back to an older reading.
+    private func readChainLength(_ state: inout State) {
+        do {
+            state.metrics.totals.auditEntries = try store.chainLength()
+        } catch {
+            logger.error("metrics: cannot read the audit chain's length: \(error)")
         }
     }
 

@@ -65,6 +65,34 @@ public final class SessionRecorder: @unchecked Sendable {
         }
     }
 
+    /// The store's counts for the metrics, taken in turn with the writes: every outcome written
+    /// after them is added to them, none twice.
+    public func countForMetrics() {
+        worker.submit { self.metrics?.countStore() }
+    }
+
+    /// A step of the wall clock, said in the journal and, from a second on, chained: the times
+    /// recorded before and after it are on different clocks.
+    public func recordClockStep(_ step: ClockStep, wallTime: Date) {
+        let from = wallTime.addingTimeInterval(-Double(step.nanoseconds) / 1e9)
+        let said = "the wall clock was set: \(step.description), from \(from) to \(wallTime)"
+        guard step.isChained else {
+            logger.info("\(said); under a second, not chained")
+            return
+        }
+        worker.submit {
+            do {
+                let entry = try self.store.recordClockStep(
+                    step.chainFields(wallAfterMs: Int64((wallTime.timeIntervalSince1970 * 1000).rounded())))
+                self.logger.notice(
+                    "\(said); running countdowns keep their measured time; recorded in the audit chain (entry \(entry))")
+                self.metrics?.chainGrew()
+            } catch {
+                self.logger.error("\(said); could not record it in the audit chain: \(error)")
+            }
+        }
+    }
+
     /// Returns once everything submitted before has been written (or has failed and been logged).
     public func flush() {
         worker.flush()
@@ -105,6 +133,7 @@ public final class SessionRecorder: @unchecked Sendable {
             }
         case .ended(let end):
             let durationMs = end.duration.millisecondsRoundedUp
+            var recorded = true
             let metadata: Logger.Metadata = [
                 "outcome": "\(end.outcome.rawValue)", "duration_ms": "\(durationMs)",
                 "free_service": "\(end.freeService)",
@@ -130,11 +159,17 @@ public final class SessionRecorder: @unchecked Sendable {
                 }
             } catch {
                 logger.critical("could not record a session outcome: \(error)", metadata: metadata)
+                recorded = false
             }
             openSession = nil
-            metrics?.refreshTotals {
+            let idle: (inout CounterMetrics) -> Void = {
                 $0.runningSince = nil
                 $0.clockSynchronized = clockSynchronized
+            }
+            if recorded {
+                metrics?.recorded(end.outcome, durationMs: durationMs, freeService: end.freeService, idle)
+            } else {
+                metrics?.update(idle)
             }
             if checkpoints?.isDue(at: wallTime) == true, let key = checkpoints?.key {
                 do {

@@ -45,3 +45,25 @@ public enum BootID {
         return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
+
+/// Steps of the wall clock (`date -s`, NTP's or the RTC's first step), said the moment they
+/// happen: a thread asleep on a timer that the kernel cancels whenever the clock is set, so
+/// watching costs no wake-up while the clock runs.
+public enum WallClockSteps {
+    /// Calls `onStep` on a thread of its own at every step, for the life of the process.
+    public static func watch(_ onStep: @escaping @Sendable (ClockStep) -> Void) throws(SystemError) {
+        let fd = jp_clock_change_fd()
+        guard fd >= 0 else { throw SystemError("cannot watch the wall clock for steps (timerfd)") }
+        // Read after arming: a step in between wakes the thread (a step of nought), not missed.
+        let armedAt = jp_wall_clock_offset_ns()
+        startThread(named: "jp-clock") {
+            var before = armedAt
+            while jp_clock_change_wait(fd) == 1 {
+                let after = jp_wall_clock_offset_ns()
+                onStep(ClockStep(offsetBefore: before, offsetAfter: after))
+                before = after
+            }
+            close(fd)
+        }
+    }
+}

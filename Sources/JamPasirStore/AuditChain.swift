@@ -18,6 +18,9 @@ public enum AuditChain {
         case export
         /// The service rules in force from then on.
         case rules
+        /// The wall clock was set while the daemon ran (`ClockStep`): the records' times on
+        /// either side of it are on different clocks.
+        case clockStep = "clock-step"
     }
 
     /// How an entry's fields and hash are written: the `format` column of its row. The chain moves
@@ -334,8 +337,8 @@ public enum AuditChain {
                         description:
                             "the history sealed when the chain started (sessions 1–\(sealed.sessions)) was changed")
                 }
-            case .rules?:
-                break  // the rules in force from then on: covered by the hashes alone
+            case .rules?, .clockStep?:
+                break  // what held from then on: covered by the hashes alone
             case nil:
                 throw Break(seq: seq, description: "audit entry \(seq) has an unknown kind \(kind)")
             }
@@ -403,6 +406,15 @@ extension SessionStore {
             guard last != description else { return false }
             try AuditChain.appendEntry(db, kind: .rules, subject: nil, fields: description)
             return true
+        }
+    }
+
+    /// Chains a step of the wall clock (`ClockStep.chainFields`). Returns the entry's number.
+    @discardableResult
+    public func recordClockStep(_ fields: String) throws(StoreError) -> Int64 {
+        try write { db in
+            try AuditChain.appendEntry(db, kind: .clockStep, subject: nil, fields: fields)
+            return try AuditChain.head(db)?.seq ?? 0
         }
     }
 

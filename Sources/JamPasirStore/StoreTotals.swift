@@ -17,11 +17,24 @@ public struct StoreTotals: Equatable, Sendable {
     public var auditEntries = 0
 
     public init() {}
+
+    /// One more outcome, counted as `totals(boundsMs:)` would count it once the store has it:
+    /// what the daemon does after each outcome instead of counting the store again.
+    public mutating func add(outcome: Outcome, durationMs: Int64?, freeService: Bool, boundsMs: [Int64]) {
+        sessions[outcome, default: 0] += 1
+        if freeService { freePassports += 1 }
+        guard outcome == .inTime || outcome == .overtime, let durationMs, durationMs >= 0 else { return }
+        handedOver += 1
+        handedOverMs += durationMs
+        if handedOverAtMost.count != boundsMs.count { handedOverAtMost = Array(repeating: 0, count: boundsMs.count) }
+        for (index, bound) in boundsMs.enumerated() where durationMs <= bound { handedOverAtMost[index] += 1 }
+    }
 }
 
 extension SessionStore {
-    /// Counts over the whole store; `boundsMs` are the duration histogram's upper bounds.
-    /// Outcomes the schema does not know (an edited store) count nowhere.
+    /// Counts over the whole store (two scans of the session table: once, at start);
+    /// `boundsMs` are the duration histogram's upper bounds. Outcomes the schema does not know
+    /// (an edited store) count nowhere.
     public func totals(boundsMs: [Int64]) throws(StoreError) -> StoreTotals {
         try read { db in
             var totals = StoreTotals()
@@ -48,8 +61,18 @@ extension SessionStore {
                 totals.handedOverMs = handedOver[1]
                 totals.handedOverAtMost = boundsMs.indices.map { handedOver[$0 + 2] }
             }
-            totals.auditEntries = try Int.fetchOne(db, sql: "SELECT count(*) FROM audit") ?? 0
+            totals.auditEntries = try Self.chainLength(db)
             return totals
         }
+    }
+
+    /// Entries in the audit chain: the last one's number, as the chain is numbered from 1 with
+    /// no gap (`verify` checks it). One step down the table's index, not a count of its rows.
+    public func chainLength() throws(StoreError) -> Int {
+        try read { db in try Self.chainLength(db) }
+    }
+
+    private static func chainLength(_ db: Database) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT coalesce(max(seq), 0) FROM audit") ?? 0
     }
 }

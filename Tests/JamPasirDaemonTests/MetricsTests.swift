@@ -95,9 +95,9 @@ struct MetricsTests {
         func inode() throws -> UInt64? {
             try FileManager.default.attributesOfItem(atPath: metricsPath)[.systemFileNumber] as? UInt64
         }
-        publisher.refreshTotals()
+        publisher.countStore()
         let first = try inode()
-        publisher.refreshTotals()
+        publisher.countStore()
         publisher.update { $0.buttonStuck = false }
         #expect(try inode() == first)
         publisher.update { $0.buttonStuck = true }
@@ -106,7 +106,7 @@ struct MetricsTests {
         publisher.remove()
         #expect(!FileManager.default.fileExists(atPath: metricsPath))
         // A USB export still finishing after the stop must not bring the file back.
-        publisher.refreshTotals()
+        publisher.countStore()
         publisher.update { $0.buttonStuck = false }
         #expect(!FileManager.default.fileExists(atPath: metricsPath))
     }

@@ -3,6 +3,7 @@ import JamPasirCore
 @testable import JamPasirReports
 import JamPasirStore
 import JamPasirTesting
+import PropertyBased
 import Testing
 
 /// The Prometheus text a counter publishes, from a real store.
@@ -121,5 +122,38 @@ struct CounterMetricsTests {
         let totals = try store.totals(boundsMs: [120_000])
         #expect(totals.sessions == [.inTime: 1, .overtime: 0, .cancelled: 0, .interrupted: 0])
         #expect(totals.handedOver == 0 && totals.handedOverAtMost == [0] && totals.handedOverMs == 0)
+    }
+
+    /// The daemon adds each outcome to the counts it took at start instead of counting the store
+    /// again: for any sessions, adding them one by one gives what counting the store gives.
+    @Test func countsByAdditionAreTheStoresCounts() async throws {
+        let directory = try TemporaryDirectory("metrics")
+        let bounds = CounterMetrics(version: "1", limitMs: 120_000).boundsMs
+        let sessions = zip(Gen.int(in: 0...3), Gen.int64(in: -1...900_000), Gen.int(in: 0...1)).array(of: 0...30)
+        await propertyCheck(count: 25, input: sessions) { generated in
+            do {
+                let store = try SessionStore(path: directory.file("\(UUID().uuidString).sqlite"), access: .readWrite)
+                var added = try store.totals(boundsMs: bounds)
+                for (outcomeIndex, generatedDuration, free) in generated {
+                    let outcome = Outcome.allCases[outcomeIndex]
+                    // What the store's checks allow: in time within the limit and not free,
+                    // overtime past it and free, cancelled not free, interrupted either way and
+                    // its time known or not.
+                    let (duration, freeService): (Int64?, Bool) =
+                        switch outcome {
+                        case .inTime: (min(max(generatedDuration, 0), 120_000), false)
+                        case .overtime: (max(generatedDuration, 120_001), true)
+                        case .cancelled: (max(generatedDuration, 0), false)
+                        case .interrupted: (generatedDuration < 0 ? nil : generatedDuration, free == 1)
+                        }
+                    try record([(outcome, duration, freeService)], in: store)
+                    added.add(outcome: outcome, durationMs: duration, freeService: freeService, boundsMs: bounds)
+                }
+                added.auditEntries = try store.chainLength()
+                #expect(added == (try store.totals(boundsMs: bounds)))
+            } catch {
+                Issue.record("\(error)")
+            }
+        }
     }
 }

@@ -171,6 +171,19 @@ struct AuditChainTests {
         #expect(broken.description == "audit entry 10 (rules) was edited")
     }
 
+    /// A step of the wall clock is evidence like the rules: chained with its size, and an edit
+    /// of it (a step made smaller to hide a back-dated day) is caught.
+    @Test func aClockStepIsChainedAndEditingItIsCaught() throws {
+        let store = try SessionStore(path: path, access: .readWrite)
+        let step = ClockStep(offsetBefore: 0, offsetAfter: 63_072_000_000_000_000)
+        let entry = try store.recordClockStep(step.chainFields(wallAfterMs: 1_796_000_000_000))
+        #expect(try store.verifyChain().entries == Int(entry))
+        #expect(try store.chainLength() == Int(entry))
+        try tamper("UPDATE audit SET fields = replace(fields, 'step_ms=63072000000', 'step_ms=1000') WHERE seq = \(entry);")
+        let broken = try #require(try brokenLink())
+        #expect(broken.description == "audit entry \(entry) (clock-step) was edited")
+    }
+
     @Test func auditColumnsGeneratedFromTheChainCannotShadowEditedSessions() throws {
         // Columns named like the session's, computed from each entry's own fields: a verifier that
         // reads `audit.*, session.*` by name sees the chained values, not the edited rows.

@@ -6,6 +6,7 @@ usage: check_store.py JAMPASIR STORE DAEMON_LOG FLAVOUR
 """
 import json
 import re
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -48,7 +49,18 @@ if len(presses) >= 4:
 else:
     problems.append(f"expected 4 presses in the daemon log, found {len(presses)}")
 
-print(f"[{flavour}] sessions: {outcomes} {durations} ms")
+# The wall clock set two hours ahead during session 1: one chain entry with the step's size, and
+# the chain verifies with it.
+verify = subprocess.run([cli, "verify", "--store", store], capture_output=True, text=True)
+if verify.returncode != 0:
+    problems.append(f"jampasir verify --store: exit {verify.returncode}: {verify.stdout}{verify.stderr}")
+with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
+    steps = [int(dict(f.split("=") for f in fields.split(";"))["step_ms"])
+             for (fields,) in db.execute("SELECT fields FROM audit WHERE kind = 'clock-step'")]
+if len(steps) != 1 or not 7_199_000 <= steps[0] <= 7_201_000:
+    problems.append(f"clock steps chained: {steps} ms, expected one of about +7,200,000")
+
+print(f"[{flavour}] sessions: {outcomes} {durations} ms; clock steps chained: {steps} ms")
 if latencies:
     print(f"[{flavour}] edge-to-frame (kernel timestamp to TM1637 frame written, TCG VM): "
           f"median {statistics.median(latencies):.1f} ms, max {max(latencies):.1f} ms over {len(latencies)} edges")

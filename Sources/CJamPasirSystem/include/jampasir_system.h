@@ -5,6 +5,14 @@
 
 /// CLOCK_MONOTONIC in nanoseconds: the time base of kernel GPIO edge timestamps.
 int64_t jp_monotonic_ns(void);
+/* CLOCK_REALTIME less CLOCK_MONOTONIC, in ns: what a step of the wall clock changes. */
+int64_t jp_wall_clock_offset_ns(void);
+/* A descriptor whose wait returns when CLOCK_REALTIME is set (settimeofday, date -s, NTP's or the
+ * RTC's first step; not NTP's slewing): a timerfd armed far ahead with TFD_TIMER_CANCEL_ON_SET.
+ * Close-on-exec, blocking. -1 with errno. */
+int jp_clock_change_fd(void);
+/* Blocks until the wall clock is set, then re-arms: 1, or -1 with errno. */
+int jp_clock_change_wait(int fd);
 
 /// 1 when the kernel says the wall clock is synchronised (adjtimex: not TIME_ERROR, STA_UNSYNC clear), else 0.
 int jp_wall_clock_synchronized(void);
