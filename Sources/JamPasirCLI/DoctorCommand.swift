@@ -137,12 +137,36 @@ public struct DoctorCommand: ParsableCommand {
         let synchronized =
             jp_wall_clock_synchronized() == 1
             || FileManager.default.fileExists(atPath: "/run/systemd/timesync/synchronized")
-        return Finding(
-            ok: synchronized,
-            text: synchronized
-                ? "wall clock synchronised"
-                : "wall clock not synchronised: enable NTP (timedatectl set-ntp true) and give the counter network access; durations are unaffected"
-        )
+        let rtc = readTextFile("/sys/class/rtc/rtc0/name", limit: 256)?.trimmingCharacters(in: .whitespacesAndNewlines)
+        return Self.clockFinding(synchronized: synchronized, rtc: rtc)
+    }
+
+    /// Where the wall clock's time comes from: NTP, a real-time clock (`rtc` is its driver's
+    /// name, as /sys/class/rtc/rtc0/name gives it), both or neither.
+    static func clockFinding(synchronized: Bool, rtc: String?) -> Finding {
+        let rtcText = rtc.map { "RTC rtc0 (\($0)) keeps the time through power cuts" }
+        switch (synchronized, rtcText) {
+        case (true, let rtcText?):
+            return Finding(ok: true, text: "wall clock synchronised (NTP); \(rtcText)")
+        case (true, nil):
+            return Finding(
+                ok: true,
+                text:
+                    "wall clock synchronised (NTP); no RTC: after a power cut away from the network the clock starts where it stopped (a DS3231: Hardware/README.md, \"Time without network\")"
+            )
+        case (false, let rtcText?):
+            return Finding(
+                ok: true,
+                text:
+                    "wall clock from the RTC, not synchronised by NTP: \(rtcText); sessions are marked as timed without a synchronised clock (?), durations are unaffected"
+            )
+        case (false, nil):
+            return Finding(
+                ok: false,
+                text:
+                    "wall clock not synchronised and no RTC: enable NTP (timedatectl set-ntp true) and give the counter network access, or fit a DS3231 RTC (Hardware/README.md, \"Time without network\"); durations are unaffected"
+            )
+        }
     }
 
     /// The service is enabled and systemd watches it.

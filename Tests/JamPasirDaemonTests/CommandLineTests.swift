@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import JamPasirCLI
+@testable import JamPasirCLI
 import JamPasirConfig
 import JamPasirExport
 import JamPasirMedia
@@ -79,6 +79,20 @@ struct CommandLineTests {
     }
 
     /// `--help` of every command, through the binary, is pinned in Help/: a change to the command
+    /// `jampasir doctor`'s clock line: a counter with neither NTP nor an RTC is the only one to
+    /// fix; one with an RTC and no network (the village kit) is fine, and says its sessions are
+    /// marked; each line names what it found.
+    @Test func doctorSaysWhereTheTimeComesFrom() {
+        let both = DoctorCommand.clockFinding(synchronized: true, rtc: "rtc-ds1307 1-0068")
+        #expect(both.ok && both.text.contains("NTP") && both.text.contains("rtc-ds1307 1-0068"))
+        let ntpOnly = DoctorCommand.clockFinding(synchronized: true, rtc: nil)
+        #expect(ntpOnly.ok && ntpOnly.text.contains("no RTC"))
+        let rtcOnly = DoctorCommand.clockFinding(synchronized: false, rtc: "rtc-ds1307 1-0068")
+        #expect(rtcOnly.ok && rtcOnly.text.contains("from the RTC") && rtcOnly.text.contains("(?)"))
+        let neither = DoctorCommand.clockFinding(synchronized: false, rtc: nil)
+        #expect(!neither.ok && neither.text.contains("timedatectl set-ntp true") && neither.text.contains("DS3231"))
+    }
+
     /// line shows in review. Regenerate with JAMPASIR_UPDATE_HELP=1.
     @Test func helpOfEveryCommandIsPinned() throws {
         let folder = Self.repository.appendingPathComponent("Tests/JamPasirDaemonTests/Help")
