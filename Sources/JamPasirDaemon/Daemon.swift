@@ -143,6 +143,10 @@ public struct Daemon: Sendable {
         let key: DeviceKey
         do {
             store = try SessionStore(path: configuration.storePath, access: .readWrite)
+            if let copy = store.copyBeforeMigration {
+                logger.notice(
+                    "store \(store.path): migrated to this version's schema; the store as it was is kept at \(copy)")
+            }
             // The key that signs exports: created on the first start, next to the store; never
             // silently again once the store has history.
             let history = try store.historySummary()

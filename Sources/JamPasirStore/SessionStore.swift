@@ -14,6 +14,9 @@ public final class SessionStore: Sendable {
 
     public let path: String
     let pool: DatabasePool
+    /// Where the store was copied before this opening migrated it (an upgrade of the package
+    /// with a new schema), or nil when nothing was migrated.
+    public let copyBeforeMigration: String?
 
     public init(path: String, access: Access) throws(StoreError) {
         self.path = path
@@ -53,8 +56,10 @@ public final class SessionStore: Sendable {
             let migrator = StoreMigrations.migrator
             switch access {
             case .readWrite:
+                copyBeforeMigration = try Self.copyBeforeMigrating(pool, path: path)
                 try migrator.migrate(pool)
             case .readOnly:
+                copyBeforeMigration = nil
                 let complete = try pool.read { db in try migrator.hasCompletedMigrations(db) }
                 if !complete { throw StoreError.outdatedSchema(path: path) }
             }
@@ -63,6 +68,38 @@ public final class SessionStore: Sendable {
         } catch {
             throw .cannotOpen(path: path, reason: "\(error)")
         }
+    }
+
+    /// A store with history that a newer schema will change is copied whole first, beside it
+    /// (`<store>.before-<first new migration>`), so that an upgrade that goes wrong can go back:
+    /// through SQLite's backup (a consistent copy), under a temporary name, synced, renamed. A
+    /// copy already there is from the same schema (a migration that did not finish changed
+    /// nothing) and is kept. A new, empty store is not copied.
+    private static func copyBeforeMigrating(_ pool: DatabasePool, path: String) throws -> String? {
+        let migrator = StoreMigrations.migrator
+        let (done, pending) = try pool.read { db in
+            (try migrator.appliedIdentifiers(db), try migrator.hasCompletedMigrations(db) ? [] : migrator.migrations)
+        }
+        guard !done.isEmpty, let next = pending.first(where: { !done.contains($0) }) else { return nil }
+        let copy = "\(path).before-\(next)"
+        guard !FileManager.default.fileExists(atPath: copy) else { return copy }
+        let partial = copy + ".partial"
+        try? FileManager.default.removeItem(atPath: partial)
+        do {
+            let destination = try DatabaseQueue(path: partial)  // committed with synchronous=FULL
+            try pool.backup(to: destination)
+            try destination.close()
+        }
+        guard rename(partial, copy) == 0 else {
+            let code = errno
+            throw StoreError.failed(path: copy, reason: "cannot rename \(partial): \(String(cString: strerror(code)))")
+        }
+        let directory = open((copy as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directory >= 0 {
+            fsync(directory)
+            close(directory)
+        }
+        return copy
     }
 
     // MARK: - Writing (daemon)

@@ -58,6 +58,38 @@ struct ChainFormatTests {
         }
     }
 
+    /// An upgrade whose schema is newer copies the store first (issue 27): the copy is the store
+    /// as it was, schema and history; the store itself is migrated and still verifies; the next
+    /// opening migrates nothing and copies nothing; a new store is not copied.
+    @Test func aStoreIsCopiedBeforeItIsMigrated() throws {
+        try writeUntypedStore()
+        let store = try SessionStore(path: path, access: .readWrite)
+        let copy = try #require(store.copyBeforeMigration)
+        #expect(copy == path + ".before-v5-typed-chain")
+        #expect(!FileManager.default.fileExists(atPath: copy + ".partial"))
+        func rows(_ database: String, _ sql: String) throws -> String {
+            String(decoding: try runTool("/usr/bin/sqlite3", [database, sql]).output, as: UTF8.self)
+        }
+        #expect(try rows(copy, "SELECT identifier FROM grdb_migrations ORDER BY rowid") == """
+            v1-sessions
+            v2-exports
+            v3-audit-chain
+            v4-edge-journal
+
+            """)
+        #expect(try rows(copy, "SELECT outcome FROM session ORDER BY id") == "overtime\ninterrupted\n")
+        #expect(try rows(path, "SELECT count(*) FROM grdb_migrations") == "\(StoreMigrations.migrator.migrations.count)\n")
+        #expect(try store.verifyChain().entries == 3)  // the chain's start and the two sessions
+
+        let again = try SessionStore(path: path, access: .readWrite)
+        #expect(again.copyBeforeMigration == nil)
+        let fresh = try SessionStore(path: directory.file("new.sqlite"), access: .readWrite)
+        #expect(fresh.copyBeforeMigration == nil)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.contains(".before-") } == [
+            "jampasir.sqlite.before-v5-typed-chain"
+        ])
+    }
+
     /// A store written by this build: session 1 interrupted (duration unknown), session 2 in time.
     func writeTypedStore() throws {
         let store = try SessionStore(path: path, access: .readWrite)
