@@ -27,9 +27,11 @@ else
     cross_sdk "$release" "$arch" >/dev/null
     sysroot=$(cross_sysroot "$release" "$arch")
 fi
+# Units where the release's own packages put them: trixie's are under /usr (its dpkg warns at
+# purge about /lib), bookworm's lintian still wants them under /lib.
 case $release in
-    bookworm) debian=12 ;;
-    trixie) debian=13 ;;
+    bookworm) debian=12 unitdir=/lib/systemd/system ;;
+    trixie) debian=13 unitdir=/usr/lib/systemd/system ;;
     *) echo "make-deb: release $release is not one JamPasir is built for (bookworm, trixie)" >&2; exit 1 ;;
 esac
 case $arch in
@@ -44,14 +46,14 @@ out=$root/dist/jampasir_${version}_${arch}.deb
 # jampasir is also jampasird (by the name it is started as): one copy of the Swift runtime.
 for product in jampasir jampasir-mountd; do build "$product"; done
 
-rm -rf "$stage" && mkdir -p "$stage/DEBIAN" "$stage/usr/bin" "$stage/usr/lib/jampasir" "$stage/lib/systemd/system" "$stage/usr/lib/udev/rules.d" \
+rm -rf "$stage" && mkdir -p "$stage/DEBIAN" "$stage/usr/bin" "$stage/usr/lib/jampasir" "$stage$unitdir" "$stage/usr/lib/udev/rules.d" \
     "$stage/usr/lib/sysusers.d" "$stage/usr/lib/tmpfiles.d" "$stage/etc/jampasir" "$stage/usr/share/doc/jampasir"
 "$strip" --strip-unneeded -o "$stage/usr/bin/jampasir" "$scratch/release/jampasir"
 ln -s jampasir "$stage/usr/bin/jampasird"
 "$strip" --strip-unneeded -o "$stage/usr/lib/jampasir/jampasir-mountd" "$scratch/release/jampasir-mountd"
 for unit in jampasird.service jampasir-mountd.service jampasir-mountd.socket jampasir-usb-policy.service \
     jampasir-push.service jampasir-push.timer jampasir-hub.service; do
-    install -m 0644 "systemd/$unit" "$stage/lib/systemd/system/"
+    install -m 0644 "systemd/$unit" "$stage$unitdir/"
 done
 install -m 0644 systemd/60-jampasir.rules systemd/70-jampasir-usb-policy.rules "$stage/usr/lib/udev/rules.d/"
 install -m 0644 systemd/jampasir.sysusers "$stage/usr/lib/sysusers.d/jampasir.conf"

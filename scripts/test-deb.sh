@@ -12,8 +12,8 @@ scripts/install-deps.sh build deb $([ "${ARCH:-$(dpkg --print-architecture)}" = 
 deb=$(scripts/make-deb.sh | tail -n1)
 arch=$(dpkg-deb -f "$deb" Architecture)
 case $(dpkg-deb -f "$deb" Version) in
-    *+deb12) release=bookworm ;;
-    *+deb13) release=trixie ;;
+    *+deb12) release=bookworm unitdir=/lib/systemd/system ;;
+    *+deb13) release=trixie unitdir=/usr/lib/systemd/system ;;
 esac
 echo "deb: $(basename "$deb") for $release $arch"
 passed=0
@@ -39,9 +39,34 @@ mount -t proc proc "$chroot/proc"
 cp "$deb" "$chroot/tmp/jampasir.deb"
 in_chroot() { chroot "$chroot" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive "$@"; }
 in_chroot apt-get update -qq
-check "installs with its dependencies" in_chroot apt-get install -y -qq /tmp/jampasir.deb
-for file in /usr/bin/jampasird /usr/bin/jampasir /usr/lib/jampasir/jampasir-mountd /lib/systemd/system/jampasird.service \
-    /lib/systemd/system/jampasir-mountd.service /lib/systemd/system/jampasir-mountd.socket /lib/systemd/system/jampasir-usb-policy.service /lib/systemd/system/jampasir-push.timer /lib/systemd/system/jampasir-hub.service /usr/lib/udev/rules.d/60-jampasir.rules /usr/lib/udev/rules.d/70-jampasir-usb-policy.rules \
+
+# An upgrade keeps what the counter holds: the package is first installed as the previous
+# release laid it out (a lower version, its units under /lib as before trixie), a counter's state
+# is made (an edited configuration, a store and its device key from a run of the daemon, the
+# authorised keys), and this package is installed over it.
+previous=$root/.build-deb/previous-$release-$arch
+rm -rf "$chroot/var/lib/jampasir" "$chroot/etc/jampasir"   # a counter's state from an earlier run
+rm -rf "$previous" && dpkg-deb -R "$deb" "$previous"
+sed -i 's/^Version: .*/Version: 0.0.1-1/' "$previous/DEBIAN/control"
+if [ "$unitdir" != /lib/systemd/system ]; then
+    mkdir -p "$previous/lib/systemd" && mv "$previous$unitdir" "$previous/lib/systemd/system"
+fi
+dpkg-deb --root-owner-group -Zxz --build "$previous" "$chroot/tmp/previous.deb" >/dev/null
+check "the previous release installs" in_chroot apt-get install -y -qq /tmp/previous.deb
+in_chroot sh -c 'keys=$(mktemp -d) && line=$(jampasir export-key new --to "$keys" | grep "^authorized_keys = ") &&
+    sed -i "s/^# id = .*/id = \"loket-upgrade\"/; s|^# authorized_keys = \[\]|$line|" /etc/jampasir/jampasir.toml &&
+    grep -q "^authorized_keys = \[\"" /etc/jampasir/jampasir.toml && jampasird --simulate < /dev/null > /dev/null 2>&1'
+state() { in_chroot sh -c 'cd / && sha256sum etc/jampasir/jampasir.toml var/lib/jampasir/* 2>&1'; }
+before=$(state)
+check "the previous release made a store and a device key, the configuration names the counter and its authorised keys" \
+    bash -c "grep -q 'jampasir.sqlite\$' <<<'$before' && grep -q 'device.key\$' <<<'$before' && grep -q '^id = \"loket-upgrade\"' '$chroot/etc/jampasir/jampasir.toml'"
+check "upgrades over the previous release" in_chroot apt-get install -y -qq /tmp/jampasir.deb
+check "the upgrade keeps the configuration (with its authorised keys), the store and the device key" test "$(state)" = "$before"
+check "the upgrade leaves the units in $unitdir, the service enabled" \
+    sh -c "test -f '$chroot$unitdir/jampasird.service' && test -L '$chroot/etc/systemd/system/multi-user.target.wants/jampasird.service'"
+check "the upgraded jampasir reads the counter's store" in_chroot jampasir sessions --format csv
+for file in /usr/bin/jampasird /usr/bin/jampasir /usr/lib/jampasir/jampasir-mountd $unitdir/jampasird.service \
+    $unitdir/jampasir-mountd.service $unitdir/jampasir-mountd.socket $unitdir/jampasir-usb-policy.service $unitdir/jampasir-push.timer $unitdir/jampasir-hub.service /usr/lib/udev/rules.d/60-jampasir.rules /usr/lib/udev/rules.d/70-jampasir-usb-policy.rules \
     /usr/lib/sysusers.d/jampasir.conf /usr/lib/tmpfiles.d/jampasir.conf /etc/jampasir/jampasir.toml \
     /usr/share/man/man1/jampasir.1.gz /usr/share/man/man8/jampasird.8.gz /usr/share/man/man8/jampasir-mountd.8.gz /usr/share/man/man5/jampasir.toml.5.gz \
     /usr/share/bash-completion/completions/jampasir /usr/share/doc/jampasir/examples/prometheus/jampasir-rules.yml \
