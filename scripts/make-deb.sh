@@ -69,7 +69,7 @@ install -m 0644 Hardware/README.md "$stage/usr/share/doc/jampasir/Hardware/READM
 # through a link in its own directory; the hub's Prometheus files travel as examples.
 mkdir -p "$stage/var/lib/prometheus/node-exporter" "$stage/usr/share/doc/jampasir/examples/prometheus"
 ln -s /run/jampasir/metrics/jampasir.prom "$stage/var/lib/prometheus/node-exporter/jampasir.prom"
-install -m 0644 packaging/prometheus/jampasir-rules.yml packaging/prometheus/jampasir-rules.test.yml \
+install -m 0644 packaging/prometheus/jampasir-rules.yml packaging/prometheus/jampasir-rules.test.yml packaging/prometheus/jampasir-rules.week.test.yml \
     packaging/prometheus/prometheus-hub.yml packaging/prometheus/jampasir-wallboard.html \
     "$stage/usr/share/doc/jampasir/examples/prometheus/"
 scripts/make-docs.sh "$root/.build/share" >/dev/null   # manual pages and shell completions

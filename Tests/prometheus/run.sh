@@ -56,6 +56,8 @@ check "promtool check config (the hub's example)" "$promtool" check config "$wor
 check "promtool check config (the regional hub's example)" "$promtool" check config "$rules/prometheus-region.yml"
 check "promtool test rules (today's figures, the office, the alerts)" \
     "$promtool" test rules "$rules/jampasir-rules.test.yml"
+check "promtool test rules (over days: counters on different versions for a week)" \
+    "$promtool" test rules "$rules/jampasir-rules.week.test.yml"
 
 # --- 2. counter → node-exporter → prometheus --------------------------------------------
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
