@@ -159,11 +159,12 @@ public struct HubCountersCommand: ParsableCommand {
         let rows = counters.map { c in
             [
                 c.counterID.terminalSafe, TrustedSigners.fingerprint(of: c.publicKey).map { String($0.prefix(23)) + "…" } ?? "?",
-                "\(c.sessions)", c.head.map { "\($0.seq)" } ?? "—", c.lastImport, c.findings == 0 ? "" : "\(c.findings)",
+                c.softwareVersion ?? "?", "\(c.sessions)", c.head.map { "\($0.seq)" } ?? "—", c.lastImport,
+                c.findings == 0 ? "" : "\(c.findings)",
             ]
         }
         var text = TextTable.render(
-            ["COUNTER", "KEY", "SESSIONS", "CHAIN", "LAST IMPORT", "FINDINGS"], rows, rightAligned: [2, 3, 5])
+            ["COUNTER", "KEY", "VERSION", "SESSIONS", "CHAIN", "LAST IMPORT", "FINDINGS"], rows, rightAligned: [3, 4, 6])
         for finding in try store.findings() {
             text += "FINDING \(finding.foundAt) \(finding.counterID): \(finding.description)".terminalSafe + "\n"
         }

@@ -1,4 +1,5 @@
 import Foundation
+import JamPasirCore
 import JamPasirStore
 
 /// `manifest.json` of an export: what each file must hash to, which sessions are in it, and
@@ -49,9 +50,22 @@ public struct ExportManifest: Codable, Equatable, Sendable {
         public var chain: AuditChain.Head?
         /// A queue export's records (their count and first and last `seq`); absent in a counter's.
         public var records: SessionRange? = nil
+        /// The JamPasir version that made the export (absent in older exports): the hub's
+        /// counter list shows which counter an update stick missed.
+        public var softwareVersion: String? = JamPasirVersion.string
+
+        /// What a version may look like: a Debian upstream version's characters, at most 64.
+        public static func isVersion(_ text: String) -> Bool {
+            (1...64).contains(text.utf8.count)
+                && text.utf8.allSatisfy { byte in
+                    (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                        || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || Array(".+~-".utf8).contains(byte)
+                }
+        }
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case format, sessions, files, chain, records
+            case softwareVersion = "software_version"
             case counterID = "counter_id"
             case exportedAt = "exported_at"
             case devicePublicKey = "device_public_key"

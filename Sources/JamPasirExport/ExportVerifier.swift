@@ -125,6 +125,9 @@ public enum ExportVerifier {
         }
         if body.format != ExportManifest.formatName && !isQueue { problems.append("unknown format \(body.format)") }
         if !isQueue && body.records != nil { problems.append("a counter's export that claims queue records") }
+        if let version = body.softwareVersion, !ExportManifest.Body.isVersion(version) {
+            problems.append("software_version is not a version (letters, digits and . + ~ -, at most 64)")
+        }
         if let expectedPublicKey, expectedPublicKey != body.devicePublicKey {
             problems.append(
                 "signed by a different device key (\(body.devicePublicKey)) than expected (\(expectedPublicKey))")

@@ -263,12 +263,12 @@ public enum HubImport {
         try db.execute(
             sql: """
                 INSERT INTO bundle (manifest_sha256, public_key, counter_id, exported_at, chain_seq, chain_hash,
-                  sessions, imported_at, source)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                  sessions, imported_at, source, software_version)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 bundle, key, body.counterID, body.exportedAt, body.chain?.seq, body.chain?.hash, sessions.count, now,
-                source,
+                source, body.softwareVersion,
             ])
 
         let inBundle = Set(sessions.compactMap(\.id))

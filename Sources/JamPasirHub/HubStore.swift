@@ -169,6 +169,16 @@ public final class HubStore: Sendable {
                       BEGIN SELECT RAISE(ABORT, 'queue records are never deleted'); END;
                     """)
         }
+        migrator.registerMigration("v6-bundle-version") { db in
+            // The JamPasir version that made each export (its manifest's software_version; NULL
+            // for exports from before it was written): the counter list's VERSION.
+            try db.execute(
+                sql: """
+                    ALTER TABLE bundle ADD COLUMN software_version TEXT
+                      CHECK (software_version IS NULL OR (typeof(software_version) = 'text'
+                        AND length(software_version) BETWEEN 1 AND 64));
+                    """)
+        }
         return migrator
     }
 }
@@ -206,6 +216,8 @@ extension HubStore {
         public var sessions: Int
         public var head: AuditChain.Head?
         public var findings: Int
+        /// The version its newest export (by its chain) was made with; nil for older exports.
+        public var softwareVersion: String?
     }
 
     public func counters() throws(Failure) -> [Counter] {
@@ -216,7 +228,10 @@ extension HubStore {
                     SELECT c.public_key, c.counter_id, c.last_import,
                       (SELECT count(*) FROM session s WHERE s.public_key = c.public_key) AS sessions,
                       (SELECT count(*) FROM finding f WHERE f.public_key = c.public_key) AS findings,
-                      b.chain_seq, b.chain_hash
+                      b.chain_seq, b.chain_hash,
+                      (SELECT software_version FROM bundle v WHERE v.public_key = c.public_key
+                        AND software_version IS NOT NULL ORDER BY chain_seq DESC, exported_at DESC LIMIT 1)
+                        AS software_version
                     FROM counter c
                     LEFT JOIN bundle b ON b.rowid = (SELECT rowid FROM bundle WHERE public_key = c.public_key
                       AND chain_seq IS NOT NULL ORDER BY chain_seq DESC LIMIT 1)
@@ -228,7 +243,7 @@ extension HubStore {
                 return Counter(
                     publicKey: row["public_key"], counterID: row["counter_id"], lastImport: row["last_import"],
                     sessions: row["sessions"], head: seq.flatMap { seq in hash.map { AuditChain.Head(seq: seq, hash: $0) } },
-                    findings: row["findings"])
+                    findings: row["findings"], softwareVersion: row["software_version"])
             }
         }
     }

@@ -126,6 +126,10 @@ struct HubTests {
         #expect(html.contains("<html lang=\"id\">") && html.contains("Per loket") && html.contains("semua loket (2)"))
         let counters = try hub(["counters"]).output
         #expect(counters.contains("loket-1") && counters.contains("loket-2") && !counters.contains("FINDING "))
+        // Each counter's version, from its newest export: which one an update stick missed.
+        let rows = counters.split(separator: "\n").filter { $0.hasPrefix("loket-") }
+        #expect(counters.hasPrefix("COUNTER") && counters.contains(" VERSION "))
+        #expect(rows.count == 2 && rows.allSatisfy { $0.contains(" \(JamPasirVersion.string) ") }, "\(counters)")
     }
 
     /// A stick from the waiting room: an export edited after signing, and one signed by a key

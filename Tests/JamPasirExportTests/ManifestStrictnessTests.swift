@@ -1,4 +1,5 @@
 import Foundation
+import JamPasirCore
 import JamPasirExport
 import JamPasirTesting
 import Testing
@@ -50,6 +51,26 @@ struct ManifestStrictnessTests {
         let result = try verify()
         #expect(result.status == 0)
         #expect(result.output == "OK \(folder)\n")
+    }
+
+    /// The version the export was made with is signed; one that is no version (a terminal
+    /// escape, a page of text) is refused even when signed; an export from before the field
+    /// (no software_version) still verifies.
+    @Test func theSoftwareVersionIsAVersionOrAbsent() throws {
+        let written = try JSONDecoder().decode(
+            ExportManifest.self, from: Data(contentsOf: URL(fileURLWithPath: manifestPath)))
+        #expect(written.body.softwareVersion == JamPasirVersion.string)
+        for hostile in ["\u{1B}[2J0.1.0", String(repeating: "9", count: 65), "", "0.1 0"] {
+            try resign { $0.softwareVersion = hostile }
+            let result = try verify()
+            #expect(result.status != 0, "\(hostile)")
+            #expect(result.output.contains("software_version is not a version"), "\(result.output)")
+        }
+        try resign { $0.softwareVersion = "1.2.3~rc1+deb13" }
+        #expect(try verify().status == 0)
+        try resign { $0.softwareVersion = nil }
+        #expect(try verify().status == 0)
+        #expect(try !String(contentsOfFile: manifestPath, encoding: .utf8).contains("software_version"))
     }
 
     @Test func aDuplicatedKeyIsRefused() throws {
