@@ -5,10 +5,14 @@ public struct ClockStep: Equatable, Sendable {
     /// Wall clock less monotonic clock, in ns, before and after the step.
     public var offsetBefore: Int64
     public var offsetAfter: Int64
+    /// CLOCK_MONOTONIC when the step was seen: with the boot's id, it says which sessions of
+    /// that boot were recorded before it (their `started_monotonic_ns` is smaller).
+    public var monotonicNs: Int64
 
-    public init(offsetBefore: Int64, offsetAfter: Int64) {
+    public init(offsetBefore: Int64, offsetAfter: Int64, monotonicNs: Int64 = 0) {
         self.offsetBefore = offsetBefore
         self.offsetAfter = offsetAfter
+        self.monotonicNs = monotonicNs
     }
 
     /// How far the wall clock moved (negative: back). NTP's slewing between two steps is in it.
@@ -19,9 +23,11 @@ public struct ClockStep: Equatable, Sendable {
 
     public var isChained: Bool { nanoseconds.magnitude >= UInt64(Self.chainedFrom) }
 
-    /// The audit chain entry's fields: the step and the wall-clock time after it, in ms.
-    public func chainFields(wallAfterMs: Int64) -> String {
-        "step_ms=\(nanoseconds / 1_000_000);after_ms=\(wallAfterMs)"
+    /// The audit chain entry's fields: the step and the wall-clock time after it, in ms, and
+    /// where it fell in the boot's monotonic time. A session of that boot started before it, on a
+    /// clock not yet synchronised, was recorded `step_ms` off the time the clock was set to.
+    public func chainFields(wallAfterMs: Int64, bootID: String) -> String {
+        "step_ms=\(nanoseconds / 1_000_000);after_ms=\(wallAfterMs);boot_id=\(bootID);monotonic_ns=\(monotonicNs)"
     }
 
     /// "+12.345 s", "-3 h 4 min (-11,040.000 s)", "+730 days (+63,072,012.345 s)".

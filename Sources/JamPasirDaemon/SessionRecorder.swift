@@ -83,7 +83,8 @@ public final class SessionRecorder: @unchecked Sendable {
         worker.submit {
             do {
                 let entry = try self.store.recordClockStep(
-                    step.chainFields(wallAfterMs: Int64((wallTime.timeIntervalSince1970 * 1000).rounded())))
+                    step.chainFields(
+                        wallAfterMs: Int64((wallTime.timeIntervalSince1970 * 1000).rounded()), bootID: self.bootID))
                 self.logger.notice(
                     "\(said); running countdowns keep their measured time; recorded in the audit chain (entry \(entry))")
                 self.metrics?.chainGrew()

@@ -60,7 +60,7 @@ public enum WallClockSteps {
             var before = armedAt
             while jp_clock_change_wait(fd) == 1 {
                 let after = jp_wall_clock_offset_ns()
-                onStep(ClockStep(offsetBefore: before, offsetAfter: after))
+                onStep(ClockStep(offsetBefore: before, offsetAfter: after, monotonicNs: jp_monotonic_ns()))
                 before = after
             }
             close(fd)

@@ -19,6 +19,10 @@ struct ClockStepTests {
         #expect(!step(-999_999_999).isChained)
         #expect(step(1_000_000_000).isChained)
         #expect(step(-1_000_000_000).isChained)
-        #expect(step(-2_500_000_000).chainFields(wallAfterMs: 1_796_000_000_000) == "step_ms=-2500;after_ms=1796000000000")
+        var back = step(-2_500_000_000)
+        back.monotonicNs = 42_000_000_000
+        #expect(
+            back.chainFields(wallAfterMs: 1_796_000_000_000, bootID: "b0")
+                == "step_ms=-2500;after_ms=1796000000000;boot_id=b0;monotonic_ns=42000000000")
     }
 }

@@ -176,7 +176,7 @@ struct AuditChainTests {
     @Test func aClockStepIsChainedAndEditingItIsCaught() throws {
         let store = try SessionStore(path: path, access: .readWrite)
         let step = ClockStep(offsetBefore: 0, offsetAfter: 63_072_000_000_000_000)
-        let entry = try store.recordClockStep(step.chainFields(wallAfterMs: 1_796_000_000_000))
+        let entry = try store.recordClockStep(step.chainFields(wallAfterMs: 1_796_000_000_000, bootID: "boot"))
         #expect(try store.verifyChain().entries == Int(entry))
         #expect(try store.chainLength() == Int(entry))
         try tamper("UPDATE audit SET fields = replace(fields, 'step_ms=63072000000', 'step_ms=1000') WHERE seq = \(entry);")

@@ -55,10 +55,16 @@ verify = subprocess.run([cli, "verify", "--store", store], capture_output=True, 
 if verify.returncode != 0:
     problems.append(f"jampasir verify --store: exit {verify.returncode}: {verify.stdout}{verify.stderr}")
 with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
-    steps = [int(dict(f.split("=") for f in fields.split(";"))["step_ms"])
-             for (fields,) in db.execute("SELECT fields FROM audit WHERE kind = 'clock-step'")]
+    entries = [dict(f.split("=", 1) for f in fields.split(";"))
+               for (fields,) in db.execute("SELECT fields FROM audit WHERE kind = 'clock-step'")]
+    boots = {boot for (boot,) in db.execute("SELECT DISTINCT boot_id FROM session")}
+    session_1_start = db.execute("SELECT started_monotonic_ns FROM session ORDER BY id LIMIT 1").fetchone()[0]
+steps = [int(e["step_ms"]) for e in entries]
 if len(steps) != 1 or not 7_199_000 <= steps[0] <= 7_201_000:
     problems.append(f"clock steps chained: {steps} ms, expected one of about +7,200,000")
+# Where the step fell: the sessions' boot, after session 1 started (which it interrupted).
+elif entries[0]["boot_id"] not in boots or not int(entries[0]["monotonic_ns"]) > session_1_start:
+    problems.append(f"the clock step's boot and instant {entries[0]} do not place it in session 1 of boot {boots}")
 
 print(f"[{flavour}] sessions: {outcomes} {durations} ms; clock steps chained: {steps} ms")
 if latencies:
