@@ -25,7 +25,7 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/state" "$work/out"
 # The daemon as the package ships it: the one static executable, started by the name jampasird.
 swift build -c release --static-swift-stdlib --scratch-path .build-static-v1 --product jampasir >/dev/null
-ln -s "${DAEMON:-$PWD/.build-static-v1/release/jampasir}" "$work/jampasird"
+ln -s "$(realpath "${DAEMON:-.build-static-v1/release/jampasir}")" "$work/jampasird"
 printf '[counter]\nid = "bench"\n[store]\npath = "%s/state/s.sqlite"\n[report]\ntime_zone = "Asia/Jakarta"\n[metrics]\ntextfile = "%s/metrics.prom"\n' "$work" "$work" > "$work/c.toml"
 "$work/jampasird" --simulate --config "$work/c.toml" < /dev/null > /dev/null 2>&1
 # Every session chained, as the daemon would have chained them one by one.
@@ -77,7 +77,7 @@ sleep "$idle_seconds"
 cpu3=$(cpu "$daemon"); snapshot "$daemon" "$work/t3"
 run_rss=$(rss "$daemon")
 # Back-to-back: a stop (the outcome recorded, chained and counted for the metrics), the re-arm
-# guard, a start, and so on. CPU per session is the phase's CPU less the countdown's for its time.
+# guard, a start, and so on.
 back_to_back=${BACK_TO_BACK:-20}
 ended() { grep -c "session [0-9]* ended" "$work/daemon.log" || true; }
 ended0=$(ended)
@@ -98,9 +98,10 @@ per_second() { awk -v d="$1" -v s="$idle_seconds" 'BEGIN { printf "%.2f", d / s 
 cpu_ms() { awk -v d="$1" -v t="$ticks" -v s="$idle_seconds" 'BEGIN { printf "%.2f", d * 1000 / t / s }'; }
 idle_ms_s=$(cpu_ms $((cpu1 - cpu0)))
 run_ms_s=$(cpu_ms $((cpu3 - cpu2)))
-# A session's own CPU (recording, chaining, metrics), and an hour of 90-second sessions (40).
+# A session's own CPU (recording, chaining, metrics): the phase's CPU less the countdown's for
+# the half of it that counts down; and an hour of 90-second sessions (40).
 session_ms=$(awk -v d=$((cpu5 - cpu4)) -v t="$ticks" -v n="$back_to_back" -v run="$run_ms_s" -v a="$phase0" -v b="$phase1" \
-    'BEGIN { printf "%.1f", (d * 1000 / t - run * (b - a)) / n }')
+    'BEGIN { printf "%.1f", (d * 1000 / t - run * (b - a) / 2) / n }')
 hour_idle_s=$(awk -v r="$idle_ms_s" 'BEGIN { printf "%.1f", r * 3.6 }')
 hour_busy_s=$(awk -v r="$run_ms_s" -v s="$session_ms" 'BEGIN { printf "%.1f", (r * 3600 + s * 40) / 1000 }')
 

@@ -11,9 +11,9 @@ int64_t jp_monotonic_ns(void) {
 }
 
 int64_t jp_wall_clock_offset_ns(void) {
-    struct timespec wall, monotonic;
-    clock_gettime(CLOCK_REALTIME, &wall);
-    clock_gettime(CLOCK_MONOTONIC, &monotonic);
+    struct timespec wall = {0}, monotonic = {0};
+    (void)clock_gettime(CLOCK_REALTIME, &wall);  // cannot fail for these clocks
+    (void)clock_gettime(CLOCK_MONOTONIC, &monotonic);
     return ((int64_t)wall.tv_sec - monotonic.tv_sec) * 1000000000LL + (wall.tv_nsec - monotonic.tv_nsec);
 }
 
@@ -83,16 +83,14 @@ long jp_peer_uid(int fd) {
 #include <sys/timerfd.h>
 
 /* Far ahead (year 2255, within the kernel's 64-bit nanoseconds): the timer never fires, it is
- * only cancelled. */
-static int jp_clock_change_arm(int fd) {
-    struct itimerspec far = {.it_value = {.tv_sec = 9000000000LL}};
-    return timerfd_settime(fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &far, NULL);
-}
+ * only cancelled. A 32-bit time_t would put it in the past, and the wait would spin. */
+_Static_assert(sizeof(time_t) == 8, "the clock-change timer needs a 64-bit time_t");
 
 int jp_clock_change_fd(void) {
     int fd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC);
     if (fd < 0) return -1;
-    if (jp_clock_change_arm(fd) < 0) {
+    struct itimerspec far = {.it_value = {.tv_sec = 9000000000LL}};
+    if (timerfd_settime(fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &far, NULL) < 0) {
         int saved = errno;
         close(fd);
         errno = saved;
@@ -102,13 +100,13 @@ int jp_clock_change_fd(void) {
 }
 
 int jp_clock_change_wait(int fd) {
+    // Each set of the clock cancels the timer once; it stays armed for the next.
     for (;;) {
         uint64_t expirations;
         ssize_t got = read(fd, &expirations, sizeof expirations);
         if (got < 0 && errno == EINTR) continue;
-        if (got < 0 && errno != ECANCELED) return -1;
-        if (jp_clock_change_arm(fd) < 0) return -1;
-        if (got < 0) return 1;  // ECANCELED: the clock was set
+        if (got < 0 && errno == ECANCELED) return 1;
+        if (got < 0) return -1;
     }
 }
 

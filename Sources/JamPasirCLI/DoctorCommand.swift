@@ -137,30 +137,54 @@ public struct DoctorCommand: ParsableCommand {
         let synchronized =
             jp_wall_clock_synchronized() == 1
             || FileManager.default.fileExists(atPath: "/run/systemd/timesync/synchronized")
-        let rtc = readTextFile("/sys/class/rtc/rtc0/name", limit: 256)?.trimmingCharacters(in: .whitespacesAndNewlines)
+        func rtcFile(_ name: String) -> String? {
+            readTextFile("/sys/class/rtc/rtc0/" + name, limit: 256)?.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let rtc = rtcFile("name").map { name in
+            RTCReading(name: name, secondsOff: rtcFile("since_epoch").flatMap(Int64.init).map { $0 - Int64(time(nil)) })
+        }
         return Self.clockFinding(synchronized: synchronized, rtc: rtc)
     }
 
-    /// Where the wall clock's time comes from: NTP, a real-time clock (`rtc` is its driver's
-    /// name, as /sys/class/rtc/rtc0/name gives it), both or neither.
-    static func clockFinding(synchronized: Bool, rtc: String?) -> Finding {
-        let rtcText = rtc.map { "RTC rtc0 (\($0)) keeps the time through power cuts" }
-        switch (synchronized, rtcText) {
-        case (true, let rtcText?):
-            return Finding(ok: true, text: "wall clock synchronised (NTP); \(rtcText)")
-        case (true, nil):
-            return Finding(
-                ok: true,
-                text:
-                    "wall clock synchronised (NTP); no RTC: after a power cut away from the network the clock starts where it stopped (a DS3231: Hardware/README.md, \"Time without network\")"
-            )
-        case (false, let rtcText?):
+    /// The real-time clock rtc0: its driver's name, and how far its time is from the system's
+    /// (nil when it cannot be read: not set, or no battery).
+    struct RTCReading {
+        var name: String
+        var secondsOff: Int64?
+        /// Within what an RTC read to the second can show.
+        var agrees: Bool { secondsOff.map { abs($0) <= 5 } ?? false }
+    }
+
+    /// Where the wall clock's time comes from: NTP, a real-time clock that agrees with it, both
+    /// or neither. An RTC that does not agree (a Pi 5's without its battery, a DS3231 never set)
+    /// would start the clock wrong after a power cut away from the network.
+    static func clockFinding(synchronized: Bool, rtc: RTCReading?) -> Finding {
+        let setIt = "set it once the time is right: sudo hwclock --systohc, and check its battery"
+        let rtcText = rtc.map { rtc in
+            rtc.agrees
+                ? "RTC rtc0 (\(rtc.name)) agrees and keeps the time through power cuts"
+                : "RTC rtc0 (\(rtc.name)) \(rtc.secondsOff.map { "is \($0) s off" } ?? "cannot be read"): \(setIt)"
+        }
+        switch (synchronized, rtc, rtcText) {
+        case (true, let rtc?, let rtcText?):
+            return Finding(ok: rtc.agrees, text: "wall clock synchronised (NTP); \(rtcText)")
+        case (false, let rtc?, let rtcText?) where rtc.agrees:
             return Finding(
                 ok: true,
                 text:
                     "wall clock from the RTC, not synchronised by NTP: \(rtcText); sessions are marked as timed without a synchronised clock (?), durations are unaffected"
             )
-        case (false, nil):
+        case (false, _?, let rtcText?):
+            return Finding(
+                ok: false,
+                text: "wall clock not synchronised, and \(rtcText); or enable NTP (timedatectl set-ntp true); durations are unaffected")
+        case (true, _, _):
+            return Finding(
+                ok: true,
+                text:
+                    "wall clock synchronised (NTP); no RTC: after a power cut away from the network the clock starts where it stopped (a DS3231: Hardware/README.md, \"Time without network\")"
+            )
+        case (false, _, _):
             return Finding(
                 ok: false,
                 text:

@@ -159,7 +159,7 @@ public struct HubCountersCommand: ParsableCommand {
         let rows = counters.map { c in
             [
                 c.counterID.terminalSafe, TrustedSigners.fingerprint(of: c.publicKey).map { String($0.prefix(23)) + "…" } ?? "?",
-                c.softwareVersion ?? "?", "\(c.sessions)", c.head.map { "\($0.seq)" } ?? "—", c.lastImport,
+                c.softwareVersion?.terminalSafe ?? "?", "\(c.sessions)", c.head.map { "\($0.seq)" } ?? "—", c.lastImport,
                 c.findings == 0 ? "" : "\(c.findings)",
             ]
         }

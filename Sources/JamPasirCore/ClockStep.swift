@@ -15,7 +15,8 @@ public struct ClockStep: Equatable, Sendable {
         self.monotonicNs = monotonicNs
     }
 
-    /// How far the wall clock moved (negative: back). NTP's slewing between two steps is in it.
+    /// How far the wall clock moved (negative: back). NTP's slewing runs both clocks alike: it is
+    /// not a step and is not in it.
     public var nanoseconds: Int64 { offsetAfter &- offsetBefore }
 
     /// Steps under a second are NTP's ordinary corrections: said in the journal, not chained.

@@ -92,7 +92,9 @@ public struct Daemon: Sendable {
             ])
         notifier.notify("READY=1")
         do {
-            try WallClockSteps.watch { recorder.recordClockStep($0, wallTime: Date()) }
+            try WallClockSteps.watch(
+                { recorder.recordClockStep($0, wallTime: Date()) },
+                onEnd: { [logger] in logger.warning("\($0): a step of the wall clock will not be recorded") })
         } catch {
             logger.warning("\(error): a step of the wall clock will not be recorded")
         }
@@ -130,7 +132,7 @@ public struct Daemon: Sendable {
         let watcher = StickWatcher(service: service, logger: logger) { notice in
             loop.post(.notice(notice.frame, sound: notice.sound))
             // A completed export added to the audit chain (read at its end only, not at every
-            // percent).
+            // percent). An export whose stick then failed to unmount is read at the next outcome.
             if notice.sound == .exportDone { metrics?.chainGrew() }
         }
         let monitor = MediaMonitor(logger: logger)
@@ -143,9 +145,14 @@ public struct Daemon: Sendable {
         let key: DeviceKey
         do {
             store = try SessionStore(path: configuration.storePath, access: .readWrite)
-            if let copy = store.copyBeforeMigration {
+            switch store.copyBeforeMigration {
+            case .copied(let copy)?:
                 logger.notice(
                     "store \(store.path): migrated to this version's schema; the store as it was is kept at \(copy)")
+            case .failed(let reason)?:
+                logger.warning(
+                    "store \(store.path): migrated to this version's schema WITHOUT a copy of the store as it was (\(reason)); its history is intact, but going back to the previous version needs a backup")
+            case nil: break
             }
             // The key that signs exports: created on the first start, next to the store; never
             // silently again once the store has history.

@@ -21,6 +21,7 @@ public final class MetricsPublisher: Sendable {
         /// Nothing is written before the store's counts are in: a file of zeros would look to
         /// Prometheus like counters reset.
         var counted = false
+        var countFailed = false
         /// After `remove()`: a thread still finishing (a USB export's notice) writes nothing.
         var removed = false
     }
@@ -42,31 +43,45 @@ public final class MetricsPublisher: Sendable {
 
     /// The store counted whole, once: on the recorder's thread, before any outcome it records
     /// after, so that each of those is added (`recorded`) and none counted twice. Nothing is
-    /// published before this.
+    /// published before the counts are in: a file of zeros would look like counters reset.
     public func countStore() {
         state.withLock { state in
-            do {
-                state.metrics.totals = try store.totals(boundsMs: state.metrics.boundsMs)
-            } catch {
-                logger.error("metrics: cannot count the store's sessions: \(error)")
-            }
-            state.counted = true
+            count(&state)
             publish(&state)
         }
     }
 
     /// An outcome the store has just recorded, added to the counts (not the store counted again:
     /// that costs a scan of every session, after every session), with `change` in the same
-    /// rewrite. The chain's length is read again: an outcome adds to it.
+    /// rewrite. The chain's length is read again: an outcome adds to it. If the first count
+    /// failed, the store is counted now instead (the outcome is in it).
     public func recorded(
         _ outcome: Outcome, durationMs: Int64, freeService: Bool, _ change: (inout CounterMetrics) -> Void = { _ in }
     ) {
         state.withLock { state in
-            state.metrics.totals.add(
-                outcome: outcome, durationMs: durationMs, freeService: freeService, boundsMs: state.metrics.boundsMs)
-            readChainLength(&state)
+            if state.counted {
+                state.metrics.totals.add(
+                    outcome: outcome, durationMs: durationMs, freeService: freeService, boundsMs: state.metrics.boundsMs)
+                readChainLength(&state)
+            } else {
+                count(&state)
+            }
             change(&state.metrics)
             publish(&state)
+        }
+    }
+
+    private func count(_ state: inout State) {
+        do {
+            state.metrics.totals = try store.totals(boundsMs: state.metrics.boundsMs)
+            if state.countFailed { logger.notice("metrics: the store's sessions counted") }
+            state.counted = true
+            state.countFailed = false
+        } catch {
+            if !state.countFailed {
+                logger.error("metrics: cannot count the store's sessions: \(error); counted again at the next outcome")
+            }
+            state.countFailed = true
         }
     }
 

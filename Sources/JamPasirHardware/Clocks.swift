@@ -50,20 +50,32 @@ public enum BootID {
 /// happen: a thread asleep on a timer that the kernel cancels whenever the clock is set, so
 /// watching costs no wake-up while the clock runs.
 public enum WallClockSteps {
-    /// Calls `onStep` on a thread of its own at every step, for the life of the process.
-    public static func watch(_ onStep: @escaping @Sendable (ClockStep) -> Void) throws(SystemError) {
+    /// Calls `onStep` on a thread of its own at every step, for the life of the process, and
+    /// `onEnd` if the kernel ever stops answering (nothing more is seen then).
+    public static func watch(
+        _ onStep: @escaping @Sendable (ClockStep) -> Void, onEnd: @escaping @Sendable (SystemError) -> Void
+    ) throws(SystemError) {
+        // The kernel watches from the timer's arming on: the offset is read before and after it,
+        // so that a step in between is said (at once) rather than missed.
+        let beforeArming = jp_wall_clock_offset_ns()
         let fd = jp_clock_change_fd()
         guard fd >= 0 else { throw SystemError("cannot watch the wall clock for steps (timerfd)") }
-        // Read after arming: a step in between wakes the thread (a step of nought), not missed.
-        let armedAt = jp_wall_clock_offset_ns()
+        let armed = jp_wall_clock_offset_ns()
         startThread(named: "jp-clock") {
-            var before = armedAt
-            while jp_clock_change_wait(fd) == 1 {
-                let after = jp_wall_clock_offset_ns()
-                onStep(ClockStep(offsetBefore: before, offsetAfter: after, monotonicNs: jp_monotonic_ns()))
+            var before = beforeArming
+            var after = armed
+            repeat {
+                let step = ClockStep(offsetBefore: before, offsetAfter: after, monotonicNs: jp_monotonic_ns())
+                // Two readings of the two clocks differ by nanoseconds: only a step is said.
+                if step.nanoseconds.magnitude >= 1_000_000 { onStep(step) }
                 before = after
-            }
-            close(fd)
+                guard jp_clock_change_wait(fd) == 1 else {
+                    onEnd(SystemError("the wall clock's watch ended (timerfd read)"))
+                    close(fd)
+                    return
+                }
+                after = jp_wall_clock_offset_ns()
+            } while true
         }
     }
 }

@@ -176,7 +176,8 @@ public final class HubStore: Sendable {
                 sql: """
                     ALTER TABLE bundle ADD COLUMN software_version TEXT
                       CHECK (software_version IS NULL OR (typeof(software_version) = 'text'
-                        AND length(software_version) BETWEEN 1 AND 64));
+                        AND length(software_version) BETWEEN 1 AND 64
+                        AND software_version NOT GLOB '*[^0-9A-Za-z.+~-]*'));
                     """)
         }
         return migrator

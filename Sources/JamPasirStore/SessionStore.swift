@@ -14,9 +14,17 @@ public final class SessionStore: Sendable {
 
     public let path: String
     let pool: DatabasePool
-    /// Where the store was copied before this opening migrated it (an upgrade of the package
-    /// with a new schema), or nil when nothing was migrated.
-    public let copyBeforeMigration: String?
+    /// What this opening did before it migrated the store to a newer schema (an upgrade of the
+    /// package); nil when nothing was migrated.
+    public let copyBeforeMigration: MigrationCopy?
+
+    public enum MigrationCopy: Equatable, Sendable {
+        /// The store as it was, at this path.
+        case copied(String)
+        /// No copy could be taken (the reason says why); the store was migrated all the same: a
+        /// counter that does not start is worse, and each migration is one transaction.
+        case failed(String)
+    }
 
     public init(path: String, access: Access) throws(StoreError) {
         self.path = path
@@ -72,34 +80,52 @@ public final class SessionStore: Sendable {
 
     /// A store with history that a newer schema will change is copied whole first, beside it
     /// (`<store>.before-<first new migration>`), so that an upgrade that goes wrong can go back:
-    /// through SQLite's backup (a consistent copy), under a temporary name, synced, renamed. A
-    /// copy already there is from the same schema (a migration that did not finish changed
-    /// nothing) and is kept. A new, empty store is not copied.
-    private static func copyBeforeMigrating(_ pool: DatabasePool, path: String) throws -> String? {
+    /// through SQLite's backup (a consistent copy), under a temporary name, synced, renamed over
+    /// any older copy of that name (the store may have been restored from it and have grown
+    /// since). Only when the file system has room for it. A new, empty store is not copied.
+    private static func copyBeforeMigrating(_ pool: DatabasePool, path: String) throws -> MigrationCopy? {
         let migrator = StoreMigrations.migrator
-        let (done, pending) = try pool.read { db in
-            (try migrator.appliedIdentifiers(db), try migrator.hasCompletedMigrations(db) ? [] : migrator.migrations)
+        let (done, complete) = try pool.read { db in
+            (try migrator.appliedIdentifiers(db), try migrator.hasCompletedMigrations(db))
         }
-        guard !done.isEmpty, let next = pending.first(where: { !done.contains($0) }) else { return nil }
+        guard !done.isEmpty, !complete, let next = migrator.migrations.first(where: { !done.contains($0) }) else {
+            return nil
+        }
         let copy = "\(path).before-\(next)"
-        guard !FileManager.default.fileExists(atPath: copy) else { return copy }
         let partial = copy + ".partial"
-        try? FileManager.default.removeItem(atPath: partial)
+        let directory = (copy as NSString).deletingLastPathComponent
+        let needed = [path, path + "-wal"].compactMap { try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int }
+            .reduce(0, +)
+        var volume = statvfs()
+        if statvfs(directory.isEmpty ? "." : directory, &volume) == 0 {
+            let free = Int(volume.f_bavail) * Int(volume.f_frsize)
+            guard free > needed + needed / 10 + (16 << 20) else {
+                return .failed(
+                    "\(free >> 20) MiB free in \(directory), the copy needs \(needed >> 20) MiB and room to spare")
+            }
+        }
         do {
-            let destination = try DatabaseQueue(path: partial)  // committed with synchronous=FULL
-            try pool.backup(to: destination)
-            try destination.close()
+            try? FileManager.default.removeItem(atPath: partial)
+            do {
+                let destination = try DatabaseQueue(path: partial)
+                try destination.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+                try pool.backup(to: destination)
+                try destination.close()
+            }
+            guard rename(partial, copy) == 0 else {
+                let code = errno
+                throw StoreError.failed(path: copy, reason: "cannot rename \(partial): \(String(cString: strerror(code)))")
+            }
+        } catch {
+            try? FileManager.default.removeItem(atPath: partial)
+            return .failed("\(error)")
         }
-        guard rename(partial, copy) == 0 else {
-            let code = errno
-            throw StoreError.failed(path: copy, reason: "cannot rename \(partial): \(String(cString: strerror(code)))")
+        let directoryFD = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directoryFD >= 0 {
+            fsync(directoryFD)
+            close(directoryFD)
         }
-        let directory = open((copy as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directory >= 0 {
-            fsync(directory)
-            close(directory)
-        }
-        return copy
+        return .copied(copy)
     }
 
     // MARK: - Writing (daemon)

@@ -79,16 +79,25 @@ struct CommandLineTests {
     }
 
     /// `--help` of every command, through the binary, is pinned in Help/: a change to the command
-    /// `jampasir doctor`'s clock line: a counter with neither NTP nor an RTC is the only one to
-    /// fix; one with an RTC and no network (the village kit) is fine, and says its sessions are
-    /// marked; each line names what it found.
+    /// `jampasir doctor`'s clock line: a counter with neither NTP nor an RTC that agrees with
+    /// its clock is to fix; one with a right RTC and no network (the village kit) is fine, and
+    /// says its sessions are marked; an RTC that is off or unreadable (a Pi 5's without its
+    /// battery) is to fix even with NTP, since the next cut away from the network needs it.
     @Test func doctorSaysWhereTheTimeComesFrom() {
-        let both = DoctorCommand.clockFinding(synchronized: true, rtc: "rtc-ds1307 1-0068")
-        #expect(both.ok && both.text.contains("NTP") && both.text.contains("rtc-ds1307 1-0068"))
+        typealias RTC = DoctorCommand.RTCReading
+        let right = RTC(name: "rtc-ds1307 1-0068", secondsOff: 1)
+        let off = RTC(name: "rpi-rtc", secondsOff: -1_764_000_000)
+        let unread = RTC(name: "rpi-rtc", secondsOff: nil)
+        let both = DoctorCommand.clockFinding(synchronized: true, rtc: right)
+        #expect(both.ok && both.text.contains("NTP") && both.text.contains("rtc-ds1307 1-0068") && both.text.contains("agrees"))
         let ntpOnly = DoctorCommand.clockFinding(synchronized: true, rtc: nil)
         #expect(ntpOnly.ok && ntpOnly.text.contains("no RTC"))
-        let rtcOnly = DoctorCommand.clockFinding(synchronized: false, rtc: "rtc-ds1307 1-0068")
+        let ntpWrongRTC = DoctorCommand.clockFinding(synchronized: true, rtc: off)
+        #expect(!ntpWrongRTC.ok && ntpWrongRTC.text.contains("-1764000000 s off") && ntpWrongRTC.text.contains("hwclock --systohc"))
+        let rtcOnly = DoctorCommand.clockFinding(synchronized: false, rtc: right)
         #expect(rtcOnly.ok && rtcOnly.text.contains("from the RTC") && rtcOnly.text.contains("(?)"))
+        let unreadable = DoctorCommand.clockFinding(synchronized: false, rtc: unread)
+        #expect(!unreadable.ok && unreadable.text.contains("cannot be read"))
         let neither = DoctorCommand.clockFinding(synchronized: false, rtc: nil)
         #expect(!neither.ok && neither.text.contains("timedatectl set-ntp true") && neither.text.contains("DS3231"))
     }

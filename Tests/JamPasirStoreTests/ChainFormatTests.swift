@@ -59,13 +59,16 @@ struct ChainFormatTests {
     }
 
     /// An upgrade whose schema is newer copies the store first (issue 27): the copy is the store
-    /// as it was, schema and history; the store itself is migrated and still verifies; the next
-    /// opening migrates nothing and copies nothing; a new store is not copied.
+    /// as it was, schema and history, over any older copy; the store itself is migrated and
+    /// still verifies; the next opening migrates nothing and copies nothing; a new store is not
+    /// copied.
     @Test func aStoreIsCopiedBeforeItIsMigrated() throws {
         try writeUntypedStore()
+        let copy = path + ".before-v5-typed-chain"
+        // A copy left from an earlier upgrade (the store restored from it has grown since): replaced.
+        try "an older copy".write(toFile: copy, atomically: true, encoding: .utf8)
         let store = try SessionStore(path: path, access: .readWrite)
-        let copy = try #require(store.copyBeforeMigration)
-        #expect(copy == path + ".before-v5-typed-chain")
+        #expect(store.copyBeforeMigration == .copied(copy))
         #expect(!FileManager.default.fileExists(atPath: copy + ".partial"))
         func rows(_ database: String, _ sql: String) throws -> String {
             String(decoding: try runTool("/usr/bin/sqlite3", [database, sql]).output, as: UTF8.self)

@@ -11,7 +11,7 @@ int64_t jp_wall_clock_offset_ns(void);
  * RTC's first step; not NTP's slewing): a timerfd armed far ahead with TFD_TIMER_CANCEL_ON_SET.
  * Close-on-exec, blocking. -1 with errno. */
 int jp_clock_change_fd(void);
-/* Blocks until the wall clock is set, then re-arms: 1, or -1 with errno. */
+/* Blocks until the wall clock is set: 1, or -1 with errno (the watch has ended). */
 int jp_clock_change_wait(int fd);
 
 /// 1 when the kernel says the wall clock is synchronised (adjtimex: not TIME_ERROR, STA_UNSYNC clear), else 0.
