@@ -1,0 +1,78 @@
+import Foundation
+
+/// One of Debian's own programs that an update stick is made with (GnuPG signs, apt-ftparchive
+/// indexes, dpkg-deb reads a package's fields): found on PATH, run with arguments, never through
+/// a shell. Its output goes to files, so neither stream can fill and stall it.
+struct DebianTool {
+    /// The command, and the Debian package that has it (named when it is missing).
+    let command: String
+    let package: String
+
+    static let gpg = DebianTool(command: "gpg", package: "gpg")
+    static let gpgconf = DebianTool(command: "gpgconf", package: "gpgconf")
+    static let ftparchive = DebianTool(command: "apt-ftparchive", package: "apt-utils")
+    static let dpkgDeb = DebianTool(command: "dpkg-deb", package: "dpkg")
+
+    var path: String? {
+        let directories = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+        return directories.map { "\($0)/\(command)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// Runs it and returns its standard output; a failure names `what` was being done and what
+    /// the program said.
+    @discardableResult
+    func run(
+        _ arguments: [String], in directory: String? = nil, environment: [String: String] = [:], what: String
+    ) throws(CLIFailure) -> Data {
+        guard let path else {
+            throw CLIFailure(message: "\(command) not found (\(what)): sudo apt install \(package)", exitStatus: 69)
+        }
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("jampasir-\(command)-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        do {
+            try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: false)
+            let out = scratch.appendingPathComponent("out")
+            let err = scratch.appendingPathComponent("err")
+            FileManager.default.createFile(atPath: out.path, contents: nil)
+            FileManager.default.createFile(atPath: err.path, contents: nil)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: path)
+            process.arguments = arguments
+            if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            process.standardInput = FileHandle.nullDevice
+            process.standardOutput = try FileHandle(forWritingTo: out)
+            process.standardError = try FileHandle(forWritingTo: err)
+            try process.run()
+            process.waitUntilExit()
+            let said = String(decoding: (try? Data(contentsOf: err)) ?? Data(), as: UTF8.self)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            guard process.terminationStatus == 0 else {
+                throw CLIFailure(
+                    message: "\(what): \(command) failed (exit \(process.terminationStatus))"
+                        + (said.isEmpty ? "" : ": \(said.split(separator: "\n").suffix(3).joined(separator: " / "))"),
+                    exitStatus: 70)
+            }
+            return try Data(contentsOf: out)
+        } catch let failure as CLIFailure {
+            throw failure
+        } catch {
+            throw CLIFailure(message: "\(what): cannot run \(command): \(error)", exitStatus: 70)
+        }
+    }
+}
+
+/// A GnuPG home of its own for one command (the office's keys never touch a user's keyring),
+/// removed afterwards with the agent it started.
+func withGnuPGHome<T>(_ body: (_ environment: [String: String]) throws -> T) throws -> T {
+    let home = FileManager.default.temporaryDirectory.appendingPathComponent("jampasir-gnupg-\(UUID())").path
+    guard mkdir(home, 0o700) == 0 else {
+        throw CLIFailure(message: "cannot create a GnuPG home in \(home)", exitStatus: 73)
+    }
+    let environment = ["GNUPGHOME": home]
+    defer {
+        _ = try? DebianTool.gpgconf.run(["--kill", "gpg-agent"], environment: environment, what: "stopping gpg-agent")
+        try? FileManager.default.removeItem(atPath: home)
+    }
+    return try body(environment)
+}

@@ -1,0 +1,154 @@
+import Foundation
+import JamPasirTesting
+import Testing
+
+/// Issue 27, step 1: the supervisor's update stick, made with `jampasir update-key new` and
+/// `jampasir update-stick` as typed, and checked by apt itself as a counter will check it: a
+/// repository on the stick, Signed-By the office's update key only.
+@Suite("Update stick: a signed repository apt accepts, and nothing else")
+struct UpdateStickTests {
+    let directory: TemporaryDirectory
+    let keys: String
+    let stick: String
+
+    init() throws {
+        directory = try TemporaryDirectory("update-stick")
+        keys = directory.file("keys")
+        stick = directory.file("stick")
+        try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: stick, withIntermediateDirectories: true)
+    }
+
+    var update: String { stick + "/JAMPASIR/update" }
+
+    /// A Debian package with these fields (its contents do not matter to the stick).
+    func package(_ name: String = "jampasir", version: String, architecture: String = "arm64") throws -> String {
+        let root = directory.file("pkg-\(name)-\(version)-\(architecture)")
+        try FileManager.default.createDirectory(atPath: root + "/DEBIAN", withIntermediateDirectories: true)
+        try """
+        Package: \(name)
+        Version: \(version)
+        Architecture: \(architecture)
+        Maintainer: JamPasir developers <dev@jampasir.invalid>
+        Description: test package
+         for the update stick's tests
+
+        """.write(toFile: root + "/DEBIAN/control", atomically: true, encoding: .utf8)
+        let deb = root + ".deb"
+        let built = try runTool("/usr/bin/dpkg-deb", ["--root-owner-group", "--build", root, deb])
+        try #require(built.status == 0)
+        return deb
+    }
+
+    func newKey(in folder: String) throws -> (secret: String, keyring: String) {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let made = try runBuilt("jampasir", ["update-key", "new", "--to", folder])
+        try #require(made.status == 0, "\(made.error)")
+        return (folder + "/jampasir-update.secret.asc", folder + "/jampasir-update.gpg")
+    }
+
+    /// apt on this machine, confined to a folder of its own, reading only the stick's repository
+    /// with `keyring` as its Signed-By, for arm64: what a counter runs. Returns apt-get update's
+    /// status and output, and the candidate version of jampasir it then sees.
+    func aptSees(keyring: String) throws -> (status: Int32, output: String, candidate: String?) {
+        let apt = directory.file("apt-\(UUID().uuidString)")
+        for folder in ["lists/partial", "cache/archives/partial", "parts", "trusted.d", "preferences.d"] {
+            try FileManager.default.createDirectory(atPath: apt + "/" + folder, withIntermediateDirectories: true)
+        }
+        try "deb [signed-by=\(keyring)] file:\(update) ./\n".write(
+            toFile: apt + "/sources.list", atomically: true, encoding: .utf8)
+        FileManager.default.createFile(atPath: apt + "/status", contents: Data())
+        let options = [
+            "Dir::Etc::SourceList=\(apt)/sources.list", "Dir::Etc::SourceParts=\(apt)/parts",
+            "Dir::Etc::Trusted=\(apt)/trusted.gpg", "Dir::Etc::TrustedParts=\(apt)/trusted.d",
+            "Dir::Etc::Preferences=\(apt)/preferences", "Dir::Etc::PreferencesParts=\(apt)/preferences.d",
+            "Dir::State::Lists=\(apt)/lists", "Dir::State::status=\(apt)/status", "Dir::Cache=\(apt)/cache",
+            "APT::Architecture=arm64", "APT::Architectures::=arm64", "Acquire::Languages=none",
+            "APT::Sandbox::User=root", "Debug::NoLocking=true",
+        ].flatMap { ["-o", $0] }
+        let updated = try runTool("/bin/sh", ["-c", "\"$0\" \"$@\" 2>&1", "/usr/bin/apt-get"] + options + ["update"])
+        let policy = try runTool("/usr/bin/apt-cache", options + ["policy", "jampasir"])
+        let candidate = String(decoding: policy.output, as: UTF8.self).split(separator: "\n")
+            .first { $0.contains("Candidate:") }?.split(separator: " ").last.map(String.init)
+        return (updated.status, String(decoding: updated.output, as: UTF8.self), candidate == "(none)" ? nil : candidate)
+    }
+
+    @Test func aStickSignedWithTheOfficesKeyIsWhatAptTakes() throws {
+        let (secret, keyring) = try newKey(in: keys)
+        let attributes = try FileManager.default.attributesOfItem(atPath: secret)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600, "the secret half is the supervisor's alone")
+        let again = try runBuilt("jampasir", ["update-key", "new", "--to", keys])
+        #expect(again.status != 0 && again.error.contains("already exists"), "a key is never overwritten")
+
+        let deb = try package(version: "0.2.0-1+deb13")
+        let made = try runBuilt("jampasir", ["update-stick", "--to", stick, "--key", secret, "--deb", deb])
+        #expect(made.status == 0, "\(made.error)")
+        #expect(made.output.contains("copied jampasir_0.2.0-1+deb13_arm64.deb"))
+        #expect(made.output.contains("arm64 0.2.0-1+deb13, signed by update key"))
+        let files = try FileManager.default.contentsOfDirectory(atPath: update).sorted()
+        #expect(files == ["InRelease", "Packages", "Release", "jampasir_0.2.0-1+deb13_arm64.deb"])
+
+        let seen = try aptSees(keyring: keyring)
+        #expect(seen.status == 0, "\(seen.output)")
+        #expect(seen.candidate == "0.2.0-1+deb13", "\(seen.output)")
+
+        // Signed by another office's key: apt takes nothing from it.
+        let (_, otherKeyring) = try newKey(in: directory.file("other-office"))
+        let foreign = try aptSees(keyring: otherKeyring)
+        #expect(foreign.status != 0 && foreign.candidate == nil, "\(foreign.output)")
+
+        // The index changed after signing (a package swapped in): apt refuses it.
+        let packages = update + "/Packages"
+        let index = try String(contentsOfFile: packages, encoding: .utf8)
+        try index.replacingOccurrences(of: "0.2.0-1+deb13", with: "0.3.0-1+deb13").write(
+            toFile: packages, atomically: true, encoding: .utf8)
+        let tampered = try aptSees(keyring: keyring)
+        #expect(tampered.status != 0 && tampered.candidate == nil, "\(tampered.output)")
+    }
+
+    /// A new update replaces the old one on the stick, and the counters' receipts stay.
+    @Test func aNewUpdateReplacesTheOldAndKeepsTheReceipts() throws {
+        let (secret, keyring) = try newKey(in: keys)
+        let first = try package(version: "0.2.0-1")
+        #expect(try runBuilt("jampasir", ["update-stick", "--to", stick, "--key", secret, "--deb", first]).status == 0)
+        try FileManager.default.createDirectory(atPath: update + "/receipts", withIntermediateDirectories: true)
+        try "loket-1: 0.1.0 → 0.2.0-1\n".write(toFile: update + "/receipts/loket-1", atomically: true, encoding: .utf8)
+        let second = try package(version: "0.3.0-1")
+        let amd64 = try package(version: "0.3.0-1", architecture: "amd64")
+        let made = try runBuilt("jampasir", ["update-stick", "--to", stick, "--key", secret, "--deb", second, "--deb", amd64])
+        #expect(made.status == 0, "\(made.error)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: update).sorted()
+        #expect(
+            files == [
+                "InRelease", "Packages", "Release", "jampasir_0.3.0-1_amd64.deb", "jampasir_0.3.0-1_arm64.deb", "receipts",
+            ])
+        #expect(FileManager.default.fileExists(atPath: update + "/receipts/loket-1"))
+        #expect(try aptSees(keyring: keyring).candidate == "0.3.0-1")
+    }
+
+    /// What is not JamPasir's own package for a counter is refused, with the reason, and the
+    /// stick is left as it was.
+    @Test func whatIsNotTheCountersPackageIsRefused() throws {
+        let (secret, _) = try newKey(in: keys)
+        let notADeb = directory.file("photo.deb")
+        try "not a package".write(toFile: notADeb, atomically: true, encoding: .utf8)
+        let cases: [(debs: [String], says: String)] = [
+            ([notADeb], "photo.deb: reading it as a Debian package"),
+            ([try package("openssh-server", version: "1:9.9")], "is the package openssh-server, not jampasir"),
+            ([try package(version: "0.2.0-1", architecture: "armhf")], "is for armhf: the counters are arm64 or amd64"),
+            ([try package(version: "0.2.0-1"), try package(version: "0.2.1-1")], "two packages for arm64"),
+            ([directory.file("missing.deb")], "missing.deb: not a file"),
+        ]
+        for (debs, says) in cases {
+            let refused = try runBuilt(
+                "jampasir", ["update-stick", "--to", stick, "--key", secret] + debs.flatMap { ["--deb", $0] })
+            #expect(refused.status != 0)
+            #expect(refused.error.contains(says), "\(refused.error)")
+            #expect(!FileManager.default.fileExists(atPath: stick + "/JAMPASIR"), "nothing written for \(says)")
+        }
+        let noKey = try runBuilt(
+            "jampasir", ["update-stick", "--to", stick, "--key", directory.file("nokey.asc"), "--deb", try package(version: "1")])
+        #expect(noKey.status != 0 && noKey.error.contains("reading the update key"), "\(noKey.error)")
+        #expect(!FileManager.default.fileExists(atPath: stick + "/JAMPASIR"), "nothing written without a key that signs")
+    }
+}
