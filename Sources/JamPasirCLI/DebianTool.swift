@@ -30,7 +30,9 @@ struct DebianTool {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("jampasir-\(command)-\(UUID())")
         defer { try? FileManager.default.removeItem(at: scratch) }
         do {
-            try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: false)
+            // Its own user's only: a secret key's export passes through `out`.
+            try FileManager.default.createDirectory(
+                at: scratch, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
             let out = scratch.appendingPathComponent("out")
             let err = scratch.appendingPathComponent("err")
             FileManager.default.createFile(atPath: out.path, contents: nil)
@@ -71,7 +73,8 @@ func withGnuPGHome<T>(_ body: (_ environment: [String: String]) throws -> T) thr
     }
     let environment = ["GNUPGHOME": home]
     defer {
-        _ = try? DebianTool.gpgconf.run(["--kill", "gpg-agent"], environment: environment, what: "stopping gpg-agent")
+        _ = try? DebianTool.gpgconf.run(["--kill", "all"], environment: environment, what: "stopping gpg's agents")
+        _ = try? DebianTool.gpgconf.run(["--remove-socketdir"], environment: environment, what: "removing gpg's sockets")
         try? FileManager.default.removeItem(atPath: home)
     }
     return try body(environment)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Glibc
 import JamPasirCore
 import JamPasirPosix
 
@@ -14,17 +15,34 @@ enum UpdateStick {
     static let packages: Set<String> = ["jampasir"]
     static let architectures: Set<String> = ["arm64", "amd64"]
 
-    /// The fingerprint of the one secret key in a GnuPG home.
+    /// The fingerprint of the one secret key in a GnuPG home; a file of none or of several is refused.
     static func fingerprint(_ environment: [String: String]) throws -> String {
         let listing = try DebianTool.gpg.run(
             ["--batch", "--with-colons", "--list-secret-keys"], environment: environment, what: "reading the update key")
-        let prints = String(decoding: listing, as: UTF8.self).split(separator: "\n")
-            .filter { $0.hasPrefix("fpr:") }.compactMap { $0.split(separator: ":", omittingEmptySubsequences: false).dropFirst(9).first }
-        guard let first = prints.first else {
+        let lines = String(decoding: listing, as: UTF8.self).split(separator: "\n")
+        // A primary key's `sec` record, then its `fpr` record (field 10).
+        guard lines.filter({ $0.hasPrefix("sec:") }).count == 1,
+            let index = lines.firstIndex(where: { $0.hasPrefix("sec:") }),
+            let record = lines[(index + 1)...].first(where: { $0.hasPrefix("fpr:") }),
+            let fingerprint = record.split(separator: ":", omittingEmptySubsequences: false).dropFirst(9).first,
+            !fingerprint.isEmpty
+        else {
             throw CLIFailure(
-                message: "the update key given holds no secret key: give its secret half (\(secretKeyName))", exitStatus: 65)
+                message: "the update key given is not one secret key: give the secret half \(secretKeyName) from jampasir update-key new",
+                exitStatus: 65)
         }
-        return String(first)
+        return String(fingerprint)
+    }
+
+    /// Creates `path` with `data` and exactly `mode`, never over a file or through a link.
+    static func createExclusive(_ path: String, _ data: Data, mode: mode_t) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw CLIFailure(message: SystemError("cannot create \(path)").description, exitStatus: 73) }
+        defer { close(fd) }
+        let written = data.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        guard written == data.count, fchmod(fd, mode) == 0, fsync(fd) == 0 else {
+            throw CLIFailure(message: SystemError("cannot write \(path)").description, exitStatus: 74)
+        }
     }
 }
 
@@ -71,8 +89,8 @@ public struct UpdateKeyCommand: ParsableCommand {
                 let secretData = try DebianTool.gpg.run(
                     noPassphrase + ["--armor", "--export-secret-keys", fingerprint], environment: environment,
                     what: "exporting its secret half")
-                try Self.create(secret, secretData, mode: 0o600)
-                try Self.create(publicKey, publicData, mode: 0o644)
+                try UpdateStick.createExclusive(secret, secretData, mode: 0o600)
+                try UpdateStick.createExclusive(publicKey, publicData, mode: 0o644)
                 return fingerprint
             }
             return """
@@ -81,11 +99,6 @@ public struct UpdateKeyCommand: ParsableCommand {
                 wrote \(publicKey): the public half; copy it to each counter once, as \(UpdateStick.counterKeyring)
                 make an update stick: jampasir update-stick --to STICK --key \(secret) --deb jampasir_VERSION_arm64.deb
                 """
-        }
-
-        static func create(_ path: String, _ data: Data, mode: Int) throws {
-            guard FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: mode])
-            else { throw CLIFailure(message: "cannot write \(path)", exitStatus: 73) }
         }
     }
 }
@@ -100,8 +113,8 @@ public struct UpdateStickCommand: ParsableCommand {
             Writes DIR/\(UpdateStick.folder)/: the packages, their Packages index and an InRelease \
             signed with the office's update key, as apt checks it on each counter (Signed-By its \
             \(UpdateStick.counterKeyring)). Only JamPasir's own package, one per architecture (arm64, \
-            amd64). An update already on the stick is replaced; the counters' receipts are kept. \
-            Needs gpg, apt-ftparchive (apt-utils) and dpkg-deb.
+            amd64). The new update is made beside the stick's earlier one and takes its place whole; \
+            the counters' receipts are kept. Needs gpg, apt-ftparchive (apt-utils) and dpkg-deb.
             """)
 
     @Option(name: .customLong("to"), help: ArgumentHelp("Where the stick is mounted.", valueName: "dir"))
@@ -119,17 +132,17 @@ public struct UpdateStickCommand: ParsableCommand {
         if debs.isEmpty { throw ValidationError("give the package to carry: --deb jampasir_VERSION_ARCH.deb") }
     }
 
-    struct Package {
+    struct Package: Equatable {
         var file: String
         var name: String
         var version: String
         var architecture: String
-        /// The name it has on the stick, as in a Debian pool (an epoch's colon spelled %3a).
-        var poolName: String { "\(name)_\(version.replacingOccurrences(of: ":", with: "%3a"))_\(architecture).deb" }
+        /// Its name on the stick, as in a Debian pool: the version without its epoch.
+        var poolName: String { "\(name)_\(version.split(separator: ":").last ?? "")_\(architecture).deb" }
     }
 
     public func run() throws {
-        let packages = try debs.map(Self.read)
+        let packages = try debs.map { try Self.read(absolute($0)) }
         var byArchitecture: [String: Package] = [:]
         for package in packages {
             if let other = byArchitecture[package.architecture] {
@@ -140,45 +153,51 @@ public struct UpdateStickCommand: ParsableCommand {
             }
             byArchitecture[package.architecture] = package
         }
+        let secret = absolute(key)
         // The key first: nothing is written to the stick with a key that cannot sign.
         let fingerprint = try withGnuPGHome { environment in
             let noPassphrase = ["--batch", "--pinentry-mode", "loopback", "--passphrase", ""]
-            try DebianTool.gpg.run(noPassphrase + ["--import", key], environment: environment, what: "reading the update key \(key)")
+            try DebianTool.gpg.run(
+                noPassphrase + ["--import", "--", secret], environment: environment, what: "reading the update key \(secret)")
             let fingerprint = try UpdateStick.fingerprint(environment)
-            let update = try Self.updateFolder(in: directory)
-            let staging = update + "/.staging-\(getpid())"
-            try? FileManager.default.removeItem(atPath: staging)
-            defer { try? FileManager.default.removeItem(atPath: staging) }
-            guard mkdir(staging, 0o755) == 0 else {
-                throw CLIFailure(message: SystemError("cannot create \(staging)").description, exitStatus: 73)
-            }
+            let stick = try StickFolders(absolute(directory))
+            let staging = try stick.freshStaging()
             for package in packages {
+                let staged = staging + "/" + package.poolName
                 do {
-                    try FileManager.default.copyItem(atPath: package.file, toPath: staging + "/" + package.poolName)
+                    try UpdateStick.createExclusive(staged, try Data(contentsOf: URL(fileURLWithPath: package.file)), mode: 0o644)
+                } catch let failure as CLIFailure {
+                    throw failure
                 } catch {
-                    throw CLIFailure(
-                        message: "cannot copy \(package.file) to the stick: \(error.localizedDescription)", exitStatus: 74)
+                    throw CLIFailure(message: "cannot read \(package.file): \(error.localizedDescription)", exitStatus: 66)
+                }
+                // What is indexed is the copy: it must still be the package that was checked.
+                guard try Self.read(staged).version == package.version else {
+                    throw CLIFailure(message: "\(package.file) changed while it was copied", exitStatus: 74)
                 }
                 print("copied \(package.poolName)".terminalSafe)
             }
             let index = try DebianTool.ftparchive.run(["packages", "."], in: staging, what: "indexing the packages")
-            try Self.write(index, to: staging + "/Packages")
+            try UpdateStick.createExclusive(staging + "/Packages", index, mode: 0o644)
             let release = try DebianTool.ftparchive.run(
                 [
                     "-o", "APT::FTPArchive::Release::Origin=JamPasir", "-o", "APT::FTPArchive::Release::Label=JamPasir update",
                     "-o", "APT::FTPArchive::Release::Suite=jampasir-update", "release", ".",
                 ], in: staging, what: "writing the Release file")
-            try Self.write(release, to: staging + "/Release")
+            try UpdateStick.createExclusive(staging + "/Release", release, mode: 0o644)
             try DebianTool.gpg.run(
-                noPassphrase + ["--local-user", fingerprint, "--clearsign", "--output", staging + "/InRelease", staging + "/Release"],
-                environment: environment, what: "signing the update with the update key")
-            try Self.replace(update, with: staging)
+                noPassphrase + [
+                    "--local-user", fingerprint, "--clearsign", "--output", staging + "/InRelease", "--", staging + "/Release",
+                ], environment: environment, what: "signing the update with the update key")
+            try stick.takeTheUpdate(from: staging)
             return fingerprint
         }
-        let update = directory + "/" + UpdateStick.folder
         let carried = packages.map { "\($0.architecture) \($0.version)" }.sorted().joined(separator: ", ")
-        print("wrote \(update): \(carried), signed by update key \(fingerprint)".terminalSafe)
+        print("wrote \(directory)/\(UpdateStick.folder): \(carried), signed by update key \(fingerprint)".terminalSafe)
     }
+
+    /// A path as given, made absolute: no path reaches a program as one of its options.
+    func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
 
     /// A package's own fields, as dpkg-deb reads them; refused unless it is JamPasir's, for a
     /// counter's architecture.
@@ -211,50 +230,77 @@ public struct UpdateStickCommand: ParsableCommand {
         return Package(file: file, name: name, version: version, architecture: architecture)
     }
 
-    /// DIR/JAMPASIR/update, made if needed; a link or a file in its place is refused.
-    static func updateFolder(in stick: String) throws -> String {
-        var path = stick
-        for part in UpdateStick.folder.split(separator: "/") {
-            path += "/\(part)"
+    /// JAMPASIR/update on the stick and its neighbours: the new update is made in `update.new`
+    /// and takes the old one's place by two renames (the old one set aside as `update.old`
+    /// meanwhile), so a stick pulled out at any moment carries the old update or the new one
+    /// whole, never a mix; a run after such a pull puts the set-aside one back first.
+    struct StickFolders {
+        let update: String
+        var new: String { update + ".new" }
+        var old: String { update + ".old" }
+
+        /// JAMPASIR, made if needed; a link or a file in its place is refused.
+        init(_ stick: String) throws {
+            let jampasir = stick + "/JAMPASIR"
+            try Self.requireFolder(jampasir, create: true)
+            update = jampasir + "/update"
+            if !Self.exists(update) && Self.exists(old) {
+                try Self.rename(old, update)  // pulled out between the two renames: the old one is whole
+            }
+            if Self.exists(update) { try Self.requireFolder(update, create: false) }
+        }
+
+        /// An empty `update.new`, with the counters' receipts copied from the update it replaces.
+        func freshStaging() throws -> String {
+            for leftover in [new, old] where Self.exists(leftover) {
+                try? FileManager.default.removeItem(atPath: leftover)
+            }
+            try Self.requireFolder(new, create: true)
+            let receipts = update + "/receipts"
+            var info = stat()
+            if lstat(receipts, &info) == 0, info.st_mode & S_IFMT == S_IFDIR {
+                try Self.requireFolder(new + "/receipts", create: true)
+                for name in (try? FileManager.default.contentsOfDirectory(atPath: receipts)) ?? [] {
+                    // Receipts are small plain files a counter wrote; anything else stays behind.
+                    guard lstat(receipts + "/" + name, &info) == 0, info.st_mode & S_IFMT == S_IFREG,
+                        info.st_size < 1 << 20, let data = FileManager.default.contents(atPath: receipts + "/" + name)
+                    else { continue }
+                    try UpdateStick.createExclusive(new + "/receipts/" + name, data, mode: 0o644)
+                }
+            }
+            return new
+        }
+
+        /// Synced, then the new update in the old one's place.
+        func takeTheUpdate(from staging: String) throws {
+            sync()
+            if Self.exists(update) { try Self.rename(update, old) }
+            try Self.rename(staging, update)
+            sync()
+            try? FileManager.default.removeItem(atPath: old)
+            sync()  // the stick's file system whole: the supervisor pulls it next
+        }
+
+        static func exists(_ path: String) -> Bool {
+            var info = stat()
+            return lstat(path, &info) == 0
+        }
+
+        static func requireFolder(_ path: String, create: Bool) throws {
             var info = stat()
             if lstat(path, &info) == 0 {
                 guard info.st_mode & S_IFMT == S_IFDIR else {
                     throw CLIFailure(message: "\(path) exists and is not a folder (a link or a file)", exitStatus: 73)
                 }
-            } else if mkdir(path, 0o755) != 0 {
+            } else if !create || mkdir(path, 0o755) != 0 {
                 throw CLIFailure(message: SystemError("cannot create \(path)").description, exitStatus: 73)
             }
         }
-        return path
-    }
 
-    static func write(_ data: Data, to path: String) throws {
-        guard FileManager.default.createFile(atPath: path, contents: data) else {
-            throw CLIFailure(message: "cannot write \(path)", exitStatus: 74)
-        }
-    }
-
-    /// The staged update takes the old one's place: its packages and indexes first, the signed
-    /// InRelease last (a stick pulled out before that carries no update a counter would take),
-    /// and everything of the old update but the counters' receipts goes. Synced before it says so.
-    static func replace(_ update: String, with staging: String) throws {
-        let fileManager = FileManager.default
-        let staged = (try? fileManager.contentsOfDirectory(atPath: staging)) ?? []
-        do {
-            for name in try fileManager.contentsOfDirectory(atPath: update)
-            where name != "receipts" && !name.hasPrefix(".staging-") {
-                try fileManager.removeItem(atPath: update + "/" + name)
+        static func rename(_ from: String, _ to: String) throws {
+            guard Glibc.rename(from, to) == 0 else {
+                throw CLIFailure(message: SystemError("cannot rename \(from) to \(to)").description, exitStatus: 74)
             }
-            for name in staged.filter({ $0 != "InRelease" }) + ["InRelease"] {
-                guard rename(staging + "/" + name, update + "/" + name) == 0 else {
-                    throw CLIFailure(message: SystemError("cannot move \(name) into \(update)").description, exitStatus: 74)
-                }
-            }
-        } catch let failure as CLIFailure {
-            throw failure
-        } catch {
-            throw CLIFailure(message: "cannot replace the update in \(update): \(error.localizedDescription)", exitStatus: 74)
         }
-        sync()  // the stick's file system whole: the supervisor pulls it next
     }
 }

@@ -57,6 +57,9 @@ struct UpdateStickTests {
         }
         try "deb [signed-by=\(keyring)] file:\(update) ./\n".write(
             toFile: apt + "/sources.list", atomically: true, encoding: .utf8)
+        // None of this machine's apt configuration (apt.conf.d could allow unsigned repositories).
+        try "Dir::Etc::Parts \"\(apt)/parts\";\nDir::Etc::Main \"\(apt)/apt.conf\";\n".write(
+            toFile: apt + "/apt.conf", atomically: true, encoding: .utf8)
         FileManager.default.createFile(atPath: apt + "/status", contents: Data())
         let options = [
             "Dir::Etc::SourceList=\(apt)/sources.list", "Dir::Etc::SourceParts=\(apt)/parts",
@@ -66,8 +69,10 @@ struct UpdateStickTests {
             "APT::Architecture=arm64", "APT::Architectures::=arm64", "Acquire::Languages=none",
             "APT::Sandbox::User=root", "Debug::NoLocking=true",
         ].flatMap { ["-o", $0] }
-        let updated = try runTool("/bin/sh", ["-c", "\"$0\" \"$@\" 2>&1", "/usr/bin/apt-get"] + options + ["update"])
-        let policy = try runTool("/usr/bin/apt-cache", options + ["policy", "jampasir"])
+        let confined = ["APT_CONFIG=\(apt)/apt.conf"]
+        let updated = try runTool("/usr/bin/env", confined + ["/bin/sh", "-c", "\"$0\" \"$@\" 2>&1", "/usr/bin/apt-get"] + options + ["update"])
+        let policy = try runTool("/usr/bin/env", confined + ["/usr/bin/apt-cache"] + options + ["policy", "jampasir"])
+        try #require(policy.status == 0)
         let candidate = String(decoding: policy.output, as: UTF8.self).split(separator: "\n")
             .first { $0.contains("Candidate:") }?.split(separator: " ").last.map(String.init)
         return (updated.status, String(decoding: updated.output, as: UTF8.self), candidate == "(none)" ? nil : candidate)
@@ -77,8 +82,10 @@ struct UpdateStickTests {
         let (secret, keyring) = try newKey(in: keys)
         let attributes = try FileManager.default.attributesOfItem(atPath: secret)
         #expect((attributes[.posixPermissions] as? Int) == 0o600, "the secret half is the supervisor's alone")
+        let secretText = try String(contentsOfFile: secret, encoding: .utf8)
         let again = try runBuilt("jampasir", ["update-key", "new", "--to", keys])
         #expect(again.status != 0 && again.error.contains("already exists"), "a key is never overwritten")
+        #expect(try String(contentsOfFile: secret, encoding: .utf8) == secretText)
 
         let deb = try package(version: "0.2.0-1+deb13")
         let made = try runBuilt("jampasir", ["update-stick", "--to", stick, "--key", secret, "--deb", deb])
@@ -96,6 +103,7 @@ struct UpdateStickTests {
         let (_, otherKeyring) = try newKey(in: directory.file("other-office"))
         let foreign = try aptSees(keyring: otherKeyring)
         #expect(foreign.status != 0 && foreign.candidate == nil, "\(foreign.output)")
+        #expect(foreign.output.contains("NO_PUBKEY") && foreign.output.contains("is not signed"), "\(foreign.output)")
 
         // The index changed after signing (a package swapped in): apt refuses it.
         let packages = update + "/Packages"
@@ -104,6 +112,9 @@ struct UpdateStickTests {
             toFile: packages, atomically: true, encoding: .utf8)
         let tampered = try aptSees(keyring: keyring)
         #expect(tampered.status != 0 && tampered.candidate == nil, "\(tampered.output)")
+        #expect(
+            ["Hash Sum mismatch", "unexpected size", "Size mismatch"].contains { tampered.output.contains($0) },
+            "\(tampered.output)")
     }
 
     /// A new update replaces the old one on the stick, and the counters' receipts stay.
@@ -113,17 +124,26 @@ struct UpdateStickTests {
         #expect(try runBuilt("jampasir", ["update-stick", "--to", stick, "--key", secret, "--deb", first]).status == 0)
         try FileManager.default.createDirectory(atPath: update + "/receipts", withIntermediateDirectories: true)
         try "loket-1: 0.1.0 → 0.2.0-1\n".write(toFile: update + "/receipts/loket-1", atomically: true, encoding: .utf8)
-        let second = try package(version: "0.3.0-1")
-        let amd64 = try package(version: "0.3.0-1", architecture: "amd64")
-        let made = try runBuilt("jampasir", ["update-stick", "--to", stick, "--key", secret, "--deb", second, "--deb", amd64])
+        // Left by a run the supervisor pulled the stick out of: taken away.
+        try FileManager.default.createDirectory(atPath: update + ".new/half", withIntermediateDirectories: true)
+        // An epoch (left out of the file's name, as in a Debian pool), and a package given as a
+        // link: the stick gets the package itself.
+        let second = try package(version: "1:0.3.0-1")
+        let link = directory.file("link.deb")
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: second)
+        let amd64 = try package(version: "1:0.3.0-1", architecture: "amd64")
+        let made = try runBuilt("jampasir", ["update-stick", "--to", stick, "--key", secret, "--deb", link, "--deb", amd64])
         #expect(made.status == 0, "\(made.error)")
         let files = try FileManager.default.contentsOfDirectory(atPath: update).sorted()
         #expect(
             files == [
                 "InRelease", "Packages", "Release", "jampasir_0.3.0-1_amd64.deb", "jampasir_0.3.0-1_arm64.deb", "receipts",
             ])
-        #expect(FileManager.default.fileExists(atPath: update + "/receipts/loket-1"))
-        #expect(try aptSees(keyring: keyring).candidate == "0.3.0-1")
+        let onStick = try FileManager.default.attributesOfItem(atPath: update + "/jampasir_0.3.0-1_arm64.deb")
+        #expect(onStick[.type] as? FileAttributeType == .typeRegular)
+        #expect(try String(contentsOfFile: update + "/receipts/loket-1", encoding: .utf8) == "loket-1: 0.1.0 → 0.2.0-1\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: stick + "/JAMPASIR") == ["update"])
+        #expect(try aptSees(keyring: keyring).candidate == "1:0.3.0-1")
     }
 
     /// What is not JamPasir's own package for a counter is refused, with the reason, and the
@@ -146,6 +166,14 @@ struct UpdateStickTests {
             #expect(refused.error.contains(says), "\(refused.error)")
             #expect(!FileManager.default.fileExists(atPath: stick + "/JAMPASIR"), "nothing written for \(says)")
         }
+        // A link planted where the update's folder goes: refused, nothing followed.
+        try FileManager.default.createDirectory(atPath: stick + "/JAMPASIR", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: update, withDestinationPath: directory.file("elsewhere"))
+        let planted = try runBuilt("jampasir", ["update-stick", "--to", stick, "--key", secret, "--deb", try package(version: "2")])
+        #expect(planted.status != 0 && planted.error.contains("is not a folder (a link or a file)"), "\(planted.error)")
+        #expect(!FileManager.default.fileExists(atPath: directory.file("elsewhere")))
+        try FileManager.default.removeItem(atPath: stick + "/JAMPASIR")
+
         let noKey = try runBuilt(
             "jampasir", ["update-stick", "--to", stick, "--key", directory.file("nokey.asc"), "--deb", try package(version: "1")])
         #expect(noKey.status != 0 && noKey.error.contains("reading the update key"), "\(noKey.error)")
