@@ -160,10 +160,10 @@ public struct DoctorCommand: ParsableCommand {
     /// would start the clock wrong after a power cut away from the network.
     static func clockFinding(synchronized: Bool, rtc: RTCReading?) -> Finding {
         let setIt = "set it once the time is right: sudo hwclock --systohc, and check its battery"
-        let rtcText = rtc.map { rtc in
-            rtc.agrees
-                ? "RTC rtc0 (\(rtc.name)) agrees and keeps the time through power cuts"
-                : "RTC rtc0 (\(rtc.name)) \(rtc.secondsOff.map { "is \($0) s off" } ?? "cannot be read"): \(setIt)"
+        let rtcText = rtc.map { rtc -> String in
+            if rtc.agrees { return "RTC rtc0 (\(rtc.name)) agrees and keeps the time through power cuts" }
+            let state: String = rtc.secondsOff.map { "is \($0) s off" } ?? "cannot be read"
+            return "RTC rtc0 (\(rtc.name)) \(state): \(setIt)"
         }
         switch (synchronized, rtc, rtcText) {
         case (true, let rtc?, let rtcText?):

@@ -156,12 +156,13 @@ public struct HubCountersCommand: ParsableCommand {
         let (_, store) = try hub.open()
         let counters = try store.counters()
         if counters.isEmpty { return "no export imported yet: jampasir hub import DIR\n" }
-        let rows = counters.map { c in
-            [
-                c.counterID.terminalSafe, TrustedSigners.fingerprint(of: c.publicKey).map { String($0.prefix(23)) + "…" } ?? "?",
-                c.softwareVersion?.terminalSafe ?? "?", "\(c.sessions)", c.head.map { "\($0.seq)" } ?? "—", c.lastImport,
-                c.findings == 0 ? "" : "\(c.findings)",
-            ]
+        let rows = counters.map { c -> [String] in
+            // One cell at a time: Debian's Swift gives up type-checking the row as one expression.
+            let key: String = TrustedSigners.fingerprint(of: c.publicKey).map { String($0.prefix(23)) + "…" } ?? "?"
+            let version: String = c.softwareVersion?.terminalSafe ?? "?"
+            let chain: String = c.head.map { String($0.seq) } ?? "—"
+            let findings: String = c.findings == 0 ? "" : String(c.findings)
+            return [c.counterID.terminalSafe, key, version, String(c.sessions), chain, c.lastImport, findings]
         }
         var text = TextTable.render(
             ["COUNTER", "KEY", "VERSION", "SESSIONS", "CHAIN", "LAST IMPORT", "FINDINGS"], rows, rightAligned: [3, 4, 6])

@@ -138,7 +138,10 @@ public struct UpdateStickCommand: ParsableCommand {
         var version: String
         var architecture: String
         /// Its name on the stick, as in a Debian pool: the version without its epoch.
-        var poolName: String { "\(name)_\(version.split(separator: ":").last ?? "")_\(architecture).deb" }
+        var poolName: String {
+            let upstream: Substring = version.split(separator: ":").last ?? ""
+            return name + "_" + upstream + "_" + architecture + ".deb"
+        }
     }
 
     public func run() throws {

@@ -94,8 +94,11 @@ public final class SessionStore: Sendable {
         let copy = "\(path).before-\(next)"
         let partial = copy + ".partial"
         let directory = (copy as NSString).deletingLastPathComponent
-        let needed = [path, path + "-wal"].compactMap { try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int }
-            .reduce(0, +)
+        var needed = 0
+        for file in [path, path + "-wal"] {
+            let size = (try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? Int
+            needed += size ?? 0
+        }
         var volume = statvfs()
         if statvfs(directory.isEmpty ? "." : directory, &volume) == 0 {
             let free = Int(volume.f_bavail) * Int(volume.f_frsize)
