@@ -66,6 +66,39 @@ check "the upgrade keeps the configuration (with its authorised keys), the store
 check "the upgrade leaves the units in $unitdir, the service enabled" \
     in_chroot sh -c "test -f $unitdir/jampasird.service && test -e /etc/systemd/system/multi-user.target.wants/jampasird.service"
 check "the upgraded jampasir reads the counter's store" in_chroot jampasir sessions --format csv
+
+# The supervisor's update stick (issue 27): made with the office's update key on a Debian machine
+# (here the chroot, with gpg and apt-utils), taken by the counter from a copy of the stick alone.
+version=$(dpkg-deb -f "$deb" Version)
+newer=$root/.build-deb/newer-$release-$arch
+rm -rf "$newer" && dpkg-deb -R "$deb" "$newer"
+sed -i "s/^Version: .*/Version: $version.1/" "$newer/DEBIAN/control"
+dpkg-deb --root-owner-group -Zxz --build "$newer" "$chroot/tmp/newer.deb" >/dev/null
+in_chroot apt-get install -y -qq --no-install-recommends gpg gpg-agent apt-utils >/dev/null
+rm -rf "$chroot/tmp/keys" "$chroot/tmp/stick" "$chroot/tmp/old-stick" "$chroot/var/lib/jampasir-update"
+in_chroot sh -c 'mkdir /tmp/keys && jampasir update-key new --to /tmp/keys >/dev/null && cp /tmp/keys/jampasir-update.gpg /etc/jampasir/update-key.gpg &&
+    jampasir update-stick --to /tmp/stick --key /tmp/keys/jampasir-update.secret.asc --deb /tmp/newer.deb >/dev/null &&
+    jampasir update-stick --to /tmp/old-stick --key /tmp/keys/jampasir-update.secret.asc --deb /tmp/jampasir.deb >/dev/null'
+installed_version() { in_chroot dpkg-query -W -f '${Version}' jampasir; }
+update_says() { # stick, what update-install says
+    in_chroot jampasir update-install --from "$1" > "$chroot/tmp/update.out" 2>&1 || true
+    grep -qF -- "$2" "$chroot/tmp/update.out" || { sed 's/^/  /' "$chroot/tmp/update.out"; return 1; }
+}
+receipts() {
+    grep -qx 'result: installed' "$chroot/tmp/stick/JAMPASIR/update/receipts/loket-upgrade" &&
+        grep -qx "from: $version" "$chroot/var/lib/jampasir-update/receipts/latest" && [ -z "$(in_chroot dpkg --audit)" ]
+}
+before=$(state)
+check "a counter takes the supervisor's update stick: $version → $version.1 installed" \
+    update_says /tmp/stick "update: jampasir $version → $version.1 installed"
+check "  … that version is installed" test "$(installed_version)" = "$version.1"
+check "  … its receipt is on the stick and on the counter, dpkg --audit is clean" receipts
+check "  … the update is kept on the counter, and the configuration, store and device key are as they were" \
+    test -f "$chroot/var/lib/jampasir-update/installed/jampasir_$version.1_$arch.deb" -a "$(state)" = "$before"
+check "  … the same stick again: nothing to do" update_says /tmp/stick "already installed; nothing to do"
+check "  … a stick with an older version: refused (UPd5)" \
+    update_says /tmp/old-stick "(UPd5): the stick carries jampasir $version, older than the installed $version.1"
+check "  … and nothing installed" test "$(installed_version)" = "$version.1"
 for file in /usr/bin/jampasird /usr/bin/jampasir /usr/lib/jampasir/jampasir-mountd $unitdir/jampasird.service \
     $unitdir/jampasir-mountd.service $unitdir/jampasir-mountd.socket $unitdir/jampasir-usb-policy.service $unitdir/jampasir-push.timer $unitdir/jampasir-hub.service /usr/lib/udev/rules.d/60-jampasir.rules /usr/lib/udev/rules.d/70-jampasir-usb-policy.rules \
     /usr/lib/sysusers.d/jampasir.conf /usr/lib/tmpfiles.d/jampasir.conf /etc/jampasir/jampasir.toml \

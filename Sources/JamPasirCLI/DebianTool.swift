@@ -12,6 +12,10 @@ struct DebianTool {
     static let gpgconf = DebianTool(command: "gpgconf", package: "gpgconf")
     static let ftparchive = DebianTool(command: "apt-ftparchive", package: "apt-utils")
     static let dpkgDeb = DebianTool(command: "dpkg-deb", package: "dpkg")
+    static let dpkg = DebianTool(command: "dpkg", package: "dpkg")
+    static let dpkgQuery = DebianTool(command: "dpkg-query", package: "dpkg")
+    static let aptGet = DebianTool(command: "apt-get", package: "apt")
+    static let aptCache = DebianTool(command: "apt-cache", package: "apt")
 
     var path: String? {
         let directories = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
@@ -24,6 +28,38 @@ struct DebianTool {
     func run(
         _ arguments: [String], in directory: String? = nil, environment: [String: String] = [:], what: String
     ) throws(CLIFailure) -> Data {
+        let ran = try execute(arguments, in: directory, environment: environment, what: what)
+        guard ran.status == 0 else { throw failure(ran, what: what) }
+        return ran.output
+    }
+
+    /// Runs it and returns all it said, standard output then standard error (apt's warnings).
+    @discardableResult
+    func runCollecting(_ arguments: [String], environment: [String: String] = [:], what: String) throws(CLIFailure)
+        -> String
+    {
+        let ran = try execute(arguments, in: nil, environment: environment, what: what)
+        guard ran.status == 0 else { throw failure(ran, what: what) }
+        return String(decoding: ran.output, as: UTF8.self) + "\n" + ran.said
+    }
+
+    /// Whether it leaves with 0 (`dpkg --compare-versions`); 1 is false, anything else a failure.
+    func succeeds(_ arguments: [String], what: String) throws(CLIFailure) -> Bool {
+        let ran = try execute(arguments, in: nil, environment: [:], what: what)
+        guard ran.status <= 1 else { throw failure(ran, what: what) }
+        return ran.status == 0
+    }
+
+    private func failure(_ ran: (status: Int32, output: Data, said: String), what: String) -> CLIFailure {
+        CLIFailure(
+            message: "\(what): \(command) failed (exit \(ran.status))"
+                + (ran.said.isEmpty ? "" : ": \(ran.said.split(separator: "\n").suffix(3).joined(separator: " / "))"),
+            exitStatus: 70)
+    }
+
+    private func execute(_ arguments: [String], in directory: String?, environment: [String: String], what: String)
+        throws(CLIFailure) -> (status: Int32, output: Data, said: String)
+    {
         guard let path else {
             throw CLIFailure(message: "\(command) not found (\(what)): sudo apt install \(package)", exitStatus: 69)
         }
@@ -49,15 +85,7 @@ struct DebianTool {
             process.waitUntilExit()
             let said = String(decoding: (try? Data(contentsOf: err)) ?? Data(), as: UTF8.self)
                 .trimmingCharacters(in: .whitespacesAndNewlines)
-            guard process.terminationStatus == 0 else {
-                throw CLIFailure(
-                    message: "\(what): \(command) failed (exit \(process.terminationStatus))"
-                        + (said.isEmpty ? "" : ": \(said.split(separator: "\n").suffix(3).joined(separator: " / "))"),
-                    exitStatus: 70)
-            }
-            return try Data(contentsOf: out)
-        } catch let failure as CLIFailure {
-            throw failure
+            return (process.terminationStatus, try Data(contentsOf: out), said)
         } catch {
             throw CLIFailure(message: "\(what): cannot run \(command): \(error)", exitStatus: 70)
         }

@@ -11,7 +11,7 @@ public struct JampasirCommand: ParsableCommand {
         subcommands: [
             SessionsCommand.self, StatsCommand.self, ReportCommand.self, ExportCommand.self, VerifyCommand.self,
             ExportKeyCommand.self, ReplayCommand.self, DoctorCommand.self, PushCommand.self, CallCommand.self, HubCommand.self,
-            SimulateDayCommand.self, UpdateKeyCommand.self, UpdateStickCommand.self,
+            SimulateDayCommand.self, UpdateKeyCommand.self, UpdateStickCommand.self, UpdateInstallCommand.self,
         ])
 
     public init() {}

@@ -180,3 +180,93 @@ struct UpdateStickTests {
         #expect(!FileManager.default.fileExists(atPath: stick + "/JAMPASIR"), "nothing written without a key that signs")
     }
 }
+
+/// Issue 27, step 2: `jampasir update-install --from STICK` as a counter runs it, up to the point
+/// where it would install (this machine has no jampasir installed by dpkg; `make test-deb`
+/// installs and updates a real one). Every refusal names its reason and its display code, leaves
+/// a receipt, and installs nothing.
+@Suite("Update install: what a counter refuses, and why", .enabled(if: geteuid() == 0, "installs packages: root only"))
+struct UpdateInstallTests {
+    let fixture: UpdateStickTests
+    let state: String
+    let configuration: String
+
+    init() throws {
+        fixture = try UpdateStickTests()
+        state = fixture.directory.file("state")
+        configuration = fixture.directory.file("jampasir.toml")
+        try "[counter]\nid = \"loket-7\"\n".write(toFile: configuration, atomically: true, encoding: .utf8)
+    }
+
+    var native: String {
+        get throws { String(decoding: try runTool("/usr/bin/dpkg", ["--print-architecture"]).output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
+    }
+
+    func install(keyring: String) throws -> (status: Int32, output: String, error: String) {
+        try runBuilt(
+            "jampasir",
+            ["update-install", "--from", fixture.stick, "--keyring", keyring, "--state", state, "--config", configuration])
+    }
+
+    func expectRefused(
+        _ ran: (status: Int32, output: String, error: String), code: Int, saying: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        #expect(ran.status == 1, "\(ran.output)\(ran.error)", sourceLocation: sourceLocation)
+        #expect(ran.error.contains("(UPd\(code)): \(saying)"), "\(ran.error)", sourceLocation: sourceLocation)
+        let receipt = try String(contentsOfFile: state + "/receipts/latest", encoding: .utf8)
+        #expect(receipt.contains("counter: loket-7\n"), sourceLocation: sourceLocation)
+        #expect(receipt.contains("result: refused UPd\(code): \(saying)"), "\(receipt)", sourceLocation: sourceLocation)
+        #expect(!FileManager.default.fileExists(atPath: state + "/installed"), "nothing kept as installed", sourceLocation: sourceLocation)
+    }
+
+    @Test func aStickTheCounterCannotTrustIsRefusedWithItsReason() throws {
+        let (secret, keyring) = try fixture.newKey(in: fixture.keys)
+        try expectRefused(try install(keyring: keyring), code: 2, saying: "the stick has no update")
+
+        let native = try self.native
+        let foreignArchitecture = native == "arm64" ? "amd64" : "arm64"
+        let deb = try fixture.package(version: "9.0.0-1", architecture: native)
+        #expect(try runBuilt("jampasir", ["update-stick", "--to", fixture.stick, "--key", secret, "--deb", deb]).status == 0)
+        try expectRefused(
+            try install(keyring: fixture.directory.file("missing.gpg")), code: 1, saying: "no update key on this counter")
+
+        // Another office's key; then the index changed after signing.
+        let (_, otherKeyring) = try fixture.newKey(in: fixture.directory.file("other-office"))
+        try expectRefused(try install(keyring: otherKeyring), code: 3, saying: "the stick's update is not signed by this counter's update key")
+        let packages = fixture.update + "/Packages"
+        let index = try String(contentsOfFile: packages, encoding: .utf8)
+        try index.replacingOccurrences(of: "9.0.0-1", with: "9.0.1-1").write(toFile: packages, atomically: true, encoding: .utf8)
+        try expectRefused(try install(keyring: keyring), code: 3, saying: "the stick's update is not signed by this counter's update key")
+        try index.write(toFile: packages, atomically: true, encoding: .utf8)
+        try FileManager.default.removeItem(atPath: fixture.update + "/InRelease")
+        try expectRefused(try install(keyring: keyring), code: 3, saying: "the stick's update has no InRelease (it is not signed)")
+
+        // Signed, but for another architecture.
+        let other = try fixture.package(version: "9.0.0-1", architecture: foreignArchitecture)
+        #expect(try runBuilt("jampasir", ["update-stick", "--to", fixture.stick, "--key", secret, "--deb", other]).status == 0)
+        try expectRefused(
+            try install(keyring: keyring), code: 4, saying: "the stick carries no jampasir for this counter's architecture (\(native))")
+        let receipt = try String(contentsOfFile: fixture.update + "/receipts/loket-7", encoding: .utf8)
+        #expect(receipt.contains("result: refused UPd4"), "the receipt is on the stick too")
+
+        // Signed, this architecture: this machine has no jampasir of dpkg's to update.
+        #expect(try runBuilt("jampasir", ["update-stick", "--to", fixture.stick, "--key", secret, "--deb", deb]).status == 0)
+        try expectRefused(try install(keyring: keyring), code: 6, saying: "jampasir is not installed with dpkg here")
+        #expect(
+            try String(contentsOfFile: state + "/receipts/latest", encoding: .utf8).contains("to: 9.0.0-1\n"),
+            "apt took the stick: the version it offered is on the receipt")
+    }
+
+    @Test func aStickWithLinksOrForeignFilesGivesTheCounterNoneOfThem() throws {
+        let (secret, keyring) = try fixture.newKey(in: fixture.keys)
+        let deb = try fixture.package(version: "9.0.0-1", architecture: try native)
+        #expect(try runBuilt("jampasir", ["update-stick", "--to", fixture.stick, "--key", secret, "--deb", deb]).status == 0)
+        try "#!/bin/sh\n".write(toFile: fixture.update + "/run-me.sh", atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(
+            atPath: fixture.update + "/jampasir_9.9_amd64.deb", withDestinationPath: "/etc/shadow")
+        _ = try install(keyring: keyring)
+        let copied = try FileManager.default.contentsOfDirectory(atPath: state + "/incoming").sorted()
+        #expect(copied == ["InRelease", "Packages", "jampasir_9.0.0-1_\(try native).deb"])
+    }
+}

@@ -1,0 +1,423 @@
+import ArgumentParser
+import Foundation
+import Glibc
+import JamPasirConfig
+import JamPasirCore
+import JamPasirPosix
+
+/// `jampasir update-install --from STICK`: the counter's side of the supervisor's update stick.
+/// The stick's repository is copied onto the counter, checked by apt against the office's update
+/// key alone, and a newer JamPasir for this counter's architecture is installed from that copy
+/// alone; anything else is refused with a numbered reason (`UPd1`…`UPd6`, the display's codes).
+public struct UpdateInstallCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "update-install",
+        abstract: "Install the update on a supervisor's stick (as root, on the counter).",
+        discussion: """
+            Copies STICK/\(UpdateStick.folder) onto the counter, lets apt check it with the office's \
+            update key only (\(UpdateStick.counterKeyring), from jampasir update-key new; the \
+            Release file's date is not checked, for counters whose clock is wrong) and installs \
+            JamPasir from that copy only, if it is newer than the installed one and for this \
+            counter's architecture. The installed and the previous package are kept in \
+            \(UpdateInstaller.defaultState). A receipt (from which version to which, when, the result) \
+            is written there and, if the stick is writable, to \
+            STICK/\(UpdateStick.folder)/receipts/<counter id>.
+            Refusals: UPd1 no update key on this counter, UPd2 the stick's update cannot be read, \
+            UPd3 not signed by the office's update key (or changed after signing), UPd4 no JamPasir \
+            for this counter's architecture, UPd5 not newer than the installed version, UPd6 apt \
+            could not install it.
+            """)
+
+    @Option(name: .customLong("from"), help: ArgumentHelp("Where the stick is mounted.", valueName: "dir"))
+    var stick: String
+
+    @Option(help: ArgumentHelp("The office's update key, public half.", valueName: "file"))
+    var keyring = UpdateStick.counterKeyring
+
+    @Option(help: ArgumentHelp("Where the counter keeps its updates and receipts.", valueName: "dir"))
+    var state = UpdateInstaller.defaultState
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Configuration file (default: \(Configuration.defaultPath) if present).", valueName: "path"))
+    var config: String?
+
+    public init() {}
+
+    public func run() throws {
+        guard geteuid() == 0 else {
+            throw CLIFailure(message: "jampasir update-install installs packages: run it as root (sudo)", exitStatus: 77)
+        }
+        let counterID = try loadConfiguration(config).counterID
+        let installer = UpdateInstaller(
+            keyring: URL(fileURLWithPath: keyring).standardizedFileURL.path,
+            state: URL(fileURLWithPath: state).standardizedFileURL.path
+        ) { print($0.terminalSafe) }
+        let stickFolder = URL(fileURLWithPath: stick).standardizedFileURL.path + "/" + UpdateStick.folder
+        let receipt = installer.install(from: stickFolder, counterID: counterID)
+        installer.keep(receipt, onStick: stickFolder)
+        if case .refused(let refusal) = receipt.result {
+            throw CLIFailure(message: "update refused (UPd\(refusal.code)): \(refusal.reason)", exitStatus: 1)
+        }
+        print(receipt.summary.terminalSafe)
+    }
+}
+
+/// Why an update was not installed; `code` is the display's `UPd` number.
+struct UpdateRefusal: Error, Equatable {
+    var code: Int
+    var reason: String
+
+    static func noKey(_ reason: String) -> Self { Self(code: 1, reason: reason) }
+    static func unreadable(_ reason: String) -> Self { Self(code: 2, reason: reason) }
+    static func notSigned(_ reason: String) -> Self { Self(code: 3, reason: reason) }
+    static func noPackage(_ reason: String) -> Self { Self(code: 4, reason: reason) }
+    static func notNewer(_ reason: String) -> Self { Self(code: 5, reason: reason) }
+    static func notInstalled(_ reason: String) -> Self { Self(code: 6, reason: reason) }
+}
+
+/// What one update did: written to the counter and to the stick as `name: value` lines.
+struct UpdateReceipt: Equatable {
+    enum Result: Equatable {
+        case installed
+        case current
+        case refused(UpdateRefusal)
+    }
+
+    var counterID: String
+    var from: String?
+    var to: String?
+    var at: Date
+    var result: Result
+
+    var resultText: String {
+        switch result {
+        case .installed: "installed"
+        case .current: "already installed"
+        case .refused(let refusal): "refused UPd\(refusal.code): \(refusal.reason)"
+        }
+    }
+
+    var text: String {
+        """
+        counter: \(counterID)
+        from: \(from ?? "none")
+        to: \(to ?? "none")
+        at: \(at.ISO8601Format())
+        result: \(resultText)
+
+        """
+    }
+
+    var summary: String {
+        switch result {
+        case .installed: "update: jampasir \(from ?? "none") → \(to ?? "none") installed"
+        case .current: "update: jampasir \(to ?? "none") is already installed; nothing to do"
+        case .refused: "update \(resultText)"
+        }
+    }
+}
+
+/// The update's steps on the counter. Every step that reads the stick reads it once, into the
+/// counter's own copy: apt checks that copy and installs from it, so a stick pulled out or
+/// changed afterwards changes nothing.
+struct UpdateInstaller {
+    static let defaultState = "/var/lib/jampasir-update"
+    static let package = "jampasir"
+    /// What a stick's update may hold, and how large each may be.
+    static let indexLimit = 4 << 20
+    static let packageLimit = 256 << 20
+
+    let keyring: String
+    let state: String
+    let say: (String) -> Void
+
+    var incoming: String { state + "/incoming" }
+    var installed: String { state + "/installed" }
+    var previous: String { state + "/previous" }
+    var receipts: String { state + "/receipts" }
+    var aptFolder: String { state + "/apt" }
+
+    func install(from stickFolder: String, counterID: String, at now: Date = Date()) -> UpdateReceipt {
+        var receipt = UpdateReceipt(counterID: counterID, from: nil, to: nil, at: now, result: .installed)
+        do {
+            try checkKeyring()
+            try copyStick(stickFolder)
+            let apt = try AptConfinement(folder: aptFolder, repository: incoming, keyring: keyring)
+            say("checking the update with the office's update key")
+            let offered = try apt.offeredVersion(of: Self.package)
+            receipt.to = offered
+            let current = try installedVersion()
+            receipt.from = current
+            guard try Self.isNewer(offered, than: current) else {
+                if offered == current {
+                    receipt.result = .current
+                    return receipt
+                }
+                throw UpdateRefusal.notNewer(
+                    "the stick carries jampasir \(offered), older than the installed \(current): a counter is never downgraded by a stick")
+            }
+            say("installing jampasir \(offered) (was \(current))")
+            try apt.install(Self.package, version: offered)
+            guard try installedVersion() == offered else {
+                throw UpdateRefusal.notInstalled("apt finished but jampasir \(offered) is not the installed version")
+            }
+            keepPackages()
+        } catch let refusal as UpdateRefusal {
+            receipt.result = .refused(refusal)
+        } catch {
+            receipt.result = .refused(.notInstalled("\(error)"))
+        }
+        return receipt
+    }
+
+    func checkKeyring() throws {
+        var info = stat()
+        guard stat(keyring, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_size > 0,
+            access(keyring, R_OK) == 0
+        else {
+            throw UpdateRefusal.noKey(
+                "no update key on this counter at \(keyring): copy the office's \(UpdateStick.publicKeyName) (jampasir update-key new) there once")
+        }
+    }
+
+    /// The installed jampasir's version; an install dpkg left half done is refused (`dpkg --audit`).
+    func installedVersion() throws -> String {
+        let fields: String
+        do {
+            fields = String(
+                decoding: try DebianTool.dpkgQuery.run(
+                    ["--show", "--showformat", "${db:Status-Abbrev}|${Version}", Self.package],
+                    what: "reading the installed jampasir"), as: UTF8.self)
+        } catch {
+            throw UpdateRefusal.notInstalled("jampasir is not installed with dpkg here, so there is nothing to update: \(error)")
+        }
+        let parts = fields.split(separator: "|", maxSplits: 1).map(String.init)
+        guard parts.count == 2, parts[0].hasPrefix("ii") else {
+            throw UpdateRefusal.notInstalled(
+                "jampasir is not fully installed (dpkg status \(parts.first ?? "?")): run dpkg --configure -a, then plug the stick in again")
+        }
+        return parts[1]
+    }
+
+    static func isNewer(_ offered: String, than current: String) throws -> Bool {
+        try DebianTool.dpkg.succeeds(["--compare-versions", offered, "gt", current], what: "comparing versions")
+    }
+
+    /// The stick's InRelease, Packages and JamPasir packages, copied into `incoming` (a fresh
+    /// folder); links, other files and oversized ones are left on the stick.
+    func copyStick(_ folder: String) throws {
+        var info = stat()
+        guard lstat(folder, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+            throw UpdateRefusal.unreadable("the stick has no update (\(folder) is missing, or not a folder)")
+        }
+        try? FileManager.default.removeItem(atPath: incoming)
+        try makeFolder(state, mode: 0o755)
+        try makeFolder(incoming, mode: 0o755)
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else {
+            throw UpdateRefusal.unreadable("cannot list \(folder)")
+        }
+        for name in names.sorted() {
+            let limit: Int
+            if name == "InRelease" || name == "Packages" {
+                limit = Self.indexLimit
+            } else if Self.isPackageName(name) {
+                limit = Self.packageLimit
+            } else {
+                continue
+            }
+            guard lstat(folder + "/" + name, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { continue }
+            say("copying \(name) from the stick")
+            try copy(folder + "/" + name, to: incoming + "/" + name, limit: limit)
+        }
+        guard FileManager.default.fileExists(atPath: incoming + "/InRelease") else {
+            throw UpdateRefusal.notSigned("the stick's update has no InRelease (it is not signed)")
+        }
+    }
+
+    /// `jampasir_VERSION_ARCH.deb`, as `jampasir update-stick` names them.
+    static func isPackageName(_ name: String) -> Bool {
+        let parts = name.split(separator: "_", omittingEmptySubsequences: false)
+        return parts.count == 3 && parts[0] == "jampasir" && !parts[1].isEmpty
+            && parts[1].allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || ".+~-".contains($0)) }
+            && parts[2].hasSuffix(".deb") && parts[2].dropLast(4).allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber) }
+    }
+
+    /// Copies at most `limit` bytes, synced; a longer file is refused.
+    func copy(_ source: String, to target: String, limit: Int) throws {
+        let input = open(source, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard input >= 0 else { throw UpdateRefusal.unreadable(SystemError("cannot read \(source)").description) }
+        defer { close(input) }
+        let output = open(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        guard output >= 0 else { throw UpdateRefusal.unreadable(SystemError("cannot create \(target)").description) }
+        defer { close(output) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        var total = 0
+        while true {
+            let count = read(input, &buffer, buffer.count)
+            if count == 0 { break }
+            guard count > 0 else {
+                throw UpdateRefusal.unreadable(SystemError("cannot read \(source) (was the stick pulled out?)").description)
+            }
+            total += count
+            guard total <= limit else {
+                throw UpdateRefusal.unreadable("\(source) is larger than \(limit >> 20) MiB")
+            }
+            guard write(output, buffer, count) == count else {
+                throw UpdateRefusal.unreadable(SystemError("cannot write \(target)").description)
+            }
+        }
+        guard fsync(output) == 0 else { throw UpdateRefusal.unreadable(SystemError("cannot sync \(target)").description) }
+    }
+
+    func makeFolder(_ path: String, mode: mode_t) throws {
+        var info = stat()
+        if lstat(path, &info) == 0 {
+            guard info.st_mode & S_IFMT == S_IFDIR else {
+                throw UpdateRefusal.unreadable("\(path) exists and is not a folder")
+            }
+        } else if mkdir(path, mode) != 0 {
+            throw UpdateRefusal.unreadable(SystemError("cannot create \(path)").description)
+        }
+    }
+
+    /// The installed update is kept as `installed`, the one before as `previous`: a counter can
+    /// go back without the stick.
+    func keepPackages() {
+        try? FileManager.default.removeItem(atPath: previous)
+        if FileManager.default.fileExists(atPath: installed) { try? FileManager.default.moveItem(atPath: installed, toPath: previous) }
+        try? FileManager.default.moveItem(atPath: incoming, toPath: installed)
+        sync()
+    }
+
+    /// The receipt on the counter (`receipts/latest`, and one per update) and on the stick when
+    /// it can be written; a read-only stick keeps none, which is said.
+    func keep(_ receipt: UpdateReceipt, onStick stickFolder: String) {
+        let data = Data(receipt.text.utf8)
+        do {
+            try makeFolder(state, mode: 0o755)
+            try makeFolder(receipts, mode: 0o755)
+            let stamp = String(Int(receipt.at.timeIntervalSince1970 * 1000))
+            try AtomicWrite.replace(receipts + "/" + stamp, data)
+            try AtomicWrite.replace(receipts + "/latest", data)
+        } catch {
+            say("the receipt could not be kept on this counter: \(error)")
+        }
+        var info = stat()
+        guard !receipt.counterID.hasPrefix("."), lstat(stickFolder, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+            return
+        }
+        let folder = stickFolder + "/receipts"
+        if lstat(folder, &info) != 0 { mkdir(folder, 0o755) }
+        do {
+            guard lstat(folder, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+                throw UpdateRefusal.unreadable("\(folder) is not a folder")
+            }
+            try AtomicWrite.replace(folder + "/" + receipt.counterID, data)
+            say("receipt written to the stick: receipts/\(receipt.counterID)")
+        } catch {
+            say("no receipt on the stick (\(error)); it is kept on this counter")
+        }
+    }
+}
+
+/// A file replaced whole: written beside it, synced, renamed over it.
+enum AtomicWrite {
+    static func replace(_ path: String, _ data: Data) throws {
+        let temporary = path + ".new"
+        unlink(temporary)
+        try UpdateStick.createExclusive(temporary, data, mode: 0o644)
+        guard rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw CLIFailure(message: SystemError("cannot rename \(temporary) to \(path)").description, exitStatus: 74)
+        }
+    }
+}
+
+/// apt, reading only the counter's copy of the stick's repository, Signed-By the update key
+/// alone, with none of this machine's apt configuration or sources; dpkg's database is the
+/// counter's own.
+struct AptConfinement {
+    let folder: String
+    let architecture: String
+    let options: [String]
+    let environment: [String: String]
+
+    init(folder: String, repository: String, keyring: String) throws {
+        self.folder = folder
+        try? FileManager.default.removeItem(atPath: folder)
+        do {
+            for sub in ["lists/partial", "cache/archives/partial", "parts", "trusted.d", "preferences.d"] {
+                try FileManager.default.createDirectory(atPath: folder + "/" + sub, withIntermediateDirectories: true)
+            }
+            try "deb [signed-by=\(keyring)] file:\(repository) ./\n".write(
+                toFile: folder + "/sources.list", atomically: true, encoding: .utf8)
+            try "Dir::Etc::Parts \"\(folder)/parts\";\nDir::Etc::Main \"\(folder)/apt.conf\";\n".write(
+                toFile: folder + "/apt.conf", atomically: true, encoding: .utf8)
+        } catch {
+            throw UpdateRefusal.unreadable("cannot prepare apt in \(folder): \(error)")
+        }
+        architecture = String(
+            decoding: try DebianTool.dpkg.run(["--print-architecture"], what: "reading this counter's architecture"),
+            as: UTF8.self
+        ).trimmingCharacters(in: .whitespacesAndNewlines)
+        options = [
+            "Dir::Etc::SourceList=\(folder)/sources.list", "Dir::Etc::SourceParts=\(folder)/parts",
+            "Dir::Etc::Trusted=\(folder)/trusted.gpg", "Dir::Etc::TrustedParts=\(folder)/trusted.d",
+            "Dir::Etc::Preferences=\(folder)/preferences", "Dir::Etc::PreferencesParts=\(folder)/preferences.d",
+            "Dir::State::Lists=\(folder)/lists", "Dir::Cache=\(folder)/cache",
+            // A counter's clock may be days wrong in a village: the signature is what counts.
+            "Acquire::Check-Date=false", "Acquire::Check-Valid-Until=false",
+            "APT::Architectures::=\(architecture)", "Acquire::Languages=none", "APT::Sandbox::User=root",
+            "APT::Get::AllowUnauthenticated=false",
+        ].flatMap { ["-o", $0] }
+        environment = ["APT_CONFIG": folder + "/apt.conf", "DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C.UTF-8"]
+    }
+
+    static let notSigned =
+        "the stick's update is not signed by this counter's update key (\(UpdateStick.counterKeyring) or --keyring), or was changed after signing; apt says"
+
+    /// The newest version of `package` in the checked repository, for this architecture.
+    func offeredVersion(of package: String) throws -> String {
+        do {
+            let said = try DebianTool.aptGet.runCollecting(options + ["update"], environment: environment, what: "apt-get update")
+            // apt leaves with 0 on some refusals (a warning); it names them all as W: or E:.
+            if let problem = said.split(separator: "\n").first(where: { $0.hasPrefix("E:") || $0.hasPrefix("W:") }) {
+                throw UpdateRefusal.notSigned("\(Self.notSigned): \(problem)")
+            }
+        } catch let failure as CLIFailure {
+            throw UpdateRefusal.notSigned("\(Self.notSigned): \(failure.message)")
+        }
+        let table = String(
+            decoding: try DebianTool.aptCache.run(options + ["madison", package], environment: environment, what: "apt-cache madison"),
+            as: UTF8.self)
+        // ` jampasir | 0.2.0-1 | file:/var/lib/jampasir-update/incoming ./ Packages`
+        let versions = table.split(separator: "\n").compactMap { line -> String? in
+            let cells = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard cells.count == 3, cells[0] == package, cells[2].hasPrefix("file:") else { return nil }
+            return cells[1]
+        }
+        var newest: String?
+        for version in versions where try newest.map({ try UpdateInstaller.isNewer(version, than: $0) }) ?? true {
+            newest = version
+        }
+        guard let newest else {
+            throw UpdateRefusal.noPackage("the stick carries no jampasir for this counter's architecture (\(architecture))")
+        }
+        return newest
+    }
+
+    /// Installs exactly `version` from the checked repository; the configuration files the
+    /// counter has are kept.
+    func install(_ package: String, version: String) throws {
+        do {
+            try DebianTool.aptGet.runCollecting(
+                options + [
+                    "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold", "install", "--yes",
+                    "--only-upgrade", "--no-install-recommends", "\(package)=\(version)",
+                ], environment: environment, what: "installing jampasir \(version)")
+        } catch {
+            throw UpdateRefusal.notInstalled(error.message)
+        }
+    }
+}
