@@ -45,6 +45,7 @@ in_chroot apt-get update -qq
 # is made (an edited configuration, a store and its device key from a run of the daemon, the
 # authorised keys), and this package is installed over it.
 previous=$root/.build-deb/previous-$release-$arch
+in_chroot dpkg --purge jampasir >/dev/null 2>&1 || true     # left by an earlier run that stopped
 rm -rf "$chroot/var/lib/jampasir" "$chroot/etc/jampasir"   # a counter's state from an earlier run
 rm -rf "$previous" && dpkg-deb -R "$deb" "$previous"
 sed -i 's/^Version: .*/Version: 0.0.1-1/' "$previous/DEBIAN/control"
@@ -76,7 +77,7 @@ sed -i "s/^Version: .*/Version: $version.1/" "$newer/DEBIAN/control"
 dpkg-deb --root-owner-group -Zxz --build "$newer" "$chroot/tmp/newer.deb" >/dev/null
 in_chroot apt-get install -y -qq --no-install-recommends gpg gpg-agent apt-utils >/dev/null
 rm -rf "$chroot/tmp/keys" "$chroot/tmp/stick" "$chroot/tmp/old-stick" "$chroot/var/lib/jampasir-update"
-in_chroot sh -c 'mkdir /tmp/keys && jampasir update-key new --to /tmp/keys >/dev/null && cp /tmp/keys/jampasir-update.gpg /etc/jampasir/update-key.gpg &&
+in_chroot sh -c 'mkdir /tmp/keys /tmp/stick /tmp/old-stick && jampasir update-key new --to /tmp/keys >/dev/null && cp /tmp/keys/jampasir-update.gpg /etc/jampasir/update-key.gpg &&
     jampasir update-stick --to /tmp/stick --key /tmp/keys/jampasir-update.secret.asc --deb /tmp/newer.deb >/dev/null &&
     jampasir update-stick --to /tmp/old-stick --key /tmp/keys/jampasir-update.secret.asc --deb /tmp/jampasir.deb >/dev/null'
 installed_version() { in_chroot dpkg-query -W -f '${Version}' jampasir; }
