@@ -138,5 +138,6 @@ check "service no longer enabled" test ! -e "$chroot/etc/systemd/system/multi-us
 check "socket no longer enabled" test ! -e "$chroot/etc/systemd/system/sockets.target.wants/jampasir-mountd.socket"
 check "USB policy unit no longer enabled" test ! -e "$chroot/etc/systemd/system/sysinit.target.wants/jampasir-usb-policy.service"
 check "state directory kept" test -e "$chroot/var/lib/jampasir/keep-me"
+check "the updates kept for going back removed" test ! -e "$chroot/var/lib/jampasir-update"
 echo "deb: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Glibc
+import JamPasirConfig
 import JamPasirCore
 import JamPasirPosix
 
@@ -10,7 +11,7 @@ enum UpdateStick {
     static let secretKeyName = "jampasir-update.secret.asc"
     static let publicKeyName = "jampasir-update.gpg"
     /// Where each counter keeps the public half (apt's Signed-By).
-    static let counterKeyring = "/etc/jampasir/update-key.gpg"
+    static let counterKeyring = Configuration.defaultUpdateKeyring
     /// The packages a stick may carry: JamPasir's own, for the counters' architectures.
     static let packages: Set<String> = ["jampasir"]
     static let architectures: Set<String> = ["arm64", "amd64"]

@@ -4,6 +4,7 @@ import Glibc
 import JamPasirConfig
 import JamPasirCore
 import JamPasirPosix
+import JamPasirReports
 
 /// `jampasir update-install --from STICK`: the counter's side of the supervisor's update stick.
 /// The stick's repository is copied onto the counter, checked by apt against the office's update
@@ -15,11 +16,11 @@ public struct UpdateInstallCommand: ParsableCommand {
         abstract: "Install the update on a supervisor's stick (as root, on the counter).",
         discussion: """
             Copies STICK/\(UpdateStick.folder) onto the counter, lets apt check it with the office's \
-            update key only (\(UpdateStick.counterKeyring), from jampasir update-key new; the \
+            update key only (update.keyring, \(UpdateStick.counterKeyring), from jampasir update-key new; the \
             Release file's date is not checked, for counters whose clock is wrong) and installs \
             JamPasir from that copy only, if it is newer than the installed one and for this \
             counter's architecture. The installed and the previous package are kept in \
-            \(UpdateInstaller.defaultState). A receipt (from which version to which, when, the result) \
+            update.state (\(Configuration.defaultUpdateState)). A receipt (from which version to which, when, the result) \
             is written there and, if the stick is writable, to \
             STICK/\(UpdateStick.folder)/receipts/<counter id>.
             Refusals: UPd1 no update key on this counter, UPd2 the stick's update cannot be read, \
@@ -31,11 +32,11 @@ public struct UpdateInstallCommand: ParsableCommand {
     @Option(name: .customLong("from"), help: ArgumentHelp("Where the stick is mounted.", valueName: "dir"))
     var stick: String
 
-    @Option(help: ArgumentHelp("The office's update key, public half.", valueName: "file"))
-    var keyring = UpdateStick.counterKeyring
+    @Option(help: ArgumentHelp("The office's update key, public half (default: update.keyring).", valueName: "file"))
+    var keyring: String?
 
-    @Option(help: ArgumentHelp("Where the counter keeps its updates and receipts.", valueName: "dir"))
-    var state = UpdateInstaller.defaultState
+    @Option(help: ArgumentHelp("Where the counter keeps its updates and receipts (default: update.state).", valueName: "dir"))
+    var state: String?
 
     @Option(
         name: .long,
@@ -48,18 +49,22 @@ public struct UpdateInstallCommand: ParsableCommand {
         guard geteuid() == 0 else {
             throw CLIFailure(message: "jampasir update-install installs packages: run it as root (sudo)", exitStatus: 77)
         }
-        let counterID = try loadConfiguration(config).counterID
+        let configuration = try loadConfiguration(config)
         let installer = UpdateInstaller(
-            keyring: URL(fileURLWithPath: keyring).standardizedFileURL.path,
-            state: URL(fileURLWithPath: state).standardizedFileURL.path
+            keyring: URL(fileURLWithPath: keyring ?? configuration.updateKeyring).standardizedFileURL.path,
+            state: URL(fileURLWithPath: state ?? configuration.updateState).standardizedFileURL.path
         ) { print($0.terminalSafe) }
         let stickFolder = URL(fileURLWithPath: stick).standardizedFileURL.path + "/" + UpdateStick.folder
-        let receipt = installer.install(from: stickFolder, counterID: counterID)
+        let (receipt, refusal) = installer.install(from: stickFolder, counterID: configuration.counterID)
         installer.keep(receipt, onStick: stickFolder)
-        if case .refused(let refusal) = receipt.result {
+        if let refusal {
             throw CLIFailure(message: "update refused (UPd\(refusal.code)): \(refusal.reason)", exitStatus: 1)
         }
-        print(receipt.summary.terminalSafe)
+        if receipt.result == UpdateReceipt.current {
+            print("update: jampasir \(receipt.to ?? "none") is already installed; nothing to do".terminalSafe)
+        } else {
+            print("update: jampasir \(receipt.from ?? "none") → \(receipt.to ?? "none") installed".terminalSafe)
+        }
     }
 }
 
@@ -76,53 +81,10 @@ struct UpdateRefusal: Error, Equatable {
     static func notInstalled(_ reason: String) -> Self { Self(code: 6, reason: reason) }
 }
 
-/// What one update did: written to the counter and to the stick as `name: value` lines.
-struct UpdateReceipt: Equatable {
-    enum Result: Equatable {
-        case installed
-        case current
-        case refused(UpdateRefusal)
-    }
-
-    var counterID: String
-    var from: String?
-    var to: String?
-    var at: Date
-    var result: Result
-
-    var resultText: String {
-        switch result {
-        case .installed: "installed"
-        case .current: "already installed"
-        case .refused(let refusal): "refused UPd\(refusal.code): \(refusal.reason)"
-        }
-    }
-
-    var text: String {
-        """
-        counter: \(counterID)
-        from: \(from ?? "none")
-        to: \(to ?? "none")
-        at: \(at.ISO8601Format())
-        result: \(resultText)
-
-        """
-    }
-
-    var summary: String {
-        switch result {
-        case .installed: "update: jampasir \(from ?? "none") → \(to ?? "none") installed"
-        case .current: "update: jampasir \(to ?? "none") is already installed; nothing to do"
-        case .refused: "update \(resultText)"
-        }
-    }
-}
-
 /// The update's steps on the counter. Every step that reads the stick reads it once, into the
 /// counter's own copy: apt checks that copy and installs from it, so a stick pulled out or
 /// changed afterwards changes nothing.
 struct UpdateInstaller {
-    static let defaultState = "/var/lib/jampasir-update"
     static let package = "jampasir"
     /// What a stick's update may hold, and how large each may be.
     static let indexLimit = 4 << 20
@@ -138,8 +100,10 @@ struct UpdateInstaller {
     var receipts: String { state + "/receipts" }
     var aptFolder: String { state + "/apt" }
 
-    func install(from stickFolder: String, counterID: String, at now: Date = Date()) -> UpdateReceipt {
-        var receipt = UpdateReceipt(counterID: counterID, from: nil, to: nil, at: now, result: .installed)
+    /// The receipt, and why nothing was installed (nil when the update is installed, or was already).
+    func install(from stickFolder: String, counterID: String, at now: Date = Date()) -> (UpdateReceipt, UpdateRefusal?) {
+        var receipt = UpdateReceipt(counterID: counterID, from: nil, to: nil, at: now, result: UpdateReceipt.installed)
+        var refusal: UpdateRefusal?
         do {
             try checkKeyring()
             try copyStick(stickFolder)
@@ -151,8 +115,8 @@ struct UpdateInstaller {
             receipt.from = current
             guard try Self.isNewer(offered, than: current) else {
                 if offered == current {
-                    receipt.result = .current
-                    return receipt
+                    receipt.result = UpdateReceipt.current
+                    return (receipt, nil)
                 }
                 throw UpdateRefusal.notNewer(
                     "the stick carries jampasir \(offered), older than the installed \(current): a counter is never downgraded by a stick")
@@ -163,12 +127,16 @@ struct UpdateInstaller {
                 throw UpdateRefusal.notInstalled("apt finished but jampasir \(offered) is not the installed version")
             }
             keepPackages()
-        } catch let refusal as UpdateRefusal {
-            receipt.result = .refused(refusal)
+        } catch let refused as UpdateRefusal {
+            refusal = refused
         } catch {
-            receipt.result = .refused(.notInstalled("\(error)"))
+            refusal = .notInstalled("\(error)")
         }
-        return receipt
+        if let refusal { receipt.result = "refused UPd\(refusal.code): \(refusal.reason)" }
+        // What was not installed is not kept; apt's lists are remade each time.
+        try? FileManager.default.removeItem(atPath: incoming)
+        try? FileManager.default.removeItem(atPath: aptFolder)
+        return (receipt, refusal)
     }
 
     func checkKeyring() throws {
@@ -290,16 +258,21 @@ struct UpdateInstaller {
         sync()
     }
 
+    static func replace(_ path: String, _ text: String) throws {
+        let file = try AtomicFile(path: path, mode: 0o644)
+        try file.write(text)
+        try file.commit()
+    }
+
     /// The receipt on the counter (`receipts/latest`, and one per update) and on the stick when
     /// it can be written; a read-only stick keeps none, which is said.
     func keep(_ receipt: UpdateReceipt, onStick stickFolder: String) {
-        let data = Data(receipt.text.utf8)
         do {
             try makeFolder(state, mode: 0o755)
             try makeFolder(receipts, mode: 0o755)
             let stamp = String(Int(receipt.at.timeIntervalSince1970 * 1000))
-            try AtomicWrite.replace(receipts + "/" + stamp, data)
-            try AtomicWrite.replace(receipts + "/latest", data)
+            try Self.replace(receipts + "/" + stamp, receipt.text)
+            try Self.replace(UpdateReceipt.latestPath(state: state), receipt.text)
         } catch {
             say("the receipt could not be kept on this counter: \(error)")
         }
@@ -313,23 +286,10 @@ struct UpdateInstaller {
             guard lstat(folder, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
                 throw UpdateRefusal.unreadable("\(folder) is not a folder")
             }
-            try AtomicWrite.replace(folder + "/" + receipt.counterID, data)
+            try Self.replace(folder + "/" + receipt.counterID, receipt.text)
             say("receipt written to the stick: receipts/\(receipt.counterID)")
         } catch {
             say("no receipt on the stick (\(error)); it is kept on this counter")
-        }
-    }
-}
-
-/// A file replaced whole: written beside it, synced, renamed over it.
-enum AtomicWrite {
-    static func replace(_ path: String, _ data: Data) throws {
-        let temporary = path + ".new"
-        unlink(temporary)
-        try UpdateStick.createExclusive(temporary, data, mode: 0o644)
-        guard rename(temporary, path) == 0 else {
-            unlink(temporary)
-            throw CLIFailure(message: SystemError("cannot rename \(temporary) to \(path)").description, exitStatus: 74)
         }
     }
 }
@@ -375,7 +335,7 @@ struct AptConfinement {
     }
 
     static let notSigned =
-        "the stick's update is not signed by this counter's update key (\(UpdateStick.counterKeyring) or --keyring), or was changed after signing; apt says"
+        "the stick's update is not signed by this counter's update key (update.keyring), or was changed after signing; apt says"
 
     /// The newest version of `package` in the checked repository, for this architecture.
     func offeredVersion(of package: String) throws -> String {

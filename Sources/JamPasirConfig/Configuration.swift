@@ -49,6 +49,12 @@ public struct Configuration: Equatable, Sendable {
     public var queueOffice = "Kantor Imigrasi"
     /// The hub's ticket printer (the kiosk); nil: none.
     public var queuePrinter: String?
+    /// The office's update key, public half: the signer of the update sticks a counter takes.
+    public var updateKeyring = Configuration.defaultUpdateKeyring
+    public static let defaultUpdateKeyring = "/etc/jampasir/update-key.gpg"
+    /// Where the counter keeps the updates it took (and the one before) and their receipts.
+    public var updateState = Configuration.defaultUpdateState
+    public static let defaultUpdateState = "/var/lib/jampasir-update"
     /// What the file sets that is no longer used, each with what replaced it: logged at start.
     public var notices: [String] = []
 
@@ -374,6 +380,12 @@ extension Configuration {
             config.trustedExportSigners = keys
         },
         .boolean("export", "usb") { $0.usbExportEnabled = $1 },
+        .text("update", "keyring", what: "the absolute path of the office's update key (its public half)", valid: { $0.hasPrefix("/") }) {
+            $0.updateKeyring = $1
+        },
+        .text("update", "state", what: "an absolute path for the updates and their receipts", valid: { $0.hasPrefix("/") }) {
+            $0.updateState = $1
+        },
         .text(
             "export", "mount_socket", what: "the absolute path of jampasir-mountd's socket",
             valid: { $0.hasPrefix("/") }

@@ -173,6 +173,7 @@ public struct Daemon: Sendable {
             if try store.recordRules(configuration.rules.auditDescription) {
                 logger.notice("service rules recorded in the audit chain: \(configuration.rules.auditDescription)")
             }
+            recordUpdate(in: store)
             // A signed head for a journal that leaves the box (or a supervisor's copy).
             if let checkpoint = try ChainCheckpoint.current(
                 store: store, counterID: configuration.counterID, key: key, at: Date())
@@ -188,6 +189,21 @@ public struct Daemon: Sendable {
             throw Failure(description: "\(error)", exitStatus: ExitStatus.ioError)
         }
         return (store, key)
+    }
+
+    /// The update this version came with from a supervisor's stick, chained once: the sessions
+    /// from here on were recorded by it. A receipt that cannot be read is logged, not fatal.
+    private func recordUpdate(in store: SessionStore) {
+        do {
+            guard let receipt = try UpdateReceipt.latest(state: configuration.updateState), let fields = receipt.chainFields
+            else { return }
+            if try store.recordUpdate(fields) {
+                logger.notice(
+                    "update \(receipt.from ?? "none") → \(receipt.to ?? "none") (from a stick, \(receipt.at.ISO8601Format())) recorded in the audit chain; running \(JamPasirVersion.string)")
+            }
+        } catch {
+            logger.warning("update receipt not chained: \("\(error)".terminalSafe)")
+        }
     }
 
     /// The metrics file (`metrics.textfile`); first written once the store's counts are in,

@@ -21,6 +21,9 @@ public enum AuditChain {
         /// The wall clock was set while the daemon ran (`ClockStep`): the records' times on
         /// either side of it are on different clocks.
         case clockStep = "clock-step"
+        /// JamPasir was updated from a supervisor's stick (`UpdateReceipt`): the sessions after
+        /// it were recorded by the new version.
+        case update
     }
 
     /// How an entry's fields and hash are written: the `format` column of its row. The chain moves
@@ -337,7 +340,7 @@ public enum AuditChain {
                         description:
                             "the history sealed when the chain started (sessions 1–\(sealed.sessions)) was changed")
                 }
-            case .rules?, .clockStep?:
+            case .rules?, .clockStep?, .update?:
                 break  // what held from then on: covered by the hashes alone
             case nil:
                 throw Break(seq: seq, description: "audit entry \(seq) has an unknown kind \(kind)")
@@ -405,6 +408,19 @@ extension SessionStore {
                 db, sql: "SELECT fields FROM audit WHERE kind = 'rules' ORDER BY seq DESC LIMIT 1")
             guard last != description else { return false }
             try AuditChain.appendEntry(db, kind: .rules, subject: nil, fields: description)
+            return true
+        }
+    }
+
+    /// Chains an update from a supervisor's stick (`UpdateReceipt.chainFields`), once: a receipt
+    /// already chained is not chained again. Returns whether an entry was added.
+    @discardableResult
+    public func recordUpdate(_ fields: String) throws(StoreError) -> Bool {
+        try write { db in
+            let known = try Bool.fetchOne(
+                db, sql: "SELECT 1 FROM audit WHERE kind = 'update' AND fields = ?", arguments: [fields]) ?? false
+            guard !known else { return false }
+            try AuditChain.appendEntry(db, kind: .update, subject: nil, fields: fields)
             return true
         }
     }

@@ -1,4 +1,6 @@
 import Foundation
+import JamPasirExport
+import JamPasirReports
 import JamPasirTesting
 import Testing
 
@@ -265,8 +267,67 @@ struct UpdateInstallTests {
         try "#!/bin/sh\n".write(toFile: fixture.update + "/run-me.sh", atomically: true, encoding: .utf8)
         try FileManager.default.createSymbolicLink(
             atPath: fixture.update + "/jampasir_9.9_amd64.deb", withDestinationPath: "/etc/shadow")
-        _ = try install(keyring: keyring)
-        let copied = try FileManager.default.contentsOfDirectory(atPath: state + "/incoming").sorted()
-        #expect(copied == ["InRelease", "Packages", "jampasir_9.0.0-1_\(try native).deb"])
+        let ran = try install(keyring: keyring)
+        let copied = ran.output.split(separator: "\n").filter { $0.hasPrefix("copying ") }
+        #expect(
+            copied == ["InRelease", "Packages", "jampasir_9.0.0-1_\(try native).deb"].map { "copying \($0) from the stick" },
+            "\(ran.output)")
+        #expect(!FileManager.default.fileExists(atPath: state + "/incoming"), "what was not installed is not kept")
+    }
+}
+
+/// Issue 27: the chain says which version recorded which sessions. The real jampasird, started
+/// after `jampasir update-install` left its receipt, chains the update once; `jampasir verify`
+/// accepts the chain; a refused update, or a receipt that is not one, chains nothing.
+@Suite("Update receipt: chained once by the daemon that the update brought")
+struct UpdateChainTests {
+    let directory: TemporaryDirectory
+    let storePath: String
+    let configPath: String
+    let state: String
+
+    init() throws {
+        directory = try TemporaryDirectory("update-chain")
+        storePath = directory.file("jampasir.sqlite")
+        configPath = directory.file("jampasir.toml")
+        state = directory.file("update-state")
+        _ = try DeviceKey.loadOrCreate(at: directory.file("device.key"))
+        try CheckpointTests.writeStore(at: storePath, secondIsFree: true)
+        try "[counter]\nid = \"loket-1\"\n[update]\nstate = \"\(state)\"\n".write(
+            toFile: configPath, atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: state + "/receipts", withIntermediateDirectories: true)
+    }
+
+    func leaveReceipt(_ text: String) throws {
+        try text.write(toFile: UpdateReceipt.latestPath(state: state), atomically: true, encoding: .utf8)
+    }
+
+    /// The real jampasird, simulated hardware, until its keyboard closes; what it logged.
+    func startDaemon() throws -> String {
+        let script = "timeout 20 \"$0\" --simulate --store \"$1\" --config \"$2\" </dev/null 2>&1"
+        return String(decoding: try runTool("/bin/sh", ["-c", script, builtExecutable("jampasird"), storePath, configPath]).output, as: UTF8.self)
+    }
+
+    @Test func anInstalledUpdateIsChainedOnceAndVerifies() throws {
+        let at = Date(timeIntervalSince1970: 1_796_100_000)
+        try leaveReceipt(UpdateReceipt(counterID: "loket-1", from: "0.1.0-1+deb13", to: "0.2.0-1+deb13", at: at, result: UpdateReceipt.installed).text)
+        let first = try startDaemon()
+        #expect(first.contains("update 0.1.0-1+deb13 → 0.2.0-1+deb13 (from a stick, \(at.ISO8601Format())) recorded in the audit chain"), "\(first)")
+        let again = try startDaemon()
+        #expect(!again.contains("recorded in the audit chain; running"), "the same receipt is chained once: \(again)")
+        let verified = try runBuilt("jampasir", ["verify", "--store", storePath])
+        #expect(verified.status == 0, "\(verified.output)\(verified.error)")
+    }
+
+    @Test func aRefusedUpdateOrAReceiptThatIsNotOneChainsNothing() throws {
+        try leaveReceipt(
+            UpdateReceipt(counterID: "loket-1", from: "0.2.0-1", to: "0.1.0-1", at: Date(), result: "refused UPd5: older").text)
+        let refused = try startDaemon()
+        #expect(!refused.contains("recorded in the audit chain; running"), "\(refused)")
+        try leaveReceipt("counter: loket-1\nfrom: $(reboot)\nto: 0.2.0-1\nat: 2026-12-07T08:00:00Z\nresult: installed\n")
+        let forged = try startDaemon()
+        #expect(forged.contains("update receipt not chained: "), "\(forged)")
+        #expect(forged.contains("is not a package version"), "\(forged)")
+        #expect(forged.contains("chain checkpoint at start"), "the daemon starts all the same")
     }
 }
