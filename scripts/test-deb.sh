@@ -100,9 +100,33 @@ check "  … the same stick again: nothing to do" update_says /tmp/stick "alread
 check "  … a stick with an older version: refused (UPd5)" \
     update_says /tmp/old-stick "(UPd5): the stick carries jampasir $version, older than the installed $version.1"
 check "  … and nothing installed" test "$(installed_version)" = "$version.1"
+
+# A power cut during the next update: dpkg had unpacked it but not configured it, the counter's
+# copy of the stick and the installer's mark are on disk (what update-install leaves behind).
+sed -i "s/^Version: .*/Version: $version.2/" "$newer/DEBIAN/control"
+dpkg-deb --root-owner-group -Zxz --build "$newer" "$chroot/tmp/newest.deb" >/dev/null
+mkdir -p "$chroot/var/lib/jampasir-update/incoming"
+cp "$chroot/tmp/newest.deb" "$chroot/var/lib/jampasir-update/incoming/jampasir_$version.2_$arch.deb"
+printf 'counter: loket-upgrade\nfrom: %s\nto: %s\nat: 2026-12-07T09:00:00Z\nresult: installing\n' "$version.1" "$version.2" \
+    > "$chroot/var/lib/jampasir-update/installing"
+in_chroot dpkg --unpack /tmp/newest.deb >/dev/null 2>&1
+check "a power cut mid-update left jampasir unpacked, not configured" test "$(in_chroot dpkg-query -W -f '${db:Status-Abbrev}' jampasir)" = "iU "
+recover_says() {
+    in_chroot jampasir update-install --recover > "$chroot/tmp/update.out" 2>&1 || true
+    grep -qF -- "$1" "$chroot/tmp/update.out" || { sed 's/^/  /' "$chroot/tmp/update.out"; return 1; }
+}
+check "  … the boot's recovery (jampasir update-install --recover) finishes it" \
+    recover_says "update: jampasir $version.1 → $version.2 installed"
+check "  … $version.2 installed, dpkg --audit clean, the mark gone, the update kept" \
+    sh -c "[ \"\$(chroot '$chroot' dpkg-query -W -f '\${Version}' jampasir)\" = '$version.2' ] && [ -z \"\$(chroot '$chroot' dpkg --audit)\" ] &&
+        [ ! -e '$chroot/var/lib/jampasir-update/installing' ] && [ -f '$chroot/var/lib/jampasir-update/installed/jampasir_$version.2_$arch.deb' ] &&
+        [ -f '$chroot/var/lib/jampasir-update/previous/jampasir_$version.1_$arch.deb' ]"
+check "  … at the next boot there is nothing to recover" recover_says "no update was interrupted; nothing to do"
+check "the recovery unit is enabled (it runs only after an interrupted update)" \
+    test -L "$chroot/etc/systemd/system/multi-user.target.wants/jampasir-update-recover.service"
 for file in /usr/bin/jampasird /usr/bin/jampasir /usr/lib/jampasir/jampasir-mountd $unitdir/jampasird.service \
     $unitdir/jampasir-mountd.service $unitdir/jampasir-mountd.socket $unitdir/jampasir-usb-policy.service $unitdir/jampasir-push.timer $unitdir/jampasir-hub.service /usr/lib/udev/rules.d/60-jampasir.rules /usr/lib/udev/rules.d/70-jampasir-usb-policy.rules \
-    /usr/lib/sysusers.d/jampasir.conf /usr/lib/tmpfiles.d/jampasir.conf /etc/jampasir/jampasir.toml \
+    $unitdir/jampasir-update-recover.service /usr/lib/sysusers.d/jampasir.conf /usr/lib/tmpfiles.d/jampasir.conf /etc/jampasir/jampasir.toml \
     /usr/share/man/man1/jampasir.1.gz /usr/share/man/man8/jampasird.8.gz /usr/share/man/man8/jampasir-mountd.8.gz /usr/share/man/man5/jampasir.toml.5.gz \
     /usr/share/bash-completion/completions/jampasir /usr/share/doc/jampasir/examples/prometheus/jampasir-rules.yml \
     /usr/share/doc/jampasir/examples/prometheus/jampasir-wallboard.html /usr/share/doc/jampasir/docs/office.md \

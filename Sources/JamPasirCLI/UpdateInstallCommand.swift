@@ -30,7 +30,10 @@ public struct UpdateInstallCommand: ParsableCommand {
             """)
 
     @Option(name: .customLong("from"), help: ArgumentHelp("Where the stick is mounted.", valueName: "dir"))
-    var stick: String
+    var stick: String?
+
+    @Flag(help: "Finish an update a power cut interrupted (jampasir-update-recover.service, at boot).")
+    var recover = false
 
     @Option(help: ArgumentHelp("The office's update key, public half (default: update.keyring).", valueName: "file"))
     var keyring: String?
@@ -45,6 +48,10 @@ public struct UpdateInstallCommand: ParsableCommand {
 
     public init() {}
 
+    public func validate() throws {
+        guard (stick == nil) != !recover else { throw ValidationError("give either --from STICK or --recover") }
+    }
+
     public func run() throws {
         guard geteuid() == 0 else {
             throw CLIFailure(message: "jampasir update-install installs packages: run it as root (sudo)", exitStatus: 77)
@@ -54,9 +61,20 @@ public struct UpdateInstallCommand: ParsableCommand {
             keyring: URL(fileURLWithPath: keyring ?? configuration.updateKeyring).standardizedFileURL.path,
             state: URL(fileURLWithPath: state ?? configuration.updateState).standardizedFileURL.path
         ) { print($0.terminalSafe) }
-        let stickFolder = URL(fileURLWithPath: stick).standardizedFileURL.path + "/" + UpdateStick.folder
-        let (receipt, refusal) = installer.install(from: stickFolder, counterID: configuration.counterID)
-        installer.keep(receipt, onStick: stickFolder)
+        let receipt: UpdateReceipt
+        let refusal: UpdateRefusal?
+        if let stick {
+            let stickFolder = URL(fileURLWithPath: stick).standardizedFileURL.path + "/" + UpdateStick.folder
+            (receipt, refusal) = installer.install(from: stickFolder, counterID: configuration.counterID)
+            installer.keep(receipt, onStick: stickFolder)
+        } else {
+            guard let recovered = installer.recover(counterID: configuration.counterID) else {
+                print("update: no update was interrupted; nothing to do")
+                return
+            }
+            (receipt, refusal) = recovered
+            installer.keep(receipt, onStick: nil)
+        }
         if let refusal {
             throw CLIFailure(message: "update refused (UPd\(refusal.code)): \(refusal.reason)", exitStatus: 1)
         }
@@ -99,6 +117,8 @@ struct UpdateInstaller {
     var previous: String { state + "/previous" }
     var receipts: String { state + "/receipts" }
     var aptFolder: String { state + "/apt" }
+    /// Present while dpkg installs: the versions from and to.
+    var installing: String { state + "/installing" }
 
     /// The receipt, and why nothing was installed (nil when the update is installed, or was already).
     func install(from stickFolder: String, counterID: String, at now: Date = Date()) -> (UpdateReceipt, UpdateRefusal?) {
@@ -122,6 +142,11 @@ struct UpdateInstaller {
                     "the stick carries jampasir \(offered), older than the installed \(current): a counter is never downgraded by a stick")
             }
             say("installing jampasir \(offered) (was \(current))")
+            // Until it is removed, a power cut mid-install is finished at the next boot (--recover).
+            var during = receipt
+            during.result = "installing"
+            try Self.replace(installing, during.text)
+            defer { unlink(installing) }
             try apt.install(Self.package, version: offered)
             guard try installedVersion() == offered else {
                 throw UpdateRefusal.notInstalled("apt finished but jampasir \(offered) is not the installed version")
@@ -147,6 +172,49 @@ struct UpdateInstaller {
             throw UpdateRefusal.noKey(
                 "no update key on this counter at \(keyring): copy the office's \(UpdateStick.publicKeyName) (jampasir update-key new) there once")
         }
+    }
+
+    /// After a power cut during an install (`installing` is still there): dpkg finishes what it
+    /// unpacked, or installs the package it was installing again from the counter's copy, or the
+    /// update before it; then `dpkg --audit` must be clean. Nil when no install was interrupted.
+    func recover(counterID: String, at now: Date = Date()) -> (UpdateReceipt, UpdateRefusal?)? {
+        guard let marker = FileManager.default.contents(atPath: installing) else { return nil }
+        var receipt = UpdateReceipt(counterID: counterID, from: nil, to: nil, at: now, result: UpdateReceipt.installed)
+        if let interrupted = try? UpdateReceipt(parsing: String(decoding: marker, as: UTF8.self)) {
+            (receipt.from, receipt.to) = (interrupted.from, interrupted.to)
+        }
+        say("an update to jampasir \(receipt.to ?? "?") was interrupted (power cut?): finishing it")
+        let environment = ["DEBIAN_FRONTEND": "noninteractive", "JAMPASIR_UPDATE_RECOVERY": "1"]
+        let options = ["--force-confdef", "--force-confold"]
+        func settled() -> String? { (try? installedVersion()) }
+        var version = settled()
+        if version == nil {
+            say("dpkg --configure -a")
+            _ = try? DebianTool.dpkg.runCollecting(options + ["--configure", "-a"], environment: environment, what: "dpkg --configure -a")
+            version = settled()
+        }
+        for folder in [incoming, installed] where version == nil {
+            guard let deb = (try? FileManager.default.contentsOfDirectory(atPath: folder))?.first(where: Self.isPackageName) else { continue }
+            say("dpkg --install \(folder)/\(deb)")
+            _ = try? DebianTool.dpkg.runCollecting(options + ["--install", folder + "/" + deb], environment: environment, what: "dpkg --install")
+            version = settled()
+        }
+        let audit = (try? DebianTool.dpkg.runCollecting(["--audit"], what: "dpkg --audit"))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        unlink(installing)
+        guard let version, audit == "" else {
+            let refusal = UpdateRefusal.notInstalled(
+                "the interrupted update could not be finished (dpkg --audit: \(audit ?? "cannot run")); the counter needs a technician: dpkg --configure -a")
+            receipt.result = "refused UPd\(refusal.code): \(refusal.reason)"
+            return (receipt, refusal)
+        }
+        guard version == receipt.to else {
+            try? FileManager.default.removeItem(atPath: incoming)
+            let refusal = UpdateRefusal.notInstalled("the update was interrupted; jampasir \(version) is installed, as before it")
+            receipt.result = "refused UPd\(refusal.code): \(refusal.reason)"
+            return (receipt, refusal)
+        }
+        keepPackages()
+        return (receipt, nil)
     }
 
     /// The installed jampasir's version; an install dpkg left half done is refused (`dpkg --audit`).
@@ -266,7 +334,7 @@ struct UpdateInstaller {
 
     /// The receipt on the counter (`receipts/latest`, and one per update) and on the stick when
     /// it can be written; a read-only stick keeps none, which is said.
-    func keep(_ receipt: UpdateReceipt, onStick stickFolder: String) {
+    func keep(_ receipt: UpdateReceipt, onStick stickFolder: String?) {
         do {
             try makeFolder(state, mode: 0o755)
             try makeFolder(receipts, mode: 0o755)
@@ -277,7 +345,8 @@ struct UpdateInstaller {
             say("the receipt could not be kept on this counter: \(error)")
         }
         var info = stat()
-        guard !receipt.counterID.hasPrefix("."), lstat(stickFolder, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+        guard let stickFolder, !receipt.counterID.hasPrefix("."), lstat(stickFolder, &info) == 0, info.st_mode & S_IFMT == S_IFDIR
+        else {
             return
         }
         let folder = stickFolder + "/receipts"
