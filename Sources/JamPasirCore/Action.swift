@@ -7,6 +7,9 @@ public enum Action: Equatable, Sendable {
     /// Ask the office hub for the next waiting ticket (the call button); the answer to call
     /// `number` comes back as `CounterEngine.callAnswered(_:call:at:)`.
     case callNext(number: Int)
+    /// The hold asked for (`SessionMachine.requestHold`) has taken the idle counter: the update
+    /// may begin.
+    case holdEngaged
 }
 
 /// The hub's answer to the call button.

@@ -49,6 +49,15 @@ public struct CounterEngine: Sendable {
         advance(to: now) + machine.setNotice(frame, sound: sound, at: now)
     }
 
+    /// An update waits for the counter (see `SessionMachine.requestHold`).
+    public mutating func requestHold(_ frame: DisplayFrame, at now: MonotonicInstant) -> [Action] {
+        advance(to: now) + machine.requestHold(frame, at: now)
+    }
+
+    public mutating func releaseHold(at now: MonotonicInstant) -> [Action] {
+        advance(to: now) + machine.releaseHold(at: now)
+    }
+
     public mutating func shutdown(at now: MonotonicInstant) -> [Action] {
         machine.shutdown(at: now)
     }

@@ -10,6 +10,9 @@
 ///
 /// The call button, while no session runs: `CALL` until the hub answers, then the ticket called
 /// (`A037`), `nonE` or `Err2` for the call hold. The next session started serves that ticket.
+///
+/// A hold (an update installing) takes the counter once it is idle, never during a session or its
+/// result: from then on (`.holdEngaged`) no session starts and no call goes out, until released.
 public struct SessionMachine: Sendable {
     private struct Running: Sendable {
         var startedAt: MonotonicInstant
@@ -44,6 +47,8 @@ public struct SessionMachine: Sendable {
     private var phase: Phase = .idle
     private var buttonStuck = false
     private var notice: DisplayFrame?
+    /// What the counter shows while held, and whether the hold has taken it yet.
+    private var hold: (frame: DisplayFrame, engaged: Bool)?
     /// Counted up as sessions end; the daemon sets them from the store and at midnight.
     public var todayFigures = Figures()
     private var shownFrame: DisplayFrame?
@@ -79,6 +84,8 @@ public struct SessionMachine: Sendable {
         let now = gesture.recognizedAt
         var actions = advance(to: now)
         switch (gesture, phase) {
+        case (.press, _) where isHeld, (.longPress, _) where isHeld:
+            actions.append(.sound(.refused))
         case (.press(let downAt, _), .running(let running)):
             let duration = downAt - running.startedAt
             actions += endSession(running, as: duration <= rules.limit ? .inTime : .overtime, at: downAt, now: now)
@@ -109,7 +116,7 @@ public struct SessionMachine: Sendable {
     public mutating func handleCall(_ gesture: Gesture) -> [Action] {
         let now = gesture.recognizedAt
         var actions = advance(to: now)
-        guard case .press = gesture else { return actions }
+        guard case .press = gesture, !isHeld else { return actions }
         switch phase {
         case .running, .calling:
             break
@@ -176,6 +183,10 @@ public struct SessionMachine: Sendable {
         case .calling(_, let until), .showingCall(_, let until):
             if now >= until { phase = .idle }
         }
+        if let pending = hold, !pending.engaged, case .idle = phase {
+            hold = (pending.frame, true)
+            actions.append(.holdEngaged)
+        }
         return actions + present(at: now)
     }
 
@@ -190,6 +201,22 @@ public struct SessionMachine: Sendable {
         var actions = advance(to: now)
         if let sound, case .idle = phase { actions.insert(.sound(sound), at: 0) }
         return actions
+    }
+
+    /// Whether the counter is held: no session starts.
+    public var isHeld: Bool { hold?.engaged ?? false }
+
+    /// Holds the counter showing `frame` as soon as it is idle (now, or when the running session
+    /// and its result are over): `.holdEngaged` says when. Asked again, only the frame changes.
+    public mutating func requestHold(_ frame: DisplayFrame, at now: MonotonicInstant) -> [Action] {
+        hold = (frame, hold?.engaged ?? false)
+        return advance(to: now)
+    }
+
+    /// Sessions may start again.
+    public mutating func releaseHold(at now: MonotonicInstant) -> [Action] {
+        hold = nil
+        return advance(to: now)
     }
 
     /// The daemon is stopping: an open session is recorded as interrupted and everything goes dark.
@@ -274,6 +301,7 @@ public struct SessionMachine: Sendable {
     private func appearance(at now: MonotonicInstant) -> (DisplayFrame, LightState) {
         switch phase {
         case .idle:
+            if let hold, hold.engaged { return (hold.frame, LightState(amber: true)) }
             let ready = DisplayFrame.clock(
                 seconds: Self.wholeSecondsRoundedUp(rules.limit), negative: false, brightness: .dim)
             return (notice ?? ready, .ready)

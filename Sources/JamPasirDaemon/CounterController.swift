@@ -26,6 +26,8 @@ public final class CounterController: @unchecked Sendable {
     private let metrics: MetricsPublisher?
     private var publishedStuck = false
     private let caller: (any TicketCaller)?
+    /// Told once when a requested hold has taken the idle counter (an update may begin).
+    private var holdEngaged: (@Sendable () -> Void)?
 
     public init(
         rules: ServiceRules, hardware: CounterHardware, recorder: SessionRecorder, clock: any MonotonicClock,
@@ -98,6 +100,18 @@ public final class CounterController: @unchecked Sendable {
         perform(engine.setNotice(frame, sound: sound, at: clock.now()))
     }
 
+    /// Holds the counter showing `frame` once it is idle; `engaged` is told when it has. Asked
+    /// again while held, only the frame changes.
+    public func requestHold(_ frame: DisplayFrame, engaged: (@Sendable () -> Void)?) {
+        if let engaged { holdEngaged = engaged }
+        perform(engine.requestHold(frame, at: clock.now()))
+    }
+
+    public func releaseHold() {
+        holdEngaged = nil
+        perform(engine.releaseHold(at: clock.now()))
+    }
+
     /// Stopping: an open session is recorded as interrupted, display dark, buzzer silent.
     public func shutdown() {
         perform(engine.shutdown(at: clock.now()))
@@ -108,6 +122,7 @@ public final class CounterController: @unchecked Sendable {
 
     /// One line for `systemctl status`.
     public var status: String {
+        if engine.machine.isHeld { return "held: an update is being installed" }
         if engine.recognizer.isHeld && engine.machine.isRunning { return "session running, button held" }
         return engine.machine.isRunning ? "session running" : "ready"
     }
@@ -122,6 +137,9 @@ public final class CounterController: @unchecked Sendable {
                 hardware.buzzer.play(pattern)
             case .light(let state):
                 hardware.lights.set(state)
+            case .holdEngaged:
+                holdEngaged?()
+                holdEngaged = nil
             case .callNext(let number):
                 if let caller {
                     caller.callNext(number: number)

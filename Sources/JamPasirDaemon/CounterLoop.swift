@@ -13,6 +13,9 @@ public enum CounterEvent: Sendable {
     case callAnswered(CallAnswer, call: Int)
     /// A supervisor's message (USB export), shown while idle; its sound only if idle now.
     case notice(DisplayFrame?, sound: SoundPattern?)
+    /// An update waits for the idle counter (`CounterController.requestHold`), or is over.
+    case hold(DisplayFrame, engaged: (@Sendable () -> Void)?)
+    case releaseHold
     /// The button went away for good (`q` or end of input in the simulator).
     case buttonGone
     /// SIGTERM or SIGINT.
@@ -75,6 +78,8 @@ public final class CounterLoop: Sendable {
                 case .edge(let edge): controller.handle(edge)
                 case .callAnswered(let answer, let number): controller.callAnswered(answer, call: number)
                 case .notice(let frame, let sound): controller.setNotice(frame, sound: sound)
+                case .hold(let frame, let engaged): controller.requestHold(frame, engaged: engaged)
+                case .releaseHold: controller.releaseHold()
                 case .buttonGone:
                     logger.notice("button input ended")
                     break running

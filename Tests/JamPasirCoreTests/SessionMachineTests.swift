@@ -242,3 +242,50 @@ struct TodayFiguresTests {
         #expect(off.advance(to: .seconds(3)).isEmpty)
     }
 }
+
+/// An update waits for the counter: never during a session or its result, and while it holds
+/// the counter no session starts and no call goes out.
+@Suite("Hold for an update: only an idle counter is taken")
+struct HoldTests {
+    var engine = CounterEngine(rules: ServiceRules())
+    let updating = DisplayFrame("UPd ")
+
+    func records(_ actions: [Action]) -> [SessionEvent] {
+        actions.compactMap { if case .record(let event) = $0 { event } else { nil } }
+    }
+
+    @Test mutating func anIdleCounterIsHeldAtOnceAndRefusesPressesUntilReleased() {
+        _ = engine.start(at: .seconds(0))
+        #expect(engine.requestHold(updating, at: .seconds(1)) == [.holdEngaged, .show(updating), .light(LightState(amber: true))])
+        #expect(engine.machine.isHeld)
+        _ = engine.edge(ButtonEdge(.pressed, at: .seconds(2)))
+        let press = engine.edge(ButtonEdge(.released, at: .seconds(2.1)))
+        #expect(records(press).isEmpty && press.contains(.sound(.refused)), "no session starts while held")
+        let call = engine.edge(ButtonEdge(.pressed, at: .seconds(3), button: .call)) + engine.edge(ButtonEdge(.released, at: .seconds(3.1), button: .call))
+        #expect(!call.contains { if case .callNext = $0 { true } else { false } }, "no call goes out while held")
+        // A new frame for the same hold: shown, not engaged again.
+        #expect(engine.requestHold(DisplayFrame("UPd."), at: .seconds(4)) == [.show(DisplayFrame("UPd."))])
+        _ = engine.releaseHold(at: .seconds(5))
+        #expect(!engine.machine.isHeld)
+        _ = engine.edge(ButtonEdge(.pressed, at: .seconds(6)))
+        #expect(records(engine.edge(ButtonEdge(.released, at: .seconds(6.1)))) == [.started(at: .seconds(6), limit: .seconds(120))])
+    }
+
+    @Test mutating func aRunningSessionKeepsItsTimingAndTheHoldTakesTheCounterAfterItsResult() {
+        _ = engine.start(at: .seconds(0))
+        _ = engine.edge(ButtonEdge(.pressed, at: .seconds(1)))
+        _ = engine.edge(ButtonEdge(.released, at: .seconds(1.1)))
+        let mid = engine.requestHold(updating, at: .seconds(10))
+        #expect(!mid.contains(.holdEngaged) && !mid.contains(.show(updating)), "mid-session: the countdown goes on")
+        #expect(!engine.machine.isHeld)
+        _ = engine.edge(ButtonEdge(.pressed, at: .seconds(131)))
+        let stop = engine.edge(ButtonEdge(.released, at: .seconds(131.1)))
+        #expect(
+            records(stop) == [
+                .ended(SessionEnd(outcome: .overtime, startedAt: .seconds(1), endedAt: .seconds(131), limit: .seconds(120), freeService: true))
+            ])
+        #expect(!stop.contains(.holdEngaged), "the result is shown first")
+        let after = engine.advance(to: .seconds(131.1) + ServiceRules().resultHold)
+        #expect(after.first == .holdEngaged && after.contains(.show(updating)))
+    }
+}
