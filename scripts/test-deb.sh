@@ -126,7 +126,7 @@ check "the recovery unit is enabled (it runs only after an interrupted update)" 
     test -L "$chroot/etc/systemd/system/multi-user.target.wants/jampasir-update-recover.service"
 for file in /usr/bin/jampasird /usr/bin/jampasir /usr/lib/jampasir/jampasir-mountd $unitdir/jampasird.service \
     $unitdir/jampasir-mountd.service $unitdir/jampasir-mountd.socket $unitdir/jampasir-usb-policy.service $unitdir/jampasir-push.timer $unitdir/jampasir-hub.service /usr/lib/udev/rules.d/60-jampasir.rules /usr/lib/udev/rules.d/70-jampasir-usb-policy.rules \
-    $unitdir/jampasir-update-recover.service /usr/lib/sysusers.d/jampasir.conf /usr/lib/tmpfiles.d/jampasir.conf /etc/jampasir/jampasir.toml \
+    $unitdir/jampasir-update-recover.service $unitdir/jampasir-update.socket $unitdir/jampasir-update@.service /usr/lib/sysusers.d/jampasir.conf /usr/lib/tmpfiles.d/jampasir.conf /etc/jampasir/jampasir.toml \
     /usr/share/man/man1/jampasir.1.gz /usr/share/man/man8/jampasird.8.gz /usr/share/man/man8/jampasir-mountd.8.gz /usr/share/man/man5/jampasir.toml.5.gz \
     /usr/share/bash-completion/completions/jampasir /usr/share/doc/jampasir/examples/prometheus/jampasir-rules.yml \
     /usr/share/doc/jampasir/examples/prometheus/jampasir-wallboard.html /usr/share/doc/jampasir/docs/office.md \
@@ -148,6 +148,7 @@ check "service enabled" test -L "$chroot/etc/systemd/system/multi-user.target.wa
 check "USB policy unit enabled" test -L "$chroot/etc/systemd/system/sysinit.target.wants/jampasir-usb-policy.service"
 check "the push timer and the hub are shipped disabled" test ! -e "$chroot/etc/systemd/system/timers.target.wants/jampasir-push.timer" -a ! -e "$chroot/etc/systemd/system/multi-user.target.wants/jampasir-hub.service"
 check "mount helper socket enabled" test -L "$chroot/etc/systemd/system/sockets.target.wants/jampasir-mountd.socket"
+check "update socket enabled" test -L "$chroot/etc/systemd/system/sockets.target.wants/jampasir-update.socket"
 check "jampasir-mountd --help runs" in_chroot /usr/lib/jampasir/jampasir-mountd --help
 check "the root helper links neither libgpiod nor SQLite" \
     sh -c "readelf -d '$chroot/usr/lib/jampasir/jampasir-mountd' | grep NEEDED | grep -q libudev && ! readelf -d '$chroot/usr/lib/jampasir/jampasir-mountd' | grep NEEDED | grep -Eq 'libgpiod|libsqlite3'"

@@ -35,6 +35,12 @@ public struct UpdateInstallCommand: ParsableCommand {
     @Flag(help: "Finish an update a power cut interrupted (jampasir-update-recover.service, at boot).")
     var recover = false
 
+    @Flag(help: "Take one request from jampasird on standard input (jampasir-update.socket).")
+    var serve = false
+
+    @Option(help: ArgumentHelp("With --serve: where the mount helper mounts sticks.", valueName: "dir"))
+    var mediaDir = "/run/jampasir-media"
+
     @Option(help: ArgumentHelp("The office's update key, public half (default: update.keyring).", valueName: "file"))
     var keyring: String?
 
@@ -49,7 +55,9 @@ public struct UpdateInstallCommand: ParsableCommand {
     public init() {}
 
     public func validate() throws {
-        guard (stick == nil) != !recover else { throw ValidationError("give either --from STICK or --recover") }
+        guard [stick != nil, recover, serve].filter({ $0 }).count == 1 else {
+            throw ValidationError("give one of --from STICK, --recover or --serve")
+        }
     }
 
     public func run() throws {
@@ -57,10 +65,14 @@ public struct UpdateInstallCommand: ParsableCommand {
             throw CLIFailure(message: "jampasir update-install installs packages: run it as root (sudo)", exitStatus: 77)
         }
         let configuration = try loadConfiguration(config)
+        let say: (String) -> Void = serve ? { UpdateServe.say("step", $0) } : { print($0.terminalSafe) }
         let installer = UpdateInstaller(
             keyring: URL(fileURLWithPath: keyring ?? configuration.updateKeyring).standardizedFileURL.path,
-            state: URL(fileURLWithPath: state ?? configuration.updateState).standardizedFileURL.path
-        ) { print($0.terminalSafe) }
+            state: URL(fileURLWithPath: state ?? configuration.updateState).standardizedFileURL.path, say: say)
+        if serve {
+            try UpdateServe.answer(installer: installer, mediaDirectory: mediaDir, counterID: configuration.counterID)
+            return
+        }
         let receipt: UpdateReceipt
         let refusal: UpdateRefusal?
         if let stick {
@@ -83,6 +95,46 @@ public struct UpdateInstallCommand: ParsableCommand {
         } else {
             print("update: jampasir \(receipt.from ?? "none") → \(receipt.to ?? "none") installed".terminalSafe)
         }
+    }
+}
+
+/// `--serve`: one request from jampasird over jampasir-update.socket (standard input and output):
+/// `install <mount point>` (a stick the mount helper mounted). Answers `step <text>` lines as it
+/// goes, then one of `installed <from> <to>`, `current <version>`, `refused <code> <reason>`. The
+/// package's scripts leave jampasird running (JAMPASIR_UPDATE_NO_RESTART): it unmounts the stick
+/// and restarts into the new version itself.
+enum UpdateServe {
+    static func say(_ kind: String, _ text: String) {
+        FileHandle.standardOutput.write(Data((kind + " " + text.terminalSafe.replacing("\n", with: " ") + "\n").utf8))
+    }
+
+    static func answer(installer: UpdateInstaller, mediaDirectory: String, counterID: String) throws {
+        setenv("JAMPASIR_UPDATE_NO_RESTART", "1", 1)
+        let request = readLine(strippingNewline: true) ?? ""
+        let words = request.split(separator: " ", maxSplits: 1).map(String.init)
+        guard words.count == 2, words[0] == "install", let stick = stickPath(words[1], in: mediaDirectory) else {
+            say("refused", "2 the request is not `install <a stick under \(mediaDirectory)>`")
+            return
+        }
+        let folder = stick + "/" + UpdateStick.folder
+        let (receipt, refusal) = installer.install(from: folder, counterID: counterID)
+        installer.keep(receipt, onStick: folder)
+        if let refusal {
+            say("refused", "\(refusal.code) \(refusal.reason)")
+        } else if receipt.result == UpdateReceipt.current {
+            say("current", receipt.to ?? "none")
+        } else {
+            say("installed", "\(receipt.from ?? "none") \(receipt.to ?? "none")")
+        }
+    }
+
+    /// A mount point directly under the media directory, and nothing else.
+    static func stickPath(_ path: String, in mediaDirectory: String) -> String? {
+        let prefix = mediaDirectory.hasSuffix("/") ? mediaDirectory : mediaDirectory + "/"
+        guard path.hasPrefix(prefix) else { return nil }
+        let name = path.dropFirst(prefix.count)
+        guard !name.isEmpty, !name.contains("/"), name != ".", name != "..", name.count <= 255 else { return nil }
+        return path
     }
 }
 
@@ -184,7 +236,7 @@ struct UpdateInstaller {
             (receipt.from, receipt.to) = (interrupted.from, interrupted.to)
         }
         say("an update to jampasir \(receipt.to ?? "?") was interrupted (power cut?): finishing it")
-        let environment = ["DEBIAN_FRONTEND": "noninteractive", "JAMPASIR_UPDATE_RECOVERY": "1"]
+        let environment = ["DEBIAN_FRONTEND": "noninteractive", "JAMPASIR_UPDATE_NO_RESTART": "1"]
         let options = ["--force-confdef", "--force-confold"]
         func settled() -> String? { (try? installedVersion()) }
         var version = settled()
