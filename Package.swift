@@ -224,6 +224,7 @@ let package = Package(
                 "JamPasirDaemon", "JamPasirTesting", "JamPasirDaemonTesting", "JamPasirCLI", "JamPasirStore",
                 "JamPasirReports", "JamPasirCore",
                 "JamPasirHardware", "JamPasirHub", "JamPasirExport", "JamPasirPosix", "JamPasirQueue", "JamPasirLinux",
+                "JamPasirMount",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

@@ -125,11 +125,20 @@ public struct Daemon: Sendable {
         if configuration.authorizedExportKeys.isEmpty {
             logger.notice("USB export: \(StickExportService.noAuthorizedKeys)")
         }
+        let updater = StickUpdater(
+            hold: { loop.post(.hold($0, engaged: $1)) }, release: { loop.post(.releaseHold) }, logger: logger)
         let service = StickExportService(
             writer: ExportWriter(configuration: configuration, store: store, key: key), store: store,
             authorizedKeys: configuration.authorizedExportKeys,
-            mounter: HelperMounter(socketPath: configuration.mountHelperSocket), logger: logger)
-        let watcher = StickWatcher(service: service, logger: logger) { notice in
+            mounter: HelperMounter(socketPath: configuration.mountHelperSocket), logger: logger, updater: updater)
+        let watcher = StickWatcher(
+            service: service, logger: logger,
+            updated: { [logger] in
+                // Restart=always brings the new version up; the counter stays held until then.
+                logger.notice("restarting into the new version")
+                loop.post(.stop)
+            }
+        ) { notice in
             loop.post(.notice(notice.frame, sound: notice.sound))
             // A completed export added to the audit chain (read at its end only, not at every
             // percent). An export whose stick then failed to unmount is read at the next outcome.

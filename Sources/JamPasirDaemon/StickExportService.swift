@@ -12,18 +12,24 @@ public enum StickExportOutcome: Equatable, Sendable {
     case refused(String)
     case failed(code: Int, String)
     case exported(directory: String, sessions: Int)
+    /// Exported, then the stick's update installed: the daemon restarts into it.
+    case updated(from: String, to: String)
+    /// Exported, but the stick's update was not installed (`StickUpdater.Result.refused`).
+    case updateRefused(code: Int, String)
 
     /// Failure codes beyond the writer's (`ExportWriter.FailureKind` 1–6).
     public static let mountFailed = 7
     public static let unmountFailed = 8
 
-    /// `donE` (safe to remove), `-no-` (not an authorised stick), `USb` + code (a fault).
+    /// `donE` (safe to remove), `-no-` (not an authorised stick), `USb` + code (a fault), `UPd` +
+    /// code (the update refused).
     public var frame: DisplayFrame? {
         switch self {
         case .ignored: nil
         case .refused: DisplayFrame("-no-")
         case .failed(let code, _): DisplayFrame("USb\(code)")
-        case .exported: DisplayFrame("donE")
+        case .exported, .updated: DisplayFrame("donE")
+        case .updateRefused(let code, _): DisplayFrame("UPd\(code)")
         }
     }
 }
@@ -38,11 +44,14 @@ public struct StickExportService: Sendable {
     public var mounter: any StickMounter
     public var logger: Logger
     public var now: @Sendable () -> Date
+    /// Installs an update the stick carries, after the export; nil: updates are not taken.
+    public var updater: StickUpdater?
 
     public init(
         writer: ExportWriter, store: SessionStore, authorizedKeys: [String], mounter: any StickMounter, logger: Logger,
-        now: @escaping @Sendable () -> Date = Date.init
+        now: @escaping @Sendable () -> Date = Date.init, updater: StickUpdater? = nil
     ) {
+        self.updater = updater
         self.writer = writer
         self.store = store
         self.authorizedKeys = authorizedKeys
@@ -60,8 +69,12 @@ public struct StickExportService: Sendable {
     public static let noAuthorizedKeys =
         "export.authorized_keys is empty in the configuration, so no stick is mounted; add the fingerprint of an export stick's key (jampasir export-key new) to export"
 
-    /// `progress` is passed to the writer (see `ExportWriter.write`).
-    public func handle(_ device: MediaDevice, progress: ((Int, Int) throws -> Void)? = nil) -> StickExportOutcome {
+    /// `progress` is passed to the writer (see `ExportWriter.write`); `pulledOut` says whether the
+    /// stick is gone while an update waits for the counter.
+    public func handle(
+        _ device: MediaDevice, progress: ((Int, Int) throws -> Void)? = nil,
+        pulledOut: @escaping @Sendable () -> Bool = { false }
+    ) -> StickExportOutcome {
         let stick: Stick
         switch MediaClassifier.classify(device) {
         case .ignored(let reason):
@@ -77,10 +90,17 @@ public struct StickExportService: Sendable {
             return report(.failed(code: StickExportOutcome.mountFailed, "cannot mount \(stick): \(error)"))
         }
         var outcome = export(stick, at: mountPoint, progress: progress)
+        if case .exported = outcome, let updater, StickUpdater.carriesUpdate(mountPoint) {
+            switch updater.install(from: mountPoint, pulledOut: pulledOut) {
+            case .installed(let from, let to)?: outcome = .updated(from: from, to: to)
+            case .refused(let code, let reason)?: outcome = .updateRefused(code: code, reason)
+            case .current?, nil: break
+            }
+        }
         do {
             try mounter.unmount(mountPoint)
         } catch {
-            if case .exported = outcome {
+            if outcome.frame == DisplayFrame("donE") {
                 outcome = .failed(
                     code: StickExportOutcome.unmountFailed,
                     "exported but could not unmount \(stick): \(error); do not remove it yet")
@@ -140,6 +160,10 @@ public struct StickExportService: Sendable {
         case .failed(let code, let why): logger.error("USB: export failed (USb\(code)): \(why.terminalSafe)")
         case .exported(let directory, let sessions):
             logger.notice("USB: exported \(sessions) sessions to \(directory.terminalSafe); safe to remove")
+        case .updated(let from, let to):
+            logger.notice("USB: exported, and jampasir \(from.terminalSafe) → \(to.terminalSafe) installed; safe to remove")
+        case .updateRefused(let code, let why):
+            logger.warning("USB: exported, but the update was refused (UPd\(code)): \(why.terminalSafe); safe to remove")
         }
         return outcome
     }

@@ -37,7 +37,8 @@ public struct StickNotice: Equatable, Sendable {
         case .ignored: self = .cleared
         case .refused: self.init(frame: outcome.frame, sound: .refused)
         case .failed: self.init(frame: outcome.frame, sound: .fault)
-        case .exported: self.init(frame: outcome.frame, sound: .exportDone)
+        case .exported, .updated: self.init(frame: outcome.frame, sound: .exportDone)
+        case .updateRefused: self.init(frame: outcome.frame, sound: .fault)
         }
     }
 }
@@ -65,11 +66,17 @@ public final class StickWatcher: Sendable {
     }
     private let state = Mutex(State())
     private let notify: @Sendable (StickNotice) -> Void
+    /// After an update from a stick was installed (and the stick unmounted): the daemon restarts.
+    private let updated: @Sendable () -> Void
 
     /// `notify` gets the notices in the order they were made, from the watcher's threads.
-    public init(service: StickExportService, logger: Logger, notify: @escaping @Sendable (StickNotice) -> Void) {
+    public init(
+        service: StickExportService, logger: Logger, updated: @escaping @Sendable () -> Void = {},
+        notify: @escaping @Sendable (StickNotice) -> Void
+    ) {
         self.service = service
         self.logger = logger
+        self.updated = updated
         self.notify = notify
     }
 
@@ -134,10 +141,12 @@ public final class StickWatcher: Sendable {
     }
 
     private func export(_ device: MediaDevice, stick: Stick) {
-        let outcome = service.handle(device) { done, total in
-            if self.state.withLock({ $0.cancelled }) { throw ExportWriter.Failure.removed }
-            self.notify(.writing(done: done, of: total))
-        }
+        let outcome = service.handle(
+            device,
+            progress: { done, total in
+                if self.state.withLock({ $0.cancelled }) { throw ExportWriter.Failure.removed }
+                self.notify(.writing(done: done, of: total))
+            }, pulledOut: { self.state.withLock { $0.cancelled } })
         let (stillIn, next) = state.withLock { state in
             state.exporting = nil
             let next = state.waiting
@@ -145,6 +154,10 @@ public final class StickWatcher: Sendable {
             return (state.shown == stick.devnode, next)
         }
         if stillIn { notify(StickNotice(outcome)) }
+        if case .updated = outcome {
+            updated()
+            return
+        }
         if let (stick, device) = next { start(stick, device) }
     }
 }

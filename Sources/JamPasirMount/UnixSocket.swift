@@ -5,8 +5,8 @@ import JamPasirPosix
 
 /// The little socket code the helper and its client share: a stream socket at a path, one
 /// line each way, with timeouts so neither side can hang the other.
-enum UnixSocket {
-    static func connect(to path: String, timeout: Duration) throws(SystemError) -> Int32 {
+package enum UnixSocket {
+    package static func connect(to path: String, timeout: Duration) throws(SystemError) -> Int32 {
         let address = try UnixSocketAddress(path)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw SystemError("socket") }
@@ -19,7 +19,7 @@ enum UnixSocket {
         return fd
     }
 
-    static func listen(at path: String, mode: mode_t) throws(SystemError) -> Int32 {
+    package static func listen(at path: String, mode: mode_t) throws(SystemError) -> Int32 {
         let address = try UnixSocketAddress(path)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw SystemError("socket") }
@@ -32,7 +32,7 @@ enum UnixSocket {
         return fd
     }
 
-    static func setTimeout(_ fd: Int32, _ timeout: Duration, options: [Int32] = [SO_RCVTIMEO, SO_SNDTIMEO]) {
+    package static func setTimeout(_ fd: Int32, _ timeout: Duration, options: [Int32] = [SO_RCVTIMEO, SO_SNDTIMEO]) {
         let (seconds, attoseconds) = max(timeout, .microseconds(1)).components
         var value = timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
         for option in options {
@@ -43,7 +43,7 @@ enum UnixSocket {
     /// Reads up to the first newline (at most `limit` bytes); nil on timeout, EOF first or overflow.
     /// With a `deadline`, the whole line must arrive by then: a client trickling a byte at a time
     /// gets no more time than a silent one.
-    static func readLine(_ fd: Int32, limit: Int, deadline: ContinuousClock.Instant? = nil) -> String? {
+    package static func readLine(_ fd: Int32, limit: Int, deadline: ContinuousClock.Instant? = nil) -> String? {
         var bytes: [UInt8] = []
         var byte: UInt8 = 0
         while bytes.count <= limit {
@@ -61,7 +61,7 @@ enum UnixSocket {
         return nil
     }
 
-    static func writeLine(_ fd: Int32, _ line: String) -> Bool {
+    package static func writeLine(_ fd: Int32, _ line: String) -> Bool {
         let bytes = Array((line + "\n").utf8)
         var offset = 0
         while offset < bytes.count {
