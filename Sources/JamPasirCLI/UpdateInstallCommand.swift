@@ -22,7 +22,9 @@ public struct UpdateInstallCommand: ParsableCommand {
             counter's architecture. The installed and the previous package are kept in \
             update.state (\(Configuration.defaultUpdateState)). A receipt (from which version to which, when, the result) \
             is written there and, if the stick is writable, to \
-            STICK/\(UpdateStick.folder)/receipts/<counter id>.
+            STICK/\(UpdateStick.folder)/receipts/<counter id>. On a counter, jampasird asks for this \
+            itself (jampasir-update.socket, --serve) when an authorised stick carries an update and \
+            no session runs.
             Refusals: UPd1 no update key on this counter, UPd2 the stick's update cannot be read, \
             UPd3 not signed by the office's update key (or changed after signing), UPd4 no JamPasir \
             for this counter's architecture, UPd5 not newer than the installed version, UPd6 apt \

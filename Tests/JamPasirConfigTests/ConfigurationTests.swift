@@ -135,7 +135,7 @@ struct ConfigurationTests {
         Bad(
             text: "[servce]\nlimit_seconds = 120",
             expected:
-                "bad.toml:1: unknown table [servce]; known tables: [button], [buzzer], [counter], [display], [export], [hub], [lights], [metrics], [push], [queue], [report], [service], [store]"
+                "bad.toml:1: unknown table [servce]; known tables: [button], [buzzer], [counter], [display], [export], [hub], [lights], [metrics], [push], [queue], [report], [service], [store], [update]"
         ),
         Bad(
             text: "\n\n[service]\nlimit_seconds = ",
