@@ -387,8 +387,10 @@ struct UpdateInstaller {
     }
 
     /// The receipt on the counter (`receipts/latest`, and one per update) and on the stick when
-    /// it can be written; a read-only stick keeps none, which is said.
+    /// it can be written; a read-only stick keeps none, which is said. An update found already
+    /// installed leaves the receipts of the one that installed it.
     func keep(_ receipt: UpdateReceipt, onStick stickFolder: String?) {
+        guard receipt.result != UpdateReceipt.current else { return }
         do {
             try makeFolder(state, mode: 0o755)
             try makeFolder(receipts, mode: 0o755)

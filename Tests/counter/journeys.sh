@@ -285,6 +285,26 @@ install)
     sleep 2; tap; sleep 1; tap
     check "  … sessions continue after the upgrade" wait_for 10 sh -c "[ \$(jampasir sessions --format csv --store $store | tail -n +2 | wc -l) = $((before + 1)) ]"
 
+    # 6b. The supervisor's update stick (authorised, carrying the next build signed with the
+    # office's update key, given to the counter once), plugged in during a session.
+    install -m 0644 $run/update-key.gpg /etc/jampasir/update-key.gpg
+    before=$(count); pid=$(main_pid)
+    t6=$(date +%s); sleep 1
+    tap
+    check "update stick plugged in during a session" wait_for 10 status_is "session running"
+    echo "=== PLUG update update JP0003"
+    check "  … exported, its update waits for the session" wait_for 300 sh -c "journalctl -u jampasird -q --no-pager --since @$t6 | grep -q 'installed once no session runs'"
+    check "  … which is still running" status_is "session running"
+    tap
+    check "  … the session ends as timed (overtime, not interrupted)" wait_for 10 sh -c "[ \$(jampasir sessions --format csv --store $store | tail -n +2 | wc -l) = $((before + 1)) ] && [ \"\$(jampasir sessions --format csv --store $store | tail -n 1 | cut -d, -f7)\" = overtime ]"
+    check "  … then the counter is held and the next build installed from the stick" wait_for 600 sh -c "journalctl -u jampasird -q --no-pager --since @$t6 | grep -q 'update: jampasir .*upgrade1 → .*upgrade2 installed from the stick'"
+    check "  … the daemon restarted into it" wait_for 120 sh -c "dpkg-query -W -f='\${Version}' jampasir | grep -q upgrade2 && [ \"\$(systemctl show -p MainPID --value jampasird)\" != $pid ] && [ \"\$(systemctl is-active jampasird)\" = active ]"
+    check "  … which chained the update; jampasir verify --store accepts the chain" wait_for 60 sh -c "journalctl -u jampasird -q --no-pager --since @$t6 | grep -q 'upgrade2 (from a stick, .*) recorded in the audit chain' && jampasir verify --store $store"
+    check "  … dpkg --audit is clean, the update kept on the counter" sh -c "[ -z \"\$(dpkg --audit)\" ] && ls /var/lib/jampasir-update/installed | grep -q upgrade2"
+    check "  … the new version exports to the stick, and finds its update installed" wait_for 300 sh -c "journalctl -u jampasird -q --no-pager --since @$t6 | grep -q 'upgrade2 is already installed'"
+    check "  … the stick is unmounted: safe to remove" wait_for 60 sh -c "! grep -q /run/jampasir-media /proc/mounts"
+    echo "=== UNPLUG update"
+
     # 4. Power cut mid-session: the host resets the machine, no shutdown.
     sleep 2; tap
     check "power cut: a session is running (systemctl status says so)" wait_for 10 status_is "session running"

@@ -31,6 +31,8 @@ version=$(dpkg-deb -f "$deb" Version)
 dpkg-deb -R "$deb" "$work/run/upgrade"
 sed -i "s/^Version: .*/Version: ${version}+upgrade1/" "$work/run/upgrade/DEBIAN/control"
 dpkg-deb --root-owner-group -Zxz -z1 --build "$work/run/upgrade" "$work/run/debs/jampasir-upgrade.deb" >/dev/null
+sed -i "s/^Version: .*/Version: ${version}+upgrade2/" "$work/run/upgrade/DEBIAN/control"
+dpkg-deb --root-owner-group -Zxz -z1 --build "$work/run/upgrade" "$work/run/jampasir-update.deb" >/dev/null
 rm -rf "$work/run/upgrade"
 
 # --- the supervisor's sticks: the key written with `jampasir export-key new --to` on the
@@ -49,6 +51,14 @@ mkdir -p "$work/run/auth" "$work/run/foreign"
 "$cli" export-key new --to "$work/run/foreign" >/dev/null
 make_stick auth "$work/run/auth"
 make_stick foreign "$work/run/foreign"
+# The supervisor's update stick (authorised too): a newer build, signed with the office's update
+# key, whose public half the technician gives the counter once.
+"$cli" update-key new --to "$work/run/update-key" >/dev/null
+cp "$work/run/update-key/jampasir-update.gpg" "$work/run/debs/update-key.gpg"
+mkdir -p "$work/run/update/JAMPASIR" && cp "$work/run/auth/JAMPASIR/export.key" "$work/run/update/JAMPASIR/"
+"$cli" update-stick --to "$work/run/update" --key "$work/run/update-key/jampasir-update.secret.asc" \
+    --deb "$work/run/jampasir-update.deb" >/dev/null
+make_stick update "$work/run/update"
 
 # --- the counter's root filesystem, kernel and gpio-sim (cached) ---------------------------
 image=$JAMPASIR_CACHE/counter-trixie-arm64
@@ -151,6 +161,9 @@ tap "one complete export on the supervisor's stick" '[ -n "$export_dir" ] && [ "
 tap "jampasir verify --public-key <the counter's key> accepts it" '[ -n "$public_key" ] && "$cli" verify --public-key "$public_key" "$export_dir"'
 tap "lintian: no errors or warnings in $(basename "$deb")" '[ $lintian_ok = 1 ]'
 tap "the foreign stick holds only its own key file" '[ "$(cd "$out/foreign/JAMPASIR" && find . -type f)" = "./export.key" ]'
+mcopy -n -i "$work/run/update.img@@1M" ::JAMPASIR/update/receipts/loket-3 "$out/receipt" 2>/dev/null || true
+tap "the update stick carries the counter's receipt: installed, to ${version}+upgrade2" \
+    'grep -qx "result: installed" "$out/receipt" && grep -qx "to: ${version}+upgrade2" "$out/receipt"'
 
 echo "counter: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
