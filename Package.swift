@@ -122,8 +122,10 @@ let package = Package(
             name: "JamPasirCLI",
             dependencies: [
                 "JamPasirCore", "JamPasirStore", "JamPasirReports", "JamPasirConfig", "JamPasirHardware",
-                "JamPasirLinux", "JamPasirExport", "JamPasirHub", "JamPasirMedia", "JamPasirPosix", "JamPasirQueue",
+                "JamPasirLinux", "JamPasirExport", "JamPasirHub", "JamPasirMedia", "JamPasirMount", "JamPasirPosix",
+                "JamPasirQueue",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),

@@ -101,14 +101,22 @@ check "  … a stick with an older version: refused (UPd5)" \
     update_says /tmp/old-stick "(UPd5): the stick carries jampasir $version, older than the installed $version.1"
 check "  … and nothing installed" test "$(installed_version)" = "$version.1"
 
-# A power cut during the next update: dpkg had unpacked it but not configured it, the counter's
-# copy of the stick and the installer's mark are on disk (what update-install leaves behind).
+# The next build on a stick, its package swapped after signing (the index still names it).
 sed -i "s/^Version: .*/Version: $version.2/" "$newer/DEBIAN/control"
 dpkg-deb --root-owner-group -Zxz --build "$newer" "$chroot/tmp/newest.deb" >/dev/null
+rm -rf "$chroot/tmp/swapped-stick" && mkdir "$chroot/tmp/swapped-stick"
+in_chroot jampasir update-stick --to /tmp/swapped-stick --key /tmp/keys/jampasir-update.secret.asc --deb /tmp/newest.deb >/dev/null
+cp "$chroot/tmp/newer.deb" "$chroot/tmp/swapped-stick/JAMPASIR/update/jampasir_$version.2_$arch.deb"
+check "a stick whose package was swapped after signing: refused (UPd3)" \
+    update_says /tmp/swapped-stick "(UPd3): /tmp/swapped-stick/JAMPASIR/update/jampasir_$version.2_$arch.deb is not the package the signed index names"
+check "  … nothing installed, nothing kept" test "$(installed_version)" = "$version.1" -a ! -e "$chroot/var/lib/jampasir-update/incoming"
+
+# A power cut during the next update: dpkg had unpacked it but not configured it, the counter's
+# copy of the stick and the installer's mark are on disk (what update-install leaves behind).
 mkdir -p "$chroot/var/lib/jampasir-update/incoming"
 cp "$chroot/tmp/newest.deb" "$chroot/var/lib/jampasir-update/incoming/jampasir_$version.2_$arch.deb"
-printf 'counter: loket-upgrade\nfrom: %s\nto: %s\nat: 2026-12-07T09:00:00Z\nresult: installing\n' "$version.1" "$version.2" \
-    > "$chroot/var/lib/jampasir-update/installing"
+printf 'from: %s\nto: %s\nfile: jampasir_%s_%s.deb\nsha256: %s\n' "$version.1" "$version.2" "$version.2" "$arch" \
+    "$(sha256sum < "$chroot/tmp/newest.deb" | cut -d' ' -f1)" > "$chroot/var/lib/jampasir-update/installing"
 in_chroot dpkg --unpack /tmp/newest.deb >/dev/null 2>&1
 check "a power cut mid-update left jampasir unpacked, not configured" test "$(in_chroot dpkg-query -W -f '${db:Status-Abbrev}' jampasir)" = "iU "
 recover_says() {

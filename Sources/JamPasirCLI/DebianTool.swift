@@ -16,6 +16,7 @@ struct DebianTool {
     static let dpkgQuery = DebianTool(command: "dpkg-query", package: "dpkg")
     static let aptGet = DebianTool(command: "apt-get", package: "apt")
     static let aptCache = DebianTool(command: "apt-cache", package: "apt")
+    static let systemctl = DebianTool(command: "systemctl", package: "systemd")
 
     var path: String? {
         let directories = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")

@@ -1,10 +1,13 @@
 import ArgumentParser
+import Crypto
 import Foundation
 import Glibc
 import JamPasirConfig
 import JamPasirCore
 import JamPasirPosix
+import JamPasirMount
 import JamPasirReports
+import JamPasirStore
 
 /// `jampasir update-install --from STICK`: the counter's side of the supervisor's update stick.
 /// The stick's repository is copied onto the counter, checked by apt against the office's update
@@ -78,6 +81,13 @@ public struct UpdateInstallCommand: ParsableCommand {
         let receipt: UpdateReceipt
         let refusal: UpdateRefusal?
         if let stick {
+            // apt would restart jampasird (the package's scripts do on an upgrade), cutting a session.
+            if (try? DebianTool.systemctl.succeeds(["is-active", "--quiet", "jampasird.service"], what: "asking systemd")) == true {
+                throw CLIFailure(
+                    message:
+                        "jampasird is running: plug the stick in instead (the counter takes the update between sessions), or stop jampasird first (systemctl stop jampasird)",
+                    exitStatus: 75)
+            }
             let stickFolder = URL(fileURLWithPath: stick).standardizedFileURL.path + "/" + UpdateStick.folder
             (receipt, refusal) = installer.install(from: stickFolder, counterID: configuration.counterID)
             installer.keep(receipt, onStick: stickFolder)
@@ -112,10 +122,13 @@ enum UpdateServe {
 
     static func answer(installer: UpdateInstaller, mediaDirectory: String, counterID: String) throws {
         setenv("JAMPASIR_UPDATE_NO_RESTART", "1", 1)
-        let request = readLine(strippingNewline: true) ?? ""
+        // A daemon that hangs up is no reason to die mid-install: its answers are only lost.
+        signal(SIGPIPE, SIG_IGN)
+        // One short line, within seconds: a silent or endless client holds nothing.
+        let request = UnixSocket.readLine(0, limit: 4096, deadline: .now + .seconds(5)) ?? ""
         let words = request.split(separator: " ", maxSplits: 1).map(String.init)
         guard words.count == 2, words[0] == "install", let stick = stickPath(words[1], in: mediaDirectory) else {
-            say("refused", "2 the request is not `install <a stick under \(mediaDirectory)>`")
+            say("refused", "2 the daemon's request was not `install <a stick mounted under \(mediaDirectory)>`")
             return
         }
         let folder = stick + "/" + UpdateStick.folder
@@ -153,12 +166,13 @@ struct UpdateRefusal: Error, Equatable {
     static func notInstalled(_ reason: String) -> Self { Self(code: 6, reason: reason) }
 }
 
-/// The update's steps on the counter. Every step that reads the stick reads it once, into the
-/// counter's own copy: apt checks that copy and installs from it, so a stick pulled out or
-/// changed afterwards changes nothing.
+/// The update's steps on the counter. The stick's signed index is copied first and checked by
+/// apt; then only the one package it lists for this counter is copied, its SHA-256 compared with
+/// the signed index as it is read. apt installs from the counter's copy, so a stick pulled out
+/// or changed afterwards changes nothing, and nothing the index does not list is ever kept.
 struct UpdateInstaller {
     static let package = "jampasir"
-    /// What a stick's update may hold, and how large each may be.
+    /// How large the index and the package may be.
     static let indexLimit = 4 << 20
     static let packageLimit = 256 << 20
 
@@ -171,7 +185,7 @@ struct UpdateInstaller {
     var previous: String { state + "/previous" }
     var receipts: String { state + "/receipts" }
     var aptFolder: String { state + "/apt" }
-    /// Present while dpkg installs: the versions from and to.
+    /// Present while dpkg installs (`Interrupted`): what a power cut leaves for --recover.
     var installing: String { state + "/installing" }
 
     /// The receipt, and why nothing was installed (nil when the update is installed, or was already).
@@ -180,38 +194,45 @@ struct UpdateInstaller {
         var refusal: UpdateRefusal?
         do {
             try checkKeyring()
-            try copyStick(stickFolder)
+            let lock = try StateLock(state)
+            defer { lock.release() }
+            try copyIndex(stickFolder)
             let apt = try AptConfinement(folder: aptFolder, repository: incoming, keyring: keyring)
             say("checking the update with the office's update key")
-            let offered = try apt.offeredVersion(of: Self.package)
-            receipt.to = offered
+            let offered = try apt.offered(Self.package)
+            receipt.to = offered.version
             let current = try installedVersion()
             receipt.from = current
-            guard try Self.isNewer(offered, than: current) else {
-                if offered == current {
+            guard try Self.isNewer(offered.version, than: current) else {
+                if offered.version == current {
                     receipt.result = UpdateReceipt.current
                     return (receipt, nil)
                 }
                 throw UpdateRefusal.notNewer(
-                    "the stick carries jampasir \(offered), older than the installed \(current): a counter is never downgraded by a stick")
+                    "the stick carries jampasir \(offered.version), older than the installed \(current): a counter is never downgraded by a stick")
             }
-            say("installing jampasir \(offered) (was \(current))")
+            say("copying \(offered.file) from the stick")
+            try copy(stickFolder + "/" + offered.file, to: incoming + "/" + offered.file, limit: Self.packageLimit, sha256: offered.sha256)
+            say("installing jampasir \(offered.version) (was \(current))")
             // Until it is removed, a power cut mid-install is finished at the next boot (--recover).
-            var during = receipt
-            during.result = "installing"
-            try Self.replace(installing, during.text)
-            defer { unlink(installing) }
-            try apt.install(Self.package, version: offered)
-            guard try installedVersion() == offered else {
-                throw UpdateRefusal.notInstalled("apt finished but jampasir \(offered) is not the installed version")
+            let interrupted = Interrupted(from: current, to: offered.version, file: offered.file, sha256: offered.sha256)
+            try Self.replace(installing, interrupted.text)
+            try apt.install(Self.package, version: offered.version)
+            guard try installedVersion() == offered.version else {
+                throw UpdateRefusal.notInstalled("apt finished but jampasir \(offered.version) is not the installed version")
             }
             keepPackages()
+            Self.remove(installing)
         } catch let refused as UpdateRefusal {
             refusal = refused
         } catch {
             refusal = .notInstalled("\(error)")
         }
-        if let refusal { receipt.result = "refused UPd\(refusal.code): \(refusal.reason)" }
+        if let refusal {
+            receipt.result = "refused UPd\(refusal.code): \(refusal.reason)"
+            // apt failed cleanly: dpkg left nothing to finish (a power cut would have ended this run).
+            Self.remove(installing)
+        }
         // What was not installed is not kept; apt's lists are remade each time.
         try? FileManager.default.removeItem(atPath: incoming)
         try? FileManager.default.removeItem(atPath: aptFolder)
@@ -228,47 +249,80 @@ struct UpdateInstaller {
         }
     }
 
-    /// After a power cut during an install (`installing` is still there): dpkg finishes what it
-    /// unpacked, or installs the package it was installing again from the counter's copy, or the
-    /// update before it; then `dpkg --audit` must be clean. Nil when no install was interrupted.
+    /// What an install in progress leaves on disk: which package, checked by which hash.
+    struct Interrupted: Equatable {
+        var from: String
+        var to: String
+        var file: String
+        var sha256: String
+
+        var text: String { "from: \(from)\nto: \(to)\nfile: \(file)\nsha256: \(sha256)\n" }
+
+        init(from: String, to: String, file: String, sha256: String) {
+            (self.from, self.to, self.file, self.sha256) = (from, to, file, sha256)
+        }
+
+        init?(parsing text: String) {
+            var values: [String: String] = [:]
+            for line in text.split(separator: "\n") {
+                let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard parts.count == 2, values[parts[0]] == nil else { return nil }
+                values[parts[0]] = parts[1]
+            }
+            guard let from = values["from"], let to = values["to"], let file = values["file"], let sha256 = values["sha256"],
+                values.count == 4, UpdateInstaller.isPackageName(file), sha256.count == 64
+            else { return nil }
+            self.init(from: from, to: to, file: file, sha256: sha256)
+        }
+    }
+
+    /// After a power cut during an install (`installing` is still there): dpkg finishes
+    /// configuring jampasir, or installs the package it was installing again from the counter's
+    /// copy (its hash checked again); then `dpkg --audit jampasir` must be clean. Nil when no
+    /// install was interrupted.
     func recover(counterID: String, at now: Date = Date()) -> (UpdateReceipt, UpdateRefusal?)? {
         guard let marker = FileManager.default.contents(atPath: installing) else { return nil }
         var receipt = UpdateReceipt(counterID: counterID, from: nil, to: nil, at: now, result: UpdateReceipt.installed)
-        if let interrupted = try? UpdateReceipt(parsing: String(decoding: marker, as: UTF8.self)) {
-            (receipt.from, receipt.to) = (interrupted.from, interrupted.to)
-        }
+        let interrupted = Interrupted(parsing: String(decoding: marker, as: UTF8.self))
+        (receipt.from, receipt.to) = (interrupted?.from, interrupted?.to)
         say("an update to jampasir \(receipt.to ?? "?") was interrupted (power cut?): finishing it")
         let environment = ["DEBIAN_FRONTEND": "noninteractive", "JAMPASIR_UPDATE_NO_RESTART": "1"]
         let options = ["--force-confdef", "--force-confold"]
         func settled() -> String? { (try? installedVersion()) }
         var version = settled()
         if version == nil {
-            say("dpkg --configure -a")
-            _ = try? DebianTool.dpkg.runCollecting(options + ["--configure", "-a"], environment: environment, what: "dpkg --configure -a")
+            say("dpkg --configure jampasir")
+            _ = try? DebianTool.dpkg.runCollecting(options + ["--configure", Self.package], environment: environment, what: "dpkg --configure")
             version = settled()
         }
-        for folder in [incoming, installed] where version == nil {
-            guard let deb = (try? FileManager.default.contentsOfDirectory(atPath: folder))?.first(where: Self.isPackageName) else { continue }
-            say("dpkg --install \(folder)/\(deb)")
-            _ = try? DebianTool.dpkg.runCollecting(options + ["--install", folder + "/" + deb], environment: environment, what: "dpkg --install")
-            version = settled()
+        if version == nil, let interrupted {
+            let deb = incoming + "/" + interrupted.file
+            if (try? Self.sha256(of: deb)) == interrupted.sha256 {
+                say("dpkg --install \(deb)")
+                _ = try? DebianTool.dpkg.runCollecting(options + ["--install", deb], environment: environment, what: "dpkg --install")
+                version = settled()
+            } else {
+                say("\(deb) is missing or not the package the signed index named: not installed")
+            }
         }
-        let audit = (try? DebianTool.dpkg.runCollecting(["--audit"], what: "dpkg --audit"))?.trimmingCharacters(in: .whitespacesAndNewlines)
-        unlink(installing)
-        guard let version, audit == "" else {
-            let refusal = UpdateRefusal.notInstalled(
-                "the interrupted update could not be finished (dpkg --audit: \(audit ?? "cannot run")); the counter needs a technician: dpkg --configure -a")
-            receipt.result = "refused UPd\(refusal.code): \(refusal.reason)"
-            return (receipt, refusal)
+        let audit = (try? DebianTool.dpkg.runCollecting(["--audit", Self.package], what: "dpkg --audit"))?
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        var refusal: UpdateRefusal?
+        if let version, audit == "" {
+            if version == receipt.to {
+                // Only once: a power cut after this and before the mark is gone must not rotate again.
+                if FileManager.default.fileExists(atPath: incoming) { keepPackages() }
+            } else {
+                refusal = .notInstalled("the update was interrupted before dpkg began; jampasir \(version) is installed, as before it")
+                try? FileManager.default.removeItem(atPath: incoming)
+            }
+        } else {
+            refusal = .notInstalled(
+                "the interrupted update could not be finished (dpkg --audit jampasir: \(audit ?? "cannot run")); the counter needs a technician: dpkg --configure -a")
         }
-        guard version == receipt.to else {
-            try? FileManager.default.removeItem(atPath: incoming)
-            let refusal = UpdateRefusal.notInstalled("the update was interrupted; jampasir \(version) is installed, as before it")
-            receipt.result = "refused UPd\(refusal.code): \(refusal.reason)"
-            return (receipt, refusal)
-        }
-        keepPackages()
-        return (receipt, nil)
+        if let refusal { receipt.result = "refused UPd\(refusal.code): \(refusal.reason)" }
+        Self.remove(installing)
+        return (receipt, refusal)
     }
 
     /// The installed jampasir's version; an install dpkg left half done is refused (`dpkg --audit`).
@@ -294,9 +348,8 @@ struct UpdateInstaller {
         try DebianTool.dpkg.succeeds(["--compare-versions", offered, "gt", current], what: "comparing versions")
     }
 
-    /// The stick's InRelease, Packages and JamPasir packages, copied into `incoming` (a fresh
-    /// folder); links, other files and oversized ones are left on the stick.
-    func copyStick(_ folder: String) throws {
+    /// The stick's InRelease and Packages, copied into `incoming` (a fresh folder).
+    func copyIndex(_ folder: String) throws {
         var info = stat()
         guard lstat(folder, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
             throw UpdateRefusal.unreadable("the stick has no update (\(folder) is missing, or not a folder)")
@@ -304,24 +357,13 @@ struct UpdateInstaller {
         try? FileManager.default.removeItem(atPath: incoming)
         try makeFolder(state, mode: 0o755)
         try makeFolder(incoming, mode: 0o755)
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else {
-            throw UpdateRefusal.unreadable("cannot list \(folder)")
-        }
-        for name in names.sorted() {
-            let limit: Int
-            if name == "InRelease" || name == "Packages" {
-                limit = Self.indexLimit
-            } else if Self.isPackageName(name) {
-                limit = Self.packageLimit
-            } else {
+        for name in ["InRelease", "Packages"] {
+            guard lstat(folder + "/" + name, &info) == 0 else {
+                if name == "InRelease" { throw UpdateRefusal.notSigned("the stick's update has no InRelease (it is not signed)") }
                 continue
             }
-            guard lstat(folder + "/" + name, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { continue }
             say("copying \(name) from the stick")
-            try copy(folder + "/" + name, to: incoming + "/" + name, limit: limit)
-        }
-        guard FileManager.default.fileExists(atPath: incoming + "/InRelease") else {
-            throw UpdateRefusal.notSigned("the stick's update has no InRelease (it is not signed)")
+            try copy(folder + "/" + name, to: incoming + "/" + name, limit: Self.indexLimit, sha256: nil)
         }
     }
 
@@ -333,14 +375,22 @@ struct UpdateInstaller {
             && parts[2].hasSuffix(".deb") && parts[2].dropLast(4).allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber) }
     }
 
-    /// Copies at most `limit` bytes, synced; a longer file is refused.
-    func copy(_ source: String, to target: String, limit: Int) throws {
-        let input = open(source, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+    /// Copies a regular file (never a link, a FIFO or a device) of at most `limit` bytes, synced;
+    /// with `sha256`, the copy must have that hash (the signed index's) or it is removed.
+    func copy(_ source: String, to target: String, limit: Int, sha256 expected: String?) throws {
+        let input = open(source, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         guard input >= 0 else { throw UpdateRefusal.unreadable(SystemError("cannot read \(source)").description) }
         defer { close(input) }
+        var info = stat()
+        guard fstat(input, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            throw UpdateRefusal.unreadable("\(source) is not a plain file")
+        }
+        guard info.st_size <= limit else { throw UpdateRefusal.unreadable("\(source) is larger than \(limit >> 20) MiB") }
+        try requireSpace(for: Int(info.st_size))
         let output = open(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard output >= 0 else { throw UpdateRefusal.unreadable(SystemError("cannot create \(target)").description) }
         defer { close(output) }
+        var hash = SHA256()
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         var total = 0
         while true {
@@ -350,14 +400,39 @@ struct UpdateInstaller {
                 throw UpdateRefusal.unreadable(SystemError("cannot read \(source) (was the stick pulled out?)").description)
             }
             total += count
-            guard total <= limit else {
-                throw UpdateRefusal.unreadable("\(source) is larger than \(limit >> 20) MiB")
-            }
+            guard total <= limit else { throw UpdateRefusal.unreadable("\(source) is larger than \(limit >> 20) MiB") }
+            buffer.withUnsafeBytes { hash.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[..<count])) }
             guard write(output, buffer, count) == count else {
                 throw UpdateRefusal.unreadable(SystemError("cannot write \(target)").description)
             }
         }
         guard fsync(output) == 0 else { throw UpdateRefusal.unreadable(SystemError("cannot sync \(target)").description) }
+        if let expected, hash.finalize().hexString != expected {
+            unlink(target)
+            throw UpdateRefusal.notSigned(
+                "\(source) is not the package the signed index names (its SHA-256 differs): changed after signing")
+        }
+    }
+
+    static func sha256(of path: String) throws -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw UpdateRefusal.unreadable("cannot read \(path)") }
+        defer { try? handle.close() }
+        var hash = SHA256()
+        while let chunk = try handle.read(upToCount: 1 << 16), !chunk.isEmpty { hash.update(data: chunk) }
+        return hash.finalize().hexString
+    }
+
+    /// Room for the package, its unpacked files and the package kept: three times its size, and
+    /// 64 MiB besides for the store, on the counter's disk.
+    func requireSpace(for bytes: Int) throws {
+        var info = statvfs()
+        guard statvfs(state, &info) == 0 else { return }
+        let free = Int(info.f_bavail) * Int(info.f_frsize)
+        let needed = bytes * 3 + (64 << 20)
+        guard free >= needed else {
+            throw UpdateRefusal.notInstalled(
+                "not enough space on the counter for the update: \(free >> 20) MiB free in \(state), \(needed >> 20) MiB needed")
+        }
     }
 
     func makeFolder(_ path: String, mode: mode_t) throws {
@@ -371,12 +446,18 @@ struct UpdateInstaller {
         }
     }
 
-    /// The installed update is kept as `installed`, the one before as `previous`: a counter can
-    /// go back without the stick.
+    /// The installed update is kept as `installed` (its signed index with it), the one before as
+    /// `previous`.
     func keepPackages() {
         try? FileManager.default.removeItem(atPath: previous)
         if FileManager.default.fileExists(atPath: installed) { try? FileManager.default.moveItem(atPath: installed, toPath: previous) }
         try? FileManager.default.moveItem(atPath: incoming, toPath: installed)
+        sync()
+    }
+
+    /// Removed, and the removal on disk.
+    static func remove(_ path: String) {
+        unlink(path)
         sync()
     }
 
@@ -391,6 +472,8 @@ struct UpdateInstaller {
     /// installed leaves the receipts of the one that installed it.
     func keep(_ receipt: UpdateReceipt, onStick stickFolder: String?) {
         guard receipt.result != UpdateReceipt.current else { return }
+        var receipt = receipt
+        receipt.result = receipt.result.split(whereSeparator: \.isNewline).joined(separator: " / ")
         do {
             try makeFolder(state, mode: 0o755)
             try makeFolder(receipts, mode: 0o755)
@@ -402,9 +485,7 @@ struct UpdateInstaller {
         }
         var info = stat()
         guard let stickFolder, !receipt.counterID.hasPrefix("."), lstat(stickFolder, &info) == 0, info.st_mode & S_IFMT == S_IFDIR
-        else {
-            return
-        }
+        else { return }
         let folder = stickFolder + "/receipts"
         if lstat(folder, &info) != 0 { mkdir(folder, 0o755) }
         do {
@@ -417,6 +498,25 @@ struct UpdateInstaller {
             say("no receipt on the stick (\(error)); it is kept on this counter")
         }
     }
+}
+
+/// One update at a time on a counter: `--from`, `--serve` and `--recover` share its folders.
+struct StateLock {
+    let fd: Int32
+
+    init(_ state: String) throws {
+        if mkdir(state, 0o755) != 0 && errno != EEXIST {
+            throw UpdateRefusal.unreadable(SystemError("cannot create \(state)").description)
+        }
+        fd = open(state + "/lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw UpdateRefusal.unreadable(SystemError("cannot open \(state)/lock").description) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw UpdateRefusal.notInstalled("another update is being installed on this counter (\(state)/lock); try again when it is done")
+        }
+    }
+
+    func release() { close(fd) }
 }
 
 /// apt, reading only the counter's copy of the stick's repository, Signed-By the update key
@@ -462,12 +562,15 @@ struct AptConfinement {
     static let notSigned =
         "the stick's update is not signed by this counter's update key (update.keyring), or was changed after signing; apt says"
 
-    /// The newest version of `package` in the checked repository, for this architecture.
-    func offeredVersion(of package: String) throws -> String {
+    /// The newest version of `package` in the checked repository, for this architecture, with
+    /// the package's file name and SHA-256 as the signed index gives them.
+    func offered(_ package: String) throws -> (version: String, file: String, sha256: String) {
         do {
             let said = try DebianTool.aptGet.runCollecting(options + ["update"], environment: environment, what: "apt-get update")
-            // apt leaves with 0 on some refusals (a warning); it names them all as W: or E:.
-            if let problem = said.split(separator: "\n").first(where: { $0.hasPrefix("E:") || $0.hasPrefix("W:") }) {
+            // apt leaves with 0 on some refusals (a warning); it names them all (E:/W:, or
+            // Error:/Warning: since apt 3).
+            let problems = ["E:", "W:", "Error:", "Warning:"]
+            if let problem = said.split(separator: "\n").first(where: { line in problems.contains { line.hasPrefix($0) } }) {
                 throw UpdateRefusal.notSigned("\(Self.notSigned): \(problem)")
             }
         } catch let failure as CLIFailure {
@@ -489,7 +592,22 @@ struct AptConfinement {
         guard let newest else {
             throw UpdateRefusal.noPackage("the stick carries no jampasir for this counter's architecture (\(architecture))")
         }
-        return newest
+        let record = String(
+            decoding: try DebianTool.aptCache.run(
+                options + ["show", "--no-all-versions", "\(package)=\(newest)"], environment: environment, what: "apt-cache show"),
+            as: UTF8.self)
+        var fields: [String: String] = [:]
+        for line in record.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            if parts.count == 2, fields[parts[0]] == nil { fields[parts[0]] = parts[1] }
+        }
+        let file = (fields["Filename"] ?? "").replacingOccurrences(of: "./", with: "", options: .anchored)
+        guard UpdateInstaller.isPackageName(file), let sha256 = fields["SHA256"], sha256.count == 64,
+            sha256.allSatisfy({ $0.isHexDigit })
+        else {
+            throw UpdateRefusal.noPackage("the signed index names no plain jampasir_VERSION_ARCH.deb with a SHA-256 for \(newest)")
+        }
+        return (newest, file, sha256.lowercased())
     }
 
     /// Installs exactly `version` from the checked repository; the configuration files the
@@ -499,7 +617,7 @@ struct AptConfinement {
             try DebianTool.aptGet.runCollecting(
                 options + [
                     "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold", "install", "--yes",
-                    "--only-upgrade", "--no-install-recommends", "\(package)=\(version)",
+                    "--only-upgrade", "--no-install-recommends", "--no-remove", "\(package)=\(version)",
                 ], environment: environment, what: "installing jampasir \(version)")
         } catch {
             throw UpdateRefusal.notInstalled(error.message)

@@ -12,8 +12,9 @@ public enum StickExportOutcome: Equatable, Sendable {
     case refused(String)
     case failed(code: Int, String)
     case exported(directory: String, sessions: Int)
-    /// Exported, then the stick's update installed: the daemon restarts into it.
-    case updated(from: String, to: String)
+    /// Exported, then the stick's update installed: the daemon restarts into it (whether or not
+    /// the stick could then be unmounted: `USb8` if not).
+    case updated(from: String, to: String, unmounted: Bool)
     /// Exported, but the stick's update was not installed (`StickUpdater.Result.refused`).
     case updateRefused(code: Int, String)
 
@@ -28,7 +29,8 @@ public enum StickExportOutcome: Equatable, Sendable {
         case .ignored: nil
         case .refused: DisplayFrame("-no-")
         case .failed(let code, _): DisplayFrame("USb\(code)")
-        case .exported, .updated: DisplayFrame("donE")
+        case .exported, .updated(_, _, true): DisplayFrame("donE")
+        case .updated(_, _, false): DisplayFrame("USb\(Self.unmountFailed)")
         case .updateRefused(let code, _): DisplayFrame("UPd\(code)")
         }
     }
@@ -92,7 +94,7 @@ public struct StickExportService: Sendable {
         var outcome = export(stick, at: mountPoint, progress: progress)
         if case .exported = outcome, let updater, StickUpdater.carriesUpdate(mountPoint) {
             switch updater.install(from: mountPoint, pulledOut: pulledOut) {
-            case .installed(let from, let to)?: outcome = .updated(from: from, to: to)
+            case .installed(let from, let to)?: outcome = .updated(from: from, to: to, unmounted: true)
             case .refused(let code, let reason)?: outcome = .updateRefused(code: code, reason)
             case .current?, nil: break
             }
@@ -100,7 +102,9 @@ public struct StickExportService: Sendable {
         do {
             try mounter.unmount(mountPoint)
         } catch {
-            if outcome.frame == DisplayFrame("donE") {
+            if case .updated(let from, let to, _) = outcome {
+                outcome = .updated(from: from, to: to, unmounted: false)
+            } else if outcome.frame == DisplayFrame("donE") {
                 outcome = .failed(
                     code: StickExportOutcome.unmountFailed,
                     "exported but could not unmount \(stick): \(error); do not remove it yet")
@@ -160,8 +164,9 @@ public struct StickExportService: Sendable {
         case .failed(let code, let why): logger.error("USB: export failed (USb\(code)): \(why.terminalSafe)")
         case .exported(let directory, let sessions):
             logger.notice("USB: exported \(sessions) sessions to \(directory.terminalSafe); safe to remove")
-        case .updated(let from, let to):
-            logger.notice("USB: exported, and jampasir \(from.terminalSafe) → \(to.terminalSafe) installed; safe to remove")
+        case .updated(let from, let to, let unmounted):
+            logger.notice(
+                "USB: exported, and jampasir \(from.terminalSafe) → \(to.terminalSafe) installed; \(unmounted ? "safe to remove" : "but the stick could not be unmounted (USb8): do not remove it yet")")
         case .updateRefused(let code, let why):
             logger.warning("USB: exported, but the update was refused (UPd\(code)): \(why.terminalSafe); safe to remove")
         }

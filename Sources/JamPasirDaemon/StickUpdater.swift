@@ -31,8 +31,10 @@ public struct StickUpdater: Sendable {
     /// Lets sessions start again.
     public var release: @Sendable () -> Void
     public var logger: Logger
-    /// How long an install may take, all told.
-    public var deadline = Duration.seconds(30 * 60)
+    /// How long an install may take, all told: longer than the updater's own bound
+    /// (`RuntimeMaxSec=20min` in jampasir-update@.service), so systemd ends a stuck install and
+    /// the daemon hears of it, rather than letting sessions start beside a running dpkg.
+    public var deadline = Duration.seconds(25 * 60)
 
     public init(
         socketPath: String = Self.defaultSocket, hold: @escaping @Sendable (DisplayFrame, @escaping @Sendable () -> Void) -> Void,

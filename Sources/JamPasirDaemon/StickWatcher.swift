@@ -37,7 +37,8 @@ public struct StickNotice: Equatable, Sendable {
         case .ignored: self = .cleared
         case .refused: self.init(frame: outcome.frame, sound: .refused)
         case .failed: self.init(frame: outcome.frame, sound: .fault)
-        case .exported, .updated: self.init(frame: outcome.frame, sound: .exportDone)
+        case .exported, .updated(_, _, true): self.init(frame: outcome.frame, sound: .exportDone)
+        case .updated(_, _, false): self.init(frame: outcome.frame, sound: .fault)
         case .updateRefused: self.init(frame: outcome.frame, sound: .fault)
         }
     }

@@ -47,6 +47,7 @@ public struct UpdateReceipt: Equatable, Sendable {
         for line in text.split(separator: "\n") {
             let parts = line.split(separator: ":", maxSplits: 1)
             guard parts.count == 2 else { throw Invalid(description: "a line is not `name: value`") }
+            guard values[String(parts[0])] == nil else { throw Invalid(description: "\(parts[0]) is given twice") }
             values[String(parts[0])] = parts[1].trimmingCharacters(in: .whitespaces)
         }
         guard let counterID = values["counter"], let from = values["from"], let to = values["to"],

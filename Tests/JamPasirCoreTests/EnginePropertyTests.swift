@@ -95,6 +95,51 @@ struct EnginePropertyTests {
         }
     }
 
+    /// An update asks for the counter before any edge: whatever the edges, the hold takes the
+    /// counter only when no session is open, every session that started before it ends exactly as
+    /// it would have without the hold, and none starts while the counter is held.
+    @Test func aHoldNeverTakesASessionAndNoneStartsWhileHeld() async {
+        let rules = ServiceRules()
+        await propertyCheck(count: 300, input: zip(Self.steps, Gen.int(in: 0...160))) { steps, holdAt in
+            let edges = Self.edges(steps)
+            let without = Self.run(edges, rules: rules)
+            var engine = CounterEngine(rules: rules)
+            var starts: [MonotonicInstant] = []
+            var ends: [SessionEnd] = []
+            var engagedAt: MonotonicInstant?
+            func take(_ actions: [Action], at instant: MonotonicInstant) {
+                for action in actions {
+                    switch action {
+                    case .holdEngaged:
+                        #expect(starts.count == ends.count, "held while a session was open")
+                        engagedAt = instant
+                    case .record(.started(let at, _, _)):
+                        #expect(engagedAt == nil, "a session started while the counter was held")
+                        starts.append(at)
+                    case .record(.ended(let end)):
+                        ends.append(end)
+                    default:
+                        break
+                    }
+                }
+            }
+            take(engine.start(at: .seconds(0)), at: .seconds(0))
+            for (index, edge) in edges.enumerated() {
+                engine.run(until: edge.at) { take($1, at: $0) }
+                if index == holdAt { take(engine.requestHold(DisplayFrame("UPd "), at: edge.at), at: edge.at) }
+                take(engine.edge(edge), at: edge.at)
+            }
+            let end = (edges.last?.at ?? .seconds(1)) + rules.limit + .seconds(40)
+            engine.run(until: end) { take($1, at: $0) }
+            let before = without.prefix(starts.count)
+            #expect(before.map(\.startedAt) == starts, "the same sessions start until the hold")
+            #expect(Array(before.compactMap(\.end).prefix(ends.count)) == ends, "and end as they would have")
+            if holdAt < edges.count, starts.count == ends.count {
+                #expect(engagedAt != nil, "a counter with no session open is taken in the end")
+            }
+        }
+    }
+
     @Test func replayFromTheJournalDecidesEverySessionTheSameWay() async {
         let rules = ServiceRules()
         await propertyCheck(count: 300, input: Self.steps) { steps in

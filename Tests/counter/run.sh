@@ -53,7 +53,7 @@ make_stick auth "$work/run/auth"
 make_stick foreign "$work/run/foreign"
 # The supervisor's update stick (authorised too): a newer build, signed with the office's update
 # key, whose public half the technician gives the counter once.
-"$cli" update-key new --to "$work/run/update-key" >/dev/null
+mkdir -p "$work/run/update-key" && "$cli" update-key new --to "$work/run/update-key" >/dev/null
 cp "$work/run/update-key/jampasir-update.gpg" "$work/run/debs/update-key.gpg"
 mkdir -p "$work/run/update/JAMPASIR" && cp "$work/run/auth/JAMPASIR/export.key" "$work/run/update/JAMPASIR/"
 "$cli" update-stick --to "$work/run/update" --key "$work/run/update-key/jampasir-update.secret.asc" \
