@@ -130,6 +130,19 @@ check "  … $version.2 installed, dpkg --audit clean, the mark gone, the update
         [ ! -e '$chroot/var/lib/jampasir-update/installing' ] && [ -f '$chroot/var/lib/jampasir-update/installed/jampasir_$version.2_$arch.deb' ] &&
         [ -f '$chroot/var/lib/jampasir-update/previous/jampasir_$version.1_$arch.deb' ]"
 check "  … at the next boot there is nothing to recover" recover_says "no update was interrupted; nothing to do"
+# A next build whose postinst fails: dpkg stops halfway; the mark and the checked package stay
+# for the recovery, which cannot finish it either and says a technician is needed.
+sed -i "s/^Version: .*/Version: $version.3/" "$newer/DEBIAN/control"
+sed -i '2i echo "postinst of the broken build fails" >&2; exit 1' "$newer/DEBIAN/postinst"
+dpkg-deb --root-owner-group -Zxz --build "$newer" "$chroot/tmp/broken.deb" >/dev/null
+rm -rf "$chroot/tmp/broken-stick" && mkdir "$chroot/tmp/broken-stick"
+in_chroot jampasir update-stick --to /tmp/broken-stick --key /tmp/keys/jampasir-update.secret.asc --deb /tmp/broken.deb >/dev/null
+check "an update whose package fails in dpkg: refused (UPd6), and said to be left half-installed" \
+    update_says /tmp/broken-stick "jampasir is left half-installed: it is finished at the next start"
+check "  … the mark and the checked package stay for the recovery" \
+    test -e "$chroot/var/lib/jampasir-update/installing" -a -f "$chroot/var/lib/jampasir-update/incoming/jampasir_$version.3_$arch.deb"
+check "  … which cannot finish it either, and says a technician is needed" recover_says "the counter needs a technician"
+in_chroot dpkg --install /tmp/newest.deb >/dev/null 2>&1   # the technician puts the last good build back
 check "the recovery unit is enabled (it runs only after an interrupted update)" \
     test -L "$chroot/etc/systemd/system/multi-user.target.wants/jampasir-update-recover.service"
 for file in /usr/bin/jampasird /usr/bin/jampasir /usr/lib/jampasir/jampasir-mountd $unitdir/jampasird.service \

@@ -78,6 +78,13 @@ public struct UpdateInstallCommand: ParsableCommand {
             try UpdateServe.answer(installer: installer, mediaDirectory: mediaDir, counterID: configuration.counterID)
             return
         }
+        let lock: StateLock
+        do {
+            lock = try StateLock(installer.state)
+        } catch {
+            throw CLIFailure(message: "update refused (UPd\(error.code)): \(error.reason)", exitStatus: 75)
+        }
+        defer { lock.release() }
         let receipt: UpdateReceipt
         let refusal: UpdateRefusal?
         if let stick {
@@ -117,13 +124,13 @@ public struct UpdateInstallCommand: ParsableCommand {
 /// and restarts into the new version itself.
 enum UpdateServe {
     static func say(_ kind: String, _ text: String) {
-        FileHandle.standardOutput.write(Data((kind + " " + text.terminalSafe.replacing("\n", with: " ") + "\n").utf8))
+        // A daemon that hung up loses the line; the install goes on.
+        _ = try? FileHandle.standardOutput.write(contentsOf: Data((kind + " " + text.terminalSafe.replacing("\n", with: " ") + "\n").utf8))
     }
 
     static func answer(installer: UpdateInstaller, mediaDirectory: String, counterID: String) throws {
         setenv("JAMPASIR_UPDATE_NO_RESTART", "1", 1)
-        // A daemon that hangs up is no reason to die mid-install: its answers are only lost.
-        signal(SIGPIPE, SIG_IGN)
+        signal(SIGPIPE, SIG_IGN)  // as systemd sets it for services; also when run by hand
         // One short line, within seconds: a silent or endless client holds nothing.
         let request = UnixSocket.readLine(0, limit: 4096, deadline: .now + .seconds(5)) ?? ""
         let words = request.split(separator: " ", maxSplits: 1).map(String.init)
@@ -131,6 +138,14 @@ enum UpdateServe {
             say("refused", "2 the daemon's request was not `install <a stick mounted under \(mediaDirectory)>`")
             return
         }
+        let lock: StateLock
+        do {
+            lock = try StateLock(installer.state)
+        } catch {
+            say("refused", "\(error.code) \(error.reason)")
+            return
+        }
+        defer { lock.release() }
         let folder = stick + "/" + UpdateStick.folder
         let (receipt, refusal) = installer.install(from: folder, counterID: counterID)
         installer.keep(receipt, onStick: folder)
@@ -188,55 +203,63 @@ struct UpdateInstaller {
     /// Present while dpkg installs (`Interrupted`): what a power cut leaves for --recover.
     var installing: String { state + "/installing" }
 
-    /// The receipt, and why nothing was installed (nil when the update is installed, or was already).
+    /// The receipt, and why nothing was installed (nil when the update is installed, or was
+    /// already). The caller holds the `StateLock`.
     func install(from stickFolder: String, counterID: String, at now: Date = Date()) -> (UpdateReceipt, UpdateRefusal?) {
         var receipt = UpdateReceipt(counterID: counterID, from: nil, to: nil, at: now, result: UpdateReceipt.installed)
         var refusal: UpdateRefusal?
+        var dpkgBegan = false
         do {
-            try checkKeyring()
-            let lock = try StateLock(state)
-            defer { lock.release() }
-            try copyIndex(stickFolder)
-            let apt = try AptConfinement(folder: aptFolder, repository: incoming, keyring: keyring)
-            say("checking the update with the office's update key")
-            let offered = try apt.offered(Self.package)
-            receipt.to = offered.version
-            let current = try installedVersion()
-            receipt.from = current
-            guard try Self.isNewer(offered.version, than: current) else {
-                if offered.version == current {
-                    receipt.result = UpdateReceipt.current
-                    return (receipt, nil)
-                }
-                throw UpdateRefusal.notNewer(
-                    "the stick carries jampasir \(offered.version), older than the installed \(current): a counter is never downgraded by a stick")
-            }
-            say("copying \(offered.file) from the stick")
-            try copy(stickFolder + "/" + offered.file, to: incoming + "/" + offered.file, limit: Self.packageLimit, sha256: offered.sha256)
-            say("installing jampasir \(offered.version) (was \(current))")
-            // Until it is removed, a power cut mid-install is finished at the next boot (--recover).
-            let interrupted = Interrupted(from: current, to: offered.version, file: offered.file, sha256: offered.sha256)
-            try Self.replace(installing, interrupted.text)
-            try apt.install(Self.package, version: offered.version)
-            guard try installedVersion() == offered.version else {
-                throw UpdateRefusal.notInstalled("apt finished but jampasir \(offered.version) is not the installed version")
-            }
-            keepPackages()
-            Self.remove(installing)
+            try installSteps(from: stickFolder, &receipt, dpkgBegan: &dpkgBegan)
         } catch let refused as UpdateRefusal {
             refusal = refused
         } catch {
             refusal = .notInstalled("\(error)")
         }
-        if let refusal {
-            receipt.result = "refused UPd\(refusal.code): \(refusal.reason)"
-            // apt failed cleanly: dpkg left nothing to finish (a power cut would have ended this run).
+        if dpkgBegan, refusal != nil, (try? installedVersion()) == nil {
+            // dpkg stopped halfway (a maintainer script failed, the disk filled): the mark and
+            // the checked package stay for jampasir-update-recover.service.
+            refusal?.reason +=
+                "; jampasir is left half-installed: it is finished at the next start (jampasir-update-recover.service), or now with jampasir update-install --recover"
+        } else {
             Self.remove(installing)
+            // What was not installed is not kept.
+            try? FileManager.default.removeItem(atPath: incoming)
         }
-        // What was not installed is not kept; apt's lists are remade each time.
-        try? FileManager.default.removeItem(atPath: incoming)
-        try? FileManager.default.removeItem(atPath: aptFolder)
+        try? FileManager.default.removeItem(atPath: aptFolder)  // apt's lists are remade each time
+        if let refusal { receipt.result = "refused UPd\(refusal.code): \(refusal.reason)" }
         return (receipt, refusal)
+    }
+
+    private func installSteps(from stickFolder: String, _ receipt: inout UpdateReceipt, dpkgBegan: inout Bool) throws {
+        try checkKeyring()
+        try copyIndex(stickFolder)
+        let apt = try AptConfinement(folder: aptFolder, repository: incoming, keyring: keyring)
+        say("checking the update with the office's update key")
+        let offered = try apt.offered(Self.package)
+        receipt.to = offered.version
+        let current = try installedVersion()
+        receipt.from = current
+        guard try Self.isNewer(offered.version, than: current) else {
+            if offered.version == current {
+                receipt.result = UpdateReceipt.current
+                return
+            }
+            throw UpdateRefusal.notNewer(
+                "the stick carries jampasir \(offered.version), older than the installed \(current): a counter is never downgraded by a stick")
+        }
+        say("copying \(offered.file) from the stick")
+        try copy(stickFolder + "/" + offered.file, to: incoming + "/" + offered.file, limit: Self.packageLimit, sha256: offered.sha256)
+        say("installing jampasir \(offered.version) (was \(current))")
+        // Until it is removed, a power cut mid-install is finished at the next boot (--recover).
+        let interrupted = Interrupted(from: current, to: offered.version, file: offered.file, sha256: offered.sha256)
+        try Self.replace(installing, interrupted.text)
+        dpkgBegan = true
+        try apt.install(Self.package, version: offered.version)
+        guard try installedVersion() == offered.version else {
+            throw UpdateRefusal.notInstalled("apt finished but jampasir \(offered.version) is not the installed version")
+        }
+        keepPackages()
     }
 
     func checkKeyring() throws {
@@ -504,7 +527,7 @@ struct UpdateInstaller {
 struct StateLock {
     let fd: Int32
 
-    init(_ state: String) throws {
+    init(_ state: String) throws(UpdateRefusal) {
         if mkdir(state, 0o755) != 0 && errno != EEXIST {
             throw UpdateRefusal.unreadable(SystemError("cannot create \(state)").description)
         }
