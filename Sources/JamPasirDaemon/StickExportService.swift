@@ -102,12 +102,15 @@ public struct StickExportService: Sendable {
         do {
             try mounter.unmount(mountPoint)
         } catch {
-            if case .updated(let from, let to, _) = outcome {
+            switch outcome {
+            case .updated(let from, let to, _):
                 outcome = .updated(from: from, to: to, unmounted: false)
-            } else if outcome.frame == DisplayFrame("donE") {
+            case .exported, .updateRefused:
                 outcome = .failed(
                     code: StickExportOutcome.unmountFailed,
                     "exported but could not unmount \(stick): \(error); do not remove it yet")
+            case .ignored, .refused, .failed:
+                break
             }
         }
         return report(outcome)

@@ -116,6 +116,16 @@ struct StickUpdaterTests {
         #expect(mounter.log.last == "unmount")
     }
 
+    /// A refused update on a stick that then would not unmount: `USb8`, never "safe to remove".
+    @Test func aRefusedUpdateOnAStickThatWouldNotUnmountIsUSb8() throws {
+        let socket = fixture.directory.file("update.sock")
+        let fake = try FakeUpdater(at: socket, answering: ["refused 5 older"])
+        mounter.unmountFailure.withLock { $0 = "busy: only detached" }
+        let outcome = try handle(with: updater(socket: socket))
+        #expect(outcome.frame == DisplayFrame("USb8"), "\(outcome)")
+        _ = fake
+    }
+
     @Test func withNoUpdaterToAskTheCounterSaysUPd7() throws {
         let outcome = try handle(with: updater(socket: fixture.directory.file("nobody.sock")))
         guard case .updateRefused(7, let reason) = outcome else {
