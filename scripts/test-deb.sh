@@ -130,6 +130,23 @@ check "  … $version.2 installed, dpkg --audit clean, the mark gone, the update
         [ ! -e '$chroot/var/lib/jampasir-update/installing' ] && [ -f '$chroot/var/lib/jampasir-update/installed/jampasir_$version.2_$arch.deb' ] &&
         [ -f '$chroot/var/lib/jampasir-update/previous/jampasir_$version.1_$arch.deb' ]"
 check "  … at the next boot there is nothing to recover" recover_says "no update was interrupted; nothing to do"
+# A technician goes back by hand to the version kept before (what the trial does by itself when
+# the new daemon does not report ready).
+rollback_says() {
+    in_chroot jampasir update-install --rollback > "$chroot/tmp/update.out" 2>&1 || true
+    grep -qF -- "$1" "$chroot/tmp/update.out" || { sed 's/^/  /' "$chroot/tmp/update.out"; return 1; }
+}
+check "jampasir update-install --rollback installs the kept previous version again" \
+    rollback_says "update: jampasir $version.2 → $version.1: rolled back"
+check "  … $version.1 installed, dpkg --audit clean, kept as installed, $version.2 not kept, the receipt says why" \
+    sh -c "[ \"\$(chroot '$chroot' dpkg-query -W -f '\${Version}' jampasir)\" = '$version.1' ] && [ -z \"\$(chroot '$chroot' dpkg --audit)\" ] &&
+        [ -f '$chroot/var/lib/jampasir-update/installed/jampasir_$version.1_$arch.deb' ] && [ ! -e '$chroot/var/lib/jampasir-update/previous' ] &&
+        grep -qx 'result: rolled back: asked by hand (jampasir update-install --rollback)' '$chroot/var/lib/jampasir-update/receipts/latest'"
+check "  … once: no version is kept before it now" rollback_says "(UPd6): no previous version is kept on this counter"
+rm -rf "$chroot/tmp/newest-stick" && mkdir "$chroot/tmp/newest-stick"
+in_chroot jampasir update-stick --to /tmp/newest-stick --key /tmp/keys/jampasir-update.secret.asc --deb /tmp/newest.deb >/dev/null
+check "  … and the version given up is not taken again from a stick (UPd9)" \
+    update_says /tmp/newest-stick "(UPd9): jampasir $version.2 was rolled back on this counter (/var/lib/jampasir-update/rolled-back)"
 # A next build whose postinst fails: dpkg stops halfway; the mark and the checked package stay
 # for the recovery, which cannot finish it either and says a technician is needed.
 sed -i "s/^Version: .*/Version: $version.3/" "$newer/DEBIAN/control"

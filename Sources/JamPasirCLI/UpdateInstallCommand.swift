@@ -28,10 +28,13 @@ public struct UpdateInstallCommand: ParsableCommand {
             STICK/\(UpdateStick.folder)/receipts/<counter id>. On a counter, jampasird asks for this \
             itself (jampasir-update.socket, --serve) when an authorised stick carries an update and \
             no session runs.
+            When jampasird asked (--serve), the new version must report ready within \
+            update.start_timeout_seconds, or the previous version kept on the counter is installed \
+            again (--rollback does that by hand); the rollback is in the receipts and the audit chain.
             Refusals: UPd1 no update key on this counter, UPd2 the stick's update cannot be read, \
             UPd3 not signed by the office's update key (or changed after signing), UPd4 no JamPasir \
             for this counter's architecture, UPd5 not newer than the installed version, UPd6 apt \
-            could not install it.
+            could not install it, UPd9 a version this counter rolled back (it is not taken again).
             """)
 
     @Option(name: .customLong("from"), help: ArgumentHelp("Where the stick is mounted.", valueName: "dir"))
@@ -42,6 +45,9 @@ public struct UpdateInstallCommand: ParsableCommand {
 
     @Flag(help: "Take one request from jampasird on standard input (jampasir-update.socket).")
     var serve = false
+
+    @Flag(help: "Install the previous version kept on this counter again, in place of the installed one.")
+    var rollback = false
 
     @Option(help: ArgumentHelp("With --serve: where the mount helper mounts sticks.", valueName: "dir"))
     var mediaDir = "/run/jampasir-media"
@@ -60,8 +66,8 @@ public struct UpdateInstallCommand: ParsableCommand {
     public init() {}
 
     public func validate() throws {
-        guard [stick != nil, recover, serve].filter({ $0 }).count == 1 else {
-            throw ValidationError("give one of --from STICK, --recover or --serve")
+        guard [stick != nil, recover, serve, rollback].filter({ $0 }).count == 1 else {
+            throw ValidationError("give one of --from STICK, --recover, --rollback or --serve")
         }
     }
 
@@ -75,7 +81,9 @@ public struct UpdateInstallCommand: ParsableCommand {
             keyring: URL(fileURLWithPath: keyring ?? configuration.updateKeyring).standardizedFileURL.path,
             state: URL(fileURLWithPath: state ?? configuration.updateState).standardizedFileURL.path, say: say)
         if serve {
-            try UpdateServe.answer(installer: installer, mediaDirectory: mediaDir, counterID: configuration.counterID)
+            try UpdateServe.answer(
+                installer: installer, mediaDirectory: mediaDir, counterID: configuration.counterID,
+                startTimeout: configuration.updateStartTimeout)
             return
         }
         let lock: StateLock
@@ -87,14 +95,21 @@ public struct UpdateInstallCommand: ParsableCommand {
         defer { lock.release() }
         let receipt: UpdateReceipt
         let refusal: UpdateRefusal?
-        if let stick {
-            // apt would restart jampasird (the package's scripts do on an upgrade), cutting a session.
-            if (try? DebianTool.systemctl.succeeds(["is-active", "--quiet", "jampasird.service"], what: "asking systemd")) == true {
-                throw CLIFailure(
-                    message:
-                        "jampasird is running: plug the stick in instead (the counter takes the update between sessions), or stop jampasird first (systemctl stop jampasird)",
-                    exitStatus: 75)
-            }
+        if stick != nil || rollback,
+            (try? DebianTool.systemctl.succeeds(["is-active", "--quiet", "jampasird.service"], what: "asking systemd")) == true
+        {
+            // apt would restart jampasird (the package's scripts do), cutting a session.
+            throw CLIFailure(
+                message: rollback
+                    ? "jampasird is running: stop it first (systemctl stop jampasird), between sessions"
+                    : "jampasird is running: plug the stick in instead (the counter takes the update between sessions), or stop jampasird first (systemctl stop jampasird)",
+                exitStatus: 75)
+        }
+        if rollback {
+            (receipt, refusal) = installer.rollBack(
+                counterID: configuration.counterID, because: "asked by hand (jampasir update-install --rollback)")
+            installer.keep(receipt, onStick: nil)
+        } else if let stick {
             let stickFolder = URL(fileURLWithPath: stick).standardizedFileURL.path + "/" + UpdateStick.folder
             (receipt, refusal) = installer.install(from: stickFolder, counterID: configuration.counterID)
             installer.keep(receipt, onStick: stickFolder)
@@ -109,7 +124,9 @@ public struct UpdateInstallCommand: ParsableCommand {
         if let refusal {
             throw CLIFailure(message: "update refused (UPd\(refusal.code)): \(refusal.reason)", exitStatus: 1)
         }
-        if receipt.result == UpdateReceipt.current {
+        if rollback {
+            print("update: jampasir \(receipt.from ?? "none") → \(receipt.to ?? "none"): rolled back".terminalSafe)
+        } else if receipt.result == UpdateReceipt.current {
             print("update: jampasir \(receipt.to ?? "none") is already installed; nothing to do".terminalSafe)
         } else {
             print("update: jampasir \(receipt.from ?? "none") → \(receipt.to ?? "none") installed".terminalSafe)
@@ -128,7 +145,7 @@ enum UpdateServe {
         _ = try? FileHandle.standardOutput.write(contentsOf: Data((kind + " " + text.terminalSafe.replacing("\n", with: " ") + "\n").utf8))
     }
 
-    static func answer(installer: UpdateInstaller, mediaDirectory: String, counterID: String) throws {
+    static func answer(installer: UpdateInstaller, mediaDirectory: String, counterID: String, startTimeout: Duration) throws {
         setenv("JAMPASIR_UPDATE_NO_RESTART", "1", 1)
         signal(SIGPIPE, SIG_IGN)  // as systemd sets it for services; also when run by hand
         // One short line, within seconds: a silent or endless client holds nothing.
@@ -154,7 +171,14 @@ enum UpdateServe {
         } else if receipt.result == UpdateReceipt.current {
             say("current", receipt.to ?? "none")
         } else {
+            let asking = StartWatch.jampasird()
             say("installed", "\(receipt.from ?? "none") \(receipt.to ?? "none")")
+            // jampasird hangs up and restarts into the new version; from here on the journal
+            // hears what happens.
+            let journal = UpdateInstaller(keyring: installer.keyring, state: installer.state) {
+                FileHandle.standardError.write(Data(("update: " + $0.terminalSafe + "\n").utf8))
+            }
+            journal.trial(of: receipt, before: asking, within: startTimeout)
         }
     }
 
@@ -179,6 +203,7 @@ struct UpdateRefusal: Error, Equatable {
     static func noPackage(_ reason: String) -> Self { Self(code: 4, reason: reason) }
     static func notNewer(_ reason: String) -> Self { Self(code: 5, reason: reason) }
     static func notInstalled(_ reason: String) -> Self { Self(code: 6, reason: reason) }
+    static func rolledBack(_ reason: String) -> Self { Self(code: 9, reason: reason) }
 }
 
 /// The update's steps on the counter. The stick's signed index is copied first and checked by
@@ -206,11 +231,34 @@ struct UpdateInstaller {
     /// The receipt, and why nothing was installed (nil when the update is installed, or was
     /// already). The caller holds the `StateLock`.
     func install(from stickFolder: String, counterID: String, at now: Date = Date()) -> (UpdateReceipt, UpdateRefusal?) {
-        var receipt = UpdateReceipt(counterID: counterID, from: nil, to: nil, at: now, result: UpdateReceipt.installed)
+        let receipt = UpdateReceipt(counterID: counterID, from: nil, to: nil, at: now, result: UpdateReceipt.installed)
+        return run(receipt) { receipt, dpkgBegan throws in
+            try installSteps(from: stickFolder, &receipt, dpkgBegan: &dpkgBegan)
+        }
+    }
+
+    /// The version kept in `previous` installed again, in place of the one that is installed
+    /// (`because`: why, in the receipt). The version given up is not kept. The caller holds the
+    /// `StateLock`.
+    func rollBack(counterID: String, because reason: String, at now: Date = Date()) -> (UpdateReceipt, UpdateRefusal?) {
+        let receipt = UpdateReceipt(
+            counterID: counterID, from: try? installedVersion(), to: nil, at: now,
+            result: UpdateReceipt.rolledBack + ": " + reason)
+        return run(receipt) { receipt, dpkgBegan throws in
+            try rollBackSteps(&receipt, dpkgBegan: &dpkgBegan)
+        }
+    }
+
+    /// Runs an install's steps: a refusal goes into the receipt; the mark and the package being
+    /// installed stay only when dpkg stopped halfway.
+    private func run(_ receipt: UpdateReceipt, _ steps: (inout UpdateReceipt, inout Bool) throws -> Void)
+        -> (UpdateReceipt, UpdateRefusal?)
+    {
+        var receipt = receipt
         var refusal: UpdateRefusal?
         var dpkgBegan = false
         do {
-            try installSteps(from: stickFolder, &receipt, dpkgBegan: &dpkgBegan)
+            try steps(&receipt, &dpkgBegan)
         } catch let refused as UpdateRefusal {
             refusal = refused
         } catch {
@@ -248,14 +296,64 @@ struct UpdateInstaller {
             throw UpdateRefusal.notNewer(
                 "the stick carries jampasir \(offered.version), older than the installed \(current): a counter is never downgraded by a stick")
         }
+        guard !givenUp().contains(offered.version) else {
+            throw UpdateRefusal.rolledBack(
+                "jampasir \(offered.version) was rolled back on this counter (\(givenUpPath)): it is not installed again; a newer build is")
+        }
         say("copying \(offered.file) from the stick")
         try copy(stickFolder + "/" + offered.file, to: incoming + "/" + offered.file, limit: Self.packageLimit, sha256: offered.sha256)
         say("installing jampasir \(offered.version) (was \(current))")
-        // Until it is removed, a power cut mid-install is finished at the next boot (--recover).
+        try dpkgInstall(offered, from: current, with: apt, dpkgBegan: &dpkgBegan)
+    }
+
+    private func rollBackSteps(_ receipt: inout UpdateReceipt, dpkgBegan: inout Bool) throws {
+        try checkKeyring()
+        let current = try installedVersion()
+        guard FileManager.default.fileExists(atPath: previous + "/InRelease") else {
+            throw UpdateRefusal.notInstalled(
+                "no previous version is kept on this counter (\(previous)): the first update after an install by hand has none; a technician installs one with apt")
+        }
+        // The kept update becomes the one being installed (where --recover looks after a power
+        // cut); the version given up is not kept.
+        try? FileManager.default.removeItem(atPath: incoming)
+        guard rename(previous, incoming) == 0 else {
+            throw UpdateRefusal.unreadable(SystemError("cannot move \(previous) to \(incoming)").description)
+        }
+        try? FileManager.default.removeItem(atPath: installed)
+        let apt = try AptConfinement(folder: aptFolder, repository: incoming, keyring: keyring)
+        say("checking the kept version with the office's update key")
+        let offered = try apt.offered(Self.package)
+        receipt.to = offered.version
+        guard try Self.sha256(of: incoming + "/" + offered.file) == offered.sha256 else {
+            throw UpdateRefusal.notSigned("\(previous)/\(offered.file) is not the package its signed index names")
+        }
+        guard offered.version != current else {
+            throw UpdateRefusal.notNewer("jampasir \(current), the version kept as previous, is the one installed")
+        }
+        say("installing jampasir \(offered.version) again (was \(current))")
+        try dpkgInstall(offered, from: current, with: apt, downgrade: true, dpkgBegan: &dpkgBegan)
+        try Self.replace(givenUpPath, (givenUp() + [current]).map { $0 + "\n" }.joined())
+    }
+
+    /// The versions rolled back on this counter, one a line: never taken again from a stick.
+    var givenUpPath: String { state + "/rolled-back" }
+
+    func givenUp() -> [String] {
+        guard let data = FileManager.default.contents(atPath: givenUpPath), data.count <= 64 << 10 else { return [] }
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+
+    /// apt installs `offered` from the checked copy in `incoming`, which is then kept as
+    /// `installed`. Until the mark is removed, a power cut mid-install is finished at the next
+    /// boot (--recover).
+    private func dpkgInstall(
+        _ offered: (version: String, file: String, sha256: String), from current: String, with apt: AptConfinement,
+        downgrade: Bool = false, dpkgBegan: inout Bool
+    ) throws {
         let interrupted = Interrupted(from: current, to: offered.version, file: offered.file, sha256: offered.sha256)
         try Self.replace(installing, interrupted.text)
         dpkgBegan = true
-        try apt.install(Self.package, version: offered.version)
+        try apt.install(Self.package, version: offered.version, downgrade: downgrade)
         guard try installedVersion() == offered.version else {
             throw UpdateRefusal.notInstalled("apt finished but jampasir \(offered.version) is not the installed version")
         }
@@ -633,15 +731,16 @@ struct AptConfinement {
         return (newest, file, sha256.lowercased())
     }
 
-    /// Installs exactly `version` from the checked repository; the configuration files the
-    /// counter has are kept.
-    func install(_ package: String, version: String) throws {
+    /// Installs exactly `version` from the checked repository (an older one only with
+    /// `downgrade`); the configuration files the counter has are kept.
+    func install(_ package: String, version: String, downgrade: Bool = false) throws {
         do {
             try DebianTool.aptGet.runCollecting(
                 options + [
                     "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold", "install", "--yes",
-                    "--only-upgrade", "--no-install-recommends", "--no-remove", "\(package)=\(version)",
-                ], environment: environment, what: "installing jampasir \(version)")
+                    "--only-upgrade", "--no-install-recommends", "--no-remove",
+                ] + (downgrade ? ["--allow-downgrades"] : []) + ["\(package)=\(version)"],
+                environment: environment, what: "installing jampasir \(version)")
         } catch {
             throw UpdateRefusal.notInstalled(error.message)
         }

@@ -55,6 +55,9 @@ public struct Configuration: Equatable, Sendable {
     /// Where the counter keeps the updates it took (and the one before) and their receipts.
     public var updateState = Configuration.defaultUpdateState
     public static let defaultUpdateState = "/var/lib/jampasir-update"
+    /// How long jampasird may take to report ready after an update before the previous version
+    /// kept on the counter is installed again.
+    public var updateStartTimeout: Duration = .seconds(90)
     /// What the file sets that is no longer used, each with what replaced it: logged at start.
     public var notices: [String] = []
 
@@ -386,6 +389,7 @@ extension Configuration {
         .text("update", "state", what: "an absolute path for the updates and their receipts", valid: { $0.hasPrefix("/") }) {
             $0.updateState = $1
         },
+        .seconds("update", "start_timeout_seconds", in: 10...600) { $0.updateStartTimeout = $1 },
         .text(
             "export", "mount_socket", what: "the absolute path of jampasir-mountd's socket",
             valid: { $0.hasPrefix("/") }

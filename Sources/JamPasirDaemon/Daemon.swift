@@ -206,9 +206,13 @@ public struct Daemon: Sendable {
         do {
             guard let receipt = try UpdateReceipt.latest(state: configuration.updateState), let fields = receipt.chainFields
             else { return }
-            if try store.recordUpdate(fields) {
+            guard try store.recordUpdate(fields) else { return }
+            if receipt.result == UpdateReceipt.installed {
                 logger.notice(
                     "update \(receipt.from ?? "none") → \(receipt.to ?? "none") (from a stick, \(receipt.at.ISO8601Format())) recorded in the audit chain; running \(JamPasirVersion.string)")
+            } else {
+                logger.warning(
+                    "update rolled back \(receipt.from ?? "none") → \(receipt.to ?? "none") (\(receipt.at.ISO8601Format())): \(receipt.result.terminalSafe); recorded in the audit chain; running \(JamPasirVersion.string)")
             }
         } catch {
             logger.warning("update receipt not chained: \("\(error)".terminalSafe)")

@@ -18,11 +18,13 @@ public struct StickUpdater: Sendable {
     public enum Result: Equatable, Sendable {
         case installed(from: String, to: String)
         case current(String)
-        /// `code` is the display's `UPd` number: 1–6 the updater's refusals, 7 and 8 the daemon's.
+        /// `code` is the display's `UPd` number: the updater's refusals (`updaterCodes`), 7 and 8 the daemon's.
         case refused(code: Int, String)
 
         static let unreachable = 7
         static let noAnswer = 8
+        /// The codes the updater gives (`jampasir update-install`): 7 and 8 are the daemon's own.
+        static let updaterCodes: Set<Int> = [1, 2, 3, 4, 5, 6, 9]
     }
 
     public var socketPath: String
@@ -108,7 +110,7 @@ public struct StickUpdater: Sendable {
                 return .current(rest.terminalSafe)
             case "refused":
                 let parts = rest.split(separator: " ", maxSplits: 1).map(String.init)
-                guard let code = Int(parts[0]), (1...6).contains(code) else { break }
+                guard let code = Int(parts[0]), Result.updaterCodes.contains(code) else { break }
                 return .refused(code: code, (parts.count > 1 ? parts[1] : "").terminalSafe)
             default:
                 break

@@ -9,11 +9,13 @@ public struct UpdateReceipt: Equatable, Sendable {
     public var from: String?
     public var to: String?
     public var at: Date
-    /// `installed`, `already installed`, or `refused UPdN: the reason`.
+    /// `installed`, `already installed`, `rolled back: why` (from the version that did not start
+    /// to the one kept before it), or `refused UPdN: the reason`.
     public var result: String
 
     public static let installed = "installed"
     public static let current = "already installed"
+    public static let rolledBack = "rolled back"
 
     public init(counterID: String, from: String?, to: String?, at: Date, result: String) {
         self.counterID = counterID
@@ -77,9 +79,13 @@ public struct UpdateReceipt: Equatable, Sendable {
         }
     }
 
-    /// The `update` chain entry's fields for an installed update; nil for any other result.
+    /// The `update` chain entry's fields for an installed update or a rollback (marked
+    /// `;rolled-back`); nil for any other result.
     public var chainFields: String? {
-        guard result == Self.installed, let to else { return nil }
-        return "from=\(from ?? "null");to=\(to);at=\(at.ISO8601Format())"
+        guard let to else { return nil }
+        let fields = "from=\(from ?? "null");to=\(to);at=\(at.ISO8601Format())"
+        if result == Self.installed { return fields }
+        if result.hasPrefix(Self.rolledBack + ":") { return fields + ";rolled-back" }
+        return nil
     }
 }

@@ -138,7 +138,7 @@ struct StickUpdaterTests {
 
     @Test func anAnswerThatIsNotOneIsUPd8() throws {
         let socket = fixture.directory.file("update.sock")
-        let fake = try FakeUpdater(at: socket, answering: ["refused 99 \u{1b}[2J", "installed only-one"])
+        let fake = try FakeUpdater(at: socket, answering: ["refused 99 \u{1b}[2J", "refused 7 the daemon's own code", "installed only-one"])
         #expect(try handle(with: updater(socket: socket)).frame == DisplayFrame("UPd8"))
         _ = fake
     }

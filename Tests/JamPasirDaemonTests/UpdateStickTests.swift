@@ -1,7 +1,9 @@
 import Foundation
+@testable import JamPasirCLI
 import JamPasirExport
 import JamPasirReports
 import JamPasirTesting
+import Synchronization
 import Testing
 
 /// Issue 27, step 1: the supervisor's update stick, made with `jampasir update-key new` and
@@ -319,6 +321,20 @@ struct UpdateChainTests {
         #expect(verified.status == 0, "\(verified.output)\(verified.error)")
     }
 
+    @Test func aRollbackIsChainedAsOneAndSaidAsAWarning() throws {
+        let at = Date(timeIntervalSince1970: 1_796_100_000)
+        let receipt = UpdateReceipt(
+            counterID: "loket-1", from: "0.3.0-1", to: "0.2.0-1", at: at,
+            result: UpdateReceipt.rolledBack + ": jampasir 0.3.0-1 did not report ready within 90 s")
+        #expect(receipt.chainFields == "from=0.3.0-1;to=0.2.0-1;at=\(at.ISO8601Format());rolled-back")
+        try leaveReceipt(receipt.text)
+        let logged = try startDaemon()
+        #expect(logged.contains("update rolled back 0.3.0-1 → 0.2.0-1"), "\(logged)")
+        #expect(logged.contains("did not report ready within 90 s"), "\(logged)")
+        let verified = try runBuilt("jampasir", ["verify", "--store", storePath])
+        #expect(verified.status == 0, "\(verified.output)\(verified.error)")
+    }
+
     @Test func aRefusedUpdateOrAReceiptThatIsNotOneChainsNothing() throws {
         try leaveReceipt(
             UpdateReceipt(counterID: "loket-1", from: "0.2.0-1", to: "0.1.0-1", at: Date(), result: "refused UPd5: older").text)
@@ -329,5 +345,56 @@ struct UpdateChainTests {
         #expect(forged.contains("update receipt not chained: "), "\(forged)")
         #expect(forged.contains("is not a package version"), "\(forged)")
         #expect(forged.contains("chain checkpoint at start"), "the daemon starts all the same")
+    }
+}
+
+/// After an update, the new jampasird must report ready within the bound, or it is rolled back:
+/// what systemd says, in virtual time (the watch's sleeps only count).
+@Suite("Update trial: the new version reports ready, or the previous one comes back")
+struct StartWatchTests {
+    /// A watch that reads `states` in turn (the last one from then on) and counts its sleeps.
+    final class Script: Sendable {
+        private let states: [StartWatch.Unit?]
+        private let reads = Mutex(0)
+        private let slept = Mutex(Duration.zero)
+
+        init(_ states: [StartWatch.Unit?]) { self.states = states }
+
+        var watch: StartWatch {
+            StartWatch(
+                read: { self.reads.withLock { count in count += 1; return self.states[min(count, self.states.count) - 1] } },
+                sleep: { duration in self.slept.withLock { $0 += duration } })
+        }
+        var sleptFor: Duration { slept.withLock { $0 } }
+    }
+
+    static let asking = StartWatch.Unit(state: "active", invocation: "old")
+
+    @Test func aNewStartThatReportsReadyPasses() {
+        let script = Script([Self.asking, .init(state: "deactivating", invocation: "old"), .init(state: "activating", invocation: "new"), .init(state: "active", invocation: "new")])
+        #expect(script.watch.outcome(after: "old", within: .seconds(90)) == .ready)
+        #expect(script.sleptFor == .seconds(4), "it stops watching as soon as the new start is ready")
+    }
+
+    @Test func aVersionThatNeverReportsReadyFailsAtTheBound() {
+        // Restart=always: each start a new invocation that exits before READY=1.
+        let script = Script([Self.asking, .init(state: "activating", invocation: "a"), .init(state: "failed", invocation: "a"), .init(state: "activating", invocation: "b")])
+        #expect(script.watch.outcome(after: "old", within: .seconds(90)) == .failed("jampasird.service is activating"))
+        #expect(script.sleptFor == .seconds(90), "the whole bound, not more")
+    }
+
+    @Test func theDaemonThatAskedStillRunningIsNoFailure() {
+        let script = Script([Self.asking])
+        #expect(script.watch.outcome(after: "old", within: .seconds(30)) == .notRestarted)
+    }
+
+    @Test func systemdThatCannotBeAskedIsAFailure() {
+        let script = Script([nil])
+        #expect(script.watch.outcome(after: "old", within: .seconds(10)) == .failed("systemd could not be asked about jampasird.service"))
+    }
+
+    @Test func afterARollbackAnyReadyStartCounts() {
+        let script = Script([.init(state: "activating", invocation: "c"), .init(state: "active", invocation: "c")])
+        #expect(script.watch.outcome(after: nil, within: .seconds(90)) == .ready)
     }
 }
