@@ -36,7 +36,7 @@ for entry in jampasird.service:2.0 jampasir-mountd.service:4.0 jampasir-push.ser
 done
 if systemd-analyze verify systemd/jampasird.service systemd/jampasir-mountd.service systemd/jampasir-mountd.socket \
     systemd/jampasir-usb-policy.service systemd/jampasir-push.service systemd/jampasir-push.timer \
-    systemd/jampasir-hub.service systemd/jampasir-update-recover.service \
+    systemd/jampasir-hub.service systemd/jampasir-update-recover.service systemd/jampasir-update-trial.service \
     systemd/jampasir-update.socket systemd/jampasir-update@.service; then
     passed=$((passed + 1))
 else

@@ -52,7 +52,7 @@ rm -rf "$stage" && mkdir -p "$stage/DEBIAN" "$stage/usr/bin" "$stage/usr/lib/jam
 ln -s jampasir "$stage/usr/bin/jampasird"
 "$strip" --strip-unneeded -o "$stage/usr/lib/jampasir/jampasir-mountd" "$scratch/release/jampasir-mountd"
 for unit in jampasird.service jampasir-mountd.service jampasir-mountd.socket jampasir-usb-policy.service \
-    jampasir-push.service jampasir-push.timer jampasir-hub.service jampasir-update-recover.service \
+    jampasir-push.service jampasir-push.timer jampasir-hub.service jampasir-update-recover.service jampasir-update-trial.service \
     jampasir-update.socket jampasir-update@.service; do
     install -m 0644 "systemd/$unit" "$stage$unitdir/"
 done

@@ -160,11 +160,23 @@ check "  … the mark and the checked package stay for the recovery" \
     test -e "$chroot/var/lib/jampasir-update/installing" -a -f "$chroot/var/lib/jampasir-update/incoming/jampasir_$version.3_$arch.deb"
 check "  … which cannot finish it either, and says a technician is needed" recover_says "the counter needs a technician"
 in_chroot dpkg --install /tmp/newest.deb >/dev/null 2>&1   # the technician puts the last good build back
+# A power cut just after dpkg finished an update, before the updater kept its package and
+# removed its mark: the recovery finds it installed, keeps the package once and says so.
+cp "$chroot/tmp/newest.deb" "$chroot/var/lib/jampasir-update/incoming/jampasir_$version.2_$arch.deb"
+printf 'from: %s\nto: %s\nfile: jampasir_%s_%s.deb\nsha256: %s\n' "$version.1" "$version.2" "$version.2" "$arch" \
+    "$(sha256sum < "$chroot/tmp/newest.deb" | cut -d' ' -f1)" > "$chroot/var/lib/jampasir-update/installing"
+check "a power cut just after dpkg finished: the recovery finds the update installed" \
+    recover_says "update: jampasir $version.1 → $version.2 installed"
+check "  … keeps it, the one before it as previous, the mark gone, dpkg --audit clean" \
+    sh -c "[ -f '$chroot/var/lib/jampasir-update/installed/jampasir_$version.2_$arch.deb' ] && [ -f '$chroot/var/lib/jampasir-update/previous/jampasir_$version.1_$arch.deb' ] &&
+        [ ! -e '$chroot/var/lib/jampasir-update/installing' ] && [ -z \"\$(chroot '$chroot' dpkg --audit)\" ]"
 check "the recovery unit is enabled (it runs only after an interrupted update)" \
     test -L "$chroot/etc/systemd/system/multi-user.target.wants/jampasir-update-recover.service"
+check "the trial unit is enabled (it runs only while an update is on trial)" \
+    test -L "$chroot/etc/systemd/system/multi-user.target.wants/jampasir-update-trial.service"
 for file in /usr/bin/jampasird /usr/bin/jampasir /usr/lib/jampasir/jampasir-mountd $unitdir/jampasird.service \
     $unitdir/jampasir-mountd.service $unitdir/jampasir-mountd.socket $unitdir/jampasir-usb-policy.service $unitdir/jampasir-push.timer $unitdir/jampasir-hub.service /usr/lib/udev/rules.d/60-jampasir.rules /usr/lib/udev/rules.d/70-jampasir-usb-policy.rules \
-    $unitdir/jampasir-update-recover.service $unitdir/jampasir-update.socket $unitdir/jampasir-update@.service /usr/lib/sysusers.d/jampasir.conf /usr/lib/tmpfiles.d/jampasir.conf /etc/jampasir/jampasir.toml \
+    $unitdir/jampasir-update-recover.service $unitdir/jampasir-update-trial.service $unitdir/jampasir-update.socket $unitdir/jampasir-update@.service /usr/lib/sysusers.d/jampasir.conf /usr/lib/tmpfiles.d/jampasir.conf /etc/jampasir/jampasir.toml \
     /usr/share/man/man1/jampasir.1.gz /usr/share/man/man8/jampasird.8.gz /usr/share/man/man8/jampasir-mountd.8.gz /usr/share/man/man5/jampasir.toml.5.gz \
     /usr/share/bash-completion/completions/jampasir /usr/share/doc/jampasir/examples/prometheus/jampasir-rules.yml \
     /usr/share/doc/jampasir/examples/prometheus/jampasir-wallboard.html /usr/share/doc/jampasir/docs/office.md \

@@ -16,11 +16,36 @@ enum UpdateStick {
     static let packages: Set<String> = ["jampasir"]
     static let architectures: Set<String> = ["arm64", "amd64"]
 
-    /// The fingerprint of the one secret key in a GnuPG home; a file of none or of several is refused.
-    static func fingerprint(_ environment: [String: String]) throws -> String {
+    /// The time the update key is made at and signs at (gpg's `--faked-system-time`, frozen):
+    /// 2020-01-01. A counter's clock is not trusted (a kit without an RTC, a clock years
+    /// behind), and apt's verifier on Debian 13 (sqv) refuses a key or a signature "from the
+    /// future"; dated before any clock a counter can have (systemd never sets one before its own
+    /// build), the signature is judged by the key alone. What keeps an old stick from taking a
+    /// counter back is the version rule (`UPd5`), not a date.
+    static let keyTime = "20200101T000000!"
+
+    /// The fingerprint of the one secret key in a GnuPG home, and the time it was made (seconds
+    /// since 1970, gpg's `--faked-system-time` for its signatures); a file of none or of several is
+    /// refused.
+    static func secretKey(_ environment: [String: String]) throws -> (fingerprint: String, created: String) {
+        let lines = try secretKeyListing(environment)
+        guard let record = lines.first(where: { $0.hasPrefix("sec:") })?.split(separator: ":", omittingEmptySubsequences: false),
+            record.count > 5, !record[5].isEmpty, record[5].allSatisfy(\.isNumber)
+        else {
+            throw CLIFailure(message: "the update key gives no time it was made at", exitStatus: 65)
+        }
+        return (try fingerprint(environment), String(record[5]))
+    }
+
+    private static func secretKeyListing(_ environment: [String: String]) throws -> [Substring] {
         let listing = try DebianTool.gpg.run(
             ["--batch", "--with-colons", "--list-secret-keys"], environment: environment, what: "reading the update key")
-        let lines = String(decoding: listing, as: UTF8.self).split(separator: "\n")
+        return String(decoding: listing, as: UTF8.self).split(separator: "\n")
+    }
+
+    /// The fingerprint of the one secret key in a GnuPG home; a file of none or of several is refused.
+    static func fingerprint(_ environment: [String: String]) throws -> String {
+        let lines = try secretKeyListing(environment)
         // A primary key's `sec` record, then its `fpr` record (field 10).
         guard lines.filter({ $0.hasPrefix("sec:") }).count == 1,
             let index = lines.firstIndex(where: { $0.hasPrefix("sec:") }),
@@ -82,7 +107,10 @@ public struct UpdateKeyCommand: ParsableCommand {
             let fingerprint = try withGnuPGHome { environment in
                 let noPassphrase = ["--batch", "--pinentry-mode", "loopback", "--passphrase", ""]
                 try DebianTool.gpg.run(
-                    noPassphrase + ["--quick-generate-key", "JamPasir update key", "ed25519", "sign", "never"],
+                    noPassphrase + [
+                        "--faked-system-time", UpdateStick.keyTime, "--quick-generate-key", "JamPasir update key", "ed25519",
+                        "sign", "never",
+                    ],
                     environment: environment, what: "making the update key")
                 let fingerprint = try UpdateStick.fingerprint(environment)
                 let publicData = try DebianTool.gpg.run(
@@ -163,7 +191,7 @@ public struct UpdateStickCommand: ParsableCommand {
             let noPassphrase = ["--batch", "--pinentry-mode", "loopback", "--passphrase", ""]
             try DebianTool.gpg.run(
                 noPassphrase + ["--import", "--", secret], environment: environment, what: "reading the update key \(secret)")
-            let fingerprint = try UpdateStick.fingerprint(environment)
+            let (fingerprint, created) = try UpdateStick.secretKey(environment)
             let stick = try StickFolders(absolute(directory))
             let staging = try stick.freshStaging()
             for package in packages {
@@ -189,9 +217,11 @@ public struct UpdateStickCommand: ParsableCommand {
                     "-o", "APT::FTPArchive::Release::Suite=jampasir-update", "release", ".",
                 ], in: staging, what: "writing the Release file")
             try UpdateStick.createExclusive(staging + "/Release", release, mode: 0o644)
+            // Signed at the time the key was made: never "in the future" for a counter (`keyTime`).
             try DebianTool.gpg.run(
                 noPassphrase + [
-                    "--local-user", fingerprint, "--clearsign", "--output", staging + "/InRelease", "--", staging + "/Release",
+                    "--faked-system-time", created + "!", "--local-user", fingerprint, "--clearsign", "--output",
+                    staging + "/InRelease", "--", staging + "/Release",
                 ], environment: environment, what: "signing the update with the update key")
             try stick.takeTheUpdate(from: staging)
             return fingerprint

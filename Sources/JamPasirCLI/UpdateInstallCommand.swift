@@ -29,8 +29,9 @@ public struct UpdateInstallCommand: ParsableCommand {
             itself (jampasir-update.socket, --serve) when an authorised stick carries an update and \
             no session runs.
             When jampasird asked (--serve), the new version must report ready within \
-            update.start_timeout_seconds, or the previous version kept on the counter is installed \
-            again (--rollback does that by hand); the rollback is in the receipts and the audit chain.
+            update.start_timeout_seconds (--trial, jampasir-update-trial.service), or the previous \
+            version kept on the counter is installed again (--rollback does that by hand); the \
+            rollback is in the receipts and the audit chain.
             Refusals: UPd1 no update key on this counter, UPd2 the stick's update cannot be read, \
             UPd3 not signed by the office's update key (or changed after signing), UPd4 no JamPasir \
             for this counter's architecture, UPd5 not newer than the installed version, UPd6 apt \
@@ -49,6 +50,9 @@ public struct UpdateInstallCommand: ParsableCommand {
     @Flag(help: "Install the previous version kept on this counter again, in place of the installed one.")
     var rollback = false
 
+    @Flag(help: "The new version must report ready, or the previous one comes back (jampasir-update-trial.service).")
+    var trial = false
+
     @Option(help: ArgumentHelp("With --serve: where the mount helper mounts sticks.", valueName: "dir"))
     var mediaDir = "/run/jampasir-media"
 
@@ -66,8 +70,8 @@ public struct UpdateInstallCommand: ParsableCommand {
     public init() {}
 
     public func validate() throws {
-        guard [stick != nil, recover, serve, rollback].filter({ $0 }).count == 1 else {
-            throw ValidationError("give one of --from STICK, --recover, --rollback or --serve")
+        guard [stick != nil, recover, serve, rollback, trial].filter({ $0 }).count == 1 else {
+            throw ValidationError("give one of --from STICK, --recover, --rollback, --trial or --serve")
         }
     }
 
@@ -81,9 +85,12 @@ public struct UpdateInstallCommand: ParsableCommand {
             keyring: URL(fileURLWithPath: keyring ?? configuration.updateKeyring).standardizedFileURL.path,
             state: URL(fileURLWithPath: state ?? configuration.updateState).standardizedFileURL.path, say: say)
         if serve {
-            try UpdateServe.answer(
-                installer: installer, mediaDirectory: mediaDir, counterID: configuration.counterID,
-                startTimeout: configuration.updateStartTimeout)
+            try UpdateServe.answer(installer: installer, mediaDirectory: mediaDir, counterID: configuration.counterID)
+            return
+        }
+        if trial {
+            // Its own journal lines (no socket): the rollback is what a technician reads later.
+            installer.trial(counterID: configuration.counterID, within: configuration.updateStartTimeout)
             return
         }
         let lock: StateLock
@@ -120,6 +127,10 @@ public struct UpdateInstallCommand: ParsableCommand {
             }
             (receipt, refusal) = recovered
             installer.keep(receipt, onStick: nil)
+            // An update finished at boot is on trial like any other (the trial unit runs after jampasird).
+            if refusal == nil, receipt.result == UpdateReceipt.installed, let to = receipt.to {
+                try? installer.beginTrial(of: to, invocation: "")
+            }
         }
         if let refusal {
             throw CLIFailure(message: "update refused (UPd\(refusal.code)): \(refusal.reason)", exitStatus: 1)
@@ -145,7 +156,7 @@ enum UpdateServe {
         _ = try? FileHandle.standardOutput.write(contentsOf: Data((kind + " " + text.terminalSafe.replacing("\n", with: " ") + "\n").utf8))
     }
 
-    static func answer(installer: UpdateInstaller, mediaDirectory: String, counterID: String, startTimeout: Duration) throws {
+    static func answer(installer: UpdateInstaller, mediaDirectory: String, counterID: String) throws {
         setenv("JAMPASIR_UPDATE_NO_RESTART", "1", 1)
         signal(SIGPIPE, SIG_IGN)  // as systemd sets it for services; also when run by hand
         // One short line, within seconds: a silent or endless client holds nothing.
@@ -157,7 +168,8 @@ enum UpdateServe {
         }
         let lock: StateLock
         do {
-            lock = try StateLock(installer.state)
+            // Another update, or a rollback, finishes first (jampasird waits longer than this).
+            lock = try StateLock(installer.state, waitingUpTo: .seconds(15 * 60))
         } catch {
             say("refused", "\(error.code) \(error.reason)")
             return
@@ -171,14 +183,18 @@ enum UpdateServe {
         } else if receipt.result == UpdateReceipt.current {
             say("current", receipt.to ?? "none")
         } else {
-            let asking = StartWatch.jampasird()
-            say("installed", "\(receipt.from ?? "none") \(receipt.to ?? "none")")
-            // jampasird hangs up and restarts into the new version; from here on the journal
-            // hears what happens.
-            let journal = UpdateInstaller(keyring: installer.keyring, state: installer.state) {
-                FileHandle.standardError.write(Data(("update: " + $0.terminalSafe + "\n").utf8))
+            // On trial from before jampasird hears of it: it restarts into the new version at once.
+            var onTrial = false
+            if let to = receipt.to, let asking = StartWatch.jampasird() {
+                onTrial = (try? installer.beginTrial(of: to, invocation: asking.invocation)) != nil
             }
-            journal.trial(of: receipt, before: asking, within: startTimeout)
+            say("installed", "\(receipt.from ?? "none") \(receipt.to ?? "none")")
+            if onTrial {
+                _ = try? DebianTool.systemctl.run(
+                    ["start", "--no-block", "jampasir-update-trial.service"], what: "starting the update's trial")
+            } else {
+                FileHandle.standardError.write(Data("update: systemd could not be asked about jampasird: no trial of the new version\n".utf8))
+            }
         }
     }
 
@@ -313,26 +329,22 @@ struct UpdateInstaller {
             throw UpdateRefusal.notInstalled(
                 "no previous version is kept on this counter (\(previous)): the first update after an install by hand has none; a technician installs one with apt")
         }
-        // The kept update becomes the one being installed (where --recover looks after a power
-        // cut); the version given up is not kept.
-        try? FileManager.default.removeItem(atPath: incoming)
-        guard rename(previous, incoming) == 0 else {
-            throw UpdateRefusal.unreadable(SystemError("cannot move \(previous) to \(incoming)").description)
-        }
-        try? FileManager.default.removeItem(atPath: installed)
-        let apt = try AptConfinement(folder: aptFolder, repository: incoming, keyring: keyring)
+        let apt = try AptConfinement(folder: aptFolder, repository: previous, keyring: keyring)
         say("checking the kept version with the office's update key")
         let offered = try apt.offered(Self.package)
         receipt.to = offered.version
-        guard try Self.sha256(of: incoming + "/" + offered.file) == offered.sha256 else {
+        guard try Self.sha256(of: previous + "/" + offered.file) == offered.sha256 else {
             throw UpdateRefusal.notSigned("\(previous)/\(offered.file) is not the package its signed index names")
         }
         guard offered.version != current else {
             throw UpdateRefusal.notNewer("jampasir \(current), the version kept as previous, is the one installed")
         }
+        // Given up first: whatever happens next, no stick brings it back.
+        if !givenUp().contains(current) {
+            try Self.replace(givenUpPath, (givenUp() + [current]).map { $0 + "\n" }.joined())
+        }
         say("installing jampasir \(offered.version) again (was \(current))")
-        try dpkgInstall(offered, from: current, with: apt, downgrade: true, dpkgBegan: &dpkgBegan)
-        try Self.replace(givenUpPath, (givenUp() + [current]).map { $0 + "\n" }.joined())
+        try dpkgInstall(offered, from: current, with: apt, rollback: true, dpkgBegan: &dpkgBegan)
     }
 
     /// The versions rolled back on this counter, one a line: never taken again from a stick.
@@ -343,21 +355,22 @@ struct UpdateInstaller {
         return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
     }
 
-    /// apt installs `offered` from the checked copy in `incoming`, which is then kept as
-    /// `installed`. Until the mark is removed, a power cut mid-install is finished at the next
-    /// boot (--recover).
+    /// apt installs `offered` from the checked copy (`incoming`, or `previous` for a rollback),
+    /// which is then kept as `installed`. Until the mark is removed, a power cut mid-install is
+    /// finished at the next boot (--recover).
     private func dpkgInstall(
         _ offered: (version: String, file: String, sha256: String), from current: String, with apt: AptConfinement,
-        downgrade: Bool = false, dpkgBegan: inout Bool
+        rollback: Bool = false, dpkgBegan: inout Bool
     ) throws {
-        let interrupted = Interrupted(from: current, to: offered.version, file: offered.file, sha256: offered.sha256)
+        let interrupted = Interrupted(
+            from: current, to: offered.version, file: offered.file, sha256: offered.sha256, rollback: rollback)
         try Self.replace(installing, interrupted.text)
         dpkgBegan = true
-        try apt.install(Self.package, version: offered.version, downgrade: downgrade)
+        try apt.install(Self.package, version: offered.version, downgrade: rollback)
         guard try installedVersion() == offered.version else {
             throw UpdateRefusal.notInstalled("apt finished but jampasir \(offered.version) is not the installed version")
         }
-        keepPackages()
+        rollback ? keepRolledBack() : keepPackages()
     }
 
     func checkKeyring() throws {
@@ -376,11 +389,15 @@ struct UpdateInstaller {
         var to: String
         var file: String
         var sha256: String
+        /// A rollback: the package is the one kept in `previous`.
+        var rollback = false
 
-        var text: String { "from: \(from)\nto: \(to)\nfile: \(file)\nsha256: \(sha256)\n" }
+        var text: String {
+            "from: \(from)\nto: \(to)\nfile: \(file)\nsha256: \(sha256)\n" + (rollback ? "kind: rollback\n" : "")
+        }
 
-        init(from: String, to: String, file: String, sha256: String) {
-            (self.from, self.to, self.file, self.sha256) = (from, to, file, sha256)
+        init(from: String, to: String, file: String, sha256: String, rollback: Bool = false) {
+            (self.from, self.to, self.file, self.sha256, self.rollback) = (from, to, file, sha256, rollback)
         }
 
         init?(parsing text: String) {
@@ -390,10 +407,12 @@ struct UpdateInstaller {
                 guard parts.count == 2, values[parts[0]] == nil else { return nil }
                 values[parts[0]] = parts[1]
             }
+            let kind = values["kind"]
             guard let from = values["from"], let to = values["to"], let file = values["file"], let sha256 = values["sha256"],
-                values.count == 4, UpdateInstaller.isPackageName(file), sha256.count == 64
+                values.count == (kind == nil ? 4 : 5), kind == nil || kind == "rollback", UpdateInstaller.isPackageName(file),
+                sha256.count == 64
             else { return nil }
-            self.init(from: from, to: to, file: file, sha256: sha256)
+            self.init(from: from, to: to, file: file, sha256: sha256, rollback: kind != nil)
         }
     }
 
@@ -416,8 +435,9 @@ struct UpdateInstaller {
             _ = try? DebianTool.dpkg.runCollecting(options + ["--configure", Self.package], environment: environment, what: "dpkg --configure")
             version = settled()
         }
+        let folder = interrupted?.rollback == true ? previous : incoming
         if version == nil, let interrupted {
-            let deb = incoming + "/" + interrupted.file
+            let deb = folder + "/" + interrupted.file
             if (try? Self.sha256(of: deb)) == interrupted.sha256 {
                 say("dpkg --install \(deb)")
                 _ = try? DebianTool.dpkg.runCollecting(options + ["--install", deb], environment: environment, what: "dpkg --install")
@@ -432,10 +452,15 @@ struct UpdateInstaller {
         if let version, audit == "" {
             if version == receipt.to {
                 // Only once: a power cut after this and before the mark is gone must not rotate again.
-                if FileManager.default.fileExists(atPath: incoming) { keepPackages() }
+                if interrupted?.rollback == true {
+                    receipt.result = UpdateReceipt.rolledBack + ": finished after a power cut"
+                    if FileManager.default.fileExists(atPath: previous) { keepRolledBack() }
+                } else if FileManager.default.fileExists(atPath: incoming) {
+                    keepPackages()
+                }
             } else {
                 refusal = .notInstalled("the update was interrupted before dpkg began; jampasir \(version) is installed, as before it")
-                try? FileManager.default.removeItem(atPath: incoming)
+                if interrupted?.rollback != true { try? FileManager.default.removeItem(atPath: incoming) }
             }
         } else {
             refusal = .notInstalled(
@@ -576,6 +601,13 @@ struct UpdateInstaller {
         sync()
     }
 
+    /// After a rollback the version put back is `installed`; the one given up is not kept.
+    func keepRolledBack() {
+        try? FileManager.default.removeItem(atPath: installed)
+        try? FileManager.default.moveItem(atPath: previous, toPath: installed)
+        sync()
+    }
+
     /// Removed, and the removal on disk.
     static func remove(_ path: String) {
         unlink(path)
@@ -625,15 +657,21 @@ struct UpdateInstaller {
 struct StateLock {
     let fd: Int32
 
-    init(_ state: String) throws(UpdateRefusal) {
+    /// Taken at once, or within `waitingUpTo` (jampasird's request waits for a trial's rollback).
+    init(_ state: String, waitingUpTo wait: Duration = .zero) throws(UpdateRefusal) {
         if mkdir(state, 0o755) != 0 && errno != EEXIST {
             throw UpdateRefusal.unreadable(SystemError("cannot create \(state)").description)
         }
         fd = open(state + "/lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw UpdateRefusal.unreadable(SystemError("cannot open \(state)/lock").description) }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            close(fd)
-            throw UpdateRefusal.notInstalled("another update is being installed on this counter (\(state)/lock); try again when it is done")
+        let deadline = ContinuousClock.now + wait
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            guard ContinuousClock.now < deadline else {
+                close(fd)
+                throw UpdateRefusal.notInstalled(
+                    "another update is being installed on this counter (\(state)/lock); try again when it is done")
+            }
+            Thread.sleep(forTimeInterval: 1)
         }
     }
 

@@ -1,9 +1,12 @@
 import Foundation
 import JamPasirReports
 
-/// After `--serve` installed an update, jampasird restarts into it. The new version must report
-/// ready to systemd (Type=notify: active) within `update.start_timeout_seconds`; a version that
-/// does not is replaced by the one kept before it (`UpdateInstaller.rollBack`).
+/// After an update jampasird asked for, jampasird restarts into the new version. That version
+/// must report ready to systemd (Type=notify: active) within `update.start_timeout_seconds`,
+/// or the version kept before it is installed again (`UpdateInstaller.rollBack`). The trial is
+/// `jampasir-update-trial.service` (`--trial`): started by `--serve` once it has answered, and
+/// at every boot while the trial's mark is on disk, so a power cut during the trial, or during
+/// its rollback, is taken up again.
 struct StartWatch: Sendable {
     /// What systemd says of jampasird.service: its state and which start this is.
     struct Unit: Equatable {
@@ -12,7 +15,7 @@ struct StartWatch: Sendable {
     }
 
     enum Outcome: Equatable {
-        /// A new start of jampasird reported ready.
+        /// A start of jampasird other than the one that asked for the update reported ready.
         case ready
         /// The daemon that asked for the update still runs (it did not restart): the new
         /// version runs from its next start.
@@ -23,17 +26,22 @@ struct StartWatch: Sendable {
 
     var read: @Sendable () -> Unit?
     var sleep: @Sendable (Duration) -> Void
+    var now: @Sendable () -> ContinuousClock.Instant
 
-    static let systemd = StartWatch(read: jampasird, sleep: { Thread.sleep(forTimeInterval: $0 / .seconds(1)) })
+    static let systemd = StartWatch(
+        read: jampasird, sleep: { Thread.sleep(forTimeInterval: $0 / .seconds(1)) }, now: { ContinuousClock.now })
 
-    /// Watches, every `poll`, for a start of jampasird other than `old` that is active.
+    /// Watches, every `poll` until `bound` has passed, for a start of jampasird other than
+    /// `old` that is active.
     func outcome(after old: String?, within bound: Duration, every poll: Duration = .seconds(1)) -> Outcome {
+        let deadline = now() + bound
         var last: Unit?
-        for _ in 0..<max(1, Int(bound / poll)) {
+        repeat {
             sleep(poll)
-            last = read()
+            // A moment systemd cannot be asked changes nothing of what was seen before it.
+            if let unit = read() { last = unit }
             if let last, last.state == "active", last.invocation != old { return .ready }
-        }
+        } while now() < deadline
         guard let last else { return .failed("systemd could not be asked about jampasird.service") }
         if last.state == "active" { return .notRestarted }
         return .failed("jampasird.service is \(last.state)")
@@ -55,39 +63,94 @@ struct StartWatch: Sendable {
     }
 }
 
+/// The mark of a trial (`update.state/trial`): the version on trial and the start of jampasird
+/// that asked for it.
+struct TrialMark: Equatable {
+    var version: String
+    var invocation: String
+
+    var text: String { "version: \(version)\ninvocation: \(invocation)\n" }
+
+    init(version: String, invocation: String) {
+        (self.version, self.invocation) = (version, invocation)
+    }
+
+    init?(parsing text: String) {
+        var values: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, values[parts[0]] == nil else { return nil }
+            values[parts[0]] = parts[1]
+        }
+        guard let version = values["version"], let invocation = values["invocation"], values.count == 2,
+            !version.isEmpty, version.count <= 128, invocation.count <= 64, invocation.allSatisfy(\.isHexDigit)
+        else { return nil }
+        self.init(version: version, invocation: invocation)
+    }
+}
+
 extension UpdateInstaller {
-    /// The trial of a version just installed: jampasird (`before`: the start that asked for it)
-    /// must restart into it and report ready within `bound`; otherwise the previous version is
-    /// installed again and jampasird started on it. Said in the journal; the rollback's receipt
-    /// is kept on the counter (jampasird chains it at its start).
-    func trial(
-        of receipt: UpdateReceipt, before: StartWatch.Unit?, within bound: Duration, watch: StartWatch = .systemd
-    ) {
-        let version = receipt.to ?? "?"
-        switch watch.outcome(after: before?.invocation, within: bound) {
+    var trialMark: String { state + "/trial" }
+
+    /// Puts `version` on trial (before jampasird is told it is installed): `invocation` is the
+    /// start of jampasird that asked for it ("" at boot: any start will do).
+    func beginTrial(of version: String, invocation: String) throws {
+        try Self.replace(trialMark, TrialMark(version: version, invocation: invocation).text)
+    }
+
+    /// The trial (`--trial`): jampasird must report ready on the version on trial within
+    /// `bound`; otherwise the previous version is installed again and jampasird started on it.
+    /// Said in the journal; the rollback's receipt is kept on the counter (jampasird chains it).
+    func trial(counterID: String, within bound: Duration, watch: StartWatch = .systemd) {
+        guard let data = FileManager.default.contents(atPath: trialMark) else {
+            say("no update is on trial; nothing to do")
+            return
+        }
+        defer { Self.remove(trialMark) }
+        guard let mark = TrialMark(parsing: String(decoding: data.prefix(4096), as: UTF8.self)) else {
+            say("\(trialMark) is not a trial's mark; removed")
+            return
+        }
+        guard (try? installedVersion()) == mark.version else {
+            say("jampasir \(mark.version) is no longer the installed version (rolled back already?); nothing to try")
+            return
+        }
+        switch watch.outcome(after: mark.invocation, within: bound) {
         case .ready:
-            say("jampasird \(version) reported ready")
+            say("jampasird \(mark.version) reported ready")
         case .notRestarted:
-            say("jampasird has not restarted: jampasir \(version) runs from its next start")
+            say("jampasird has not restarted: jampasir \(mark.version) runs from its next start")
         case .failed(let how):
-            let reason = "jampasir \(version) did not report ready within \(bound.components.seconds) s (\(how))"
+            let reason = "jampasir \(mark.version) did not report ready within \(bound.components.seconds) s (\(how))"
             say("\(reason): installing the previous version again")
-            let (rolledBack, refusal) = rollBack(counterID: receipt.counterID, because: reason)
-            keep(rolledBack, onStick: nil)
-            if let refusal {
-                say("the rollback failed (UPd\(refusal.code)): \(refusal.reason); the counter needs a technician")
-                return
-            }
-            // jampasird may have given up restarting (its start limit): started again, on the
-            // version it ran before.
-            _ = try? DebianTool.systemctl.run(["reset-failed", "jampasird.service"], what: "resetting jampasird")
-            _ = try? DebianTool.systemctl.run(["restart", "--no-block", "jampasird.service"], what: "restarting jampasird")
-            switch watch.outcome(after: nil, within: bound) {
-            case .ready, .notRestarted:
-                say("rolled back to jampasir \(rolledBack.to ?? "?"): jampasird reported ready")
-            case .failed(let how):
-                say("rolled back to jampasir \(rolledBack.to ?? "?"), but it did not report ready either (\(how)): the counter needs a technician")
-            }
+            rollBackAndStart(counterID: counterID, because: reason, within: bound, watch: watch)
+        }
+    }
+
+    private func rollBackAndStart(counterID: String, because reason: String, within bound: Duration, watch: StartWatch) {
+        let lock: StateLock
+        do {
+            lock = try StateLock(state, waitingUpTo: .seconds(15 * 60))
+        } catch {
+            say("the rollback could not begin: \(error.reason)")
+            return
+        }
+        defer { lock.release() }
+        let (receipt, refusal) = rollBack(counterID: counterID, because: reason)
+        keep(receipt, onStick: nil)
+        if let refusal {
+            say("the rollback failed (UPd\(refusal.code)): \(refusal.reason); the counter needs a technician")
+            return
+        }
+        // jampasird may have given up restarting (its start limit); a start of it that came up
+        // on the version put back meanwhile is left alone (`start`, not `restart`).
+        _ = try? DebianTool.systemctl.run(["reset-failed", "jampasird.service"], what: "resetting jampasird")
+        _ = try? DebianTool.systemctl.run(["start", "--no-block", "jampasird.service"], what: "starting jampasird")
+        switch watch.outcome(after: nil, within: bound) {
+        case .ready, .notRestarted:
+            say("rolled back to jampasir \(receipt.to ?? "?"): jampasird reported ready")
+        case .failed(let how):
+            say("rolled back to jampasir \(receipt.to ?? "?"), but it did not report ready either (\(how)): the counter needs a technician")
         }
     }
 }

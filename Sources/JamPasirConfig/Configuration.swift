@@ -389,7 +389,7 @@ extension Configuration {
         .text("update", "state", what: "an absolute path for the updates and their receipts", valid: { $0.hasPrefix("/") }) {
             $0.updateState = $1
         },
-        .seconds("update", "start_timeout_seconds", in: 10...600) { $0.updateStartTimeout = $1 },
+        .seconds("update", "start_timeout_seconds", in: 30...300) { $0.updateStartTimeout = $1 },
         .text(
             "export", "mount_socket", what: "the absolute path of jampasir-mountd's socket",
             valid: { $0.hasPrefix("/") }

@@ -360,10 +360,17 @@ struct StartWatchTests {
 
         init(_ states: [StartWatch.Unit?]) { self.states = states }
 
-        var watch: StartWatch {
+        private let start = ContinuousClock.now
+
+        /// Each read costs `readTakes` of the virtual clock (systemctl is not free).
+        func watch(readTakes: Duration = .zero) -> StartWatch {
             StartWatch(
-                read: { self.reads.withLock { count in count += 1; return self.states[min(count, self.states.count) - 1] } },
-                sleep: { duration in self.slept.withLock { $0 += duration } })
+                read: {
+                    self.slept.withLock { $0 += readTakes }
+                    return self.reads.withLock { count in count += 1; return self.states[min(count, self.states.count) - 1] }
+                },
+                sleep: { duration in self.slept.withLock { $0 += duration } },
+                now: { self.start + self.slept.withLock { $0 } })
         }
         var sleptFor: Duration { slept.withLock { $0 } }
     }
@@ -372,29 +379,51 @@ struct StartWatchTests {
 
     @Test func aNewStartThatReportsReadyPasses() {
         let script = Script([Self.asking, .init(state: "deactivating", invocation: "old"), .init(state: "activating", invocation: "new"), .init(state: "active", invocation: "new")])
-        #expect(script.watch.outcome(after: "old", within: .seconds(90)) == .ready)
+        #expect(script.watch().outcome(after: "old", within: .seconds(90)) == .ready)
         #expect(script.sleptFor == .seconds(4), "it stops watching as soon as the new start is ready")
     }
 
     @Test func aVersionThatNeverReportsReadyFailsAtTheBound() {
         // Restart=always: each start a new invocation that exits before READY=1.
         let script = Script([Self.asking, .init(state: "activating", invocation: "a"), .init(state: "failed", invocation: "a"), .init(state: "activating", invocation: "b")])
-        #expect(script.watch.outcome(after: "old", within: .seconds(90)) == .failed("jampasird.service is activating"))
+        #expect(script.watch().outcome(after: "old", within: .seconds(90)) == .failed("jampasird.service is activating"))
         #expect(script.sleptFor == .seconds(90), "the whole bound, not more")
+    }
+
+    @Test func theBoundIsTimeNotPolls() {
+        let script = Script([Self.asking, .init(state: "activating", invocation: "a")])
+        #expect(script.watch(readTakes: .milliseconds(500)).outcome(after: "old", within: .seconds(30)) == .failed("jampasird.service is activating"))
+        #expect(script.sleptFor == .seconds(30), "20 polls of 1.5 s, not 30")
+    }
+
+    @Test func aMomentSystemdCannotBeAskedChangesNothing() {
+        // The daemon that asked is still running; systemd does not answer the last poll.
+        let script = Script([Self.asking, Self.asking, nil])
+        #expect(script.watch().outcome(after: "old", within: .seconds(5)) == .notRestarted)
+    }
+
+    @Test func aTrialsMarkIsReadBackAndAnythingElseIsNot() {
+        let mark = TrialMark(version: "0.2.0-1+deb13", invocation: "0123abcdef")
+        #expect(TrialMark(parsing: mark.text) == mark)
+        #expect(TrialMark(parsing: "version: 0.2.0-1\ninvocation: $(reboot)\n") == nil)
+        #expect(TrialMark(parsing: "version: 0.2.0-1\nversion: 0.3.0-1\ninvocation: ab\n") == nil)
+        let rollback = UpdateInstaller.Interrupted(from: "0.3", to: "0.2", file: "jampasir_0.2_arm64.deb", sha256: String(repeating: "a", count: 64), rollback: true)
+        #expect(UpdateInstaller.Interrupted(parsing: rollback.text) == rollback)
+        #expect(UpdateInstaller.Interrupted(parsing: rollback.text.replacingOccurrences(of: "kind: rollback", with: "kind: other")) == nil)
     }
 
     @Test func theDaemonThatAskedStillRunningIsNoFailure() {
         let script = Script([Self.asking])
-        #expect(script.watch.outcome(after: "old", within: .seconds(30)) == .notRestarted)
+        #expect(script.watch().outcome(after: "old", within: .seconds(30)) == .notRestarted)
     }
 
     @Test func systemdThatCannotBeAskedIsAFailure() {
         let script = Script([nil])
-        #expect(script.watch.outcome(after: "old", within: .seconds(10)) == .failed("systemd could not be asked about jampasird.service"))
+        #expect(script.watch().outcome(after: "old", within: .seconds(10)) == .failed("systemd could not be asked about jampasird.service"))
     }
 
     @Test func afterARollbackAnyReadyStartCounts() {
         let script = Script([.init(state: "activating", invocation: "c"), .init(state: "active", invocation: "c")])
-        #expect(script.watch.outcome(after: nil, within: .seconds(90)) == .ready)
+        #expect(script.watch().outcome(after: nil, within: .seconds(90)) == .ready)
     }
 }

@@ -117,7 +117,7 @@ timed_session() { # seconds between the presses
     shortest=$((c - b)); longest=$((d - a))
 }
 
-echo "# journeys: phase $phase, $(uname -m), $(. /etc/os-release; echo "$PRETTY_NAME"), systemd $(systemctl --version | head -n1 | cut -d' ' -f2)"
+echo "# journeys: phase $phase, up $(cut -d' ' -f1 /proc/uptime) s, $(uname -m), $(. /etc/os-release; echo "$PRETTY_NAME"), systemd $(systemctl --version | head -n1 | cut -d' ' -f2)"
 case $phase in
 install)
     wire
@@ -304,6 +304,46 @@ install)
     check "  … the new version exports to the stick, and finds its update installed" wait_for 300 sh -c "journalctl -u jampasird -q --no-pager --since @$t6 | grep -q 'upgrade2 is already installed'"
     check "  … the stick is unmounted: safe to remove" wait_for 60 sh -c "! grep -q /run/jampasir-media /proc/mounts"
     echo "=== UNPLUG update"
+
+    # 6c. The build after it cannot start (its daemon exits at once). Its stick is plugged in
+    # while the counter's clock is two years behind (a kit back from the villages, no RTC): it
+    # installs all the same (the signature counts, not the Release file's date); the new daemon
+    # never reports ready, and the counter goes back to the version it ran, by itself.
+    printf '[update]\nstart_timeout_seconds = 30\n' >> /etc/jampasir/jampasir.toml
+    real=$(date +%s) up=$(cut -d. -f1 /proc/uptime)
+    date -s "@$((real - 730 * 86400))" >/dev/null
+    t6c=$(date +%s); sleep 1
+    check "rollback: the clock is set two years behind" sh -c "[ \$(date +%s) -lt $((real - 700 * 86400)) ]"
+    echo "=== PLUG broken broken JP0004"
+    check "  … a stick with a build that cannot start: installed all the same (the clock is not checked)" wait_for 600 sh -c "journalctl -u jampasird -q --no-pager --since @$t6c | grep -q 'update: jampasir .*upgrade2 → .*upgrade3 installed from the stick'"
+    check "  … it never reports ready; after update.start_timeout_seconds the previous build is back, by itself" wait_for 300 sh -c "journalctl -u jampasir-update-trial -q --no-pager --since @$t6c | grep -q 'rolled back to jampasir .*upgrade2: jampasird reported ready'"
+    check "  … running, dpkg --audit clean, the receipt says why" sh -c "dpkg-query -W -f='\${Version}' jampasir | grep -q upgrade2 && active && [ -z \"\$(dpkg --audit)\" ] && grep -q '^result: rolled back: jampasir .*upgrade3 did not report ready within 30 s' /var/lib/jampasir-update/receipts/latest"
+    check "  … the rollback is chained; jampasir verify --store accepts the chain" wait_for 60 sh -c "journalctl -u jampasird -q --no-pager --since @$t6c | grep -q 'update rolled back .*upgrade3 → .*upgrade2' && jampasir verify --store $store"
+    check "  … the stick still plugged in: exported, its build refused (UPd9), safe to remove" wait_for 300 sh -c "journalctl -u jampasird -q --no-pager --since @$t6c | grep -q 'the update was refused (UPd9): jampasir .*upgrade3 was rolled back on this counter'"
+    journalctl -u jampasir-update-trial -q --no-pager --since "@$t6c" | tail -n 4 | sed 's/^/# /'
+    echo "=== UNPLUG broken"
+    date -s "@$((real + $(cut -d. -f1 /proc/uptime) - up))" >/dev/null
+
+    # 6d. The next update's install is cut off by power cuts: as dpkg unpacks it (the test
+    # build's preinst asks the host for the cut), then at the next boot as the recovery unit
+    # configures it (its postinst). The journeys go on after the boot that follows.
+    echo updatecut > $state/phase
+    sync $state/n $state/phase $state
+    echo "=== PLUG cut cut JP0005"
+    sleep 600
+    check "the power cut during the update's install came" sh -c "journalctl -u jampasird -u 'jampasir-update@*' -q --no-pager | tail -n 20; false"
+    echo "COUNTER-JOURNEYS-DONE"
+    systemctl poweroff
+    ;;
+updatecut)
+    wire
+    check "update cut off twice by the power (as dpkg unpacked it, then as the recovery configured it): the counter is back" wait_for 180 active
+    check "  … the recovery unit finished configuring it this boot" sh -c "journalctl -b -u jampasir-update-recover -q --no-pager | grep -q 'dpkg --configure jampasir' && systemctl show -p Result --value jampasir-update-recover | grep -qx success"
+    check "  … the new build runs, dpkg --audit is clean, the mark is gone" sh -c "dpkg-query -W -f='\${Version}' jampasir | grep -q upgrade4 && [ -z \"\$(dpkg --audit)\" ] && [ ! -e /var/lib/jampasir-update/installing ]"
+    check "  … the update is kept and in the receipts; the store is intact and its chain verifies" wait_for 60 sh -c "ls /var/lib/jampasir-update/installed | grep -q upgrade4 && grep -q '^to: .*upgrade4' /var/lib/jampasir-update/receipts/latest && journalctl -b -u jampasird -q --no-pager | grep -q 'upgrade4 (from a stick, .*) recorded in the audit chain' && [ \"\$(sqlite3 -readonly $store 'PRAGMA integrity_check')\" = ok ] && jampasir verify --store $store"
+    check "  … the update finished at boot is on trial like any other: jampasird reported ready on it" wait_for 120 sh -c "journalctl -b -u jampasir-update-trial -q --no-pager | grep -q 'jampasird .*upgrade4 reported ready' && [ ! -e /var/lib/jampasir-update/trial ]"
+    check "  … the stick, still plugged in, is exported to; its update is found installed" wait_for 300 sh -c "journalctl -b -u jampasird -q --no-pager | grep -q 'upgrade4 is already installed'"
+    echo "=== UNPLUG cut"
 
     # 4. Power cut mid-session: the host resets the machine, no shutdown.
     sleep 2; tap

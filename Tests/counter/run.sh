@@ -33,7 +33,25 @@ sed -i "s/^Version: .*/Version: ${version}+upgrade1/" "$work/run/upgrade/DEBIAN/
 dpkg-deb --root-owner-group -Zxz -z1 --build "$work/run/upgrade" "$work/run/debs/jampasir-upgrade.deb" >/dev/null
 sed -i "s/^Version: .*/Version: ${version}+upgrade2/" "$work/run/upgrade/DEBIAN/control"
 dpkg-deb --root-owner-group -Zxz -z1 --build "$work/run/upgrade" "$work/run/jampasir-update.deb" >/dev/null
-rm -rf "$work/run/upgrade"
+# …the build after it, whose daemon cannot start (it exits at once): the rollback journey;
+broken=$work/run/upgrade-broken
+cp -a "$work/run/upgrade" "$broken"
+sed -i "s/^Version: .*/Version: ${version}+upgrade3/" "$broken/DEBIAN/control"
+rm "$broken/usr/bin/jampasird"
+printf '#!/bin/sh\necho "jampasird: this test build cannot start" >&2\nexit 1\n' > "$broken/usr/bin/jampasird"
+chmod 0755 "$broken/usr/bin/jampasird"
+dpkg-deb --root-owner-group -Zxz -z1 --build "$broken" "$work/run/jampasir-broken.deb" >/dev/null
+# …and one during whose install the power is cut twice: as dpkg unpacks it (its preinst), then
+# as the boot's recovery configures it (its postinst); once each (the journeys' marks).
+sed -i "s/^Version: .*/Version: ${version}+upgrade4/" "$work/run/upgrade/DEBIAN/control"
+cut_once() { # mark: the power cut, the first time only
+    echo "[ -e /var/lib/journeys/$1 ] || { touch /var/lib/journeys/$1; sync; echo '=== POWER-CUT' > /dev/ttyAMA0; sleep 600; }"
+}
+printf '#!/bin/sh\n%s\nexit 0\n' "$(cut_once cut-unpack)" > "$work/run/upgrade/DEBIAN/preinst"
+chmod 0755 "$work/run/upgrade/DEBIAN/preinst"
+sed -i "2i [ \"\$1\" != configure ] || $(cut_once cut-configure)" "$work/run/upgrade/DEBIAN/postinst"
+dpkg-deb --root-owner-group -Zxz -z1 --build "$work/run/upgrade" "$work/run/jampasir-cut.deb" >/dev/null
+rm -rf "$work/run/upgrade" "$broken"
 
 # --- the supervisor's sticks: the key written with `jampasir export-key new --to` on the
 # supervisor's own computer (this host), a foreign stick from the waiting room ---------------
@@ -59,6 +77,14 @@ mkdir -p "$work/run/update/JAMPASIR" && cp "$work/run/auth/JAMPASIR/export.key" 
 "$cli" update-stick --to "$work/run/update" --key "$work/run/update-key/jampasir-update.secret.asc" \
     --deb "$work/run/jampasir-update.deb" >/dev/null
 make_stick update "$work/run/update"
+mkdir -p "$work/run/broken/JAMPASIR" && cp "$work/run/auth/JAMPASIR/export.key" "$work/run/broken/JAMPASIR/"
+"$cli" update-stick --to "$work/run/broken" --key "$work/run/update-key/jampasir-update.secret.asc" \
+    --deb "$work/run/jampasir-broken.deb" >/dev/null
+make_stick broken "$work/run/broken"
+mkdir -p "$work/run/cut/JAMPASIR" && cp "$work/run/auth/JAMPASIR/export.key" "$work/run/cut/JAMPASIR/"
+"$cli" update-stick --to "$work/run/cut" --key "$work/run/update-key/jampasir-update.secret.asc" \
+    --deb "$work/run/jampasir-cut.deb" >/dev/null
+make_stick cut "$work/run/cut"
 
 # --- the counter's root filesystem, kernel and gpio-sim (cached) ---------------------------
 image=$JAMPASIR_CACHE/counter-trixie-arm64
@@ -164,6 +190,9 @@ tap "the foreign stick holds only its own key file" '[ "$(cd "$out/foreign/JAMPA
 mcopy -n -i "$work/run/update.img@@1M" ::JAMPASIR/update/receipts/loket-3 "$out/receipt" 2>/dev/null || true
 tap "the update stick carries the counter's receipt: installed, to ${version}+upgrade2" \
     'grep -qx "result: installed" "$out/receipt" && grep -qx "to: ${version}+upgrade2" "$out/receipt"'
+mcopy -n -i "$work/run/broken.img@@1M" ::JAMPASIR/update/receipts/loket-3 "$out/broken-receipt" 2>/dev/null || true
+tap "the stick whose build was rolled back carries the counter's refusal: UPd9, to ${version}+upgrade3" \
+    'grep -q "^result: refused UPd9: jampasir ${version}+upgrade3 was rolled back on this counter" "$out/broken-receipt"'
 
 echo "counter: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
