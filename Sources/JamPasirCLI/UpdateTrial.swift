@@ -136,14 +136,15 @@ extension UpdateInstaller {
             return
         }
         defer { lock.release() }
+        // It is not running (it did not start): stopped, so that systemd does not start it again
+        // halfway through dpkg, before the rollback's receipt is there for it to chain.
+        _ = try? DebianTool.systemctl.run(["stop", "jampasird.service"], what: "stopping jampasird")
         let (receipt, refusal) = rollBack(counterID: counterID, because: reason)
         keep(receipt, onStick: nil)
         if let refusal {
             say("the rollback failed (UPd\(refusal.code)): \(refusal.reason); the counter needs a technician")
             return
         }
-        // jampasird may have given up restarting (its start limit); a start of it that came up
-        // on the version put back meanwhile is left alone (`start`, not `restart`).
         _ = try? DebianTool.systemctl.run(["reset-failed", "jampasird.service"], what: "resetting jampasird")
         _ = try? DebianTool.systemctl.run(["start", "--no-block", "jampasird.service"], what: "starting jampasird")
         switch watch.outcome(after: nil, within: bound) {

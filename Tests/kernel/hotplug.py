@@ -43,6 +43,9 @@ while time.time() - last_seen < 600:
     buffer += chunk.decode(errors="replace").replace("\r", "")
     *lines, buffer = buffer.split("\n")
     for line in lines:
+        # A line may follow the console's own escape sequences (a boot resets the terminal).
+        if "=== " in line:
+            line = line[line.index("=== "):]
         words = line.split()
         if words[:2] == ["===", "PLUG"]:
             ident, image, serial = words[2:5]
