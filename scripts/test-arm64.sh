@@ -53,7 +53,7 @@ echo "$summary"
 check "the Swift test suite passes on aarch64 ($((SECONDS - tests_started)) s)" grep -q " 0 failed" <<<"$summary"
 
 check "crash loop with the aarch64 jampasird and jampasir" \
-    python3 scripts/torture.py --bin "$scratch/release" --iterations "${ARM64_TORTURE_ITERATIONS:-8}"
+    python3 scripts/torture.py --bin "$scratch/release" --iterations "${ARM64_TORTURE_ITERATIONS:-4}"
 
 echo "arm64: built in ${built} s, whole run $((SECONDS - started)) s"
 echo "arm64: $passed passed, $failed failed"
