@@ -81,10 +81,12 @@ in_chroot sh -c 'mkdir /tmp/keys /tmp/stick /tmp/old-stick && jampasir update-ke
     jampasir update-stick --to /tmp/stick --key /tmp/keys/jampasir-update.secret.asc --deb /tmp/newer.deb >/dev/null &&
     jampasir update-stick --to /tmp/old-stick --key /tmp/keys/jampasir-update.secret.asc --deb /tmp/jampasir.deb >/dev/null'
 installed_version() { in_chroot dpkg-query -W -f '${Version}' jampasir; }
-update_says() { # stick, what update-install says
-    in_chroot jampasir update-install --from "$1" > "$chroot/tmp/update.out" 2>&1 || true
-    grep -qF -- "$2" "$chroot/tmp/update.out" || { sed 's/^/  /' "$chroot/tmp/update.out"; return 1; }
+install_says() { # jampasir update-install's option (and its value), what it says
+    local said=${*: -1}
+    in_chroot jampasir update-install "${@:1:$#-1}" > "$chroot/tmp/update.out" 2>&1 || true
+    grep -qF -- "$said" "$chroot/tmp/update.out" || { sed 's/^/  /' "$chroot/tmp/update.out"; return 1; }
 }
+update_says() { install_says --from "$1" "$2"; } # stick, what update-install says
 receipts() {
     grep -qx 'result: installed' "$chroot/tmp/stick/JAMPASIR/update/receipts/loket-upgrade" &&
         grep -qx "from: $version" "$chroot/var/lib/jampasir-update/receipts/latest" && [ -z "$(in_chroot dpkg --audit)" ]
@@ -119,10 +121,7 @@ printf 'from: %s\nto: %s\nfile: jampasir_%s_%s.deb\nsha256: %s\n' "$version.1" "
     "$(sha256sum < "$chroot/tmp/newest.deb" | cut -d' ' -f1)" > "$chroot/var/lib/jampasir-update/installing"
 in_chroot dpkg --unpack /tmp/newest.deb >/dev/null 2>&1
 check "a power cut mid-update left jampasir unpacked, not configured" test "$(in_chroot dpkg-query -W -f '${db:Status-Abbrev}' jampasir)" = "iU "
-recover_says() {
-    in_chroot jampasir update-install --recover > "$chroot/tmp/update.out" 2>&1 || true
-    grep -qF -- "$1" "$chroot/tmp/update.out" || { sed 's/^/  /' "$chroot/tmp/update.out"; return 1; }
-}
+recover_says() { install_says --recover "$1"; }
 check "  … the boot's recovery (jampasir update-install --recover) finishes it" \
     recover_says "update: jampasir $version.1 → $version.2 installed"
 check "  … $version.2 installed, dpkg --audit clean, the mark gone, the update kept" \
@@ -132,10 +131,7 @@ check "  … $version.2 installed, dpkg --audit clean, the mark gone, the update
 check "  … at the next boot there is nothing to recover" recover_says "no update was interrupted; nothing to do"
 # A technician goes back by hand to the version kept before (what the trial does by itself when
 # the new daemon does not report ready).
-rollback_says() {
-    in_chroot jampasir update-install --rollback > "$chroot/tmp/update.out" 2>&1 || true
-    grep -qF -- "$1" "$chroot/tmp/update.out" || { sed 's/^/  /' "$chroot/tmp/update.out"; return 1; }
-}
+rollback_says() { install_says --rollback "$1"; }
 check "jampasir update-install --rollback installs the kept previous version again" \
     rollback_says "update: jampasir $version.2 → $version.1: rolled back"
 check "  … $version.1 installed, dpkg --audit clean, kept as installed, $version.2 not kept, the receipt says why" \

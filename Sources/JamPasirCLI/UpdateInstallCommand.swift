@@ -401,12 +401,7 @@ struct UpdateInstaller {
         }
 
         init?(parsing text: String) {
-            var values: [String: String] = [:]
-            for line in text.split(separator: "\n") {
-                let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                guard parts.count == 2, values[parts[0]] == nil else { return nil }
-                values[parts[0]] = parts[1]
-            }
+            guard let values = UpdateInstaller.markFields(text) else { return nil }
             let kind = values["kind"]
             guard let from = values["from"], let to = values["to"], let file = values["file"], let sha256 = values["sha256"],
                 values.count == (kind == nil ? 4 : 5), kind == nil || kind == "rollback", UpdateInstaller.isPackageName(file),
@@ -414,6 +409,17 @@ struct UpdateInstaller {
             else { return nil }
             self.init(from: from, to: to, file: file, sha256: sha256, rollback: kind != nil)
         }
+    }
+
+    /// A mark's `name: value` lines, each name once; nil for anything else.
+    static func markFields(_ text: String) -> [String: String]? {
+        var values: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, values[parts[0]] == nil else { return nil }
+            values[parts[0]] = parts[1]
+        }
+        return values
     }
 
     /// After a power cut during an install (`installing` is still there): dpkg finishes

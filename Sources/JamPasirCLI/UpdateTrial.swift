@@ -76,13 +76,7 @@ struct TrialMark: Equatable {
     }
 
     init?(parsing text: String) {
-        var values: [String: String] = [:]
-        for line in text.split(separator: "\n") {
-            let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard parts.count == 2, values[parts[0]] == nil else { return nil }
-            values[parts[0]] = parts[1]
-        }
-        guard let version = values["version"], let invocation = values["invocation"], values.count == 2,
+        guard let values = UpdateInstaller.markFields(text), let version = values["version"], let invocation = values["invocation"], values.count == 2,
             !version.isEmpty, version.count <= 128, invocation.count <= 64, invocation.allSatisfy(\.isHexDigit)
         else { return nil }
         self.init(version: version, invocation: invocation)
