@@ -3,7 +3,8 @@
 # release binaries for aarch64 (Debian 13 / Raspberry Pi OS trixie, scripts/cross.sh) and runs
 # them on an emulated Cortex-A72 (qemu-user through binfmt_misc, so that every process the
 # tests start — the real jampasir and jampasird — is aarch64 too):
-#   1. the Swift test suite (engine, store, export, property tests…), as `swift test` runs it;
+#   1. the Swift test suite (engine, store, export, property tests…), as `swift test` runs it,
+#      less the suites that only drive gpg, apt and dpkg (the booted counter runs those on arm64);
 #   2. the crash loop (scripts/torture.py) on the arm64 release jampasird --simulate and
 #      jampasir: sessions, SIGKILLs, restarts, `jampasir verify --store` after each.
 # Ends with `arm64: N passed, N failed` (suites and checks together).
@@ -26,7 +27,7 @@ for product in jampasird jampasir; do
 done
 built=$((SECONDS - started))
 
-export QEMU_LD_PREFIX NO_COLOR=1
+export QEMU_LD_PREFIX NO_COLOR=1 JAMPASIR_TESTS_EMULATED=1   # the suites of gpg/apt/dpkg skip (runsUnderEmulation)
 QEMU_LD_PREFIX=$(cross_sysroot "$release" arm64)
 # qemu-user looks up absolute paths in the sysroot first and "/" exists there, so libudev's
 # walk from "/" to "sys" must find the real /sys inside it (an artefact of emulation, not of arm64).

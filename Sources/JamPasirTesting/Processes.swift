@@ -107,3 +107,9 @@ public final class SimulatedDaemon {
         if process.isRunning { process.terminate() }
     }
 }
+
+/// True when the suite runs under qemu-user (`make test-arm64` sets `JAMPASIR_TESTS_EMULATED`).
+/// Suites that only drive Debian's own tools (gpg, apt, dpkg) skip there: emulated, those tools
+/// cost minutes and prove nothing about arm64 that the booted counter's apt does not
+/// (`make test-counter` installs, updates and rolls back on a real arm64 kernel).
+public let runsUnderEmulation = ProcessInfo.processInfo.environment["JAMPASIR_TESTS_EMULATED"] != nil

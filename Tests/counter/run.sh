@@ -41,15 +41,14 @@ rm "$broken/usr/bin/jampasird"
 printf '#!/bin/sh\necho "jampasird: this test build cannot start" >&2\nexit 1\n' > "$broken/usr/bin/jampasird"
 chmod 0755 "$broken/usr/bin/jampasird"
 dpkg-deb --root-owner-group -Zxz -z1 --build "$broken" "$work/run/jampasir-broken.deb" >/dev/null
-# …and one during whose install the power is cut twice: as dpkg unpacks it (its preinst), then
-# as the boot's recovery configures it (its postinst); once each (the journeys' marks).
+# …and one during whose install the power is cut as dpkg unpacks it (its preinst), once (the
+# journeys' mark). A cut during dpkg --configure is test-deb's (dpkg --unpack, then --recover).
 sed -i "s/^Version: .*/Version: ${version}+upgrade4/" "$work/run/upgrade/DEBIAN/control"
 cut_once() { # mark: the power cut, the first time only
     echo "[ -e /var/lib/journeys/$1 ] || { touch /var/lib/journeys/$1; sync; echo '=== POWER-CUT' > /dev/ttyAMA0; sleep 600; }"
 }
 printf '#!/bin/sh\n%s\nexit 0\n' "$(cut_once cut-unpack)" > "$work/run/upgrade/DEBIAN/preinst"
 chmod 0755 "$work/run/upgrade/DEBIAN/preinst"
-sed -i "2i [ \"\$1\" != configure ] || $(cut_once cut-configure)" "$work/run/upgrade/DEBIAN/postinst"
 dpkg-deb --root-owner-group -Zxz -z1 --build "$work/run/upgrade" "$work/run/jampasir-cut.deb" >/dev/null
 rm -rf "$work/run/upgrade" "$broken"
 
