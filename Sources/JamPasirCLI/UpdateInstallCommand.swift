@@ -79,7 +79,15 @@ public struct UpdateInstallCommand: ParsableCommand {
         guard geteuid() == 0 else {
             throw CLIFailure(message: "jampasir update-install installs packages: run it as root (sudo)", exitStatus: 77)
         }
-        let configuration = try loadConfiguration(config)
+        let configuration: Configuration
+        do {
+            configuration = try loadConfiguration(config)
+        } catch where trial {
+            // The new version may read the old file differently: the trial, which may have to
+            // put the old version back, goes on with what it can.
+            print("update: \("\(error)".terminalSafe); the trial goes on with the default settings")
+            configuration = Configuration()
+        }
         let say: (String) -> Void = serve ? { UpdateServe.say("step", $0) } : { print($0.terminalSafe) }
         let installer = UpdateInstaller(
             keyring: URL(fileURLWithPath: keyring ?? configuration.updateKeyring).standardizedFileURL.path,
@@ -127,10 +135,6 @@ public struct UpdateInstallCommand: ParsableCommand {
             }
             (receipt, refusal) = recovered
             installer.keep(receipt, onStick: nil)
-            // An update finished at boot is on trial like any other (the trial unit runs after jampasird).
-            if refusal == nil, receipt.result == UpdateReceipt.installed, let to = receipt.to {
-                try? installer.beginTrial(of: to, invocation: "")
-            }
         }
         if let refusal {
             throw CLIFailure(message: "update refused (UPd\(refusal.code)): \(refusal.reason)", exitStatus: 1)
@@ -176,24 +180,22 @@ enum UpdateServe {
         }
         defer { lock.release() }
         let folder = stick + "/" + UpdateStick.folder
-        let (receipt, refusal) = installer.install(from: folder, counterID: counterID)
+        // On trial from before jampasird hears of it: it restarts into the new version at once.
+        let asking = StartWatch.jampasird()?.invocation
+        let (receipt, refusal) = installer.install(from: folder, counterID: counterID, trialAfter: asking)
         installer.keep(receipt, onStick: folder)
         if let refusal {
             say("refused", "\(refusal.code) \(refusal.reason)")
         } else if receipt.result == UpdateReceipt.current {
             say("current", receipt.to ?? "none")
         } else {
-            // On trial from before jampasird hears of it: it restarts into the new version at once.
-            var onTrial = false
-            if let to = receipt.to, let asking = StartWatch.jampasird() {
-                onTrial = (try? installer.beginTrial(of: to, invocation: asking.invocation)) != nil
-            }
             say("installed", "\(receipt.from ?? "none") \(receipt.to ?? "none")")
-            if onTrial {
+            if FileManager.default.fileExists(atPath: installer.trialMark) {
                 _ = try? DebianTool.systemctl.run(
                     ["start", "--no-block", "jampasir-update-trial.service"], what: "starting the update's trial")
             } else {
-                FileHandle.standardError.write(Data("update: systemd could not be asked about jampasird: no trial of the new version\n".utf8))
+                FileHandle.standardError.write(
+                    Data("update: no trial of the new version (systemd could not be asked about jampasird, or \(installer.trialMark) could not be written)\n".utf8))
             }
         }
     }
@@ -245,11 +247,16 @@ struct UpdateInstaller {
     var installing: String { state + "/installing" }
 
     /// The receipt, and why nothing was installed (nil when the update is installed, or was
-    /// already). The caller holds the `StateLock`.
-    func install(from stickFolder: String, counterID: String, at now: Date = Date()) -> (UpdateReceipt, UpdateRefusal?) {
+    /// already). With `trialAfter` (the start of jampasird that asked), the new version is put on
+    /// trial before the install's mark goes: no power cut leaves it installed and untried. The
+    /// caller holds the `StateLock`.
+    func install(from stickFolder: String, counterID: String, trialAfter invocation: String? = nil, at now: Date = Date())
+        -> (UpdateReceipt, UpdateRefusal?)
+    {
         let receipt = UpdateReceipt(counterID: counterID, from: nil, to: nil, at: now, result: UpdateReceipt.installed)
         return run(receipt) { receipt, dpkgBegan throws in
             try installSteps(from: stickFolder, &receipt, dpkgBegan: &dpkgBegan)
+            if let invocation, dpkgBegan, let to = receipt.to { try? beginTrial(of: to, invocation: invocation) }
         }
     }
 
@@ -340,8 +347,9 @@ struct UpdateInstaller {
             throw UpdateRefusal.notNewer("jampasir \(current), the version kept as previous, is the one installed")
         }
         // Given up first: whatever happens next, no stick brings it back.
-        if !givenUp().contains(current) {
-            try Self.replace(givenUpPath, (givenUp() + [current]).map { $0 + "\n" }.joined())
+        let given = givenUp()
+        if !given.contains(current) {
+            try Self.replace(givenUpPath, (given + [current]).map { $0 + "\n" }.joined())
         }
         say("installing jampasir \(offered.version) again (was \(current))")
         try dpkgInstall(offered, from: current, with: apt, rollback: true, dpkgBegan: &dpkgBegan)
@@ -461,8 +469,11 @@ struct UpdateInstaller {
                 if interrupted?.rollback == true {
                     receipt.result = UpdateReceipt.rolledBack + ": finished after a power cut"
                     if FileManager.default.fileExists(atPath: previous) { keepRolledBack() }
-                } else if FileManager.default.fileExists(atPath: incoming) {
-                    keepPackages()
+                } else {
+                    if FileManager.default.fileExists(atPath: incoming) { keepPackages() }
+                    // An update finished at boot is on trial like any other (the trial unit runs
+                    // after jampasird), put on it before the mark goes.
+                    try? beginTrial(of: version, invocation: "")
                 }
             } else {
                 refusal = .notInstalled("the update was interrupted before dpkg began; jampasir \(version) is installed, as before it")

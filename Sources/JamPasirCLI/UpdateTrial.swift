@@ -12,6 +12,26 @@ struct StartWatch: Sendable {
     struct Unit: Equatable {
         var state: String
         var invocation: String
+        /// `enabled`, `disabled`, `masked`… (systemctl's UnitFileState).
+        var unitFile = "enabled"
+
+        /// A technician disabled or masked it: a stopped jampasird is no failure of the version.
+        var isSetAside: Bool { unitFile == "disabled" || unitFile.hasPrefix("masked") }
+
+        init(state: String, invocation: String, unitFile: String = "enabled") {
+            (self.state, self.invocation, self.unitFile) = (state, invocation, unitFile)
+        }
+
+        /// `systemctl show` output; nil without an ActiveState.
+        init?(shown: String) {
+            var values: [String: String] = [:]
+            for line in shown.split(separator: "\n") {
+                let parts = line.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+                if parts.count == 2 { values[parts[0]] = parts[1] }
+            }
+            guard let state = values["ActiveState"] else { return nil }
+            self.init(state: state, invocation: values["InvocationID"] ?? "", unitFile: values["UnitFileState"] ?? "")
+        }
     }
 
     enum Outcome: Equatable {
@@ -50,16 +70,10 @@ struct StartWatch: Sendable {
     static func jampasird() -> Unit? {
         guard
             let shown = try? DebianTool.systemctl.run(
-                ["show", "--property=ActiveState", "--property=InvocationID", "jampasird.service"],
+                ["show", "--property=ActiveState", "--property=InvocationID", "--property=UnitFileState", "jampasird.service"],
                 what: "asking systemd about jampasird")
         else { return nil }
-        var values: [String: String] = [:]
-        for line in String(decoding: shown, as: UTF8.self).split(separator: "\n") {
-            let parts = line.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-            if parts.count == 2 { values[parts[0]] = parts[1] }
-        }
-        guard let state = values["ActiveState"] else { return nil }
-        return Unit(state: state, invocation: values["InvocationID"] ?? "")
+        return Unit(shown: String(decoding: shown, as: UTF8.self))
     }
 }
 
@@ -95,19 +109,19 @@ extension UpdateInstaller {
     /// The trial (`--trial`): jampasird must report ready on the version on trial within
     /// `bound`; otherwise the previous version is installed again and jampasird started on it.
     /// Said in the journal; the rollback's receipt is kept on the counter (jampasird chains it).
+    /// The mark stays only when the rollback could not begin (the next boot tries again).
     func trial(counterID: String, within bound: Duration, watch: StartWatch = .systemd) {
         guard let data = FileManager.default.contents(atPath: trialMark) else {
             say("no update is on trial; nothing to do")
             return
         }
-        defer { Self.remove(trialMark) }
         guard let mark = TrialMark(parsing: String(decoding: data.prefix(4096), as: UTF8.self)) else {
             say("\(trialMark) is not a trial's mark; removed")
-            return
+            return Self.remove(trialMark)
         }
-        guard (try? installedVersion()) == mark.version else {
-            say("jampasir \(mark.version) is no longer the installed version (rolled back already?); nothing to try")
-            return
+        if let ended = ended(mark, watch: watch) {
+            say(ended)
+            return Self.remove(trialMark)
         }
         switch watch.outcome(after: mark.invocation, within: bound) {
         case .ready:
@@ -117,35 +131,62 @@ extension UpdateInstaller {
         case .failed(let how):
             let reason = "jampasir \(mark.version) did not report ready within \(bound.components.seconds) s (\(how))"
             say("\(reason): installing the previous version again")
-            rollBackAndStart(counterID: counterID, because: reason, within: bound, watch: watch)
+            guard rollBackAndStart(mark, counterID: counterID, because: reason, within: bound, watch: watch) else { return }
         }
+        Self.remove(trialMark)
     }
 
-    private func rollBackAndStart(counterID: String, because reason: String, within bound: Duration, watch: StartWatch) {
+    /// Why the trial of `mark` has nothing to watch, if it has not: another version is
+    /// installed, a technician set jampasird aside, or the new start reported ready already.
+    private func ended(_ mark: TrialMark, watch: StartWatch) -> String? {
+        guard (try? installedVersion()) == mark.version else {
+            return "jampasir \(mark.version) is no longer the installed version (rolled back already?); nothing to try"
+        }
+        guard let unit = watch.read() else { return nil }
+        if unit.isSetAside {
+            return "jampasird.service is \(unit.unitFile): no trial; jampasir \(mark.version) runs when it is enabled again"
+        }
+        if unit.state == "active", unit.invocation != mark.invocation {
+            return "jampasird \(mark.version) reported ready"
+        }
+        return nil
+    }
+
+    /// False when the rollback could not begin (another update held the counter's lock).
+    private func rollBackAndStart(
+        _ mark: TrialMark, counterID: String, because reason: String, within bound: Duration, watch: StartWatch
+    ) -> Bool {
         let lock: StateLock
         do {
             lock = try StateLock(state, waitingUpTo: .seconds(15 * 60))
         } catch {
-            say("the rollback could not begin: \(error.reason)")
-            return
+            say("the rollback could not begin: \(error.reason); it is tried again at the next start")
+            return false
         }
         defer { lock.release() }
+        // Waiting for the lock, the new start may have come up, or another version gone in.
+        if let ended = ended(mark, watch: watch) {
+            say(ended + " after all: no rollback")
+            return true
+        }
         // It is not running (it did not start): stopped, so that systemd does not start it again
         // halfway through dpkg, before the rollback's receipt is there for it to chain.
         _ = try? DebianTool.systemctl.run(["stop", "jampasird.service"], what: "stopping jampasird")
         let (receipt, refusal) = rollBack(counterID: counterID, because: reason)
         keep(receipt, onStick: nil)
+        let running = refusal == nil ? receipt.to ?? "?" : mark.version
         if let refusal {
-            say("the rollback failed (UPd\(refusal.code)): \(refusal.reason); the counter needs a technician")
-            return
+            say("the rollback was refused (UPd\(refusal.code)): \(refusal.reason); jampasird is started again on jampasir \(running)")
         }
+        // Started in every case: a counter is never left dark by its own updater.
         _ = try? DebianTool.systemctl.run(["reset-failed", "jampasird.service"], what: "resetting jampasird")
         _ = try? DebianTool.systemctl.run(["start", "--no-block", "jampasird.service"], what: "starting jampasird")
         switch watch.outcome(after: nil, within: bound) {
         case .ready, .notRestarted:
-            say("rolled back to jampasir \(receipt.to ?? "?"): jampasird reported ready")
+            say((refusal == nil ? "rolled back to jampasir \(running)" : "jampasir \(running) started again") + ": jampasird reported ready")
         case .failed(let how):
-            say("rolled back to jampasir \(receipt.to ?? "?"), but it did not report ready either (\(how)): the counter needs a technician")
+            say("jampasir \(running) did not report ready either (\(how)): the counter needs a technician")
         }
+        return true
     }
 }

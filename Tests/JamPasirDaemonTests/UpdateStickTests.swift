@@ -424,6 +424,15 @@ struct StartWatchTests {
         #expect(script.watch().outcome(after: "old", within: .seconds(10)) == .failed("systemd could not be asked about jampasird.service"))
     }
 
+    @Test func whatSystemdShowsIsReadAndADisabledDaemonIsSetAside() {
+        let shown = "ActiveState=inactive\nInvocationID=\nUnitFileState=disabled\n"
+        #expect(StartWatch.Unit(shown: shown) == .init(state: "inactive", invocation: "", unitFile: "disabled"))
+        #expect(StartWatch.Unit(shown: shown)?.isSetAside == true, "a technician's disable is no failed start")
+        #expect(StartWatch.Unit(shown: "ActiveState=inactive\nUnitFileState=masked-runtime\n")?.isSetAside == true)
+        #expect(StartWatch.Unit(shown: "ActiveState=failed\nInvocationID=ab\nUnitFileState=enabled\n")?.isSetAside == false)
+        #expect(StartWatch.Unit(shown: "Failed to connect to bus\n") == nil)
+    }
+
     @Test func afterARollbackAnyReadyStartCounts() {
         let script = Script([.init(state: "activating", invocation: "c"), .init(state: "active", invocation: "c")])
         #expect(script.watch().outcome(after: nil, within: .seconds(90)) == .ready)
