@@ -41,14 +41,15 @@ rm "$broken/usr/bin/jampasird"
 printf '#!/bin/sh\necho "jampasird: this test build cannot start" >&2\nexit 1\n' > "$broken/usr/bin/jampasird"
 chmod 0755 "$broken/usr/bin/jampasird"
 dpkg-deb --root-owner-group -Zxz -z1 --build "$broken" "$work/run/jampasir-broken.deb" >/dev/null
-# …and one during whose install the power is cut as dpkg unpacks it (its preinst), once (the
-# journeys' mark). A cut during dpkg --configure is test-deb's (dpkg --unpack, then --recover).
+# …and one during whose install the power is cut twice: as dpkg unpacks it (its preinst), then
+# as the boot's recovery configures it (its postinst); once each (the journeys' marks).
 sed -i "s/^Version: .*/Version: ${version}+upgrade4/" "$work/run/upgrade/DEBIAN/control"
 cut_once() { # mark: the power cut, the first time only
     echo "[ -e /var/lib/journeys/$1 ] || { touch /var/lib/journeys/$1; sync; echo '=== POWER-CUT' > /dev/ttyAMA0; sleep 600; }"
 }
 printf '#!/bin/sh\n%s\nexit 0\n' "$(cut_once cut-unpack)" > "$work/run/upgrade/DEBIAN/preinst"
 chmod 0755 "$work/run/upgrade/DEBIAN/preinst"
+sed -i "2i [ \"\$1\" != configure ] || $(cut_once cut-configure)" "$work/run/upgrade/DEBIAN/postinst"
 dpkg-deb --root-owner-group -Zxz -z1 --build "$work/run/upgrade" "$work/run/jampasir-cut.deb" >/dev/null
 rm -rf "$work/run/upgrade" "$broken"
 
@@ -80,6 +81,12 @@ mkdir -p "$work/run/broken/JAMPASIR" && cp "$work/run/auth/JAMPASIR/export.key" 
 "$cli" update-stick --to "$work/run/broken" --key "$work/run/update-key/jampasir-update.secret.asc" \
     --deb "$work/run/jampasir-broken.deb" >/dev/null
 make_stick broken "$work/run/broken"
+# Another office's update key signs the next build: apt on the counter must refuse it.
+mkdir -p "$work/run/other-key" "$work/run/other/JAMPASIR" && "$cli" update-key new --to "$work/run/other-key" >/dev/null
+cp "$work/run/auth/JAMPASIR/export.key" "$work/run/other/JAMPASIR/"
+"$cli" update-stick --to "$work/run/other" --key "$work/run/other-key/jampasir-update.secret.asc" \
+    --deb "$work/run/jampasir-broken.deb" >/dev/null
+make_stick other "$work/run/other"
 mkdir -p "$work/run/cut/JAMPASIR" && cp "$work/run/auth/JAMPASIR/export.key" "$work/run/cut/JAMPASIR/"
 "$cli" update-stick --to "$work/run/cut" --key "$work/run/update-key/jampasir-update.secret.asc" \
     --deb "$work/run/jampasir-cut.deb" >/dev/null
@@ -192,6 +199,10 @@ tap "the update stick carries the counter's receipt: installed, to ${version}+up
 mcopy -n -i "$work/run/broken.img@@1M" ::JAMPASIR/update/receipts/loket-3 "$out/broken-receipt" 2>/dev/null || true
 tap "the stick whose build was rolled back carries the counter's refusal: UPd9, to ${version}+upgrade3" \
     'grep -q "^result: refused UPd9: jampasir ${version}+upgrade3 was rolled back on this counter" "$out/broken-receipt"'
+
+mcopy -n -i "$work/run/other.img@@1M" ::JAMPASIR/update/receipts/loket-3 "$out/other-receipt" 2>/dev/null || true
+tap "the stick signed with another key carries the counter's refusal: UPd3" \
+    'grep -q "^result: refused UPd3: the stick.s update is not signed by this counter.s update key" "$out/other-receipt"'
 
 echo "counter: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
