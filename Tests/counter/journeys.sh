@@ -326,6 +326,14 @@ justafter)
     check "  … the stick is unmounted: safe to remove" wait_for 60 sh -c "! grep -q /run/jampasir-media /proc/mounts"
     echo "=== UNPLUG other"
 
+    # 6b''. A stick pulled out while the counter copies its update (a big build): refused,
+    # nothing installed, nothing kept; the next stick is taken as usual (6c).
+    t=$(date +%s); sleep 1
+    echo "=== PLUG pulled pulled JP0007"
+    check "a stick pulled out while its update is copied onto the counter" wait_for 300 sh -c "journalctl -u jampasird -q --no-pager --since @$t | grep -q 'update: copying jampasir_.* from the stick'"
+    echo "=== UNPLUG pulled"
+    check "  … refused (UPd2), said as such; nothing installed, no copy kept" wait_for 120 sh -c "journalctl -u jampasird -q --no-pager --since @$t | grep -q 'update was refused (UPd2): cannot read .* (was the stick pulled out?)' && dpkg-query -W -f='\${Version}' jampasir | grep -q upgrade2 && [ -z \"\$(dpkg --audit)\" ] && [ ! -e /var/lib/jampasir-update/incoming ] && [ ! -e /var/lib/jampasir-update/installing ]"
+
     # 6c. The build after it cannot start (its daemon exits at once). Its stick is plugged in
     # while the counter's clock is two years behind (a kit back from the villages, no RTC): it
     # installs all the same (the signature counts, not the Release file's date); the new daemon

@@ -41,6 +41,10 @@ rm "$broken/usr/bin/jampasird"
 printf '#!/bin/sh\necho "jampasird: this test build cannot start" >&2\nexit 1\n' > "$broken/usr/bin/jampasird"
 chmod 0755 "$broken/usr/bin/jampasird"
 dpkg-deb --root-owner-group -Zxz -z1 --build "$broken" "$work/run/jampasir-broken.deb" >/dev/null
+# …the same build made big (uncompressed, with 40 MiB of noise), so that a stick can be pulled
+# out while the counter copies it;
+mkdir -p "$broken/usr/share/jampasir-test" && head -c 40M /dev/urandom > "$broken/usr/share/jampasir-test/noise"
+dpkg-deb --root-owner-group -Znone --build "$broken" "$work/run/jampasir-big.deb" >/dev/null
 # …and one during whose install the power is cut twice: as dpkg unpacks it (its preinst), then
 # as the boot's recovery configures it (its postinst); once each (the journeys' marks).
 sed -i "s/^Version: .*/Version: ${version}+upgrade4/" "$work/run/upgrade/DEBIAN/control"
@@ -57,11 +61,11 @@ rm -rf "$work/run/upgrade" "$broken"
 # supervisor's own computer (this host), a foreign stick from the waiting room ---------------
 swift build --product jampasir >/dev/null
 cli=$root/.build/debug/jampasir
-make_stick() { # name, folder holding JAMPASIR/
-    local img=$work/run/$1.img
-    truncate -s 64M "$img"
+make_stick() { # name, folder holding JAMPASIR/, size in MiB (64)
+    local img=$work/run/$1.img size=${3:-64}
+    truncate -s "${size}M" "$img"
     echo 'start=2048, type=c' | sfdisk -q "$img"
-    mkfs.fat -F 32 --offset 2048 -n "${1^^}" "$img" $((62 * 1024)) >/dev/null
+    mkfs.fat -F 32 --offset 2048 -n "${1^^}" "$img" $(((size - 2) * 1024)) >/dev/null
     mcopy -s -i "$img@@1M" "$2/JAMPASIR" ::
 }
 mkdir -p "$work/run/auth" "$work/run/foreign"
@@ -87,6 +91,10 @@ cp "$work/run/auth/JAMPASIR/export.key" "$work/run/other/JAMPASIR/"
 "$cli" update-stick --to "$work/run/other" --key "$work/run/other-key/jampasir-update.secret.asc" \
     --deb "$work/run/jampasir-broken.deb" >/dev/null
 make_stick other "$work/run/other"
+mkdir -p "$work/run/pulled/JAMPASIR" && cp "$work/run/auth/JAMPASIR/export.key" "$work/run/pulled/JAMPASIR/"
+"$cli" update-stick --to "$work/run/pulled" --key "$work/run/update-key/jampasir-update.secret.asc" \
+    --deb "$work/run/jampasir-big.deb" >/dev/null
+make_stick pulled "$work/run/pulled" 192
 mkdir -p "$work/run/cut/JAMPASIR" && cp "$work/run/auth/JAMPASIR/export.key" "$work/run/cut/JAMPASIR/"
 "$cli" update-stick --to "$work/run/cut" --key "$work/run/update-key/jampasir-update.secret.asc" \
     --deb "$work/run/jampasir-cut.deb" >/dev/null
