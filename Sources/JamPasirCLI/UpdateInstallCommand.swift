@@ -91,7 +91,8 @@ public struct UpdateInstallCommand: ParsableCommand {
         let say: (String) -> Void = serve ? { UpdateServe.say("step", $0) } : { print($0.terminalSafe) }
         let installer = UpdateInstaller(
             keyring: URL(fileURLWithPath: keyring ?? configuration.updateKeyring).standardizedFileURL.path,
-            state: URL(fileURLWithPath: state ?? configuration.updateState).standardizedFileURL.path, say: say)
+            state: URL(fileURLWithPath: state ?? configuration.updateState).standardizedFileURL.path, say: say,
+            progress: serve ? { UpdateServe.say("progress", String($0)) } : { _ in })
         if serve {
             try UpdateServe.answer(installer: installer, mediaDirectory: mediaDir, counterID: configuration.counterID)
             return
@@ -151,7 +152,7 @@ public struct UpdateInstallCommand: ParsableCommand {
 
 /// `--serve`: one request from jampasird over jampasir-update.socket (standard input and output):
 /// `install <mount point>` (a stick the mount helper mounted). Answers `step <text>` lines as it
-/// goes, then one of `installed <from> <to>`, `current <version>`, `refused <code> <reason>`. The
+/// goes (and `progress <per cent>` while it copies the package), then one of `installed <from> <to>`, `current <version>`, `refused <code> <reason>`. The
 /// package's scripts leave jampasird running (JAMPASIR_UPDATE_NO_RESTART): it unmounts the stick
 /// and restarts into the new version itself.
 enum UpdateServe {
@@ -237,6 +238,8 @@ struct UpdateInstaller {
     let keyring: String
     let state: String
     let say: (String) -> Void
+    /// Per cent of the package copied from the stick (the counter's display shows it).
+    var progress: (Int) -> Void = { _ in }
 
     var incoming: String { state + "/incoming" }
     var installed: String { state + "/installed" }
@@ -324,7 +327,9 @@ struct UpdateInstaller {
                 "jampasir \(offered.version) was rolled back on this counter (\(givenUpPath)): it is not installed again; a newer build is")
         }
         say("copying \(offered.file) from the stick")
-        try copy(stickFolder + "/" + offered.file, to: incoming + "/" + offered.file, limit: Self.packageLimit, sha256: offered.sha256)
+        try copy(
+            stickFolder + "/" + offered.file, to: incoming + "/" + offered.file, limit: Self.packageLimit,
+            sha256: offered.sha256, progress: progress)
         say("installing jampasir \(offered.version) (was \(current))")
         try dpkgInstall(offered, from: current, with: apt, dpkgBegan: &dpkgBegan)
     }
@@ -540,7 +545,7 @@ struct UpdateInstaller {
 
     /// Copies a regular file (never a link, a FIFO or a device) of at most `limit` bytes, synced;
     /// with `sha256`, the copy must have that hash (the signed index's) or it is removed.
-    func copy(_ source: String, to target: String, limit: Int, sha256 expected: String?) throws {
+    func copy(_ source: String, to target: String, limit: Int, sha256 expected: String?, progress: (Int) -> Void = { _ in }) throws {
         let input = open(source, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         guard input >= 0 else { throw UpdateRefusal.unreadable(SystemError("cannot read \(source)").description) }
         defer { close(input) }
@@ -556,6 +561,7 @@ struct UpdateInstaller {
         var hash = SHA256()
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         var total = 0
+        var percent = -1
         while true {
             let count = read(input, &buffer, buffer.count)
             if count == 0 { break }
@@ -567,6 +573,11 @@ struct UpdateInstaller {
             buffer.withUnsafeBytes { hash.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[..<count])) }
             guard write(output, buffer, count) == count else {
                 throw UpdateRefusal.unreadable(SystemError("cannot write \(target)").description)
+            }
+            let done = info.st_size > 0 ? min(100, total * 100 / Int(info.st_size)) : 100
+            if done != percent {
+                percent = done
+                progress(done)
             }
         }
         guard fsync(output) == 0 else { throw UpdateRefusal.unreadable(SystemError("cannot sync \(target)").description) }

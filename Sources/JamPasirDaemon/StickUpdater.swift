@@ -15,6 +15,12 @@ public struct StickUpdater: Sendable {
     /// Shown while the counter is held for the update.
     public static let updating = DisplayFrame("UPd ")
 
+    /// `UP42`: per cent of the update's package copied from the stick onto the counter.
+    public static func copying(_ percent: Int) -> DisplayFrame {
+        let digits = String(min(99, max(0, percent)))
+        return DisplayFrame("UP" + (digits.count == 1 ? " " : "") + digits)
+    }
+
     public enum Result: Equatable, Sendable {
         case installed(from: String, to: String)
         case current(String)
@@ -28,8 +34,9 @@ public struct StickUpdater: Sendable {
     }
 
     public var socketPath: String
-    /// Holds the counter showing the frame once it is idle; the callback says it is held.
-    public var hold: @Sendable (DisplayFrame, @escaping @Sendable () -> Void) -> Void
+    /// Holds the counter showing the frame once it is idle; the callback says it is held. Asked
+    /// again without one while held, only the frame changes (the copy's progress).
+    public var hold: @Sendable (DisplayFrame, (@Sendable () -> Void)?) -> Void
     /// Lets sessions start again.
     public var release: @Sendable () -> Void
     public var logger: Logger
@@ -39,7 +46,7 @@ public struct StickUpdater: Sendable {
     public var deadline = Duration.seconds(25 * 60)
 
     public init(
-        socketPath: String = Self.defaultSocket, hold: @escaping @Sendable (DisplayFrame, @escaping @Sendable () -> Void) -> Void,
+        socketPath: String = Self.defaultSocket, hold: @escaping @Sendable (DisplayFrame, (@Sendable () -> Void)?) -> Void,
         release: @escaping @Sendable () -> Void, logger: Logger
     ) {
         self.socketPath = socketPath
@@ -96,12 +103,20 @@ public struct StickUpdater: Sendable {
             return .refused(code: Result.noAnswer, "jampasir-update.socket took no request")
         }
         let until = ContinuousClock.now + deadline
+        var shown = Self.updating
+        func show(_ frame: DisplayFrame) {
+            if frame != shown { hold(frame, nil) }
+            shown = frame
+        }
         while let line = UnixSocket.readLine(fd, limit: 4096, deadline: until) {
             let words = line.split(separator: " ", maxSplits: 1).map(String.init)
             let rest = words.count > 1 ? words[1] : ""
             switch words.first {
             case "step":
                 logger.info("update: \(rest.terminalSafe)")
+                show(Self.updating)
+            case "progress":
+                if let percent = Int(rest) { show(Self.copying(percent)) }
             case "installed":
                 let versions = rest.split(separator: " ").map(String.init)
                 guard versions.count == 2 else { break }

@@ -70,7 +70,7 @@ struct StickUpdaterTests {
             socketPath: socket,
             hold: { frame, engaged in
                 events.append("hold \(frame)")
-                if idle { engaged() }
+                if idle { engaged?() }
             },
             release: { events.append("release") }, logger: Logger(label: "test"))
     }
@@ -83,12 +83,19 @@ struct StickUpdaterTests {
 
     @Test func anInstalledUpdateLeavesTheCounterHeldAndTheStickUnmounted() throws {
         let socket = fixture.directory.file("update.sock")
-        let fake = try FakeUpdater(at: socket, answering: ["step copying InRelease from the stick", "installed 0.1.0-1 0.2.0-1"])
+        let fake = try FakeUpdater(
+            at: socket,
+            answering: [
+                "step copying InRelease from the stick", "step copying jampasir_0.2.0-1_arm64.deb from the stick", "progress 0",
+                "progress 7", "progress 100", "step installing jampasir 0.2.0-1", "installed 0.1.0-1 0.2.0-1",
+            ])
         let outcome = try handle(with: updater(socket: socket))
         #expect(outcome == .updated(from: "0.1.0-1", to: "0.2.0-1", unmounted: true))
         #expect(outcome.frame == DisplayFrame("donE"))
         #expect(fake.requests.all == ["install \(fixture.stickPath)"])
-        #expect(events.all == ["hold UPd "], "held, and not released: the daemon restarts into the update")
+        #expect(
+            events.all == ["hold UPd ", "hold UP 0", "hold UP 7", "hold UP99", "hold UPd "],
+            "held, the copy's progress shown, and not released: the daemon restarts into the update")
         #expect(mounter.log == ["mount-ro /dev/sda1", "remount-rw", "unmount"], "exported first, unmounted after the update")
         #expect(try fixture.store.lastExport() != nil)
     }
