@@ -88,18 +88,20 @@ public struct UpdateInstallCommand: ParsableCommand {
             print("update: \("\(error)".terminalSafe); the trial goes on with the default settings")
             configuration = Configuration()
         }
-        let say: (String) -> Void = serve ? { UpdateServe.say("step", $0) } : { print($0.terminalSafe) }
+        // Each line written as it is said (no buffer): a power cut or a kill mid-rollback loses none.
+        let say: (String) -> Void =
+            serve ? { UpdateServe.say("step", $0) } : { FileHandle.standardOutput.write(Data(($0.terminalSafe + "\n").utf8)) }
         let installer = UpdateInstaller(
             keyring: URL(fileURLWithPath: keyring ?? configuration.updateKeyring).standardizedFileURL.path,
             state: URL(fileURLWithPath: state ?? configuration.updateState).standardizedFileURL.path, say: say,
-            progress: serve ? { UpdateServe.say("progress", String($0)) } : { _ in })
+            progress: serve ? { UpdateServe.say("progress", String($0)) } : { _ in }, startTimeout: configuration.updateStartTimeout)
         if serve {
             try UpdateServe.answer(installer: installer, mediaDirectory: mediaDir, counterID: configuration.counterID)
             return
         }
         if trial {
             // Its own journal lines (no socket): the rollback is what a technician reads later.
-            installer.trial(counterID: configuration.counterID, within: configuration.updateStartTimeout)
+            installer.trial(counterID: configuration.counterID)
             return
         }
         let lock: StateLock
@@ -240,6 +242,8 @@ struct UpdateInstaller {
     let say: (String) -> Void
     /// Per cent of the package copied from the stick (the counter's display shows it).
     var progress: (Int) -> Void = { _ in }
+    /// How long a new version may take to report ready (`update.start_timeout_seconds`).
+    var startTimeout: Duration = .seconds(90)
 
     var incoming: String { state + "/incoming" }
     var installed: String { state + "/installed" }
@@ -259,7 +263,7 @@ struct UpdateInstaller {
         let receipt = UpdateReceipt(counterID: counterID, from: nil, to: nil, at: now, result: UpdateReceipt.installed)
         return run(receipt) { receipt, dpkgBegan throws in
             try installSteps(from: stickFolder, &receipt, dpkgBegan: &dpkgBegan)
-            if let invocation, dpkgBegan, let to = receipt.to { try? beginTrial(of: to, invocation: invocation) }
+            if let invocation, dpkgBegan, let to = receipt.to { try? beginTrial(of: to, invocation: invocation, counterID: counterID) }
         }
     }
 
@@ -478,7 +482,7 @@ struct UpdateInstaller {
                     if FileManager.default.fileExists(atPath: incoming) { keepPackages() }
                     // An update finished at boot is on trial like any other (the trial unit runs
                     // after jampasird), put on it before the mark goes.
-                    try? beginTrial(of: version, invocation: "")
+                    try? beginTrial(of: version, invocation: "", counterID: counterID)
                 }
             } else {
                 refusal = .notInstalled("the update was interrupted before dpkg began; jampasir \(version) is installed, as before it")

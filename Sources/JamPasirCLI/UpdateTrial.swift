@@ -1,4 +1,5 @@
 import Foundation
+import JamPasirConfig
 import JamPasirReports
 
 /// After an update jampasird asked for, jampasird restarts into the new version. That version
@@ -77,23 +78,44 @@ struct StartWatch: Sendable {
     }
 }
 
-/// The mark of a trial (`update.state/trial`): the version on trial and the start of jampasird
-/// that asked for it.
+/// The mark of a trial (`update.state/trial`): the version on trial, the start of jampasird
+/// that asked for it, and the settings of the version that installed it (counter, update key,
+/// bound), so that the trial holds even when the new version cannot read the configuration.
 struct TrialMark: Equatable {
     var version: String
     var invocation: String
+    var counter: String?
+    var keyring: String?
+    var timeoutSeconds: Int64?
 
-    var text: String { "version: \(version)\ninvocation: \(invocation)\n" }
+    var text: String {
+        "version: \(version)\ninvocation: \(invocation)\n" + (counter.map { "counter: \($0)\n" } ?? "")
+            + (keyring.map { "keyring: \($0)\n" } ?? "") + (timeoutSeconds.map { "timeout: \($0)\n" } ?? "")
+    }
 
-    init(version: String, invocation: String) {
+    init(version: String, invocation: String, counter: String? = nil, keyring: String? = nil, timeoutSeconds: Int64? = nil) {
         (self.version, self.invocation) = (version, invocation)
+        (self.counter, self.keyring, self.timeoutSeconds) = (counter, keyring, timeoutSeconds)
     }
 
     init?(parsing text: String) {
-        guard let values = UpdateInstaller.markFields(text), let version = values["version"], let invocation = values["invocation"], values.count == 2,
+        guard let values = UpdateInstaller.markFields(text), let version = values["version"], let invocation = values["invocation"],
+            Set(values.keys).isSubset(of: ["version", "invocation", "counter", "keyring", "timeout"]),
             !version.isEmpty, version.count <= 128, invocation.count <= 64, invocation.allSatisfy(\.isHexDigit)
         else { return nil }
         self.init(version: version, invocation: invocation)
+        if let counter = values["counter"] {
+            guard Configuration.isValidCounterID(counter) else { return nil }
+            self.counter = counter
+        }
+        if let keyring = values["keyring"] {
+            guard keyring.hasPrefix("/"), keyring.count <= 4096 else { return nil }
+            self.keyring = keyring
+        }
+        if let timeout = values["timeout"] {
+            guard let seconds = Int64(timeout), (1...3600).contains(seconds) else { return nil }
+            timeoutSeconds = seconds
+        }
     }
 }
 
@@ -102,15 +124,19 @@ extension UpdateInstaller {
 
     /// Puts `version` on trial (before jampasird is told it is installed): `invocation` is the
     /// start of jampasird that asked for it ("" at boot: any start will do).
-    func beginTrial(of version: String, invocation: String) throws {
-        try Self.replace(trialMark, TrialMark(version: version, invocation: invocation).text)
+    func beginTrial(of version: String, invocation: String, counterID: String) throws {
+        let mark = TrialMark(
+            version: version, invocation: invocation, counter: counterID, keyring: keyring,
+            timeoutSeconds: startTimeout.components.seconds)
+        try Self.replace(trialMark, mark.text)
     }
 
     /// The trial (`--trial`): jampasird must report ready on the version on trial within
     /// `bound`; otherwise the previous version is installed again and jampasird started on it.
     /// Said in the journal; the rollback's receipt is kept on the counter (jampasird chains it).
-    /// The mark stays only when the rollback could not begin (the next boot tries again).
-    func trial(counterID: String, within bound: Duration, watch: StartWatch = .systemd) {
+    /// The mark stays when the rollback could not begin, and while a technician keeps jampasird
+    /// disabled: the next boot tries again. The settings the mark carries come first.
+    func trial(counterID: String, watch: StartWatch = .systemd) {
         guard let data = FileManager.default.contents(atPath: trialMark) else {
             say("no update is on trial; nothing to do")
             return
@@ -118,6 +144,18 @@ extension UpdateInstaller {
         guard let mark = TrialMark(parsing: String(decoding: data.prefix(4096), as: UTF8.self)) else {
             say("\(trialMark) is not a trial's mark; removed")
             return Self.remove(trialMark)
+        }
+        var installer = UpdateInstaller(keyring: mark.keyring ?? keyring, state: state, say: say)
+        installer.startTimeout = mark.timeoutSeconds.map { .seconds($0) } ?? startTimeout
+        installer.trial(mark, counterID: mark.counter ?? counterID, watch: watch)
+    }
+
+    private func trial(_ mark: TrialMark, counterID: String, watch: StartWatch) {
+        let bound = startTimeout
+        if let unit = watch.read(), unit.isSetAside, mark.invocation.isEmpty || unit.unitFile.hasPrefix("masked") {
+            // At boot a disabled jampasird does not start: no failure of the version; tried at
+            // the boot after it is enabled again.
+            return say("jampasird.service is \(unit.unitFile): jampasir \(mark.version) is tried at the first boot it starts at")
         }
         if let ended = ended(mark, watch: watch) {
             say(ended)
@@ -137,15 +175,12 @@ extension UpdateInstaller {
     }
 
     /// Why the trial of `mark` has nothing to watch, if it has not: another version is
-    /// installed, a technician set jampasird aside, or the new start reported ready already.
+    /// installed, or the new start reported ready already.
     private func ended(_ mark: TrialMark, watch: StartWatch) -> String? {
         guard (try? installedVersion()) == mark.version else {
             return "jampasir \(mark.version) is no longer the installed version (rolled back already?); nothing to try"
         }
         guard let unit = watch.read() else { return nil }
-        if unit.isSetAside {
-            return "jampasird.service is \(unit.unitFile): no trial; jampasir \(mark.version) runs when it is enabled again"
-        }
         if unit.state == "active", unit.invocation != mark.invocation {
             return "jampasird \(mark.version) reported ready"
         }

@@ -125,7 +125,7 @@ public struct StickUpdater: Sendable {
                 return .current(rest.terminalSafe)
             case "refused":
                 let parts = rest.split(separator: " ", maxSplits: 1).map(String.init)
-                guard let code = Int(parts[0]), Result.updaterCodes.contains(code) else { break }
+                guard let code = parts.first.flatMap({ Int($0) }), Result.updaterCodes.contains(code) else { break }
                 return .refused(code: code, (parts.count > 1 ? parts[1] : "").terminalSafe)
             default:
                 break

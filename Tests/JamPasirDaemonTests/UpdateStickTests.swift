@@ -407,6 +407,12 @@ struct StartWatchTests {
     @Test func aTrialsMarkIsReadBackAndAnythingElseIsNot() {
         let mark = TrialMark(version: "0.2.0-1+deb13", invocation: "0123abcdef")
         #expect(TrialMark(parsing: mark.text) == mark)
+        let settled = TrialMark(version: "0.2.0-1", invocation: "", counter: "loket-3", keyring: "/etc/jampasir/update-key.gpg", timeoutSeconds: 30)
+        #expect(TrialMark(parsing: settled.text) == settled, "the settings of the version that installed it go with it")
+        #expect(TrialMark(parsing: settled.text.replacingOccurrences(of: "keyring: /etc", with: "keyring: etc")) == nil)
+        #expect(TrialMark(parsing: settled.text.replacingOccurrences(of: "timeout: 30", with: "timeout: 0")) == nil)
+        #expect(TrialMark(parsing: settled.text.replacingOccurrences(of: "counter: loket-3", with: "counter: ../x")) == nil)
+        #expect(TrialMark(parsing: settled.text + "shell: $(reboot)\n") == nil)
         #expect(TrialMark(parsing: "version: 0.2.0-1\ninvocation: $(reboot)\n") == nil)
         #expect(TrialMark(parsing: "version: 0.2.0-1\nversion: 0.3.0-1\ninvocation: ab\n") == nil)
         let rollback = UpdateInstaller.Interrupted(from: "0.3", to: "0.2", file: "jampasir_0.2_arm64.deb", sha256: String(repeating: "a", count: 64), rollback: true)

@@ -33,6 +33,9 @@ sed -i "s/^Version: .*/Version: ${version}+upgrade1/" "$work/run/upgrade/DEBIAN/
 dpkg-deb --root-owner-group -Zxz -z1 --build "$work/run/upgrade" "$work/run/debs/jampasir-upgrade.deb" >/dev/null
 sed -i "s/^Version: .*/Version: ${version}+upgrade2/" "$work/run/upgrade/DEBIAN/control"
 dpkg-deb --root-owner-group -Zxz -z1 --build "$work/run/upgrade" "$work/run/jampasir-update.deb" >/dev/null
+# …the same build with a version of its own, uncompressed, for a stick pulled out mid-copy;
+sed -i "s/^Version: .*/Version: ${version}+upgrade2+big/" "$work/run/upgrade/DEBIAN/control"
+dpkg-deb --root-owner-group -Znone --build "$work/run/upgrade" "$work/run/jampasir-big.deb" >/dev/null
 # …the build after it, whose daemon cannot start (it exits at once): the rollback journey;
 broken=$work/run/upgrade-broken
 cp -a "$work/run/upgrade" "$broken"
@@ -41,10 +44,6 @@ rm "$broken/usr/bin/jampasird"
 printf '#!/bin/sh\necho "jampasird: this test build cannot start" >&2\nexit 1\n' > "$broken/usr/bin/jampasird"
 chmod 0755 "$broken/usr/bin/jampasird"
 dpkg-deb --root-owner-group -Zxz -z1 --build "$broken" "$work/run/jampasir-broken.deb" >/dev/null
-# …the same build made big (uncompressed, with 40 MiB of noise), so that a stick can be pulled
-# out while the counter copies it;
-mkdir -p "$broken/usr/share/jampasir-test" && head -c 40M /dev/urandom > "$broken/usr/share/jampasir-test/noise"
-dpkg-deb --root-owner-group -Znone --build "$broken" "$work/run/jampasir-big.deb" >/dev/null
 # …and one during whose install the power is cut twice: as dpkg unpacks it (its preinst), then
 # as the boot's recovery configures it (its postinst); once each (the journeys' marks).
 sed -i "s/^Version: .*/Version: ${version}+upgrade4/" "$work/run/upgrade/DEBIAN/control"
@@ -94,7 +93,7 @@ make_stick other "$work/run/other"
 mkdir -p "$work/run/pulled/JAMPASIR" && cp "$work/run/auth/JAMPASIR/export.key" "$work/run/pulled/JAMPASIR/"
 "$cli" update-stick --to "$work/run/pulled" --key "$work/run/update-key/jampasir-update.secret.asc" \
     --deb "$work/run/jampasir-big.deb" >/dev/null
-make_stick pulled "$work/run/pulled" 192
+make_stick pulled "$work/run/pulled" 128
 mkdir -p "$work/run/cut/JAMPASIR" && cp "$work/run/auth/JAMPASIR/export.key" "$work/run/cut/JAMPASIR/"
 "$cli" update-stick --to "$work/run/cut" --key "$work/run/update-key/jampasir-update.secret.asc" \
     --deb "$work/run/jampasir-cut.deb" >/dev/null

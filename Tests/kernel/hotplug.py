@@ -5,7 +5,8 @@ or pulls it out, or cuts the power, through the QEMU monitor (HMP over a Unix so
 
     hotplug.py CONSOLE_LOG MONITOR_SOCKET IMAGE_DIR
 
-Guest lines:  === PLUG <id> <image> <serial>   → drive_add + device_add usb-storage
+Guest lines:  === PLUG <id> <image> <serial> [<drive option>…]   → drive_add + device_add usb-storage
+                 (an option such as throttling.bps-total=3145728 makes a slow stick)
               === USB-DEVICE <id> usb-kbd|usb-net → device_add (a keyboard, a network adapter)
               === UNPLUG <id>                  → device_del
               === POWER-CUT                    → system_reset (no shutdown: the power is gone)
@@ -50,7 +51,8 @@ while time.time() - last_seen < 600:
         if words[:2] == ["===", "PLUG"]:
             ident, image, serial = words[2:5]
             path = os.path.join(images, image + ".img")
-            monitor(f"drive_add 0 if=none,id=drive-{ident},file={path},format=raw,file.locking=off")
+            options = "".join("," + option for option in words[5:] if option.startswith("throttling."))
+            monitor(f"drive_add 0 if=none,id=drive-{ident},file={path},format=raw,file.locking=off{options}")
             monitor(f"device_add usb-storage,bus=xhci.0,drive=drive-{ident},id={ident},serial={serial}")
         elif words[:2] == ["===", "USB-DEVICE"] and words[3] in ("usb-kbd", "usb-net"):
             monitor(f"device_add {words[3]},bus=xhci.0,id={words[2]}")
