@@ -50,6 +50,10 @@ tests_started=$SECONDS
 "$bundle" --testing-library swift-testing 2>&1 | tee "$log" >/dev/null || true
 summary=$(scripts/test-summary.sh "swift tests on aarch64" "$log") || true
 grep -E "^✘" "$log" | head -n 40 || true
+# The slowest tests under emulation (the budget's first suspects; run in parallel, so each
+# figure includes its waits for the cores).
+grep -E "^✔ Test .* passed after" "$log" | sed -E 's/^✔ Test (.*) passed after ([0-9.]+) seconds.*/\2 s  \1/' \
+    | sort -rn | head -n 8 | sed 's/^/slowest on aarch64: /' || true
 echo "$summary"
 check "the Swift test suite passes on aarch64 ($((SECONDS - tests_started)) s)" grep -q " 0 failed" <<<"$summary"
 
