@@ -132,7 +132,7 @@ extension UpdateInstaller {
     }
 
     /// The trial (`--trial`): jampasird must report ready on the version on trial within
-    /// `bound`; otherwise the previous version is installed again and jampasird started on it.
+    /// `startTimeout`; otherwise the previous version is installed again and jampasird started on it.
     /// Said in the journal; the rollback's receipt is kept on the counter (jampasird chains it).
     /// The mark stays when the rollback could not begin, and while a technician keeps jampasird
     /// disabled: the next boot tries again. The settings the mark carries come first.
@@ -151,7 +151,6 @@ extension UpdateInstaller {
     }
 
     private func trial(_ mark: TrialMark, counterID: String, watch: StartWatch) {
-        let bound = startTimeout
         if let unit = watch.read(), unit.isSetAside, mark.invocation.isEmpty || unit.unitFile.hasPrefix("masked") {
             // At boot a disabled jampasird does not start: no failure of the version; tried at
             // the boot after it is enabled again.
@@ -161,15 +160,15 @@ extension UpdateInstaller {
             say(ended)
             return Self.remove(trialMark)
         }
-        switch watch.outcome(after: mark.invocation, within: bound) {
+        switch watch.outcome(after: mark.invocation, within: startTimeout) {
         case .ready:
             say("jampasird \(mark.version) reported ready")
         case .notRestarted:
             say("jampasird has not restarted: jampasir \(mark.version) runs from its next start")
         case .failed(let how):
-            let reason = "jampasir \(mark.version) did not report ready within \(bound.components.seconds) s (\(how))"
+            let reason = "jampasir \(mark.version) did not report ready within \(startTimeout.components.seconds) s (\(how))"
             say("\(reason): installing the previous version again")
-            guard rollBackAndStart(mark, counterID: counterID, because: reason, within: bound, watch: watch) else { return }
+            guard rollBackAndStart(mark, counterID: counterID, because: reason, watch: watch) else { return }
         }
         Self.remove(trialMark)
     }
@@ -189,7 +188,7 @@ extension UpdateInstaller {
 
     /// False when the rollback could not begin (another update held the counter's lock).
     private func rollBackAndStart(
-        _ mark: TrialMark, counterID: String, because reason: String, within bound: Duration, watch: StartWatch
+        _ mark: TrialMark, counterID: String, because reason: String, watch: StartWatch
     ) -> Bool {
         let lock: StateLock
         do {
@@ -216,7 +215,7 @@ extension UpdateInstaller {
         // Started in every case: a counter is never left dark by its own updater.
         _ = try? DebianTool.systemctl.run(["reset-failed", "jampasird.service"], what: "resetting jampasird")
         _ = try? DebianTool.systemctl.run(["start", "--no-block", "jampasird.service"], what: "starting jampasird")
-        switch watch.outcome(after: nil, within: bound) {
+        switch watch.outcome(after: nil, within: startTimeout) {
         case .ready, .notRestarted:
             say((refusal == nil ? "rolled back to jampasir \(running)" : "jampasir \(running) started again") + ": jampasird reported ready")
         case .failed(let how):

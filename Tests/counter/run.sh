@@ -72,32 +72,23 @@ mkdir -p "$work/run/auth" "$work/run/foreign"
 "$cli" export-key new --to "$work/run/foreign" >/dev/null
 make_stick auth "$work/run/auth"
 make_stick foreign "$work/run/foreign"
-# The supervisor's update stick (authorised too): a newer build, signed with the office's update
-# key, whose public half the technician gives the counter once.
-mkdir -p "$work/run/update-key" && "$cli" update-key new --to "$work/run/update-key" >/dev/null
+# The supervisor's update sticks (authorised too): a build signed with the office's update key,
+# whose public half the technician gives the counter once; one signed with another office's key,
+# which apt on the counter must refuse.
+for office in update-key other-key; do
+    mkdir -p "$work/run/$office" && "$cli" update-key new --to "$work/run/$office" >/dev/null
+done
 cp "$work/run/update-key/jampasir-update.gpg" "$work/run/debs/update-key.gpg"
-mkdir -p "$work/run/update/JAMPASIR" && cp "$work/run/auth/JAMPASIR/export.key" "$work/run/update/JAMPASIR/"
-"$cli" update-stick --to "$work/run/update" --key "$work/run/update-key/jampasir-update.secret.asc" \
-    --deb "$work/run/jampasir-update.deb" >/dev/null
-make_stick update "$work/run/update"
-mkdir -p "$work/run/broken/JAMPASIR" && cp "$work/run/auth/JAMPASIR/export.key" "$work/run/broken/JAMPASIR/"
-"$cli" update-stick --to "$work/run/broken" --key "$work/run/update-key/jampasir-update.secret.asc" \
-    --deb "$work/run/jampasir-broken.deb" >/dev/null
-make_stick broken "$work/run/broken"
-# Another office's update key signs the next build: apt on the counter must refuse it.
-mkdir -p "$work/run/other-key" "$work/run/other/JAMPASIR" && "$cli" update-key new --to "$work/run/other-key" >/dev/null
-cp "$work/run/auth/JAMPASIR/export.key" "$work/run/other/JAMPASIR/"
-"$cli" update-stick --to "$work/run/other" --key "$work/run/other-key/jampasir-update.secret.asc" \
-    --deb "$work/run/jampasir-broken.deb" >/dev/null
-make_stick other "$work/run/other"
-mkdir -p "$work/run/pulled/JAMPASIR" && cp "$work/run/auth/JAMPASIR/export.key" "$work/run/pulled/JAMPASIR/"
-"$cli" update-stick --to "$work/run/pulled" --key "$work/run/update-key/jampasir-update.secret.asc" \
-    --deb "$work/run/jampasir-big.deb" >/dev/null
-make_stick pulled "$work/run/pulled" 128
-mkdir -p "$work/run/cut/JAMPASIR" && cp "$work/run/auth/JAMPASIR/export.key" "$work/run/cut/JAMPASIR/"
-"$cli" update-stick --to "$work/run/cut" --key "$work/run/update-key/jampasir-update.secret.asc" \
-    --deb "$work/run/jampasir-cut.deb" >/dev/null
-make_stick cut "$work/run/cut"
+update_stick() { # name, package, signing key's folder, size in MiB (64)
+    mkdir -p "$work/run/$1/JAMPASIR" && cp "$work/run/auth/JAMPASIR/export.key" "$work/run/$1/JAMPASIR/"
+    "$cli" update-stick --to "$work/run/$1" --key "$work/run/$3/jampasir-update.secret.asc" --deb "$work/run/$2" >/dev/null
+    make_stick "$1" "$work/run/$1" "${4:-64}"
+}
+update_stick update jampasir-update.deb update-key
+update_stick broken jampasir-broken.deb update-key
+update_stick other jampasir-broken.deb other-key
+update_stick pulled jampasir-big.deb update-key 128
+update_stick cut jampasir-cut.deb update-key
 
 # --- the counter's root filesystem, kernel and gpio-sim (cached) ---------------------------
 image=$JAMPASIR_CACHE/counter-trixie-arm64
