@@ -66,6 +66,7 @@ public struct DoctorCommand: ParsableCommand {
         }
         findings.append(room(for: configuration.storePath))
         findings.append(clock())
+        findings.append(Self.power(configuration.powerUPS.map { NUTClient(ups: $0) }, rules: configuration.power))
         findings += service()
         findings.append(Finding(ok: true, text: "libgpiod \(GPIOLine.libraryVersion)"))
 
@@ -130,6 +131,29 @@ public struct DoctorCommand: ParsableCommand {
             ok: freeMB >= 50,
             text: "free space for the store in \(directory): \(freeMB) MB"
                 + (freeMB < 50 ? " (need at least 50 MB: clean up the SD card)" : ""))
+    }
+
+    /// The power source, as the daemon reads it: mains (no UPS configured), or the UPS's state
+    /// with its charge and runtime, and whether a session may start on it.
+    static func power(_ source: (any PowerSource)?, rules: PowerRules) -> Finding {
+        guard let source else {
+            return Finding(ok: true, text: "power: mains (no UPS configured; a kit sets power.ups)")
+        }
+        let reading: PowerReading
+        do {
+            reading = try source.read()
+        } catch {
+            return Finding(ok: false, text: "power: \(error)")
+        }
+        let state = rules.state(after: reading, was: .mains)
+        switch state {
+        case .mains:
+            return Finding(ok: true, text: "power: mains, through the UPS (\(reading.summary))")
+        case .battery, .unknown:
+            return Finding(ok: true, text: "power: \(state)")
+        case .tooLow:
+            return Finding(ok: false, text: "power: \(state); plug the kit into mains or change the cells")
+        }
     }
 
     /// Start and end times are only trustworthy with a synchronised wall clock (a Pi has no RTC).

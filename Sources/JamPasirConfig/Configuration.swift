@@ -58,6 +58,10 @@ public struct Configuration: Equatable, Sendable {
     /// How long jampasird may take to report ready after an update before the previous version
     /// kept on the counter is installed again.
     public var updateStartTimeout: Duration = .seconds(90)
+    /// The kit's UPS as NUT's upsd serves it (`power.ups`); nil: on mains, nothing to read.
+    public var powerUPS: UPSAddress?
+    /// When the battery is too low for a new session.
+    public var power = PowerRules()
     /// What the file sets that is no longer used, each with what replaced it: logged at start.
     public var notices: [String] = []
 
@@ -155,6 +159,11 @@ public struct Configuration: Equatable, Sendable {
                 file: file, key: "queue.warning_minutes",
                 message: "\(late.components.seconds / 60) is not before queue.promise_minutes "
                     + "(\(queue.promise.components.seconds / 60)): a warning must come before the breach")
+        }
+        if powerUPS != nil, power.minRuntime <= rules.limit {
+            throw ConfigurationError(
+                file: file, key: "power.min_runtime_seconds",
+                message: "must be longer than service.limit_seconds: a session started on battery must be able to end")
         }
         if rules.debounce >= rules.longPress {
             throw ConfigurationError(
@@ -399,6 +408,13 @@ extension Configuration {
             what: "an absolute path ending in .prom (node-exporter reads only those), or \"\" to turn metrics off",
             valid: { $0.isEmpty || ($0.hasPrefix("/") && $0.hasSuffix(".prom") && !$0.hasSuffix("/.prom")) }
         ) { $0.metricsTextfile = $1.isEmpty ? nil : $1 },
+        .text(
+            "power", "ups",
+            what: "the UPS as NUT names it, NAME or NAME@HOST or NAME@HOST:PORT (e.g. \"kit@localhost\"), or \"\" for none",
+            valid: { $0.isEmpty || UPSAddress($0) != nil }
+        ) { $0.powerUPS = UPSAddress($1) },
+        .seconds("power", "min_runtime_seconds", in: 60...7200) { $0.power.minRuntime = $1 },
+        .integer("power", "min_charge_percent", in: 5...90) { $0.power.minCharge = $1 },
         .text(
             "hub", "store", what: "an absolute path to the hub's SQLite file", valid: { $0.hasPrefix("/") }
         ) { $0.hubStorePath = $1 },

@@ -10,6 +10,8 @@ public enum Action: Equatable, Sendable {
     /// The hold asked for (`SessionMachine.requestHold`) has taken the idle counter: the update
     /// may begin.
     case holdEngaged
+    /// A press (or a call) refused: the battery is too low for a session; `reason` for the journal.
+    case startRefused(reason: String)
 }
 
 /// The hub's answer to the call button.

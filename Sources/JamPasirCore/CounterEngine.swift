@@ -54,6 +54,11 @@ public struct CounterEngine: Sendable {
         advance(to: now) + machine.requestHold(frame, at: now)
     }
 
+    /// The kit's power has changed (see `SessionMachine.setPower`).
+    public mutating func setPower(_ state: PowerState, at now: MonotonicInstant) -> [Action] {
+        advance(to: now) + machine.setPower(state, at: now)
+    }
+
     public mutating func releaseHold(at now: MonotonicInstant) -> [Action] {
         advance(to: now) + machine.releaseHold(at: now)
     }

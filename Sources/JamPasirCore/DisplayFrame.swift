@@ -51,6 +51,8 @@ public struct DisplayFrame: Equatable, Sendable, CustomStringConvertible {
     public static func ticket(_ label: String) -> DisplayFrame {
         DisplayFrame(String(label.filter { $0 != "-" }.suffix(4)))
     }
+    /// The kit's battery is too low for a session: none starts.
+    public static let lowBattery = DisplayFrame("bAtt")
     /// Nothing lit (shutdown).
     public static let blank = DisplayFrame("    ", brightness: .dim)
 

@@ -13,6 +13,11 @@
 ///
 /// A hold (an update installing) takes the counter once it is idle, never during a session or its
 /// result: from then on (`.holdEngaged`) no session starts and no call goes out, until released.
+///
+/// Power (a kit on its battery, `setPower`): on battery the idle display shows `b2:00`; too low
+/// for a session, it shows `bAtt`, and a press (or a call) is refused with `bAtt` and the refused
+/// tone while a running session runs to its end. Each change for the worse sounds one short
+/// tone, when the counter is next idle and not held: never over a session.
 public struct SessionMachine: Sendable {
     private struct Running: Sendable {
         var startedAt: MonotonicInstant
@@ -27,8 +32,8 @@ public struct SessionMachine: Sendable {
         case showingFigures(from: MonotonicInstant)
         /// Call number `number` was sent; waiting for the hub's answer until `until` at most.
         case calling(number: Int, until: MonotonicInstant)
-        /// The hub's answer to a call, shown until `until`.
-        case showingCall(DisplayFrame, until: MonotonicInstant)
+        /// A message shown until `until`: the hub's answer to a call, or `bAtt` for a refused press.
+        case showingMessage(DisplayFrame, until: MonotonicInstant)
     }
 
     /// Today's sessions and free passports, for the supervisor's long press.
@@ -63,6 +68,10 @@ public struct SessionMachine: Sendable {
     /// call, or `rules.calledTicketLife` passes (a no-show's ticket never goes to a walk-in).
     private var called: (ticket: String, at: MonotonicInstant)?
     public var calledTicket: String? { called?.ticket }
+    /// The kit's power (`setPower`); mains unless told otherwise.
+    public private(set) var power: PowerState = .mains
+    /// A change of power for the worse, to be sounded once the counter is idle.
+    private var powerTonePending = false
 
     public init(rules: ServiceRules) {
         self.rules = rules
@@ -90,9 +99,8 @@ public struct SessionMachine: Sendable {
             let duration = downAt - running.startedAt
             actions += endSession(running, as: duration <= rules.limit ? .inTime : .overtime, at: downAt, now: now)
         case (.press(let downAt, _), _):
-            if stoppedAt.map({ downAt - $0 >= rules.rearmGuard }) ?? true {
-                actions += startSession(at: downAt, now: now)
-            }
+            guard stoppedAt.map({ downAt - $0 >= rules.rearmGuard }) ?? true else { break }
+            actions += power.refusesSessions ? refuseForPower(at: now) : startSession(at: downAt, now: now)
         case (.longPress(let downAt, _), .running(let running)):
             actions += endSession(running, as: .cancelled, at: downAt, now: now)
         case (.longPress, .idle) where rules.figuresEach > .zero:
@@ -120,7 +128,9 @@ public struct SessionMachine: Sendable {
         switch phase {
         case .running, .calling:
             break
-        case .idle, .showingResult, .showingFigures, .showingCall:
+        case .idle, .showingResult, .showingFigures, .showingMessage:
+            // A ticket called to a counter that cannot start its session would wait in vain.
+            if power.refusesSessions { return actions + refuseForPower(at: now) }
             called = nil
             callsSent += 1
             phase = .calling(number: callsSent, until: now + rules.callAnswerWait)
@@ -154,7 +164,7 @@ public struct SessionMachine: Sendable {
             frame = .fault(.hubUnreachable)
             actions.append(.sound(.fault))
         }
-        phase = .showingCall(frame, until: now + rules.callHold)
+        phase = .showingMessage(frame, until: now + rules.callHold)
         return actions + present(at: now)
     }
 
@@ -179,13 +189,17 @@ public struct SessionMachine: Sendable {
         case .showingResult(_, let until):
             if now >= until { phase = .idle }
         case .showingFigures(let from):
-            if now >= from + rules.figuresEach * 2 { phase = .idle }
-        case .calling(_, let until), .showingCall(_, let until):
+            if now >= from + rules.figuresEach * figureFrames.count { phase = .idle }
+        case .calling(_, let until), .showingMessage(_, let until):
             if now >= until { phase = .idle }
         }
         if let pending = hold, !pending.engaged, case .idle = phase {
             hold = (pending.frame, true)
             actions.append(.holdEngaged)
+        }
+        if powerTonePending, case .idle = phase, !isHeld {
+            powerTonePending = false
+            actions.append(.sound(.powerWorse))
         }
         return actions + present(at: now)
     }
@@ -201,6 +215,18 @@ public struct SessionMachine: Sendable {
         var actions = advance(to: now)
         if let sound, case .idle = phase { actions.insert(.sound(sound), at: 0) }
         return actions
+    }
+
+    /// The kit's power has changed (the daemon's power watch). A running session runs to its end
+    /// whatever it is; a change for the worse sounds once the counter is idle (`.powerWorse`).
+    public mutating func setPower(_ state: PowerState, at now: MonotonicInstant) -> [Action] {
+        if state.severity > power.severity {
+            powerTonePending = true
+        } else if state.severity < power.severity {
+            powerTonePending = false
+        }
+        power = state
+        return advance(to: now)
     }
 
     /// Whether the counter is held: no session starts.
@@ -246,11 +272,11 @@ public struct SessionMachine: Sendable {
             }
             if !running.overtimeAnnounced { candidates.append(overtimeBegins(running)) }
             return candidates.min()
-        case .showingResult(_, let until), .calling(_, let until), .showingCall(_, let until):
+        case .showingResult(_, let until), .calling(_, let until), .showingMessage(_, let until):
             return until
         case .showingFigures(let from):
-            let second = from + rules.figuresEach
-            return presentedAt < second ? second : from + rules.figuresEach * 2
+            let shown = Int((presentedAt - from).nanoseconds / rules.figuresEach.nanoseconds) + 1
+            return from + rules.figuresEach * min(shown, figureFrames.count)
         }
     }
 
@@ -261,6 +287,12 @@ public struct SessionMachine: Sendable {
         let ticket = called.flatMap { downAt - $0.at <= rules.calledTicketLife ? $0.ticket : nil }
         called = nil
         return [.record(.started(at: downAt, limit: rules.limit, ticket: ticket)), .sound(.start)] + advance(to: now)
+    }
+
+    /// A press or a call while the battery is too low: `bAtt` for the call hold, the refused tone.
+    private mutating func refuseForPower(at now: MonotonicInstant) -> [Action] {
+        phase = .showingMessage(.lowBattery, until: now + rules.callHold)
+        return [.sound(.refused), .startRefused(reason: power.description)] + present(at: now)
     }
 
     private mutating func endSession(
@@ -302,9 +334,19 @@ public struct SessionMachine: Sendable {
         switch phase {
         case .idle:
             if let hold, hold.engaged { return (hold.frame, LightState(amber: true)) }
-            let ready = DisplayFrame.clock(
+            if let notice { return (notice, .ready) }
+            var ready = DisplayFrame.clock(
                 seconds: Self.wholeSecondsRoundedUp(rules.limit), negative: false, brightness: .dim)
-            return (notice ?? ready, .ready)
+            switch power {
+            case .mains, .unknown:
+                return (ready, .ready)
+            case .battery:
+                // `b2:00`: the mark takes the blank first digit (a limit of 10 min or more has none).
+                if ready.characters[0] == " " { ready.characters[0] = "b" }
+                return (ready, .ready)
+            case .tooLow:
+                return (DisplayFrame(DisplayFrame.lowBattery.description, brightness: .dim), LightState(amber: true))
+            }
         case .running(let running):
             let remaining = running.startedAt + rules.limit - now
             let sand = Double(remaining.nanoseconds) / Double(rules.limit.nanoseconds)
@@ -318,15 +360,13 @@ public struct SessionMachine: Sendable {
             }
             return (Self.countdownFrame(remaining: remaining), lights)
         case .showingFigures(let from):
-            let (letter, value) =
-                now < from + rules.figuresEach
-                ? ("n", todayFigures.sessions) : ("F", todayFigures.free)
-            let digits = String(min(value, 999))
-            return (DisplayFrame(letter + String(repeating: " ", count: 3 - digits.count) + digits), .ready)
+            let frames = figureFrames
+            let index = Int((now - from).nanoseconds / rules.figuresEach.nanoseconds)
+            return (frames[min(max(index, 0), frames.count - 1)], .ready)
         case .calling:
             return (.calling, .ready)
-        case .showingCall(let frame, _):
-            return (frame, .ready)
+        case .showingMessage(let frame, _):
+            return (frame, power.refusesSessions ? LightState(amber: true) : .ready)
         case .showingResult(let end, _):
             let sand = max(0, Double((end.limit - end.duration).nanoseconds) / Double(end.limit.nanoseconds))
             switch end.outcome {
@@ -338,6 +378,18 @@ public struct SessionMachine: Sendable {
                 return (.cancelled, LightState(amber: true, sand: sand))
             }
         }
+    }
+
+    /// The supervisor's long press: `n 37` (sessions today), `F  2` (free), and on a kit whose
+    /// board reports it `b 87` (the battery's charge).
+    private var figureFrames: [DisplayFrame] {
+        func frame(_ letter: String, _ value: Int) -> DisplayFrame {
+            let digits = String(min(max(value, 0), 999))
+            return DisplayFrame(letter + String(repeating: " ", count: 3 - digits.count) + digits)
+        }
+        var frames = [frame("n", todayFigures.sessions), frame("F", todayFigures.free)]
+        if let charge = power.reading?.chargePercent { frames.append(frame("b", charge)) }
+        return frames
     }
 
     /// `M:SS` rounded up while time remains (so `2:00` shows for the whole first second and

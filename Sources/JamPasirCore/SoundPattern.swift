@@ -11,6 +11,8 @@ public enum SoundPattern: String, CaseIterable, Equatable, Sendable {
     case exportDone
     /// A stick without an authorised key: nothing was written.
     case refused
+    /// The kit's power changed for the worse (onto its battery, or too low for a session).
+    case powerWorse
 
     /// One tone and the silence after it.
     public struct Tone: Equatable, Sendable {
@@ -28,6 +30,7 @@ public enum SoundPattern: String, CaseIterable, Equatable, Sendable {
         case .fault: return [beep(100, 100), beep(100, 100), beep(100)]
         case .exportDone: return [beep(60, 60), beep(60, 60), beep(400)]
         case .refused: return [beep(700)]
+        case .powerWorse: return [beep(40, 160), beep(40)]
         }
     }
 }

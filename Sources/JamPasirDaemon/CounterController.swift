@@ -107,6 +107,21 @@ public final class CounterController: @unchecked Sendable {
         perform(engine.requestHold(frame, at: clock.now()))
     }
 
+    /// The kit's power, from the power watch: logged when its kind changes, in the metrics.
+    public func setPower(_ state: PowerState) {
+        let before = engine.machine.power
+        if state.severity != before.severity || state.isUnknown != before.isUnknown {
+            switch state {
+            case .mains: logger.notice("power: \(state)")
+            case .battery: logger.warning("power: \(state); sessions go on")
+            case .tooLow: logger.warning("power: \(state); no new session starts, a running one runs to its end")
+            case .unknown: logger.warning("power: \(state); sessions start as on mains")
+            }
+        }
+        perform(engine.setPower(state, at: clock.now()))
+        metrics?.update { $0.power = state }
+    }
+
     public func releaseHold() {
         holdEngaged = nil
         perform(engine.releaseHold(at: clock.now()))
@@ -123,6 +138,7 @@ public final class CounterController: @unchecked Sendable {
     /// One line for `systemctl status`.
     public var status: String {
         if engine.machine.isHeld { return "held: an update is being installed" }
+        if engine.machine.power.refusesSessions && !engine.machine.isRunning { return "battery too low: no new session" }
         if engine.recognizer.isHeld && engine.machine.isRunning { return "session running, button held" }
         return engine.machine.isRunning ? "session running" : "ready"
     }
@@ -137,6 +153,8 @@ public final class CounterController: @unchecked Sendable {
                 hardware.buzzer.play(pattern)
             case .light(let state):
                 hardware.lights.set(state)
+            case .startRefused(let reason):
+                logger.warning("no session started: \(reason)")
             case .holdEngaged:
                 holdEngaged?()
                 holdEngaged = nil

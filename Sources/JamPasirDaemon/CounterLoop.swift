@@ -16,6 +16,8 @@ public enum CounterEvent: Sendable {
     /// An update waits for the idle counter (`CounterController.requestHold`), or is over.
     case hold(DisplayFrame, engaged: (@Sendable () -> Void)?)
     case releaseHold
+    /// The kit's power changed (`PowerWatch`).
+    case power(PowerState)
     /// The button went away for good (`q` or end of input in the simulator).
     case buttonGone
     /// SIGTERM or SIGINT.
@@ -80,6 +82,7 @@ public final class CounterLoop: Sendable {
                 case .notice(let frame, let sound): controller.setNotice(frame, sound: sound)
                 case .hold(let frame, let engaged): controller.requestHold(frame, engaged: engaged)
                 case .releaseHold: controller.releaseHold()
+                case .power(let state): controller.setPower(state)
                 case .buttonGone:
                     logger.notice("button input ended")
                     break running

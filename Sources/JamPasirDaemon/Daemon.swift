@@ -82,6 +82,13 @@ public struct Daemon: Sendable {
         let notifier = SystemdNotifier()
         stopSignals.forward(to: loop, logger: logger)
         let monitor = watchSticks(store: store, key: deviceKey, loop: loop, metrics: metrics)
+        let power = configuration.powerUPS.map { ups in
+            let watch = PowerWatch(
+                source: NUTClient(ups: ups), rules: configuration.power, clock: clock, post: { loop.post(.power($0)) })
+            logger.info("power: reading the UPS \(ups) every \(PowerWatch.defaultInterval.components.seconds) s")
+            watch.start()
+            return watch
+        }
         let readyAfter = clock.now() - startedAt
         logger.notice(
             "ready after \(readyAfter.nanoseconds / 1_000_000) ms",
@@ -103,6 +110,7 @@ public struct Daemon: Sendable {
             controller: controller, button: hardware.button, callButton: hardware.callButton, clock: clock, logger: logger,
             watchdog: notifier.watchdogInterval, realTimePriority: Self.realTimePriority, notify: { notifier.notify($0) })
         notifier.notify("STOPPING=1")
+        power?.stop()
         monitor?.stop()
         displayWorker?.finish(within: .seconds(1))
         recorder.flush()

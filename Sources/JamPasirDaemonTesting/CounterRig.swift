@@ -77,6 +77,12 @@ public final class CounterRig: Sendable {
         controller.callAnswered(answer, call: caller.calls)
     }
 
+    /// The kit's power changes at `seconds`, as the power watch posts it.
+    public func power(_ state: PowerState, at seconds: Double) async {
+        await run(until: seconds)
+        controller.setPower(state)
+    }
+
     /// Everything recorded so far is in the store.
     public func settle() async {
         recorder.flush()

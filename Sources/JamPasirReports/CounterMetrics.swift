@@ -18,6 +18,8 @@ public struct CounterMetrics: Equatable, Sendable {
     public var buttonStuck = false
     public var displayOK = true
     public var clockSynchronized = false
+    /// The kit's power, once its UPS has been read; nil on a counter without one (`power.ups`).
+    public var power: PowerState?
 
     public init(version: String, limitMs: Int64) {
         self.version = version
@@ -80,6 +82,21 @@ public struct CounterMetrics: Equatable, Sendable {
         metric(
             "jampasir_audit_chain_entries", "gauge", "Entries in the store's hash-chained audit log.",
             one(totals.auditEntries))
+        if let power {
+            metric("jampasir_power_readable", "gauge", "1 while the kit's UPS answers (power.ups).", flag(!power.isUnknown))
+            metric("jampasir_power_on_battery", "gauge", "1 while the kit runs on its battery.", flag(power.severity > 0))
+            metric(
+                "jampasir_battery_too_low", "gauge", "1 while the battery is too low for a new session (bAtt).",
+                flag(power.refusesSessions))
+            if let charge = power.reading?.chargePercent {
+                metric("jampasir_battery_charge_ratio", "gauge", "The battery's charge, 0 to 1.", [("", Self.seconds(Int64(charge) * 10))])
+            }
+            if let runtime = power.reading?.runtime {
+                metric(
+                    "jampasir_battery_runtime_seconds", "gauge", "What the UPS expects the battery to last at the present draw.",
+                    [("", "\(runtime.components.seconds)")])
+            }
+        }
         return out
     }
 

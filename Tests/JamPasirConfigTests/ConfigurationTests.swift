@@ -86,6 +86,23 @@ struct ConfigurationTests {
         #expect(c.deviceKeyPath == "/srv/jampasir/device.key")
     }
 
+    @Test func aKitNamesItsUPSAndWhenItsBatteryIsTooLow() throws {
+        let c = try Configuration(
+            parsing: "[power]\nups = \"kit@localhost\"\nmin_runtime_seconds = 900\nmin_charge_percent = 30\n", file: "kit.toml")
+        #expect(c.powerUPS?.description == "kit@localhost:3493")
+        #expect(c.power.minRuntime == .seconds(900))
+        #expect(c.power.minCharge == 30)
+        #expect(try Configuration(parsing: "[power]\nups = \"\"\n", file: "office.toml").powerUPS == nil)
+        #expect(Configuration().powerUPS == nil, "an office counter reads no UPS")
+        for (text, name, host, port) in [("ups", "ups", "localhost", 3493), ("hat@10.0.0.2:3494", "hat", "10.0.0.2", 3494)] {
+            let address = try #require(UPSAddress(text))
+            #expect([address.name, address.host] == [name, host] && address.port == UInt16(port))
+        }
+        for bad in ["", "@host", "kit@", "kit@host:0", "kit@host:99999", "kit@ho st", "-kit", "kit@-host", "a@b@c", "kit\u{1B}[2J"] {
+            #expect(UPSAddress(bad) == nil, "'\(bad)'")
+        }
+    }
+
     @Test func emptyFileGivesTheDefaults() throws {
         let c = try Configuration(parsing: "", file: "empty.toml")
         #expect(c.rules == ServiceRules())
@@ -135,7 +152,7 @@ struct ConfigurationTests {
         Bad(
             text: "[servce]\nlimit_seconds = 120",
             expected:
-                "bad.toml:1: unknown table [servce]; known tables: [button], [buzzer], [counter], [display], [export], [hub], [lights], [metrics], [push], [queue], [report], [service], [store], [update]"
+                "bad.toml:1: unknown table [servce]; known tables: [button], [buzzer], [counter], [display], [export], [hub], [lights], [metrics], [power], [push], [queue], [report], [service], [store], [update]"
         ),
         Bad(
             text: "\n\n[service]\nlimit_seconds = ",
@@ -231,6 +248,16 @@ struct ConfigurationTests {
             text: "[metrics]\ntextfile = \"/run/jampasir/metrics.txt\"",
             expected:
                 "bad.toml:2: metrics.textfile: \"/run/jampasir/metrics.txt\" is not allowed: an absolute path ending in .prom (node-exporter reads only those), or \"\" to turn metrics off"
+        ),
+        Bad(
+            text: "[power]\nups = \"kit@host:70000\"",
+            expected:
+                "bad.toml:2: power.ups: \"kit@host:70000\" is not allowed: the UPS as NUT names it, NAME or NAME@HOST or NAME@HOST:PORT (e.g. \"kit@localhost\"), or \"\" for none"
+        ),
+        Bad(
+            text: "[service]\nlimit_seconds = 900\n[power]\nups = \"kit\"\nmin_runtime_seconds = 900",
+            expected:
+                "bad.toml: power.min_runtime_seconds: must be longer than service.limit_seconds: a session started on battery must be able to end"
         ),
         Bad(
             text: "[export]\nauthorized_keys = [\"md5:abc\"]",

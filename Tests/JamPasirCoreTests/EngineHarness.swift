@@ -10,6 +10,8 @@ struct EngineHarness {
         case callUp(Double)
         /// The hub's answer to the call button arrives.
         case answer(Double, CallAnswer)
+        /// The kit's power changes (the daemon's power watch).
+        case power(Double, PowerState)
         /// Press at `at`, release `hold` seconds later.
         static func tap(_ at: Double, hold: Double = 0.1) -> [Input] { [.down(at), .up(at + hold)] }
         /// The call button pressed at `at`.
@@ -46,6 +48,11 @@ struct EngineHarness {
                     if case .callNext(let number) = $0.action { number } else { nil }
                 } ?? 0
                 record(engine.callAnswered(answer, call: number, at: now))
+                continue
+            case .power(let s, let state):
+                advance(to: .seconds(s))
+                now = .seconds(s)
+                record(engine.setPower(state, at: now))
                 continue
             }
             advance(to: edge.at)
@@ -95,6 +102,11 @@ struct EngineHarness {
 
     var ends: [SessionEnd] {
         log.compactMap { if case .record(.ended(let end)) = $0.action { end } else { nil } }
+    }
+
+    /// The presses refused for power, with their reasons.
+    var refusals: [String] {
+        log.compactMap { if case .startRefused(let reason) = $0.action { reason } else { nil } }
     }
 
     func frame(at seconds: Double) -> String? {

@@ -96,6 +96,24 @@ struct RulesTableTests {
             await rig.run(until: 10)
             return 1...10
         },
+        "a kit's UPS goes on battery (`power.ups`)": { rig in
+            await rig.power(.battery(PowerReading(onBattery: true, chargePercent: 87)), at: 1)
+            await rig.run(until: 3)
+            return 1...3
+        },
+        "battery below `power.min_runtime_seconds`: press": { rig in
+            let reading = PowerReading(onBattery: true, chargePercent: 12, runtime: .seconds(420))
+            await rig.power(.tooLow(reading, reason: "test"), at: 1)
+            await rig.tap(at: 3)
+            await rig.run(until: 9)
+            return 3...9
+        },
+        "long press while idle on battery": { rig in
+            await rig.power(.battery(PowerReading(onBattery: true, chargePercent: 87)), at: 1)
+            await rig.tap(at: 3, hold: 2.5)
+            await rig.run(until: 15)
+            return 5...15
+        },
     ]
 
     static func readmeRows() throws -> [Row] {
@@ -111,7 +129,7 @@ struct RulesTableTests {
 
     @Test func everyRowHasItsScenarioAndEveryScenarioItsRow() throws {
         let moments = try Self.readmeRows().map(\.moment)
-        #expect(moments.count == 12)
+        #expect(moments.count == 15)
         #expect(Set(moments) == Set(Self.scenarios.keys))
     }
 
@@ -164,5 +182,7 @@ struct RulesTableTests {
         "long tone": { $0.count == 1 && $0[0].on >= .seconds(1) },
         "two long beeps": { $0.count == 2 && $0.allSatisfy { $0.on >= .milliseconds(200) } },
         "three beeps": { $0.count == 3 },
+        "two clicks, once the counter is idle": { $0.count == 2 && $0.allSatisfy { $0.on <= .milliseconds(50) } },
+        "one long beep": { $0.count == 1 && (Duration.milliseconds(500)..<Duration.seconds(1)).contains($0[0].on) },
     ]
 }

@@ -1,0 +1,68 @@
+import Foundation
+import JamPasirConfig
+import JamPasirCore
+import JamPasirHardware
+import JamPasirLinux
+import JamPasirTesting
+import Testing
+
+@Suite("NUT: the UPS read through upsc")
+struct NUTClientTests {
+    let ups = UPSAddress("kit@localhost")!
+
+    /// What `upsc` prints for a UPS HAT on battery (dummy-ups replaying one), other variables and all.
+    @Test func readsStatusChargeAndRuntimeFromUpscOutput() throws {
+        let output = """
+            battery.charge: 64
+            battery.runtime: 1830
+            battery.voltage: 7.41
+            device.mfr: Waveshare
+            driver.name: dummy-ups
+            ups.status: OB DISCHRG
+
+            """
+        let reading = try NUTClient.reading(fromUpscOutput: output, ups: ups)
+        #expect(reading == PowerReading(onBattery: true, chargePercent: 64, runtime: .seconds(1830)))
+    }
+
+    @Test func outputWithoutAStatusOrWithAStaleOneSaysWhatToCheck() {
+        #expect(throws: PowerSourceError("upsc kit@localhost:3493 printed no ups.status: the UPS's driver is not running (sudo upsdrvctl start)")) {
+            try NUTClient.reading(fromUpscOutput: "battery.charge: 50\n", ups: ups)
+        }
+        do {
+            _ = try NUTClient.reading(fromUpscOutput: "ups.status: \u{1B}[2JWAIT\n", ups: ups)
+            Issue.record("a status of neither OL nor OB was taken")
+        } catch {
+            #expect(error.description.contains("\\u{1B}[2JWAIT"), "printed made safe: \(error)")
+        }
+    }
+
+    /// The real process path: a stand-in `upsc` (a script) that answers, fails, or hangs.
+    @Test func runsUpscAndKillsOneThatHangs() throws {
+        let directory = try TemporaryDirectory("upsc")
+        func script(_ name: String, _ body: String) throws -> String {
+            let path = directory.file(name)
+            try "#!/bin/sh\n\(body)\n".write(toFile: path, atomically: true, encoding: .utf8)
+            chmod(path, 0o755)
+            return path
+        }
+        let answers = try script("answers", "[ \"$1\" = kit@localhost:3493 ] || exit 3\necho 'ups.status: OL CHRG'\necho 'battery.charge: 100'")
+        #expect(try NUTClient(ups: ups, upsc: answers).read() == PowerReading(onBattery: false, chargePercent: 100))
+
+        let fails = try script("fails", "echo 'Error: Connection failure: Connection refused' >&2\nexit 1")
+        #expect(throws: PowerSourceError("upsc kit@localhost:3493 failed (Error: Connection failure: Connection refused): check that nut-server runs and knows the UPS (sudo upsc kit@localhost:3493), or set power.ups")) {
+            try NUTClient(ups: ups, upsc: fails).read()
+        }
+
+        let hangs = try script("hangs", "exec sleep 30")
+        let started = Date()
+        #expect(throws: PowerSourceError("upsc kit@localhost:3493 did not answer within 0.3 seconds: upsd or the UPS's driver hangs")) {
+            try NUTClient(ups: ups, upsc: hangs, timeout: .milliseconds(300)).read()
+        }
+        #expect(Date().timeIntervalSince(started) < 10, "killed, not waited for")
+
+        #expect(throws: PowerSourceError("\(directory.file("none")) not found: install NUT's client (sudo apt install nut-client), or set power.ups = \"\"")) {
+            try NUTClient(ups: ups, upsc: directory.file("none")).read()
+        }
+    }
+}
