@@ -118,7 +118,7 @@ Architecture: $arch
 Maintainer: JamPasir developers <dev@jampasir.invalid>
 Installed-Size: $size
 Depends: $depends, systemd, init-system-helpers (>= 1.54~)
-Suggests: prometheus-node-exporter
+Suggests: prometheus-node-exporter, nut-client
 Section: misc
 Priority: optional
 Homepage: https://github.com/jampasir/jampasir
