@@ -162,7 +162,7 @@ let package = Package(
 
         .testTarget(
             name: "JamPasirCoreTests",
-            dependencies: ["JamPasirCore", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: ["JamPasirCore", "JamPasirTesting", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: strict),
         .testTarget(
             name: "JamPasirQueueTests",

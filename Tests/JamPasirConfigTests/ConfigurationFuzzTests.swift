@@ -1,4 +1,5 @@
 import JamPasirConfig
+import JamPasirTesting
 import PropertyBased
 import Testing
 
@@ -21,7 +22,7 @@ struct ConfigurationFuzzTests {
     static let files = Gen.int(in: 0...(fragments.count - 1)).array(of: 0...14)
 
     @Test func everyGeneratedFileLoadsOrNamesItsLine() async {
-        await propertyCheck(count: 1500, input: Self.files) { picks in
+        await propertyCheck(count: propertyCases(1500), input: Self.files) { picks in
             let lines = picks.map { Self.fragments[$0] }
             let text = lines.joined(separator: "\n")
             do {
@@ -39,7 +40,7 @@ struct ConfigurationFuzzTests {
     }
 
     @Test func randomBytesNeverCrashTheParser() async {
-        await propertyCheck(count: 1500, input: Gen.uint8(in: 0...255).array(of: 0...200)) { bytes in
+        await propertyCheck(count: propertyCases(1500), input: Gen.uint8(in: 0...255).array(of: 0...200)) { bytes in
             let text = String(decoding: bytes, as: UTF8.self)
             do {
                 _ = try Configuration(parsing: text, file: "x.toml")

@@ -1,4 +1,5 @@
 import JamPasirCore
+import JamPasirTesting
 import PropertyBased
 import Testing
 
@@ -71,7 +72,7 @@ struct EnginePropertyTests {
 
     @Test func noCrashOneOpenSessionOneOutcomeConsistentWithTheEdges() async {
         let rules = ServiceRules()
-        await propertyCheck(count: 400, input: Self.steps) { steps in
+        await propertyCheck(count: propertyCases(400), input: Self.steps) { steps in
             let edges = Self.edges(steps)
             let presses = Set(edges.filter { $0.kind == .pressed }.map(\.at))
             for session in Self.run(edges, rules: rules) {
@@ -100,7 +101,7 @@ struct EnginePropertyTests {
     /// it would have without the hold, and none starts while the counter is held.
     @Test func aHoldNeverTakesASessionAndNoneStartsWhileHeld() async {
         let rules = ServiceRules()
-        await propertyCheck(count: 300, input: zip(Self.steps, Gen.int(in: 0...160))) { steps, holdAt in
+        await propertyCheck(count: propertyCases(300), input: zip(Self.steps, Gen.int(in: 0...160))) { steps, holdAt in
             let edges = Self.edges(steps)
             let without = Self.run(edges, rules: rules)
             var engine = CounterEngine(rules: rules)
@@ -142,7 +143,7 @@ struct EnginePropertyTests {
 
     @Test func replayFromTheJournalDecidesEverySessionTheSameWay() async {
         let rules = ServiceRules()
-        await propertyCheck(count: 300, input: Self.steps) { steps in
+        await propertyCheck(count: propertyCases(300), input: Self.steps) { steps in
             let edges = Self.edges(steps)
             for session in Self.run(edges, rules: rules) {
                 guard let end = session.end, end.outcome != .interrupted else { continue }

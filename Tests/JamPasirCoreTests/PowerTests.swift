@@ -1,4 +1,5 @@
 import JamPasirCore
+import JamPasirTesting
 import PropertyBased
 import Testing
 
@@ -184,7 +185,7 @@ struct PowerMachineTests {
     /// tone never sounds while a session is open.
     @Test func tooLowNeverStartsNorEndsASession() async {
         let rules = ServiceRules()
-        await propertyCheck(count: 200, input: zip(EnginePropertyTests.steps, Gen.int(in: 0...160), Gen.int(in: 0...160))) {
+        await propertyCheck(count: propertyCases(200), input: zip(EnginePropertyTests.steps, Gen.int(in: 0...160), Gen.int(in: 0...160))) {
             steps, lowAt, mainsAt in
             let edges = EnginePropertyTests.edges(steps)
             let onMains = EnginePropertyTests.run(edges, rules: rules)

@@ -107,7 +107,7 @@ struct MediaClassifierFuzzTests {
         Gen.bool)
 
     @Test func onlyUSBPartitionsWithASupportedFilesystemAreSticks() async {
-        await propertyCheck(count: 2000, input: Self.devices) { pairs, usbParent in
+        await propertyCheck(count: propertyCases(2000), input: Self.devices) { pairs, usbParent in
             var properties: [String: String] = [:]
             for (key, value) in pairs { properties[Self.keys[key]] = Self.values[value] }
             let device = MediaDevice(properties: properties, parentSubsystems: usbParent ? ["scsi", "usb"] : ["ata"])

@@ -44,15 +44,13 @@ rm "$broken/usr/bin/jampasird"
 printf '#!/bin/sh\necho "jampasird: this test build cannot start" >&2\nexit 1\n' > "$broken/usr/bin/jampasird"
 chmod 0755 "$broken/usr/bin/jampasird"
 dpkg-deb --root-owner-group -Zxz -z1 --build "$broken" "$work/run/jampasir-broken.deb" >/dev/null
-# …and one during whose install the power is cut twice: as dpkg unpacks it (its preinst), then
-# as the boot's recovery configures it (its postinst); once each (the journeys' marks).
+# …and one during whose install the power is cut as dpkg unpacks it (its preinst), once (the
+# journeys' mark).
 sed -i "s/^Version: .*/Version: ${version}+upgrade4/" "$work/run/upgrade/DEBIAN/control"
-cut_once() { # mark: the power cut, the first time only
-    echo "[ -e /var/lib/journeys/$1 ] || { touch /var/lib/journeys/$1; sync; echo '=== POWER-CUT' > /dev/ttyAMA0; sleep 600; }"
-}
-printf '#!/bin/sh\n%s\nexit 0\n' "$(cut_once cut-unpack)" > "$work/run/upgrade/DEBIAN/preinst"
+printf '#!/bin/sh\n%s\nexit 0\n' \
+    "[ -e /var/lib/journeys/cut-unpack ] || { touch /var/lib/journeys/cut-unpack; sync; echo '=== POWER-CUT' > /dev/ttyAMA0; sleep 600; }" \
+    > "$work/run/upgrade/DEBIAN/preinst"
 chmod 0755 "$work/run/upgrade/DEBIAN/preinst"
-sed -i "2i [ \"\$1\" != configure ] || $(cut_once cut-configure)" "$work/run/upgrade/DEBIAN/postinst"
 dpkg-deb --root-owner-group -Zxz -z1 --build "$work/run/upgrade" "$work/run/jampasir-cut.deb" >/dev/null
 rm -rf "$work/run/upgrade" "$broken"
 
@@ -93,7 +91,8 @@ update_stick cut jampasir-cut.deb update-key
 # --- the counter's root filesystem, kernel and gpio-sim (cached) ---------------------------
 image=$JAMPASIR_CACHE/counter-trixie-arm64
 packages="systemd-sysv udev kmod linux-image-arm64 initramfs-tools libgpiod3 gpiod libsqlite3-0 libudev1 \
-libstdc++6 libgcc-s1 sqlite3 procps e2fsprogs dosfstools util-linux gcc make linux-headers-arm64 libc6-dev"
+libstdc++6 libgcc-s1 sqlite3 procps e2fsprogs dosfstools util-linux gcc make linux-headers-arm64 libc6-dev \
+nut-server nut-client"
 stamp="1 $packages"
 if [ "$(cat "$image/.stamp" 2>/dev/null)" != "$stamp" ]; then
     say "making the counter's Debian 13 arm64 root filesystem (once; ~10 min under emulation)"
