@@ -182,6 +182,7 @@ let package = Package(
             name: "JamPasirLinuxTests",
             dependencies: [
                 "JamPasirLinux", "JamPasirConfig", "JamPasirHardware", "JamPasirTesting", "JamPasirCore", "JamPasirQueue",
+                "JamPasirPosix",
             ],
             swiftSettings: strict),
         .testTarget(

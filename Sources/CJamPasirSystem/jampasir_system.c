@@ -160,3 +160,41 @@ int jp_doorbell_wait(const int fds[2], int other_fd, int64_t deadline_ns) {
 void jp_set_thread_name(const char *name) {
     (void)prctl(PR_SET_NAME, name, 0, 0, 0);  // the kernel keeps the first 15 bytes
 }
+
+#include <signal.h>
+#include <spawn.h>
+#include <unistd.h>
+
+int jp_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+extern char **environ;
+
+int jp_spawn(const char *path, char *const argv[], int out_fd, int err_fd, int *pid) {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attributes;
+    sigset_t none, defaults;
+    int error = posix_spawn_file_actions_init(&actions);
+    if (error != 0) return error;
+    error = posix_spawnattr_init(&attributes);
+    if (error != 0) {
+        posix_spawn_file_actions_destroy(&actions);
+        return error;
+    }
+    sigemptyset(&none);
+    sigfillset(&defaults);
+    sigdelset(&defaults, SIGKILL);
+    sigdelset(&defaults, SIGSTOP);
+    if ((error = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)) == 0
+        && (error = posix_spawn_file_actions_adddup2(&actions, out_fd, 1)) == 0
+        && (error = posix_spawn_file_actions_adddup2(&actions, err_fd, 2)) == 0
+        && (error = posix_spawnattr_setsigmask(&attributes, &none)) == 0
+        && (error = posix_spawnattr_setsigdefault(&attributes, &defaults)) == 0
+        && (error = posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) == 0) {
+        pid_t child = 0;
+        error = posix_spawn(&child, path, &actions, &attributes, argv, environ);
+        if (error == 0) *pid = child;
+    }
+    posix_spawnattr_destroy(&attributes);
+    posix_spawn_file_actions_destroy(&actions);
+    return error;
+}

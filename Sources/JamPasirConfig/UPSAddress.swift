@@ -15,14 +15,20 @@ public struct UPSAddress: Equatable, Sendable, CustomStringConvertible {
             guard hostPort.count <= 2, let parsedHost = hostPort.first.map(String.init) else { return nil }
             host = parsedHost
             if hostPort.count == 2 {
-                guard let parsed = UInt16(hostPort[1]), parsed > 0 else { return nil }
+                let digits = hostPort[1]
+                guard digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber), !digits.hasPrefix("0"),
+                    let parsed = UInt16(digits)
+                else { return nil }
                 port = parsed
             }
         }
-        // NUT's names: letters, digits, '-', '_', '.'; the host a DNS name or an IPv4 address.
+        // NUT's names: letters, digits, '-', '_', '.'; the host a DNS name or an IPv4 address,
+        // each label between dots non-empty and neither starting nor ending with '-' (no IPv6).
         let nameBytes = name.utf8
-        guard (1...64).contains(nameBytes.count), !name.hasPrefix("-"),
-            nameBytes.allSatisfy({ Self.isNameByte($0) }), Configuration.isDNSName(host), !host.hasPrefix("-")
+        let labels = host.split(separator: ".", omittingEmptySubsequences: false)
+        guard (1...64).contains(nameBytes.count), !name.hasPrefix("-"), nameBytes.allSatisfy({ Self.isNameByte($0) }),
+            Configuration.isDNSName(host),
+            labels.allSatisfy({ !$0.isEmpty && !$0.hasPrefix("-") && !$0.hasSuffix("-") })
         else { return nil }
         self.name = name
         self.host = host

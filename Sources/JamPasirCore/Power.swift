@@ -18,15 +18,16 @@ public struct PowerReading: Equatable, Sendable {
     }
 
     /// From NUT's values as `upsc` prints them. A status that says neither `OL` nor `OB` nor
-    /// `FSD` (a driver still starting says `WAIT`; an empty one, a stale driver) is no reading.
-    /// A charge or runtime that is not a number in range is left out, not guessed.
+    /// `FSD` (a driver still starting says `WAIT`; an empty one, a stale driver) is no reading;
+    /// one that says both `OL` and `OB` is taken as on battery, as upsmon takes it. A charge or
+    /// runtime that is not a number in range is left out, not guessed; a charge is rounded down.
     public init?(status: String, charge: String? = nil, runtime: String? = nil) {
         let flags = Set(status.split(separator: " ").map(String.init))
         let forcedShutdown = flags.contains("FSD")
         guard flags.contains("OL") || flags.contains("OB") || forcedShutdown else { return nil }
-        onBattery = forcedShutdown || (flags.contains("OB") && !flags.contains("OL"))
+        onBattery = forcedShutdown || flags.contains("OB")
         low = forcedShutdown || (onBattery && flags.contains("LB"))
-        chargePercent = charge.flatMap { Double($0) }.flatMap { $0.isFinite && (0...100).contains($0) ? Int($0.rounded()) : nil }
+        chargePercent = charge.flatMap { Double($0) }.flatMap { $0.isFinite && (0...100).contains($0) ? Int($0.rounded(.down)) : nil }
         self.runtime = runtime.flatMap { Double($0) }.flatMap {
             $0.isFinite && (0...1_000_000).contains($0) ? Duration.milliseconds(Int64(($0 * 1000).rounded())) : nil
         }
@@ -110,11 +111,17 @@ public struct PowerRules: Equatable, Sendable {
     public init() {}
 
     /// The state after `reading` (nil: the UPS could not be read, `failure` says why), given the
-    /// state before it.
+    /// state before it. A battery too low stays too low while the UPS cannot be read: a board
+    /// whose driver fails as its cells sag must not let sessions start again.
     public func state(after reading: PowerReading?, failure: String = "no reading", was previous: PowerState)
         -> PowerState
     {
-        guard let reading else { return .unknown(reason: failure) }
+        guard let reading else {
+            if case .tooLow(let last, _) = previous {
+                return .tooLow(last, reason: "the UPS cannot be read (\(failure)); its last reading was too low")
+            }
+            return .unknown(reason: failure)
+        }
         guard reading.onBattery else { return .mains }
         if reading.low { return .tooLow(reading, reason: "the UPS reports a low battery; upsmon shuts the Pi down") }
         let wasTooLow = previous.refusesSessions

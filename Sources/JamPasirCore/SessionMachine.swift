@@ -17,7 +17,7 @@
 /// Power (a kit on its battery, `setPower`): on battery the idle display shows `b2:00`; too low
 /// for a session, it shows `bAtt`, and a press (or a call) is refused with `bAtt` and the refused
 /// tone while a running session runs to its end. Each change for the worse sounds one short
-/// tone, when the counter is next idle and not held: never over a session.
+/// tone once the counter has been idle (and not held) for a second: never over a session.
 public struct SessionMachine: Sendable {
     private struct Running: Sendable {
         var startedAt: MonotonicInstant
@@ -70,8 +70,13 @@ public struct SessionMachine: Sendable {
     public var calledTicket: String? { called?.ticket }
     /// The kit's power (`setPower`); mains unless told otherwise.
     public private(set) var power: PowerState = .mains
-    /// A change of power for the worse, to be sounded once the counter is idle.
+    /// A change of power for the worse, to be sounded once the counter has been idle a moment
+    /// (`powerToneDue`): never at the first instant of a session started as a result went.
     private var powerTonePending = false
+    private var powerToneDue: MonotonicInstant?
+    private static let powerToneAfterIdle: Duration = .seconds(1)
+    /// How bad the power last read was (an unreadable UPS changes nothing for the tone).
+    private var knownPowerSeverity = 0
 
     public init(rules: ServiceRules) {
         self.rules = rules
@@ -198,8 +203,16 @@ public struct SessionMachine: Sendable {
             actions.append(.holdEngaged)
         }
         if powerTonePending, case .idle = phase, !isHeld {
-            powerTonePending = false
-            actions.append(.sound(.powerWorse))
+            let due = powerToneDue ?? now + Self.powerToneAfterIdle
+            if now >= due {
+                powerTonePending = false
+                powerToneDue = nil
+                actions.append(.sound(.powerWorse))
+            } else {
+                powerToneDue = due
+            }
+        } else {
+            powerToneDue = nil
         }
         return actions + present(at: now)
     }
@@ -220,10 +233,13 @@ public struct SessionMachine: Sendable {
     /// The kit's power has changed (the daemon's power watch). A running session runs to its end
     /// whatever it is; a change for the worse sounds once the counter is idle (`.powerWorse`).
     public mutating func setPower(_ state: PowerState, at now: MonotonicInstant) -> [Action] {
-        if state.severity > power.severity {
-            powerTonePending = true
-        } else if state.severity < power.severity {
-            powerTonePending = false
+        if !state.isUnknown {
+            if state.severity > knownPowerSeverity {
+                powerTonePending = true
+            } else if state.severity < knownPowerSeverity {
+                powerTonePending = false
+            }
+            knownPowerSeverity = state.severity
         }
         power = state
         return advance(to: now)
@@ -264,7 +280,7 @@ public struct SessionMachine: Sendable {
     public var nextWake: MonotonicInstant? {
         switch phase {
         case .idle:
-            return nil
+            return powerToneDue
         case .running(let running):
             var candidates = [nextFrameChange(running)]
             if running.warningsSounded < warnings.count {
@@ -291,6 +307,8 @@ public struct SessionMachine: Sendable {
 
     /// A press or a call while the battery is too low: `bAtt` for the call hold, the refused tone.
     private mutating func refuseForPower(at now: MonotonicInstant) -> [Action] {
+        // A call sent before the battery fell keeps waiting for its answer.
+        if case .calling = phase { return [.sound(.refused), .startRefused(reason: power.description)] }
         phase = .showingMessage(.lowBattery, until: now + rules.callHold)
         return [.sound(.refused), .startRefused(reason: power.description)] + present(at: now)
     }
@@ -334,7 +352,7 @@ public struct SessionMachine: Sendable {
         switch phase {
         case .idle:
             if let hold, hold.engaged { return (hold.frame, LightState(amber: true)) }
-            if let notice { return (notice, .ready) }
+            if let notice { return (notice, power.refusesSessions ? LightState(amber: true) : .ready) }
             var ready = DisplayFrame.clock(
                 seconds: Self.wholeSecondsRoundedUp(rules.limit), negative: false, brightness: .dim)
             switch power {

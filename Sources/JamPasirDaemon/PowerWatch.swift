@@ -67,12 +67,14 @@ public final class PowerWatch: Sendable {
     }
 
     /// Whether `next` tells the officer, the journal and the metrics nothing `posted` did not: the
-    /// same kind, charge and low flag, the runtime within a minute, the same failure.
+    /// same kind, charge and low flag, the runtime within a minute, the same failure or reason.
     static func tellsTheSame(_ posted: PowerState, _ next: PowerState) -> Bool {
         guard posted.severity == next.severity, posted.isUnknown == next.isUnknown else { return false }
         switch (posted, next) {
         case (.unknown(let before), .unknown(let now)):
             return before == now
+        case (.tooLow(_, let before), .tooLow(_, let now)) where before != now:
+            return false
         default:
             guard let before = posted.reading, let now = next.reading else { return true }
             let runtimesClose: Bool

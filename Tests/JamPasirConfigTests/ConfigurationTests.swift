@@ -98,7 +98,8 @@ struct ConfigurationTests {
             let address = try #require(UPSAddress(text))
             #expect([address.name, address.host] == [name, host] && address.port == UInt16(port))
         }
-        for bad in ["", "@host", "kit@", "kit@host:0", "kit@host:99999", "kit@ho st", "-kit", "kit@-host", "a@b@c", "kit\u{1B}[2J"] {
+        for bad in ["", "@host", "kit@", "kit@host:0", "kit@host:99999", "kit@ho st", "-kit", "kit@-host", "a@b@c", "kit\u{1B}[2J", "kit@.", "kit@..",
+            "kit@x-.lan", "kit@host:+80", "kit@host:080", "kit@[::1]"] {
             #expect(UPSAddress(bad) == nil, "'\(bad)'")
         }
     }

@@ -37,17 +37,20 @@ struct PowerWatchTests {
             Self.onBattery(runtime: 2900, charge: 79),  // the charge: posted
             Self.onBattery(runtime: 500, charge: 15),  // too low
             Self.onBattery(runtime: 650, charge: 16),  // above the line, within the margin: still too low, but new figures
-            nil,  // unreadable
+            nil,  // unreadable: still too low, and says why
             nil,  // the same failure: nothing
+            PowerReading(onBattery: false),  // mains
+            nil,  // unreadable: unknown
         ]
         for reading in readings {
             ups.next.withLock { $0 = reading }
             watch.poll()
         }
         let states = posted.withLock { $0 }
-        #expect(states.map(\.severity) == [0, 1, 1, 1, 2, 2, 0])
+        #expect(states.map(\.severity) == [0, 1, 1, 1, 2, 2, 2, 0, 0])
         #expect(states.first == .mains)
         #expect(states[4].refusesSessions && states[5].refusesSessions)
+        #expect(states[6].description.contains("the UPS cannot be read (upsd refused the connection); its last reading was too low"))
         #expect(states.last == .unknown(reason: "upsd refused the connection"))
     }
 

@@ -86,6 +86,26 @@ struct CounterMetricsTests {
     }
 
     /// A limit that is not one of the usual bounds gets a bucket of its own; bounds print exactly.
+    /// A kit's power: nothing on a counter without a UPS; on battery the state, the charge as a
+    /// ratio and the runtime; an unreadable UPS says so and shows no figures.
+    @Test func aKitsPowerIsPublishedOnlyWhereAUPSIsRead() {
+        var metrics = CounterMetrics(version: "1", limitMs: 120_000)
+        #expect(!metrics.text.contains("power") && !metrics.text.contains("battery"))
+        metrics.power = .battery(PowerReading(onBattery: true, chargePercent: 87, runtime: .seconds(1830)))
+        let lines = Set(metrics.text.split(separator: "\n").filter { !$0.hasPrefix("#") })
+        #expect(
+            lines.isSuperset(of: [
+                "jampasir_power_readable 1", "jampasir_power_on_battery 1", "jampasir_battery_too_low 0",
+                "jampasir_battery_charge_ratio 0.87", "jampasir_battery_runtime_seconds 1830",
+            ]))
+        metrics.power = .tooLow(PowerReading(onBattery: true, chargePercent: 100), reason: "test")
+        #expect(metrics.text.contains("jampasir_battery_too_low 1\njampasir_battery_charge_ratio 1\n") == false)
+        #expect(metrics.text.contains("jampasir_battery_too_low 1\n") && metrics.text.contains("jampasir_battery_charge_ratio 1\n"))
+        metrics.power = .unknown(reason: "upsd down")
+        #expect(metrics.text.contains("jampasir_power_readable 0\n") && metrics.text.contains("jampasir_power_on_battery 0\n"))
+        #expect(!metrics.text.contains("jampasir_battery_charge_ratio"))
+    }
+
     @Test func theLimitAlwaysHasABucket() {
         let metrics = CounterMetrics(version: "1", limitMs: 90_500)
         #expect(metrics.boundsMs.contains(90_500))

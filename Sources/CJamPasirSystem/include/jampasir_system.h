@@ -45,6 +45,12 @@ void jp_doorbell_ring(const int fds[2]);
  * readable or fails (2), or until CLOCK_MONOTONIC reaches deadline_ns (0); deadline_ns < 0: no
  * deadline. -1 with errno on failure. One thread waits on a doorbell at a time. */
 int jp_doorbell_wait(const int fds[2], int other_fd, int64_t deadline_ns);
+/* pipe2(O_CLOEXEC): a pipe no other program inherits. 0, or -1 with errno. */
+int jp_pipe_cloexec(int fds[2]);
+/* posix_spawn(3) of path with argv: standard input from /dev/null, output and errors onto out_fd
+ * and err_fd, an empty signal mask and every signal's default disposition (whatever the calling
+ * thread blocks). 0 with *pid set, or an errno value. */
+int jp_spawn(const char *path, char *const argv[], int out_fd, int err_fd, int *pid);
 /* Names the calling thread for top -H and /proc/PID/task/TID/comm (first 15 bytes kept). */
 void jp_set_thread_name(const char *name);
 #endif
