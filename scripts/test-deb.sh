@@ -115,14 +115,25 @@ check "  … nothing installed, nothing kept" test "$(installed_version)" = "$ve
 
 # A power cut during the next update: dpkg had unpacked it but not configured it, the counter's
 # copy of the stick and the installer's mark are on disk (what update-install leaves behind).
+# This build of it cuts the power once more, as the boot's recovery configures it: its postinst
+# kills every process of the recovery's session (made with setsid), as a cut would.
+rm -rf "$newer-cut" && cp -a "$newer" "$newer-cut"
+sed -i '2i [ "$1" != configure ] || [ -e /tmp/cut-configure ] || { touch /tmp/cut-configure; sid=$(sed "s/.*) //" /proc/$$/stat | cut -d" " -f4); for p in /proc/[0-9]*; do [ "${p#/proc/}" != $$ ] && [ "$(sed "s/.*) //" $p/stat 2>/dev/null | cut -d" " -f4)" = "$sid" ] && kill -9 ${p#/proc/}; done; kill -9 $$; }' \
+    "$newer-cut/DEBIAN/postinst"
+dpkg-deb --root-owner-group -Zxz --build "$newer-cut" "$chroot/tmp/newest-cut.deb" >/dev/null
+rm -rf "$newer-cut" "$chroot/tmp/cut-configure"
 mkdir -p "$chroot/var/lib/jampasir-update/incoming"
-cp "$chroot/tmp/newest.deb" "$chroot/var/lib/jampasir-update/incoming/jampasir_$version.2_$arch.deb"
+cp "$chroot/tmp/newest-cut.deb" "$chroot/var/lib/jampasir-update/incoming/jampasir_$version.2_$arch.deb"
 printf 'from: %s\nto: %s\nfile: jampasir_%s_%s.deb\nsha256: %s\n' "$version.1" "$version.2" "$version.2" "$arch" \
-    "$(sha256sum < "$chroot/tmp/newest.deb" | cut -d' ' -f1)" > "$chroot/var/lib/jampasir-update/installing"
-in_chroot dpkg --unpack /tmp/newest.deb >/dev/null 2>&1
+    "$(sha256sum < "$chroot/tmp/newest-cut.deb" | cut -d' ' -f1)" > "$chroot/var/lib/jampasir-update/installing"
+in_chroot dpkg --unpack /tmp/newest-cut.deb >/dev/null 2>&1
 check "a power cut mid-update left jampasir unpacked, not configured" test "$(in_chroot dpkg-query -W -f '${db:Status-Abbrev}' jampasir)" = "iU "
+check "  … the boot's recovery is cut off in turn, as dpkg configures it: half-configured, the mark kept" \
+    sh -c "! setsid -w chroot '$chroot' /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin jampasir update-install --recover >/dev/null 2>&1;
+        [ -e '$chroot/tmp/cut-configure' ] && [ \"\$(chroot '$chroot' dpkg-query -W -f '\${db:Status-Abbrev}' jampasir)\" = 'iF ' ] &&
+        [ -e '$chroot/var/lib/jampasir-update/installing' ]"
 recover_says() { install_says --recover "$1"; }
-check "  … the boot's recovery (jampasir update-install --recover) finishes it" \
+check "  … the next boot's recovery (jampasir update-install --recover) finishes it" \
     recover_says "update: jampasir $version.1 → $version.2 installed"
 check "  … $version.2 installed, dpkg --audit clean, the mark gone, the update kept" \
     sh -c "[ \"\$(chroot '$chroot' dpkg-query -W -f '\${Version}' jampasir)\" = '$version.2' ] && [ -z \"\$(chroot '$chroot' dpkg --audit)\" ] &&

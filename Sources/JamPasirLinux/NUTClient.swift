@@ -29,7 +29,7 @@ public struct NUTClient: PowerSource {
             throw PowerSourceError("cannot run \(upsc): \(error)")
         }
         if result.timedOut {
-            throw PowerSourceError("upsc \(ups) did not answer within \(timeout): upsd or the UPS's driver hangs")
+            throw PowerSourceError("upsc \(ups) did not answer within \(timeout): upsd or the UPS's driver hangs, or \(ups.host) does not resolve (/etc/hosts)")
         }
         guard result.status == 0 else {
             let said = result.errors.split(separator: "\n").first.map { String($0.prefix(200)).terminalSafe } ?? "nothing"

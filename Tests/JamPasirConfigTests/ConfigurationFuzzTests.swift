@@ -17,6 +17,8 @@ struct ConfigurationFuzzTests {
         "brightness = 8", "authorized_keys = [\"sha256:00\"]", "= 5", "key =", "key", "# comment", "", "   ",
         "a.b = 1", "limit_seconds = 120 # trailing", "limit_seconds = 120 120", "\u{0}", "\u{FEFF}[service]",
         "limit_seconds = 9223372036854775808", "figures_seconds = 3", "usb = false", "time_zone = \"Mars/Olympus\"",
+        "[power]", "ups = \"kit@localhost\"", "ups = \"kit@\"", "ups = \"kit@host:0\"", "min_runtime_seconds = 60",
+        "min_runtime_seconds = 100000", "min_charge_percent = 101",
     ]
 
     static let files = Gen.int(in: 0...(fragments.count - 1)).array(of: 0...14)

@@ -57,7 +57,7 @@ struct NUTClientTests {
 
         let hangs = try script("hangs", "exec sleep 30")
         let started = Date()
-        #expect(throws: PowerSourceError("upsc kit@localhost:3493 did not answer within 0.3 seconds: upsd or the UPS's driver hangs")) {
+        #expect(throws: PowerSourceError("upsc kit@localhost:3493 did not answer within 0.3 seconds: upsd or the UPS's driver hangs, or localhost does not resolve (/etc/hosts)")) {
             try NUTClient(ups: ups, upsc: hangs, timeout: .milliseconds(300)).read()
         }
         #expect(Date().timeIntervalSince(started) < 10, "killed, not waited for")
@@ -83,7 +83,8 @@ struct ChildProcessTests {
         let shell = ["-c", "grep SigBlk /proc/$$/status; echo said >&2; exit 3"]
         let first = try ChildProcess.run("/bin/sh", arguments: shell, timeout: .seconds(10))
         #expect(first.status == 3 && !first.timedOut)
-        #expect(first.output == "SigBlk:\t0000000000000000\n")
+        // (Under qemu-user the mask a native child starts with is qemu's, not the guest's.)
+        if !runsUnderEmulation { #expect(first.output == "SigBlk:\t0000000000000000\n") }
         #expect(first.errors == "said\n")
         let open = descriptors()
         for _ in 0..<300 { _ = try ChildProcess.run("/bin/true", arguments: [], timeout: .seconds(10)) }

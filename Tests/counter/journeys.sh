@@ -410,6 +410,9 @@ powercut)
         printf 'ups.status: %s\nbattery.charge: %s\nbattery.runtime: %s\n' "$1" "$2" "$3" > /etc/nut/kit.dev.new
         mv /etc/nut/kit.dev.new /etc/nut/kit.dev
     }
+    # (mmdebstrap's minimal image has no /etc/hosts; every installed Debian has, and without it
+    # the lookup of localhost waits for a DNS server that is not there.)
+    grep -qw localhost /etc/hosts 2>/dev/null || printf '127.0.0.1 localhost\n::1 localhost ip6-localhost\n' >> /etc/hosts
     kit_power OL 100 3600
     printf '[kit]\n    driver = dummy-ups\n    port = kit.dev\n    pollinterval = 1\n' > /etc/nut/ups.conf
     echo MODE=standalone > /etc/nut/nut.conf
