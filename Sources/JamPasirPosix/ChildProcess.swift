@@ -19,6 +19,9 @@ public enum ChildProcess {
     public static func run(_ path: String, arguments: [String], timeout: Duration, limit: Int = 65_536)
         throws(SystemError) -> Result
     {
+        // Asked first: where the spawn cannot report a failed exec (qemu-user's vfork), a program
+        // that is not there would otherwise look like one that exited 127.
+        guard access(path, X_OK) == 0 else { throw SystemError("run \(path)") }
         var output: [Int32] = [-1, -1]
         var errors: [Int32] = [-1, -1]
         guard jp_pipe_cloexec(&output) == 0 else { throw SystemError("pipe for \(path)") }
