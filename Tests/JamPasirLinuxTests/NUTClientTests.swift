@@ -42,9 +42,12 @@ struct NUTClientTests {
     @Test func runsUpscAndKillsOneThatHangs() throws {
         let directory = try TemporaryDirectory("upsc")
         func script(_ name: String, _ body: String) throws -> String {
+            let source = directory.file(name + ".sh")
+            try "#!/bin/sh\n\(body)\n".write(toFile: source, atomically: true, encoding: .utf8)
+            // Installed by another process: a file this threaded process wrote may still be open in
+            // a child another test forked meanwhile, and running it would fail with ETXTBSY.
             let path = directory.file(name)
-            try "#!/bin/sh\n\(body)\n".write(toFile: path, atomically: true, encoding: .utf8)
-            chmod(path, 0o755)
+            _ = try ChildProcess.run("/usr/bin/install", arguments: ["-m", "0755", source, path], timeout: .seconds(10))
             return path
         }
         let answers = try script("answers", "[ \"$1\" = kit@localhost:3493 ] || exit 3\necho 'ups.status: OL CHRG'\necho 'battery.charge: 100'")
