@@ -89,6 +89,7 @@ public struct CounterMetrics: Equatable, Sendable {
                 "jampasir_battery_too_low", "gauge", "1 while the battery is too low for a new session (bAtt).",
                 flag(power.refusesSessions))
             if let charge = power.reading?.chargePercent {
+                // Per cent as thousandths through the exact decimal writer: 87 → `0.87`, 100 → `1`.
                 metric("jampasir_battery_charge_ratio", "gauge", "The battery's charge, 0 to 1.", [("", Self.seconds(Int64(charge) * 10))])
             }
             if let runtime = power.reading?.runtime {
