@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 import PackageDescription
 
 let strict: [SwiftSetting] = [.swiftLanguageMode(.v6), .enableUpcomingFeature("MemberImportVisibility")]
@@ -17,6 +17,12 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
+        // The hub's HTTP server: HummingbirdCore (no router, no swift-configuration) on SwiftNIO.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // C stays at the edge: the few system calls Swift's Glibc overlay does not expose.
@@ -100,6 +106,23 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict),
+        // The hub's HTTP front: HummingbirdCore on SwiftNIO, many connections at once, each bounded
+        // in time and size; the hub's blocking work (SQLite, the printer, espeak-ng) on workers of
+        // its own, so the queue's calls never wait behind an import.
+        .target(
+            name: "JamPasirHubHTTP",
+            dependencies: [
+                "JamPasirHub", "JamPasirExport", "JamPasirPosix",
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
         // The second promise: the waiting room's tickets, warnings and breaches, the wait printed
         // on a ticket, and the simulated office day. Pure, like the core.
         .target(name: "JamPasirQueue", swiftSettings: strict),
@@ -122,8 +145,8 @@ let package = Package(
             name: "JamPasirCLI",
             dependencies: [
                 "JamPasirCore", "JamPasirStore", "JamPasirReports", "JamPasirConfig", "JamPasirHardware",
-                "JamPasirLinux", "JamPasirExport", "JamPasirHub", "JamPasirMedia", "JamPasirMount", "JamPasirPosix",
-                "JamPasirQueue",
+                "JamPasirLinux", "JamPasirExport", "JamPasirHub", "JamPasirHubHTTP", "JamPasirMedia", "JamPasirMount",
+                "JamPasirPosix", "JamPasirQueue",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -226,8 +249,8 @@ let package = Package(
             dependencies: [
                 "JamPasirDaemon", "JamPasirTesting", "JamPasirDaemonTesting", "JamPasirCLI", "JamPasirStore",
                 "JamPasirReports", "JamPasirCore",
-                "JamPasirHardware", "JamPasirHub", "JamPasirExport", "JamPasirPosix", "JamPasirQueue", "JamPasirLinux",
-                "JamPasirMount",
+                "JamPasirHardware", "JamPasirHub", "JamPasirHubHTTP", "JamPasirExport", "JamPasirPosix", "JamPasirQueue",
+                "JamPasirLinux", "JamPasirMount",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

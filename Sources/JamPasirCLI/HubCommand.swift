@@ -4,11 +4,13 @@ import JamPasirConfig
 import JamPasirCore
 import JamPasirExport
 import JamPasirHub
+import JamPasirHubHTTP
 import JamPasirLinux
 import JamPasirReports
 import JamPasirStore
 import JamPasirPosix
 import Logging
+import Synchronization
 
 /// `jampasir hub`: the office's history, on the hub. Counters' signed exports (from sticks, or
 /// copied from `jampasir export --to`) are verified, witnessed and kept once each.
@@ -247,7 +249,10 @@ public struct HubServeCommand: ParsableCommand {
     @OptionGroup var hub: HubOptions
     @Option(name: .long, help: ArgumentHelp("HOST:PORT to listen on (default: hub.listen).", valueName: "address"))
     var listen: String?
-    @Option(name: .long, help: "Seconds of silence after which a client is dropped.") var timeout = 10
+    @Option(
+        name: .long,
+        help: "Seconds a client has to send its request's head, and the hub to answer it (a bundle's body has more, by its size).")
+    var timeout = 10
     @OptionGroup var office: OfficeKeysOptions
 
     public init() {}
@@ -260,16 +265,9 @@ public struct HubServeCommand: ParsableCommand {
         let trusted = try office.trusted(config: hub.config)
         let (configuration, store) = try hub.open()
         let address = listen ?? configuration.hubListen
-        let listener: Int32
-        do {
-            listener = try HubServer.listen(on: address)
-        } catch {
-            throw CLIFailure(message: "\(error)", exitStatus: 69)
-        }
         var server = HubServer(store: store, trusted: trusted) { line in
             tellStandardError("jampasir hub: \(line)")
         }
-        server.timeout = timeout
         server.timeZone = configuration.timeZone
         server.hostCheck = HostCheck(names: configuration.hubNames)
         server.wallboardOrigin = configuration.hubWallboardOrigin
@@ -296,11 +294,25 @@ public struct HubServeCommand: ParsableCommand {
             }.start()
             tellStandardError("jampasir hub: the kiosk's button is \(line.offset) on \(line.chip) (button.kiosk_line)")
         }
-        let port = HubServer.port(of: listener)
-        let listening = address.hasSuffix(":0") ? "\(address.dropLast(2)):\(port)" : address
-        tellStandardError("jampasir hub: listening on \(listening), store \(store.path)")
-        server.serve(listener)
-        throw CLIFailure(message: SystemError("stopped taking connections on \(address)").description, exitStatus: 71)
+        var limits = HubHTTPServer.Limits()
+        (limits.headSeconds, limits.answerSeconds) = (Int64(timeout), Int64(timeout))
+        let http = HubHTTPServer(hub: server, limits: limits, stopsOnSignals: true)
+        let path = store.path
+        let stopped = Mutex<(any Error)?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Task(executorPreference: HubHTTPServer.executor) {
+            do {
+                try await http.run(on: address) { tellStandardError("jampasir hub: listening on \($0), store \(path)") }
+            } catch {
+                stopped.withLock { $0 = error }
+            }
+            done.signal()
+        }
+        done.wait()
+        if let error = stopped.withLock({ $0 }) {
+            throw CLIFailure(message: "\(error)", exitStatus: (error as? HubHTTPServer.Failure)?.listened == true ? 71 : 69)
+        }
+        tellStandardError("jampasir hub: stopped; every request under way was answered")
     }
 }
 

@@ -65,13 +65,13 @@ public enum BundleTransfer {
 }
 
 /// IPv4/IPv6 TCP, as little as the bundle transfer needs.
-enum TCP {
+package enum TCP {
     struct Failure: Error, CustomStringConvertible {
         var description: String
     }
 
     /// `host:port` or `[v6]:port` (port 0: any free port, for listening).
-    static func split(_ address: String) -> (host: String, port: String)? {
+    package static func split(_ address: String) -> (host: String, port: String)? {
         if address.hasPrefix("["), let close = address.firstIndex(of: "]") {
             let host = String(address[address.index(after: address.startIndex)..<close])
             let rest = address[address.index(after: close)...]

@@ -16,13 +16,14 @@ extension HubServer {
         var waiting: Int
     }
 
-    func answerQueue(path: Substring, target: Substring, peer: String, headers: [String: String]) -> Reply {
-        if path == "/hall" {
+    func answerQueue(_ endpoint: Endpoint, _ request: Request) -> Reply {
+        let (target, peer, headers) = (request.target[...], request.peer, request.headers)
+        if endpoint == .hall {
             return Reply(
                 status: 200, result: "hall", detail: "page", body: Data(HallPage.html.utf8),
                 contentType: "text/html; charset=utf-8")
         }
-        if path == "/v1/queue/announcement.wav" {
+        if endpoint == .announcement {
             return announcement(target)
         }
         guard let queue else {
@@ -33,8 +34,8 @@ extension HubServer {
         encoder.outputFormatting = [.sortedKeys]
         let now = Date()
         do {
-            switch path {
-            case "/v1/queue/call":
+            switch endpoint {
+            case .call:
                 // Exactly `counter=ID` or `counter=ID&check=1`: nothing else is signed.
                 let query = target.split(separator: "?", maxSplits: 1).dropFirst().first ?? ""
                 let parts = query.split(separator: "&", omittingEmptySubsequences: false)
@@ -57,7 +58,7 @@ extension HubServer {
                 return Reply(
                     status: 200, result: ticket == nil ? "nobody_waiting" : "called",
                     detail: "\(counter): \(ticket?.label ?? "nobody waiting")", body: try encoder.encode(answer))
-            case "/v1/queue/ticket":
+            case .ticket:
                 // From the hub itself, and from no web page (a browser on the hub, the hall's TV,
                 // would send its page's Origin).
                 guard Self.isLoopback(peer), headers["origin"] == nil else {
@@ -86,7 +87,7 @@ extension HubServer {
                 case .printFailed(let voided, let reason):
                     return Reply(status: 502, result: "print_failed", detail: "\(voided) voided: \(reason)")
                 }
-            case "/metrics":
+            case .metrics:
                 let snapshot = try queue.snapshot(at: now)
                 return Reply(
                     status: 200, result: "metrics", detail: "\(snapshot.waiting) waiting",

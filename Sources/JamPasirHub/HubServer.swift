@@ -6,20 +6,15 @@ import JamPasirReports
 import JamPasirPosix
 import Synchronization
 
-/// `jampasir hub serve`: takes counters' bundles over the LAN. One connection at a time (the
-/// imports are one at a time anyway), each bounded in size and in silence, so a stuck or
-/// hostile client delays the next by at most `timeout` seconds and costs no more memory than
-/// the largest bundle.
+/// What the hub answers, whatever carries the request (`JamPasirHubHTTP` over the LAN): each
+/// request is routed on its head alone (refused, or the endpoint it asks for and the body that
+/// endpoint may bring), then answered by the endpoint's work, which may block (SQLite, the
+/// printer, espeak-ng): the front runs it on the endpoint's own worker.
 public struct HubServer: Sendable {
     public let store: HubStore
     public let trusted: TrustedSigners
-    /// Silence allowed within a request.
-    public var timeout = 10
     /// The office's local days, for the history it gives.
     public var timeZone = TimeZone.current
-    /// The request's head must arrive within this; its body at no less than this pace.
-    static let headSeconds = 15.0
-    static let slowestBytesPerSecond = 128.0 * 1024
     /// The office's queue (`/v1/queue`, `/hall`); nil: the hub takes bundles only.
     public var queue: HubQueue?
     /// The kiosk's ticket printer (`queue.printer`); nil: `POST /v1/queue/ticket` says so.
@@ -45,93 +40,135 @@ public struct HubServer: Sendable {
         self.log = log
     }
 
-    /// A listening socket on `address` (`HOST:PORT`; `0.0.0.0:8790` for every IPv4 interface).
-    public static func listen(on address: String) throws -> Int32 {
-        var lastError = "no address"
-        for candidate in try TCP.resolve(address, passive: true) {
-            let fd = socket(candidate.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            guard fd >= 0 else { continue }
-            var yes: Int32 = 1
-            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-            let bound = candidate.address.withUnsafeBytes {
-                bind(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(candidate.address.count))
-            }
-            if bound == 0 && Foundation.listen(fd, 16) == 0 { return fd }
-            lastError = SystemError.reason(errno)
-            close(fd)
+    /// A request as it arrived: header names in lower case, `host` among them (the request's
+    /// authority); `peer` the client's numeric address; `body` read only for an endpoint that
+    /// takes one, and no longer than its `bodyLimit`.
+    public struct Request: Sendable {
+        public var method: String
+        public var target: String
+        public var headers: [String: String]
+        public var peer: String
+        public var body = Data()
+
+        public init(method: String, target: String, headers: [String: String], peer: String) {
+            (self.method, self.target, self.headers, self.peer) = (method, target, headers, peer)
         }
-        throw TCP.Failure(description: "cannot listen on \(address): \(lastError); check hub.listen or --listen")
+
+        var path: Substring { target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "" }
     }
 
-    /// Serves until the listening socket is shut down (`shutdown(listener, SHUT_RDWR)`), which
-    /// is how a test ends it; the command serves until the process is stopped. A connection
-    /// that fails before it is accepted is skipped; running out of descriptors or memory waits a
-    /// moment instead of spinning.
-    public func serve(_ listener: Int32) {
-        while true {
-            var peer = sockaddr_storage()
-            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-            let client = withUnsafeMutablePointer(to: &peer) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(listener, $0, &length) }
+    /// What a request asks for, known from its head.
+    public enum Endpoint: Sendable, Equatable {
+        case bundles, report, queue, call, ticket, hall, announcement, metrics
+
+        /// Who does its work: the queue's own (calls, tickets, the hall's reads), the readers'
+        /// (the history, the spoken call), or the imports' (one at a time).
+        public enum Work: Sendable { case queue, reading, importing }
+
+        public var work: Work {
+            switch self {
+            case .bundles: .importing
+            case .report, .announcement: .reading
+            case .queue, .call, .ticket, .hall, .metrics: .queue
             }
-            guard client >= 0 else {
-                switch errno {
-                case EINTR, ECONNABORTED, EPROTO, EPERM: continue
-                case EMFILE, ENFILE, ENOBUFS, ENOMEM: usleep(100_000)
-                default: return
-                }
-                continue
-            }
-            _ = fcntl(client, F_SETFD, FD_CLOEXEC)
-            handle(client, peer: Self.describe(&peer, length))
-            close(client)
         }
+
+        /// The body it takes: a bundle's; nothing else reads one.
+        public var bodyLimit: Int { self == .bundles ? BundleTransfer.maxBody : 0 }
     }
 
-    /// The port a listening socket was bound to (for `127.0.0.1:0`).
-    public static func port(of listener: Int32) -> Int {
-        var address = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
-        }
-        let isIPv6 = address.ss_family == sa_family_t(AF_INET6)
-        let port = withUnsafePointer(to: &address) {
-            isIPv6
-                ? $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee.sin6_port }
-                : $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_port }
-        }
-        return Int(UInt16(bigEndian: port))
+    /// A request routed on its head: refused already, or the endpoint that answers it.
+    public enum Route: Sendable {
+        case refused(Reply)
+        case endpoint(Endpoint)
     }
 
     /// An answer: its status, a word and a detail for the log (and the JSON body, unless a body
     /// of its own is given).
-    struct Reply {
-        var status: Int
-        var result: String
-        var detail: String
+    public struct Reply: Sendable {
+        public var status: Int
+        public var result: String
+        public var detail: String
         var body: Data? = nil
-        var contentType = "application/json"
+        public var contentType = "application/json"
         /// Readable by the wallboard's page on Prometheus's port (`wallboardOrigin`), never cached.
-        var shared = false
+        public var shared = false
         /// The origin allowed to read it (`Access-Control-Allow-Origin`), when the request came
         /// from the wallboard's page.
-        var origin: String? = nil
+        public var origin: String? = nil
+
+        public init(
+            status: Int, result: String, detail: String, body: Data? = nil, contentType: String = "application/json", shared: Bool = false
+        ) {
+            (self.status, self.result, self.detail, self.body, self.contentType, self.shared) = (status, result, detail, body, contentType, shared)
+        }
+
+        /// What the client receives: the endpoint's body, or the word and detail as JSON.
+        public var payload: Data {
+            body ?? Data("{\"result\":\(HubServer.json(result)),\"detail\":\(HubServer.json(Self.clipped(detail)))}\n".utf8)
+        }
+
+        static func clipped(_ detail: String) -> String { detail.count > 1024 ? detail.prefix(1024) + "…" : detail }
     }
 
-    /// One request: read, answer, log.
-    public func handle(_ client: Int32, peer: String) {
-        TCP.setTimeouts(client, seconds: timeout)
-        let reply = answer(client, peer: peer)
-        let detail = reply.detail.count > 1024 ? reply.detail.prefix(1024) + "…" : reply.detail
-        let body = reply.body ?? Data("{\"result\":\(Self.json(reply.result)),\"detail\":\(Self.json(detail))}\n".utf8)
-        let head =
-            "HTTP/1.1 \(reply.status) \(Self.reason(reply.status))\r\nContent-Type: \(reply.contentType)\r\n"
-            + "Content-Length: \(body.count)\r\n"
-            + (reply.shared ? "Cache-Control: no-store\r\nVary: Origin\r\n" : "")
-            + (reply.origin.map { "Access-Control-Allow-Origin: \($0)\r\n" } ?? "") + "Connection: close\r\n\r\n"
-        try? TCP.sendAll(client, Data(head.utf8) + body, deadline: Date().addingTimeInterval(Self.headSeconds))
-        log("\(peer): \(reply.status) \(reply.result): \(detail)".terminalSafe)
+    /// Routes `request` on its head: a foreign `Host`, an unknown path, the wrong method or a
+    /// body the endpoint does not take are refused here, before any work or any body is read.
+    public func route(_ request: Request) -> Route {
+        // A browser sends the name it resolved: a name that is not the hub's is a page that had
+        // its own name re-pointed at the hub (DNS rebinding), and is told nothing.
+        if let host = request.headers["host"], !hostCheck.accepts(host) {
+            return .refused(Reply(status: 421, result: "misdirected", detail: "Host \(host) is not this hub: \(hostCheck.names)"))
+        }
+        let endpoint: Endpoint
+        switch request.path {
+        case "/v1/report": endpoint = .report
+        case "/v1/queue": endpoint = .queue
+        case "/v1/queue/announcement.wav": endpoint = .announcement
+        case "/hall": endpoint = .hall
+        case "/metrics": endpoint = .metrics
+        case "/v1/queue/call": endpoint = .call
+        case "/v1/queue/ticket": endpoint = .ticket
+        case Substring(BundleTransfer.path): endpoint = .bundles
+        default: return .refused(Reply(status: 404, result: "not_found", detail: Self.routes))
+        }
+        let expected = [.call, .ticket, .bundles].contains(endpoint) ? "POST" : "GET"
+        guard request.method == expected else {
+            return .refused(Reply(status: 405, result: "method_not_allowed", detail: "\(expected) only"))
+        }
+        let length = request.headers["content-length"].map { Int($0) ?? -1 }
+        if endpoint.bodyLimit > 0 {
+            guard request.headers["transfer-encoding"] == nil, let length, length >= 0 else {
+                return .refused(Reply(status: 411, result: "length_required", detail: "a Content-Length is needed"))
+            }
+            guard length <= endpoint.bodyLimit else {
+                return .refused(
+                    Reply(status: 413, result: "too_large", detail: "\(length) bytes; the hub takes at most \(endpoint.bodyLimit)"))
+            }
+        } else if request.headers["transfer-encoding"] != nil || (length ?? 0) != 0 {
+            return .refused(Reply(status: 413, result: "too_large", detail: "\(request.path) takes no body"))
+        }
+        return .endpoint(endpoint)
+    }
+
+    /// The answer of `endpoint` (as `route` gave it) to `request`, its body read. May block.
+    public func answer(_ request: Request, at endpoint: Endpoint) -> Reply {
+        switch endpoint {
+        case .report: history(request.target[...])
+        case .bundles: receiveBundle(request)
+        default: answerQueue(endpoint, request)
+        }
+    }
+
+    /// `reply` as `request` receives it (readable by the wallboard's page when it asked), logged.
+    public func finish(_ reply: Reply, for request: Request) -> Reply {
+        var reply = reply
+        if reply.shared, let origin = request.headers["origin"], let host = request.headers["host"],
+            origin == wallboardOrigin ?? HostCheck.wallboard(servedWith: host)
+        {
+            reply.origin = origin
+        }
+        log("\(request.peer): \(reply.status) \(reply.result): \(Reply.clipped(reply.detail))".terminalSafe)
+        return reply
     }
 
     /// `GET /v1/report?days=N`: the office's figures for the last N local days (30; 1 to 366),
@@ -166,85 +203,19 @@ public struct HubServer: Sendable {
         + "/hall, its spoken calls at GET /v1/queue/announcement.wav?ticket=A-001&counter=ID and the queue's "
         + "metrics for Prometheus at GET /metrics"
 
-    private func answer(_ client: Int32, peer: String) -> Reply {
-        var head: HTTPHead?
-        var reply = route(client, peer: peer, head: &head)
-        if reply.shared, let origin = head?.headers["origin"], let host = head?.headers["host"],
-            origin == wallboardOrigin ?? HostCheck.wallboard(servedWith: host)
-        {
-            reply.origin = origin
-        }
-        return reply
-    }
-
-    /// The request's answer by its path; `head` is the request's head once read.
-    private func route(_ client: Int32, peer: String, head parsed: inout HTTPHead?) -> Reply {
-        var message = Data()
-        do {
-            try TCP.receive(
-                client, into: &message, limit: BundleTransfer.maxHead, deadline: Date().addingTimeInterval(Self.headSeconds)
-            ) { HTTPHead($0) != nil }
-        } catch {
-            return Reply(status: 400, result: "bad_request", detail: "no request head: \(error)")
-        }
-        guard let head = HTTPHead(message), head.firstLine.count == 3, head.firstLine[2].hasPrefix("HTTP/1.")
-        else { return Reply(status: 400, result: "bad_request", detail: "not an HTTP/1.1 request") }
-        parsed = head
-        // A browser sends the name it resolved: a name that is not the hub's is a page that had
-        // its own name re-pointed at the hub (DNS rebinding), and is told nothing.
-        if let host = head.headers["host"], !hostCheck.accepts(host) {
-            return Reply(status: 421, result: "misdirected", detail: "Host \(host) is not this hub: \(hostCheck.names)")
-        }
-        let (method, target) = (head.firstLine[0], head.firstLine[1])
-        let path = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-        let expected: String
-        switch path {
-        case "/v1/report": expected = "GET"
-        case "/v1/queue", "/v1/queue/announcement.wav", "/hall", "/metrics": expected = "GET"
-        case "/v1/queue/call", "/v1/queue/ticket", Substring(BundleTransfer.path): expected = "POST"
-        default: return Reply(status: 404, result: "not_found", detail: Self.routes)
-        }
-        guard method == expected else {
-            return Reply(status: 405, result: "method_not_allowed", detail: "\(expected) only")
-        }
-        switch path {
-        case "/v1/report": return history(target)
-        case "/v1/queue", "/v1/queue/call", "/v1/queue/ticket", "/v1/queue/announcement.wav", "/hall", "/metrics":
-            return answerQueue(path: path, target: target, peer: peer, headers: head.headers)
-        default: return receiveBundle(message, head: head, client: client, peer: peer)
-        }
-    }
-
     /// `POST /v1/bundles`: a counter's signed export, imported into the hub's store.
-    private func receiveBundle(_ message: Data, head: HTTPHead, client: Int32, peer: String) -> Reply {
-        var message = message
-        guard head.headers["transfer-encoding"] == nil, let lengthText = head.headers["content-length"],
-            let length = Int(lengthText), length >= 0
-        else { return Reply(status: 411, result: "length_required", detail: "a Content-Length is needed") }
-        guard length <= BundleTransfer.maxBody else {
-            return Reply(status: 413, result: "too_large", detail: "\(length) bytes; the hub takes at most \(BundleTransfer.maxBody)")
+    private func receiveBundle(_ request: Request) -> Reply {
+        guard request.body.count == Int(request.headers["content-length"] ?? "") else {
+            return Reply(status: 400, result: "bad_request", detail: "the body is shorter than its Content-Length")
         }
-        // The body into the same buffer, at no less than the slowest LAN's pace: a client that
-        // trickles is dropped, and the next one waits at most that long.
-        let total = head.bodyStart - message.startIndex + length
-        message.reserveCapacity(total + 1)
-        do {
-            try TCP.receive(
-                client, into: &message, limit: total,
-                deadline: Date().addingTimeInterval(Self.headSeconds + Double(length) / Self.slowestBytesPerSecond)
-            ) { $0.count >= total }
-        } catch {
-            return Reply(status: 400, result: "bad_request", detail: "the body did not arrive: \(error)")
-        }
-        guard message.count >= total else { return Reply(status: 400, result: "bad_request", detail: "the body is shorter than its Content-Length") }
         let folder = store.bundlesDirectory + "/.received-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: folder) }
         do {
-            try BundleTransfer.unpack(message[head.bodyStart..<message.startIndex + total], into: folder)
+            try BundleTransfer.unpack(request.body, into: folder)
         } catch {
             return Reply(status: 400, result: "bad_request", detail: "\(error)")
         }
-        let result = HubImport.importBundle(folder, into: store, trusting: trusted, at: Date(), source: "http \(peer)")
+        let result = HubImport.importBundle(folder, into: store, trusting: trusted, at: Date(), source: "http \(request.peer)")
         let counter = result.counterID.map { "\($0): " } ?? ""
         switch result.verdict {
         case .accepted(let new, let known): return Reply(status: 200, result: "imported", detail: "\(counter)\(new) new sessions, \(known) known")
@@ -255,19 +226,9 @@ public struct HubServer: Sendable {
         }
     }
 
-    static func describe(_ peer: inout sockaddr_storage, _ length: socklen_t) -> String {
-        var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
-        let status = withUnsafePointer(to: &peer) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                getnameinfo($0, length, &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST)
-            }
-        }
-        return status == 0 ? String(cString: host) : "?"
-    }
-
-    static func reason(_ status: Int) -> String {
+    public static func reason(_ status: Int) -> String {
         [200: "OK", 400: "Bad Request", 500: "Internal Server Error", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict",
-         403: "Forbidden", 401: "Unauthorized", 421: "Misdirected Request", 429: "Too Many Requests", 411: "Length Required", 413: "Content Too Large", 422: "Unprocessable Content", 502: "Bad Gateway",
+         403: "Forbidden", 401: "Unauthorized", 408: "Request Timeout", 421: "Misdirected Request", 429: "Too Many Requests", 411: "Length Required", 413: "Content Too Large", 422: "Unprocessable Content", 502: "Bad Gateway",
          503: "Service Unavailable"][status] ?? "Error"
     }
 
@@ -308,7 +269,7 @@ public enum BundlePush {
     }
 
     /// Sends the export folder to the hub at `address`, trying `attempts` times while the hub
-    /// cannot be reached, the pause doubling from `firstPause` seconds up to 5 minutes; `waiting`
+    /// cannot be reached or is busy (503), the pause doubling from `firstPause` seconds up to 5 minutes; `waiting`
     /// is told of each pause. Returns the hub's answer, whatever it says; throws `Unreachable`,
     /// or the reason the folder could not be read.
     public static func deliver(
@@ -319,17 +280,20 @@ public enum BundlePush {
         var attempt = 1
         while true {
             do {
-                return try send(body, to: address)
+                // 503: busy with another counter's bundle, or stopping; it asks to come back.
+                let answer = try send(body, to: address)
+                guard answer.status == 503, attempt < attempts else { return answer }
+                waiting("hub \(address): \(answer.text); trying again in \(Int(pause)) s")
             } catch {
                 guard attempt < attempts else {
                     throw Unreachable(
                         description: "cannot reach the hub \(address) after \(attempts) tr\(attempts == 1 ? "y" : "ies"): \(error)")
                 }
                 waiting("hub \(address): \(error); trying again in \(Int(pause)) s")
-                Thread.sleep(forTimeInterval: pause)
-                pause = min(pause * 2, 300)
-                attempt += 1
             }
+            Thread.sleep(forTimeInterval: pause)
+            pause = min(pause * 2, 300)
+            attempt += 1
         }
     }
 

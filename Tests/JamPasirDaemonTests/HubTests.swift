@@ -3,6 +3,7 @@ import Synchronization
 import JamPasirCore
 import JamPasirExport
 import JamPasirHub
+import JamPasirHubHTTP
 import JamPasirQueue
 import JamPasirStore
 import JamPasirTesting
@@ -395,30 +396,46 @@ struct HubTests {
     /// `make test-prometheus` and the package's checks: a server child of the test runner would
     /// inherit its blocked signals and outlive a failed test.)
     final class Server: @unchecked Sendable {
-        let listener: Int32
         let address: String
-        private let lines = Mutex<[String]>([])
-        private let done = DispatchGroup()
+        private final class Lines: Sendable { let all = Mutex<[String]>([]) }
+        private let lines = Lines()
+        private let http: HubHTTPServer
+        private let done = DispatchSemaphore(value: 0)
 
         init(
-            store: String, trusting keys: [String], timeout: Int = 10, on requested: String = "127.0.0.1:0",
+            store: String, trusting keys: [String], timeout: Int64 = 10, on requested: String = "127.0.0.1:0",
             queue: ((HubStore) throws -> HubQueue)? = nil, printer: (any TicketPrinter & Sendable)? = nil
         ) throws {
-            listener = try HubServer.listen(on: requested)
-            address = "127.0.0.1:\(HubServer.port(of: listener))"
             let hubStore = try HubStore(path: store)
-            var server = HubServer(store: hubStore, trusted: try TrustedSigners(keys)) { [weak self] line in
-                self?.lines.withLock { $0.append(line) }
+            let lines = lines
+            var server = HubServer(store: hubStore, trusted: try TrustedSigners(keys)) { line in
+                lines.all.withLock { $0.append(line) }
             }
-            server.timeout = timeout
             server.queue = try queue?(hubStore)
             server.printer = printer
-            let listener = listener
-            let configured = server
-            DispatchQueue.global().async(group: done) { configured.serve(listener) }
+            var limits = HubHTTPServer.Limits()
+            (limits.headSeconds, limits.answerSeconds) = (timeout, timeout)
+            let http = HubHTTPServer(hub: server, limits: limits)
+            self.http = http
+            let bound = Mutex<Result<String, any Error>?>(nil)
+            let (listening, done) = (DispatchSemaphore(value: 0), done)
+            Task(executorPreference: HubHTTPServer.executor) {
+                do {
+                    try await http.run(on: requested) { address in
+                        bound.withLock { $0 = .success(address) }
+                        listening.signal()
+                    }
+                } catch {
+                    bound.withLock { $0 = $0 ?? .failure(error) }
+                    listening.signal()
+                }
+                done.signal()
+            }
+            listening.wait()
+            address = try bound.withLock { $0! }.get()
         }
 
-        var log: [String] { lines.withLock { $0 } }
+        var log: [String] { lines.all.withLock { $0 } }
 
         /// Raw bytes to the hub, as any program on the LAN could send them, and its answer.
         /// `thenWait`: seconds to stay silent before reading (a client that stops mid-request).
@@ -439,18 +456,72 @@ struct HubTests {
             return String(decoding: run.output, as: UTF8.self)
         }
 
+        /// Two clients trickling a head and two a bundle's body, a byte every 0.2 s; while they
+        /// are held, five requests of others. What the slow ones got (their status, or "cut"
+        /// for a bare close) and when the last of them ended; the others' answers and the time
+        /// they took together.
+        func slowClients() throws -> (cut: [String], cutAfter: Double, others: [String], othersTook: Double) {
+            let script = """
+                import socket, sys, time, threading
+                host, port = sys.argv[1].rsplit(":", 1)
+                def connect(): return socket.create_connection((host, int(port)), timeout=30)
+                def answer(s):
+                    data = b""
+                    try:
+                        while True:
+                            chunk = s.recv(65536)
+                            if not chunk: break
+                            data += chunk
+                    except OSError: pass
+                    return data.decode(errors="replace")
+                started = time.time(); cut = []; ended = []
+                def slow(opening, trickle):
+                    s = connect(); s.sendall(opening)
+                    try:
+                        for _ in range(100):
+                            s.sendall(trickle); time.sleep(0.2)
+                    except OSError: pass
+                    got = answer(s)
+                    cut.append(got[9:12] if got.startswith("HTTP/1.1 ") else "cut"); ended.append(time.time() - started)
+                threads = [threading.Thread(target=slow, args=a) for a in [(b"GET /v1/report HTTP/1.1\\r\\nX-", b"a")] * 2
+                    + [(b"POST /v1/bundles HTTP/1.1\\r\\nContent-Length: 100\\r\\n\\r\\n", b"b")] * 2]
+                for t in threads: t.start()
+                time.sleep(0.3); before = time.time(); others = []
+                for _ in range(5):
+                    s = connect(); s.sendall(b"GET /nothing HTTP/1.1\\r\\n\\r\\n"); others.append(answer(s).split("\\r\\n")[0])
+                took = time.time() - before
+                for t in threads: t.join()
+                print(" ".join(sorted(cut)), max(ended), took, "|".join(others))
+                """
+            let run = try runTool("/usr/bin/python3", ["-c", script, address])
+            let fields = String(decoding: run.output, as: UTF8.self).split(separator: " ", maxSplits: 6)
+            guard fields.count == 7, let after = Double(fields[4]), let took = Double(fields[5]) else {
+                throw Unexpected(description: "the slow clients said \(String(decoding: run.output, as: UTF8.self))")
+            }
+            return (fields[0..<4].map(String.init), after, fields[6].split(separator: "|").map(String.init), took)
+        }
+
+        struct Unexpected: Error, CustomStringConvertible { var description: String }
+
         deinit {
-            shutdown(listener, Int32(SHUT_RDWR))
+            let http = http
+            Task(executorPreference: HubHTTPServer.executor) { await http.stop() }
             done.wait()
-            close(listener)
         }
     }
 
     /// A loopback address where nothing listens.
     static func closedAddress() throws -> String {
-        let listener = try HubServer.listen(on: "127.0.0.1:0")
-        defer { close(listener) }
-        return "127.0.0.1:\(HubServer.port(of: listener))"
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 ? getsockname(fd, $0, &length) : -1 }
+        }
+        return "127.0.0.1:\(UInt16(bigEndian: address.sin_port))"
     }
 
     func push(_ counter: Counter, to address: String, _ extra: [String] = []) throws -> (
@@ -549,7 +620,13 @@ struct HubTests {
         }
         #expect(!FileManager.default.fileExists(atPath: directory.file("hub/x")))
         #expect(!FileManager.default.fileExists(atPath: directory.file("hub/bundles/x")))
-        #expect(try server.raw("POST /v1/bundles HTTP/1.1\r\nContent-Le", thenWait: 2).hasPrefix("HTTP/1.1 400 "))
+        // A head or a body that trickles is cut at its time (1 s here), whatever its pace, and
+        // nobody else waits for it meanwhile. Bundles come one at a time: the second is told at
+        // once to come back (503; jampasir push does).
+        let slow = try server.slowClients()
+        #expect(slow.cut == ["408", "408", "408", "503"], "\(slow)")
+        #expect(slow.cutAfter >= 0.9 && slow.cutAfter < 3, "\(slow)")
+        #expect(slow.others.allSatisfy { $0.hasPrefix("HTTP/1.1 404 ") } && slow.othersTook < 0.5, "\(slow)")
         let after = try push(one, to: server.address)
         #expect(after.status == 0, "the hub still takes bundles: \(after.error)")
         // Its history, for the wallboard (another origin): the office's days and the findings.
