@@ -11,6 +11,8 @@
 #                      (the counter's demo sessions; README "The queue")
 #   make bench         store and export benchmarks against their anchors (BENCHMARKS.md)
 #   make bench-hostile what a hostile export costs the hub: memory and time of import, verify, push
+#   make test-hub-load the real hub serving 8 counters' calls, the hall and pushes for 60 s beside
+#                      slowhttptest and hostile bundles: no call past 3 s, peak RSS under 150 MB
 #   make test-arm64    the test suite and the crash loop cross-built for aarch64, run under qemu-user
 #   make test-counter  the arm64 package on a real Debian 13 arm64 boot (systemd, QEMU): the journeys
 #   make test-prometheus the office level on Debian's prometheus and node-exporter: rules, a live
@@ -32,7 +34,7 @@ DAEMON_FLAGS = --simulate --store $(STORE) $(if $(LIMIT),--limit $(LIMIT)) $(if 
 CLI_FLAGS = --store $(STORE) $(if $(CONFIG),--config $(CONFIG))
 PACKAGE_FLAGS = $(if $(ARCH),ARCH=$(ARCH)) $(if $(RELEASE),RELEASE=$(RELEASE))
 
-.PHONY: all deps build release run docs test test-kernel test-arm64 test-counter test-prometheus check-systemd check-fresh deb test-deb bench bench-hub bench-hostile torture soak sessions stats simulate-day clean
+.PHONY: all deps build release run docs test test-kernel test-arm64 test-counter test-prometheus check-systemd check-fresh deb test-deb bench bench-hub bench-hostile test-hub-load torture soak sessions stats simulate-day clean
 
 all: build
 
@@ -89,6 +91,9 @@ bench-hub: deps
 
 bench-hostile: deps
 	scripts/bench-hostile.sh
+
+test-hub-load: deps
+	scripts/test-hub-load.sh
 
 soak: deps
 	SOAK_SESSIONS=$(or $(SESSIONS),100000) swift test --disable-xctest --filter SoakTests 2>&1 | grep -E "soak:|passed|failed"

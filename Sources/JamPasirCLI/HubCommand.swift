@@ -312,7 +312,7 @@ public struct HubServeCommand: ParsableCommand {
         if let error = stopped.withLock({ $0 }) {
             throw CLIFailure(message: "\(error)", exitStatus: (error as? HubHTTPServer.Failure)?.listened == true ? 71 : 69)
         }
-        tellStandardError("jampasir hub: stopped; every request under way was answered")
+        tellStandardError("jampasir hub: stopped")
     }
 }
 

@@ -13,7 +13,6 @@ public enum BundleTransfer {
     static let magic = Data("JAMPASIR-BUNDLE 1\n".utf8)
     /// The largest body the hub takes (a 300,000-session export is about 100 MB).
     public static let maxBody = 256 << 20
-    static let maxHead = 16 << 10
 
     /// An export folder's files as a bundle body (only the names an export has).
     public static func body(ofFolder folder: String) throws -> Data {
@@ -64,7 +63,8 @@ public enum BundleTransfer {
     }
 }
 
-/// IPv4/IPv6 TCP, as little as the bundle transfer needs.
+/// IPv4/IPv6 TCP, as little as the counter's side of the bundle transfer and its calls need
+/// (the counter links no HTTP library; the hub serves on HummingbirdCore).
 package enum TCP {
     struct Failure: Error, CustomStringConvertible {
         var description: String
@@ -85,13 +85,12 @@ package enum TCP {
     }
 
     /// The addresses `host:port` resolves to (numeric or by name).
-    static func resolve(_ address: String, passive: Bool) throws(Failure) -> [(family: Int32, address: Data)] {
+    static func resolve(_ address: String) throws(Failure) -> [(family: Int32, address: Data)] {
         guard let (host, port) = split(address) else {
             throw Failure(description: "\(address) is not HOST:PORT (e.g. hub.local:8790 or 192.168.1.10:8790)")
         }
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        hints.ai_flags = passive ? AI_PASSIVE : 0
         var list: UnsafeMutablePointer<addrinfo>?
         let status = getaddrinfo(host, port, &hints, &list)
         guard status == 0, let first = list else {
@@ -125,20 +124,12 @@ package enum TCP {
         }
     }
 
-    /// Reads until `done(buffer)` or the peer closes; never more than `limit` bytes, never
-    /// past `deadline` (a client that trickles cannot hold the other end for long).
-    static func receive(_ fd: Int32, limit: Int, deadline: Date, until done: (Data) -> Bool) throws(Failure) -> Data {
+    /// Reads until the peer closes; never more than `limit` bytes, never past `deadline` (a
+    /// hub, or something posing as one, that trickles cannot hold the counter for long).
+    static func receive(_ fd: Int32, limit: Int, deadline: Date) throws(Failure) -> Data {
         var buffer = Data()
-        try receive(fd, into: &buffer, limit: limit, deadline: deadline, until: done)
-        return buffer
-    }
-
-    /// The same, appending to `buffer` (which may hold a start already): one buffer, no copies.
-    static func receive(_ fd: Int32, into buffer: inout Data, limit: Int, deadline: Date, until done: (Data) -> Bool)
-        throws(Failure)
-    {
         var chunk = [UInt8](repeating: 0, count: 64 << 10)
-        while !done(buffer) {
+        while true {
             guard buffer.count <= limit else { throw Failure(description: "more than \(limit) bytes") }
             guard Date() < deadline else { throw Failure(description: "too slow") }
             let n = recv(fd, &chunk, min(chunk.count, limit + 1 - buffer.count), 0)
@@ -151,13 +142,14 @@ package enum TCP {
             if n == 0 { break }
             buffer.append(contentsOf: chunk[0..<n])
         }
+        return buffer
     }
 }
 
-/// An HTTP/1.1 message head: the first line and the headers (names lower-cased).
+/// An HTTP/1.1 response's head, as the counter's client reads it: its first line, and where
+/// its body starts.
 struct HTTPHead {
     var firstLine: [Substring]
-    var headers: [String: String]
     var bodyStart: Data.Index
 
     static let end = Data("\r\n\r\n".utf8)
@@ -166,13 +158,7 @@ struct HTTPHead {
         guard let range = data.range(of: Self.end),
             let text = String(data: data[data.startIndex..<range.lowerBound], encoding: .utf8)
         else { return nil }
-        var lines = text.components(separatedBy: "\r\n")
-        firstLine = lines.removeFirst().split(separator: " ", maxSplits: 2)
-        headers = [:]
-        for line in lines {
-            guard let colon = line.firstIndex(of: ":") else { return nil }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-        }
+        firstLine = (text.components(separatedBy: "\r\n").first ?? "").split(separator: " ", maxSplits: 2)
         bodyStart = range.upperBound
     }
 }

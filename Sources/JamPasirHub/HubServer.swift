@@ -319,7 +319,7 @@ enum HubClient {
     ) throws(TCP.Failure) -> (status: Int, body: Data) {
         let deadline = Date().addingTimeInterval(seconds)
         var lastError = "no address"
-        for candidate in try TCP.resolve(address, passive: false) {
+        for candidate in try TCP.resolve(address) {
             let fd = socket(candidate.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             guard fd >= 0 else { continue }
             defer { close(fd) }
@@ -335,7 +335,7 @@ enum HubClient {
             let head =
                 "POST \(target) HTTP/1.1\r\nHost: \(address)\r\nContent-Type: \(contentType)\r\n\(extra)Content-Length: \(body.count)\r\nConnection: close\r\n\r\n"
             try TCP.sendAll(fd, Data(head.utf8) + body, deadline: deadline)
-            let response = try TCP.receive(fd, limit: 64 << 10, deadline: deadline) { _ in false }
+            let response = try TCP.receive(fd, limit: 64 << 10, deadline: deadline)
             guard let parsed = HTTPHead(response), parsed.firstLine.count >= 2, let status = Int(parsed.firstLine[1])
             else { throw TCP.Failure(description: "\(address) did not answer as a JamPasir hub") }
             return (status, Data(response[parsed.bodyStart...]))

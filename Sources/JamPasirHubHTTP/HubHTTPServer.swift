@@ -4,6 +4,7 @@ import HummingbirdCore
 import JamPasirHub
 import Logging
 import NIOCore
+import NIOFoundationEssentialsCompat
 import NIOHTTPTypes
 import NIOPosix
 import ServiceLifecycle
@@ -11,32 +12,28 @@ import UnixSignals
 import Synchronization
 
 /// `jampasir hub serve` on the LAN: HummingbirdCore's HTTP/1.1 server on SwiftNIO. Many
-/// connections at once (up to `Limits.connections`), each one request within fixed times
-/// (`RequestDeadline`), so no client, however slow, holds anything but its own connection. The
-/// hub's answers may block (SQLite, the printer, espeak-ng): each endpoint's work runs on a
-/// worker of its kind, never on NIO's threads, and the counters' calls never wait behind an
-/// import or a report: one worker for the queue, one for the readers, one for imports, which
-/// take one bundle at a time (another is told 503, and `jampasir push` tries again).
+/// connections at once (up to `Limits.connections`), each one request on a schedule
+/// (`RequestDeadline`), so a slow or silent client is cut within seconds. The hub's answers may
+/// block (SQLite, the printer, espeak-ng): each endpoint's work runs on a worker of its kind,
+/// never on NIO's threads, each with a bounded line (`Workers`): the queue's, the readers' (the
+/// history, the spoken call) and the imports', one bundle at a time (another is told 503, and
+/// `jampasir push` tries again). The workers still share the hub store's one SQLite connection:
+/// a call waits for an import's write transaction, if one is under way.
 public final class HubHTTPServer: Sendable {
     public struct Limits: Sendable {
-        /// A request's head must have arrived this long after its connection opened.
+        /// A request's head must have arrived this long after its connection opened…
         public var headSeconds: Int64 = 10
-        /// Its answer must be out this long after its head…
+        /// …its body within this of its head plus the time its bytes take at
+        /// `slowestBytesPerSecond` (the slowest LAN a push is waited for)…
         public var answerSeconds: Int64 = 10
-        /// …plus its body's time at this pace (the slowest LAN a push is waited for)…
         public var slowestBytesPerSecond: Int64 = 256 << 10
-        /// …and never longer than this, whatever the pace.
+        /// …never longer than this, whatever the pace; and the hub's own work within this too.
         public var longestSeconds: Int64 = 600
         /// Connections open at once; more wait in the kernel's queue of `backlog`.
         public var connections = 512
         public var backlog = 256
 
         public init() {}
-
-        /// The time a request with a body of `length` bytes has from its head to its answer.
-        func seconds(forBody length: Int64) -> Int64 {
-            min(longestSeconds, answerSeconds + max(0, length) / slowestBytesPerSecond)
-        }
     }
 
     public struct Failure: Error, CustomStringConvertible {
@@ -71,11 +68,10 @@ public final class HubHTTPServer: Sendable {
         var logger = Logger(label: "jampasir.hub.http")
         logger.logLevel = .critical  // the hub's own lines say what happens; NIO's would repeat them
         let workers = Workers()
-        defer { workers.stop() }
         let limits = limits
         let channel = HTTP1Channel(
             responder: { [self] request, writer, channel in
-                try await respond(to: request, writer: writer, peer: channel.remoteAddress?.ipAddress ?? "?", workers: workers)
+                try await respond(to: request, writer: writer, channel: channel, workers: workers)
             },
             configuration: .init(
                 additionalChannelHandlers: [RequestDeadline(limits)],
@@ -92,15 +88,18 @@ public final class HubHTTPServer: Sendable {
             },
             eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
         var configuration = ServiceGroupConfiguration(services: [server], gracefulShutdownSignals: stopsOnSignals ? [.sigterm, .sigint] : [], logger: logger)
-        // Every request ends within its own time; a stop waits at most this for them.
+        // A stop waits this long for the requests under way, then cuts their connections; the
+        // work already started (an import's transaction) still finishes before `run` returns.
         configuration.maximumGracefulShutdownDuration = .seconds(limits.answerSeconds + 5)
-        configuration.maximumCancellationDuration = .seconds(5)
+        configuration.maximumCancellationDuration = nil
         let group = ServiceGroup(configuration: configuration)
         running.withLock { $0 = group }
         defer { running.withLock { $0 = nil } }
         do {
             try await withTaskExecutorPreference(Self.executor) { try await group.run() }
+            await workers.stop()
         } catch {
+            await workers.stop()
             let reason = (error as? ServiceGroupError).map { "\($0)" } ?? "\(error)"
             guard bound.load(ordering: .sequentiallyConsistent) else {
                 throw Failure(description: "cannot listen on \(address): \(reason); check hub.listen or --listen")
@@ -118,15 +117,44 @@ public final class HubHTTPServer: Sendable {
         await running.withLock { $0 }?.triggerGracefulShutdown()
     }
 
-    /// The hub's three kinds of work, each on threads of its own.
+    /// The hub's three kinds of work, each on threads of its own, each with a bounded line: a
+    /// request that finds its line full is told 503 at once, and a job whose client has gone
+    /// (its connection cut at its time) is skipped, so a flood of one kind neither grows
+    /// without end nor delays another kind.
     final class Workers: Sendable {
-        let queue = NIOThreadPool(numberOfThreads: 2)
-        let reading = NIOThreadPool(numberOfThreads: 1)
-        let importing = NIOThreadPool(numberOfThreads: 1)
+        final class Worker: Sendable {
+            let pool: NIOThreadPool
+            let room: Int
+            private let taken = Atomic<Int>(0)
 
-        init() { [queue, reading, importing].forEach { $0.start() } }
+            init(threads: Int, room: Int) {
+                pool = NIOThreadPool(numberOfThreads: threads)
+                self.room = room
+                pool.start()
+            }
 
-        func pool(for work: HubServer.Endpoint.Work) -> NIOThreadPool {
+            /// `body`'s answer, run on this worker's threads while `channel` is still open.
+            func run(for channel: any Channel, _ body: @escaping @Sendable () -> HubServer.Reply) async -> HubServer.Reply {
+                guard taken.wrappingAdd(1, ordering: .relaxed).newValue <= room else {
+                    taken.wrappingSubtract(1, ordering: .relaxed)
+                    return .busy("the hub has \(room) such requests under way: try again in a moment")
+                }
+                defer { taken.wrappingSubtract(1, ordering: .relaxed) }
+                do {
+                    return try await pool.runIfActive {
+                        channel.isActive ? body() : HubServer.Reply.busy("the client left before its turn")
+                    }
+                } catch {
+                    return .busy("the hub is stopping: \(error)")
+                }
+            }
+        }
+
+        let queue = Worker(threads: 2, room: 64)
+        let reading = Worker(threads: 1, room: 4)
+        let importing = Worker(threads: 1, room: 1)
+
+        func worker(for work: HubServer.Endpoint.Work) -> Worker {
             switch work {
             case .queue: queue
             case .reading: reading
@@ -135,27 +163,27 @@ public final class HubHTTPServer: Sendable {
         }
 
         /// Waits for the work under way (an import finishes its transaction).
-        func stop() { [queue, reading, importing].forEach { try? $0.syncShutdownGracefully() } }
+        func stop() async { for worker in [queue, reading, importing] { try? await worker.pool.shutdownGracefully() } }
     }
 
-    private func respond(to head: Request, writer: consuming ResponseWriter, peer: String, workers: Workers) async throws {
+    private func respond(to head: Request, writer: consuming ResponseWriter, channel: any Channel, workers: Workers) async throws {
+        let peer = channel.remoteAddress?.ipAddress ?? "?"
         var headers: [String: String] = [:]
         for field in head.headers {
             let name = field.name.canonicalName
             headers[name] = headers[name].map { $0 + ", " + field.value } ?? field.value
         }
         headers["host"] = head.head.authority
-        var request = HubServer.Request(method: head.method.rawValue, target: head.head.path ?? "", headers: headers, peer: peer)
+        let request = HubServer.Request(method: head.method.rawValue, target: head.head.path ?? "", headers: headers, peer: peer)
         let reply: HubServer.Reply
         switch hub.route(request) {
         case .refused(let refusal):
             reply = refusal
-        case .endpoint(let endpoint) where endpoint.work == .importing:
-            reply = await receive(head, as: request, at: endpoint, on: workers.importing)
+        case .endpoint(let endpoint) where endpoint.bodyLimit > 0:
+            reply = await receive(head, as: request, at: endpoint, on: workers.worker(for: endpoint.work), channel: channel)
         case .endpoint(let endpoint):
-            reply = await work(on: workers.pool(for: endpoint.work)) { [hub, request] in hub.answer(request, at: endpoint) }
+            reply = await workers.worker(for: endpoint.work).run(for: channel) { [hub] in hub.answer(request, at: endpoint) }
         }
-        request.body = Data()
         let answer = hub.finish(reply, for: request)
         var fields: HTTPFields = [.contentType: answer.contentType, .connection: "close"]
         if answer.shared {
@@ -170,9 +198,11 @@ public final class HubHTTPServer: Sendable {
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: payload)))
     }
 
-    /// A bundle: its body (one at a time: another push is told to come back), then its import.
+    /// A bundle: its body, then its import, one at a time: another push is told to come back.
+    /// The body is taken at no less than the slowest LAN's pace (`RequestDeadline`).
     private func receive(
-        _ head: Request, as request: HubServer.Request, at endpoint: HubServer.Endpoint, on pool: NIOThreadPool
+        _ head: Request, as request: HubServer.Request, at endpoint: HubServer.Endpoint, on worker: Workers.Worker,
+        channel: any Channel
     ) async -> HubServer.Reply {
         guard importing.compareExchange(expected: false, desired: true, ordering: .sequentiallyConsistent).exchanged else {
             return .busy("another bundle is being imported: try again in a moment (jampasir push does)")
@@ -180,19 +210,12 @@ public final class HubHTTPServer: Sendable {
         defer { importing.store(false, ordering: .sequentiallyConsistent) }
         var request = request
         do {
-            request.body = Data(try await head.body.collect(upTo: endpoint.bodyLimit).readableBytesView)
+            let body = try await head.body.collect(upTo: endpoint.bodyLimit)
+            request.body = Data(buffer: body, byteTransferStrategy: .noCopy)
         } catch {
             return .badRequest("the body did not arrive: \(error)")
         }
-        return await work(on: pool) { [hub, request] in hub.answer(request, at: endpoint) }
-    }
-
-    private func work(on pool: NIOThreadPool, _ body: @escaping @Sendable () -> HubServer.Reply) async -> HubServer.Reply {
-        do {
-            return try await pool.runIfActive(body)
-        } catch {
-            return .busy("the hub is stopping: \(error)")
-        }
+        return await worker.run(for: channel) { [hub, request] in hub.answer(request, at: endpoint) }
     }
 }
 
@@ -209,11 +232,16 @@ final class EventLoopExecutor: TaskExecutor {
     }
 }
 
-/// One request per connection, each within its times (`HubHTTPServer.Limits`): its head within
-/// `headSeconds` of the connection, its answer written within `seconds(forBody:)` of its head.
-/// A request still unanswered then is told 408 and its connection closed, whatever pace its
-/// client kept; a client too slow to read its answer is closed too. After an answer the
-/// connection closes: nothing waits for a next request.
+/// One request per connection, each within its times (`HubHTTPServer.Limits`), whatever pace
+/// its client keeps:
+/// - its head within `headSeconds` of the connection;
+/// - its body (if any) on schedule: by `answerSeconds` after the head plus the time the bytes
+///   received so far take at `slowestBytesPerSecond`, never past `longestSeconds`, so a
+///   client that falls silent or trickles is cut within seconds;
+/// - once it is read, the hub's own work (its workers bound it) within `longestSeconds`;
+/// - its answer read by the client within `answerSeconds` of its head going out.
+/// A request cut before its answer is told 408; then, or after the answer, the connection
+/// closes. Anything sent after the first request (pipelined) is dropped unread.
 final class RequestDeadline: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -222,12 +250,17 @@ final class RequestDeadline: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let limits: HubHTTPServer.Limits
     private var timer: Scheduled<Void>?
+    /// When the head arrived, and the body's bytes since.
+    private var head: NIODeadline?
+    private var received: Int64 = 0
+    /// The request was read whole: what follows is not read.
+    private var read = false
     /// A response head went out: a 408 can no longer be told.
     private var answering = false
 
     init(_ limits: HubHTTPServer.Limits) { self.limits = limits }
 
-    func handlerAdded(context: ChannelHandlerContext) { arm(context, seconds: limits.headSeconds) }
+    func handlerAdded(context: ChannelHandlerContext) { arm(context, at: .now() + .seconds(limits.headSeconds)) }
 
     func handlerRemoved(context: ChannelHandlerContext) { timer?.cancel() }
 
@@ -237,8 +270,17 @@ final class RequestDeadline: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .head(let head) = unwrapInboundIn(data) {
-            arm(context, seconds: limits.seconds(forBody: head.headerFields[.contentLength].flatMap { Int64($0) } ?? 0))
+        guard !read else { return }
+        switch unwrapInboundIn(data) {
+        case .head:
+            head = .now()
+            armForBody(context)
+        case .body(let bytes):
+            received += Int64(bytes.readableBytes)
+            armForBody(context)
+        case .end:
+            read = true
+            if !answering { arm(context, at: .now() + .seconds(limits.longestSeconds)) }
         }
         context.fireChannelRead(data)
     }
@@ -247,6 +289,7 @@ final class RequestDeadline: ChannelDuplexHandler, RemovableChannelHandler {
         switch unwrapOutboundIn(data) {
         case .head:
             answering = true
+            arm(context, at: .now() + .seconds(limits.answerSeconds))
             context.write(data, promise: promise)
         case .body:
             context.write(data, promise: promise)
@@ -258,9 +301,16 @@ final class RequestDeadline: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    private func arm(_ context: ChannelHandlerContext, seconds: Int64) {
+    /// The body's schedule: `answerSeconds` after the head, plus the time of the bytes so far.
+    private func armForBody(_ context: ChannelHandlerContext) {
+        guard let head, !answering else { return }
+        let paced = limits.answerSeconds * 1_000_000_000 + received * 1_000_000_000 / limits.slowestBytesPerSecond
+        arm(context, at: head + .nanoseconds(min(paced, limits.longestSeconds * 1_000_000_000)))
+    }
+
+    private func arm(_ context: ChannelHandlerContext, at deadline: NIODeadline) {
         timer?.cancel()
-        timer = context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(seconds)) { [self] in expire(context) }
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in expire(context) }
     }
 
     private func expire(_ context: ChannelHandlerContext) {

@@ -627,6 +627,9 @@ struct HubTests {
         #expect(slow.cut == ["408", "408", "408", "503"], "\(slow)")
         #expect(slow.cutAfter >= 0.9 && slow.cutAfter < 3, "\(slow)")
         #expect(slow.others.allSatisfy { $0.hasPrefix("HTTP/1.1 404 ") } && slow.othersTook < 0.5, "\(slow)")
+        // One request per connection: what is sent behind it is neither read nor answered.
+        let pipelined = try server.raw("GET /nothing HTTP/1.1\r\n\r\nGET /v1/report HTTP/1.1\r\n\r\n")
+        #expect(pipelined.hasPrefix("HTTP/1.1 404 ") && pipelined.components(separatedBy: "HTTP/1.1 ").count == 2, "\(pipelined)")
         let after = try push(one, to: server.address)
         #expect(after.status == 0, "the hub still takes bundles: \(after.error)")
         // Its history, for the wallboard (another origin): the office's days and the findings.
