@@ -5,12 +5,16 @@
       the bundle bodies `jampasir push` would send: the stranger's export as it is, and the
       trusted counter's with its sessions.csv replaced by 8 MiB of newlines (the manifest's
       hash and size made to fit; the signature no longer does);
+  hub-load.py printer PATH_FILE
+      a slow ESC/POS printer on a pseudo-terminal (its path written to PATH_FILE): it answers
+      each status request (DLE EOT n) as an Epson does, "ready", but only after 0.3 s, so a
+      ticket takes about 1.2 s;
   hub-load.py run --bin DIR --work DIR --url URL --hub-pid PID --seconds N
       the office at its worst for N seconds beside slowhttptest; prints the figures and exits 1
       unless every call and hall poll was answered within 3 s, every push taken, and the hub's
       peak RSS stayed under 150 MB.
 """
-import argparse, glob, hashlib, json, os, subprocess, sys, threading, time, urllib.request
+import argparse, glob, hashlib, json, os, re, subprocess, sys, threading, time, tty, urllib.request
 
 DEADLINE = 3.0
 RSS_LIMIT_MB = 150
@@ -44,6 +48,25 @@ def make_bundles(stranger, trusted, stranger_out, bomb_out):
     open(bomb_out, "wb").write(bundle(folder))
 
 
+def printer(path_file):
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    open(path_file, "w").write(os.ttyname(slave))
+    pending = b""
+    while True:
+        pending += os.read(master, 4096)
+        while True:
+            index = pending.find(b"\x10\x04")
+            if index < 0 or index + 2 >= len(pending):
+                break
+            pending = pending[index + 3:]
+            time.sleep(0.3)
+            os.write(master, b"\x12")
+        # The ticket's bytes are printed; only the start of a request still coming is kept.
+        tail = pending[-2:]
+        pending = tail[tail.find(b"\x10"):] if b"\x10" in tail else b""
+
+
 def percentile(values, p):
     if not values:
         return float("nan")
@@ -54,7 +77,7 @@ def percentile(values, p):
 def run(args):
     stop = time.time() + args.seconds
     lock = threading.Lock()
-    calls, polls, pushes, hostile = [], [], [], []  # (seconds, ok, what)
+    calls, polls, pushes, hostile, tickets = [], [], [], [], []  # (seconds, ok, what)
     held = [0]
 
     def record(into, started, ok, what):
@@ -73,6 +96,20 @@ def run(args):
             record(calls, started, done.returncode == 0 and took <= DEADLINE,
                    (done.stdout + done.stderr).strip()[:160])
             next_call += 1
+
+    def kiosk():
+        while time.time() < stop:
+            started = time.time()
+            request = urllib.request.Request(args.url + "/v1/queue/ticket", data=b"", method="POST")
+            try:
+                with urllib.request.urlopen(request, timeout=30) as answer:
+                    status = answer.status
+            except urllib.error.HTTPError as error:
+                status = error.code
+            except Exception as error:
+                status = str(error)
+            record(tickets, started, status == 200, "ticket: %s" % status)
+            time.sleep(max(0, 2.5 - (time.time() - started)))
 
     def hall():
         while time.time() < stop:
@@ -118,7 +155,7 @@ def run(args):
             time.sleep(1)
 
     threads = [threading.Thread(target=counter, args=(n,)) for n in range(1, 9)]
-    threads += [threading.Thread(target=hall), threading.Thread(target=connections)]
+    threads += [threading.Thread(target=target) for target in (hall, kiosk, connections)]
     threads += [threading.Thread(target=pusher, args=(n,)) for n in (1, 2)]
     threads += [threading.Thread(target=poster, args=(name,)) for name in ("stranger.bundle", "bomb.bundle")]
     for thread in threads:
@@ -130,17 +167,27 @@ def run(args):
         if line.startswith("VmHWM:"):
             peak = int(line.split()[1]) // 1024
 
-    def summary(name, rows):
+    def summary(name, rows, failure):
         late = [row for row in rows if not row[1]]
         times = [row[0] for row in rows]
-        print("hub-load: %-14s %4d, %d failed or past %.0f s; p50 %.3f s, p99 %.3f s, longest %.3f s"
-              % (name, len(rows), len(late), DEADLINE, percentile(times, 50), percentile(times, 99), max(times, default=0)))
+        print("hub-load: %-14s %4d, %d %s; p50 %.3f s, p99 %.3f s, longest %.3f s"
+              % (name, len(rows), len(late), failure, percentile(times, 50), percentile(times, 99), max(times, default=0)))
         for row in late[:5]:
             print("hub-load:   %.2f s: %s" % (row[0], row[2]))
         return len(late)
 
-    failed = summary("calls", calls) + summary("hall polls", polls) + summary("pushes", pushes)
-    refused = summary("hostile posts", hostile)
+    in_time = "failed or past %.0f s" % DEADLINE
+    failed = summary("calls", calls, in_time) + summary("hall polls", polls, in_time)
+    failed += summary("pushes", pushes, "not taken in 6 tries") + summary("tickets", tickets, "not printed")
+    # Every call the hub carried out was one a counter was told of in time.
+    told = sum(1 for row in calls if row[1] and re.search(r"ticket [A-Z]+-[0-9]+ called", row[2]))
+    queue = subprocess.run([os.path.join(args.bin, "jampasir"), "hub", "queue", "--config",
+                            os.path.join(args.work, "hub.toml"), "--format", "json"],
+                           capture_output=True, text=True, check=True).stdout
+    carried = sum(day["called"] for day in json.loads(queue))
+    print("hub-load: tickets called    %d by the hub, %d told to a counter in time" % (carried, told))
+    failed += carried != told or told == 0
+    refused = summary("hostile posts", hostile, "not refused (422 or 503)")
     print("hub-load: the hub's peak RSS %d MB (limit %d); at most %d connections established at once"
           % (peak, RSS_LIMIT_MB, held[0]))
     ok = failed == 0 and refused == 0 and peak < RSS_LIMIT_MB and calls and pushes
@@ -152,6 +199,8 @@ def main():
     if sys.argv[1:2] == ["bundles"]:
         make_bundles(*sys.argv[2:6])
         return 0
+    if sys.argv[1:2] == ["printer"]:
+        printer(sys.argv[2])
     parser = argparse.ArgumentParser()
     parser.add_argument("command", choices=["run"])
     for option in ("--bin", "--work", "--url"):

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # `make test-hub-load`: the office LAN at its worst against the real `jampasir hub serve` on
 # loopback, for LOAD_SECONDS (60): 8 counters each calling once a second with their own keys
-# (`jampasir call`, its 3 s deadline), the hall display's poll 5 times a second, two counters
+# (`jampasir call`, its 3 s deadline), the kiosk asking for a ticket every 2.5 s on a slow
+# printer (scripts/hub-load.py printer), the hall display's poll 5 times a second, two counters
 # pushing their real exports over and over, Debian's slowhttptest in slowloris, slow-body and
 # slow-read modes (100 connections each), and bundles of an unknown signer and a newline bomb
 # posted in a loop (scripts/hub-load.py drives it). Passes only with 0 calls past 3 s (or
-# failed), every push taken, no hall poll past 3 s and the hub's peak RSS under 150 MB; prints
+# failed), every ticket the hub called told to a counter in time, every push and ticket taken,
+# no hall poll past 3 s and the hub's peak RSS under 150 MB; prints
 # the figures. BIN=folder measures other binaries (an older build, say); default: the release
 # binaries `make torture` builds (.build-static-v1).
 set -euo pipefail
@@ -17,8 +19,8 @@ if [ -z "${BIN:-}" ]; then
 fi
 bin=${BIN:-$PWD/.build-static-v1/release}
 work=$(mktemp -d /var/tmp/jampasir-hub-load.XXXXXX)
-hub=""
-trap '[ -n "$hub" ] && kill "$hub" 2>/dev/null; pkill -f "slowhttptest.*$work" 2>/dev/null; rm -rf "$work"' EXIT
+hub="" printer=""
+trap '[ -n "$hub" ] && kill "$hub" 2>/dev/null; [ -n "$printer" ] && kill "$printer" 2>/dev/null; pkill -f "slowhttptest.*$work" 2>/dev/null; rm -rf "$work"' EXIT
 say() { echo "hub-load: $*" >&2; }
 port=$((20000 + RANDOM % 20000))
 
@@ -33,8 +35,12 @@ for id in 1 2 3 4 5 6 7 8 x; do
     python3 scripts/demo-store.py "$work/loket-$id/jampasir.sqlite" --sessions 200 --counter "loket-$id" --chain > /dev/null
 done
 cat "$work"/loket-[1-8].key > "$work/trusted.keys"
-printf '[hub]\nstore = "%s/hub/hub.sqlite"\n[export]\ntrusted_keys = [%s]\n' "$work" \
-    "$(sed 's/.*/"&"/' "$work/trusted.keys" | paste -sd,)" > "$work/hub.toml"
+# The kiosk's printer: a slow one (about 1.2 s a ticket) on a pseudo-terminal.
+python3 scripts/hub-load.py printer "$work/printer.path" &
+printer=$!
+for _ in $(seq 50); do [ -s "$work/printer.path" ] && break; sleep 0.1; done
+printf '[hub]\nstore = "%s/hub/hub.sqlite"\n[export]\ntrusted_keys = [%s]\n[queue]\nprinter = "%s"\n' "$work" \
+    "$(sed 's/.*/"&"/' "$work/trusted.keys" | paste -sd,)" "$(cat "$work/printer.path")" > "$work/hub.toml"
 
 "$bin/jampasir" hub serve --config "$work/hub.toml" --listen "127.0.0.1:$port" 2> "$work/hub.log" &
 hub=$!
@@ -47,7 +53,7 @@ done
 
 # The hostile bundles: the stranger's export (unknown signer) and loket-1's with its
 # sessions.csv replaced by 8 MiB of newlines (the manifest made to fit; nobody can sign it again).
-for id in x 1; do "$bin/jampasir" export --config "$work/loket-$id.toml" --to "$work/export-$id" > /dev/null; done
+for id in x 1; do mkdir -p "$work/export-$id"; "$bin/jampasir" export --config "$work/loket-$id.toml" --to "$work/export-$id" > /dev/null; done
 python3 scripts/hub-load.py bundles "$work/export-x" "$work/export-1" "$work/stranger.bundle" "$work/bomb.bundle"
 
 say "$((${LOAD_SECONDS:-60})) s of load on 127.0.0.1:$port"

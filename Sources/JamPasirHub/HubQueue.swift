@@ -34,6 +34,9 @@ public final class HubQueue: Sendable {
     }
 
     private let state: Mutex<State>
+    /// Held by a press from its number to its outcome (one printer, one ticket at a time); the
+    /// queue's `state` is not held meanwhile.
+    private let printing = Mutex(())
 
     public init(store: HubStore, rules: QueueRules, timeZone: TimeZone, office: String, now: Date) throws(HubStore.Failure) {
         self.store = store
@@ -74,32 +77,42 @@ public final class HubQueue: Sendable {
     }
 
     /// The kiosk's button at `now`: prints the next ticket on `printer` and queues it only once it
-    /// printed (`KioskPress`).
+    /// printed (`KioskPress`). The printer is driven outside the queue's lock (a slow or stuck
+    /// printer delays no call and no hall poll); presses take turns, so the number printed is
+    /// the one the queue takes next.
     public func press(at now: Date, printer: some TicketPrinter) throws(HubStore.Failure) -> KioskPress {
-        let issued = Self.issuedText(now, in: timeZone)
-        let day = Self.dayKey(now, in: timeZone)
-        let office = office
-        // A printed ticket cannot be taken back: if the store fails, it stays queued and is written later.
-        return try change(at: now, keepIfUnsaved: true) { room, trouble in
-            let press = KioskPress.press(&room, at: Self.wallTime(now), printer: printer) { label, ahead, estimate in
-                TicketPrint(
-                    office: office, label: label, issued: issued, ahead: ahead, estimate: estimate,
-                    id: "jampasir:\(day):\(label)")
+        try printing.withLock { _ throws(HubStore.Failure) -> KioskPress in
+            let (issued, day, at) = (Self.issuedText(now, in: timeZone), Self.dayKey(now, in: timeZone), Self.wallTime(now))
+            let (next, waiting) = try change(at: now, keepIfUnsaved: false) { room, _ in
+                ((KioskPress.next(in: room, at: at), room.waitingCount), [])
             }
-            // What the hall shows of the printer from this press on (the reason of a failed print,
-            // with the device's path, goes to the journal only), and the rows a void adds.
-            switch press {
-            case .issued(_, let printer):
-                trouble = printer == .paperLow ? PrinterTrouble(message: printer.message, prints: true) : nil
-                return (press, [])
-            case .printerNotReady(let printer):
-                trouble = PrinterTrouble(message: printer.message, prints: false)
-                return (press, [])
-            case .printFailed(let voided, _):
-                trouble = PrinterTrouble(message: "\(voided) tidak tercetak / did not print", prints: false)
-                return (press, [.voided(room.lastNumber, voided, at: Self.wallTime(now))])
-            case .roomFull:
-                return (press, [])  // the printer was not asked
+            guard let next else { return .roomFull(waiting: waiting) }  // the printer was not asked
+            let ticket = TicketPrint(
+                office: office, label: next.label, issued: issued, ahead: next.ahead, estimate: next.estimate,
+                id: "jampasir:\(day):\(next.label)")
+            let printing = KioskPress.print(ticket, on: printer)
+            // A printed ticket cannot be taken back: if the store fails, it stays queued and is written later.
+            return try change(at: now, keepIfUnsaved: true) { room, trouble in
+                guard room.nextLabel == next.label else {
+                    // The day turned while it printed: the new day's numbers are not this ticket's.
+                    return (.printFailed(voided: next.label, reason: "the day changed while it printed"), [])
+                }
+                let press = KioskPress.settle(printing, in: &room, at: at)
+                // What the hall shows of the printer from this press on (the reason of a failed
+                // print, with the device's path, goes to the journal only), and the rows a void adds.
+                switch press {
+                case .issued(_, let printer):
+                    trouble = printer == .paperLow ? PrinterTrouble(message: printer.message, prints: true) : nil
+                    return (press, [])
+                case .printerNotReady(let printer):
+                    trouble = PrinterTrouble(message: printer.message, prints: false)
+                    return (press, [])
+                case .printFailed(let voided, _):
+                    trouble = PrinterTrouble(message: "\(voided) tidak tercetak / did not print", prints: false)
+                    return (press, [.voided(room.lastNumber, voided, at: at)])
+                case .roomFull:
+                    return (press, [])
+                }
             }
         }
     }

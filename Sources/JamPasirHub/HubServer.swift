@@ -61,15 +61,17 @@ public struct HubServer: Sendable {
     public enum Endpoint: Sendable, Equatable {
         case bundles, report, queue, call, ticket, hall, announcement, metrics
 
-        /// Who does its work: the queue's own (calls, tickets, the hall's reads), the readers'
-        /// (the history, the spoken call), or the imports' (one at a time).
-        public enum Work: Sendable { case queue, reading, importing }
+        /// Who does its work: the queue's own (calls, the hall's reads), the printer's (tickets,
+        /// one at a time), the readers' (the history, the spoken call), or the imports' (one at a
+        /// time).
+        public enum Work: Sendable { case queue, printing, reading, importing }
 
         public var work: Work {
             switch self {
             case .bundles: .importing
             case .report, .announcement: .reading
-            case .queue, .call, .ticket, .hall, .metrics: .queue
+            case .ticket: .printing
+            case .queue, .call, .hall, .metrics: .queue
             }
         }
 

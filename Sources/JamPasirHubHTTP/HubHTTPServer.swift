@@ -15,9 +15,10 @@ import Synchronization
 /// connections at once (up to `Limits.connections`), each one request on a schedule
 /// (`RequestDeadline`), so a slow or silent client is cut within seconds. The hub's answers may
 /// block (SQLite, the printer, espeak-ng): each endpoint's work runs on a worker of its kind,
-/// never on NIO's threads, each with a bounded line (`Workers`): the queue's, the readers' (the
-/// history, the spoken call) and the imports', one bundle at a time (another is told 503, and
-/// `jampasir push` tries again). The workers still share the hub store's one SQLite connection:
+/// never on NIO's threads, each with a bounded line (`Workers`): the queue's, the printer's
+/// (a ticket at a time, printed outside the queue's lock), the readers' (the history, the
+/// spoken call) and the imports', one bundle at a time (another is told 503, and `jampasir
+/// push` tries again). The workers still share the hub store's one SQLite connection:
 /// a call waits for an import's write transaction, if one is under way.
 public final class HubHTTPServer: Sendable {
     public struct Limits: Sendable {
@@ -117,7 +118,7 @@ public final class HubHTTPServer: Sendable {
         await running.withLock { $0 }?.triggerGracefulShutdown()
     }
 
-    /// The hub's three kinds of work, each on threads of its own, each with a bounded line: a
+    /// The hub's four kinds of work, each on threads of its own, each with a bounded line: a
     /// request that finds its line full is told 503 at once, and a job whose client has gone
     /// (its connection cut at its time) is skipped, so a flood of one kind neither grows
     /// without end nor delays another kind.
@@ -152,18 +153,20 @@ public final class HubHTTPServer: Sendable {
 
         let queue = Worker(threads: 2, room: 64)
         let reading = Worker(threads: 1, room: 4)
+        let printing = Worker(threads: 1, room: 2)
         let importing = Worker(threads: 1, room: 1)
 
         func worker(for work: HubServer.Endpoint.Work) -> Worker {
             switch work {
             case .queue: queue
             case .reading: reading
+            case .printing: printing
             case .importing: importing
             }
         }
 
         /// Waits for the work under way (an import finishes its transaction).
-        func stop() async { for worker in [queue, reading, importing] { try? await worker.pool.shutdownGracefully() } }
+        func stop() async { for worker in [queue, printing, reading, importing] { try? await worker.pool.shutdownGracefully() } }
     }
 
     private func respond(to head: Request, writer: consuming ResponseWriter, channel: any Channel, workers: Workers) async throws {
@@ -240,8 +243,12 @@ final class EventLoopExecutor: TaskExecutor {
 ///   client that falls silent or trickles is cut within seconds;
 /// - once it is read, the hub's own work (its workers bound it) within `longestSeconds`;
 /// - its answer read by the client within `answerSeconds` of its head going out.
-/// A request cut before its answer is told 408; then, or after the answer, the connection
-/// closes. Anything sent after the first request (pipelined) is dropped unread.
+/// A request cut before its answer is told 408, and its connection closed. An answer given
+/// before the body was read (a refusal: 503, 413) is followed by a lingering close: the hub
+/// stops writing and drops what the client still sends, on the body's schedule and for at
+/// most `answerSeconds`, so that a client that sends its whole body before it reads (as most
+/// do) is told why rather than reset. Anything sent after the first request (pipelined) is
+/// dropped unread.
 final class RequestDeadline: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -257,6 +264,10 @@ final class RequestDeadline: ChannelDuplexHandler, RemovableChannelHandler {
     private var read = false
     /// A response head went out: a 408 can no longer be told.
     private var answering = false
+    /// The answer is out, the body was not read whole: what still comes is dropped, until
+    /// `lingerEnd` at the latest.
+    private var lingering = false
+    private var lingerEnd = NIODeadline.distantFuture
 
     init(_ limits: HubHTTPServer.Limits) { self.limits = limits }
 
@@ -280,9 +291,16 @@ final class RequestDeadline: ChannelDuplexHandler, RemovableChannelHandler {
             armForBody(context)
         case .end:
             read = true
+            if lingering { context.close(promise: nil) }
             if !answering { arm(context, at: .now() + .seconds(limits.longestSeconds)) }
         }
-        context.fireChannelRead(data)
+        if !lingering { context.fireChannelRead(data) }
+    }
+
+    /// While lingering, reads go on whatever the handlers behind want (nothing reads them now).
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if lingering { context.read() }
+        context.fireChannelReadComplete()
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -295,17 +313,26 @@ final class RequestDeadline: ChannelDuplexHandler, RemovableChannelHandler {
             context.write(data, promise: promise)
         case .end:
             let written = promise ?? context.eventLoop.makePromise()
-            let channel = context.channel
-            written.futureResult.whenComplete { _ in channel.close(promise: nil) }
+            written.futureResult.assumeIsolated().whenComplete { [self] _ in
+                guard !read, head != nil else { return context.close(promise: nil) }
+                lingering = true
+                lingerEnd = .now() + .seconds(limits.answerSeconds)
+                let halfClosed = context.eventLoop.makePromise(of: Void.self)
+                halfClosed.futureResult.assumeIsolated().whenFailure { _ in context.close(promise: nil) }
+                context.close(mode: .output, promise: halfClosed)
+                armForBody(context)
+                context.read()
+            }
             context.write(data, promise: written)
         }
     }
 
-    /// The body's schedule: `answerSeconds` after the head, plus the time of the bytes so far.
+    /// The body's schedule: `answerSeconds` after the head, plus the time of the bytes so far
+    /// (and no later than `lingerEnd` once the answer is out).
     private func armForBody(_ context: ChannelHandlerContext) {
-        guard let head, !answering else { return }
+        guard let head, !answering || lingering else { return }
         let paced = limits.answerSeconds * 1_000_000_000 + received * 1_000_000_000 / limits.slowestBytesPerSecond
-        arm(context, at: head + .nanoseconds(min(paced, limits.longestSeconds * 1_000_000_000)))
+        arm(context, at: min(lingerEnd, head + .nanoseconds(min(paced, limits.longestSeconds * 1_000_000_000))))
     }
 
     private func arm(_ context: ChannelHandlerContext, at deadline: NIODeadline) {

@@ -207,6 +207,56 @@ struct HubQueueTests {
         let yesterday = try reopened.snapshot(at: morning.addingTimeInterval(64 * 60))
         #expect(yesterday.waiting == 0, "A-003 and A-004 left at the day's end: \(yesterday.waitingTickets)")
     }
+
+    /// A printer that takes a ticket only when the test lets it.
+    final class HeldPrinter: TicketPrinter, Sendable {
+        let writing = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        func state() -> PrinterState { .ready }
+        func write(_ bytes: [UInt8]) throws {
+            writing.signal()
+            release.wait()
+        }
+    }
+
+    /// A printer stuck on a ticket holds only the kiosk: the counters call and the hall reads
+    /// meanwhile; the ticket joins the queue once it printed, with the number it printed.
+    @Test func aStuckPrinterDelaysNoCallAndNoHallRead() throws {
+        let directory = try TemporaryDirectory("hub-queue-printer")
+        let queue = try HubQueue(
+            store: try HubStore(path: directory.path + "/hub.sqlite"), rules: .standard, timeZone: Self.jakarta, office: "K",
+            now: Self.morning)
+        _ = try queue.press(at: Self.morning, printer: GoodPrinter())
+        let printer = HeldPrinter()
+        let pressed = Mutex<KioskPress?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            pressed.withLock { $0 = try? queue.press(at: Self.morning.addingTimeInterval(10), printer: printer) }
+            done.signal()
+        }.start()
+        #expect(printer.writing.wait(timeout: .now() + 10) == .success, "the printer was asked")
+        // Under way while the printer holds A-002 (each would wait for the printer if the queue's
+        // lock were held: the test would fail at its timeout, not hang).
+        let answered = DispatchSemaphore(value: 0)
+        let seen = Mutex<(String?, Int)?>(nil)
+        Thread {
+            let called = try? queue.call(counter: "loket-1", at: Self.morning.addingTimeInterval(20))
+            let hall = try? queue.snapshot(at: Self.morning.addingTimeInterval(21))
+            seen.withLock { $0 = (called?.ticket?.label, hall?.waiting ?? -1) }
+            answered.signal()
+        }.start()
+        let callFinished = answered.wait(timeout: .now() + 10) == .success
+        printer.release.signal()
+        #expect(callFinished, "a call and a hall read finished while the printer was stuck")
+        #expect(done.wait(timeout: .now() + 10) == .success)
+        #expect(seen.withLock { $0 }?.0 == "A-001" && seen.withLock { $0 }?.1 == 0, "\(String(describing: seen.withLock { $0 }))")
+        guard case .issued(let ticket, _) = pressed.withLock({ $0 }) else {
+            Issue.record("the held ticket was not issued: \(String(describing: pressed.withLock { $0 }))")
+            return
+        }
+        #expect(ticket.label == "A-002")
+        #expect(try queue.snapshot(at: Self.morning.addingTimeInterval(30)).waitingTickets.map(\.ticket) == ["A-002"])
+    }
 }
 
 extension HubQueueTests {
