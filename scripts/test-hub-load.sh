@@ -20,7 +20,12 @@ fi
 bin=${BIN:-$PWD/.build-static-v1/release}
 work=$(mktemp -d /var/tmp/jampasir-hub-load.XXXXXX)
 hub="" printer=""
-trap '[ -n "$hub" ] && kill "$hub" 2>/dev/null; [ -n "$printer" ] && kill "$printer" 2>/dev/null; pkill -f "slowhttptest.*$work" 2>/dev/null; rm -rf "$work"' EXIT
+cleanup() {
+    for pid in $hub $printer; do kill "$pid" 2>/dev/null || true; done
+    pkill -f "slowhttptest.*$work" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
 say() { echo "hub-load: $*" >&2; }
 port=$((20000 + RANDOM % 20000))
 
