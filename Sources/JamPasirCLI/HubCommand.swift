@@ -274,9 +274,12 @@ public struct HubServeCommand: ParsableCommand {
         do {
             server.queue = try HubQueue(
                 store: store, rules: configuration.queue, timeZone: configuration.timeZone,
-                office: configuration.queueOffice, now: Date())
+                office: configuration.queueOffice, now: Date()) { line in tellStandardError("jampasir hub: \(line)") }
         } catch {
             throw CLIFailure(message: "\(error)", exitStatus: 74)
+        }
+        if let queue = server.queue {
+            QueueClock(queue: queue) { line in tellStandardError("jampasir hub: \(line)") }.start()
         }
         let printer = configuration.queuePrinter.map { USBTicketPrinter(path: $0) }
         server.printer = printer

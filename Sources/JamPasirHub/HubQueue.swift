@@ -38,7 +38,14 @@ public final class HubQueue: Sendable {
     /// queue's `state` is not held meanwhile.
     private let printing = Mutex(())
 
-    public init(store: HubStore, rules: QueueRules, timeZone: TimeZone, office: String, now: Date) throws(HubStore.Failure) {
+    /// Where the queue says what the store did not take (the journal).
+    private let log: @Sendable (String) -> Void
+
+    public init(
+        store: HubStore, rules: QueueRules, timeZone: TimeZone, office: String, now: Date,
+        log: @escaping @Sendable (String) -> Void = { _ in }
+    ) throws(HubStore.Failure) {
+        self.log = log
         self.store = store
         self.rules = rules
         self.timeZone = timeZone
@@ -66,7 +73,7 @@ public final class HubQueue: Sendable {
     public func call(counter: String, at now: Date) throws(HubStore.Failure)
         -> (ticket: Ticket?, events: [QueueEvent], waiting: Int)
     {
-        try change(at: now, keepIfUnsaved: false) { room, _ in
+        try change(at: now, keepIfUnsaved: false) { room, _, _ in
             let events = room.callNext(counter: counter, at: Self.wallTime(now))
             let called = events.last.flatMap { event -> Ticket? in
                 if case .called(let ticket, _) = event { return ticket }
@@ -79,23 +86,31 @@ public final class HubQueue: Sendable {
     /// The kiosk's button at `now`: prints the next ticket on `printer` and queues it only once it
     /// printed (`KioskPress`). The printer is driven outside the queue's lock (a slow or stuck
     /// printer delays no call and no hall poll); presses take turns, so the number printed is
-    /// the one the queue takes next.
+    /// the one the queue takes next. A ticket that printed is queued even if the store fails
+    /// then (it is written with the next change, and `log` says so): someone holds it.
     public func press(at now: Date, printer: some TicketPrinter) throws(HubStore.Failure) -> KioskPress {
         try printing.withLock { _ throws(HubStore.Failure) -> KioskPress in
-            let (issued, day, at) = (Self.issuedText(now, in: timeZone), Self.dayKey(now, in: timeZone), Self.wallTime(now))
-            let (next, waiting) = try change(at: now, keepIfUnsaved: false) { room, _ in
-                ((KioskPress.next(in: room, at: at), room.waitingCount), [])
+            let at = Self.wallTime(now)
+            // The ticket to print, from the room as it stands (a new day is opened first).
+            typealias Next = (day: String, number: Int, next: (label: String, ahead: Int, estimate: WaitEstimate)?, waiting: Int)
+            func next(_ room: WaitingRoom, _ day: String) -> Next {
+                (day, room.lastNumber + 1, KioskPress.next(in: room, at: at), room.waitingCount)
             }
-            guard let next else { return .roomFull(waiting: waiting) }  // the printer was not asked
-            let ticket = TicketPrint(
-                office: office, label: next.label, issued: issued, ahead: next.ahead, estimate: next.estimate,
-                id: "jampasir:\(day):\(next.label)")
-            let printing = KioskPress.print(ticket, on: printer)
-            // A printed ticket cannot be taken back: if the store fails, it stays queued and is written later.
-            return try change(at: now, keepIfUnsaved: true) { room, trouble in
-                guard room.nextLabel == next.label else {
-                    // The day turned while it printed: the new day's numbers are not this ticket's.
-                    return (.printFailed(voided: next.label, reason: "the day changed while it printed"), [])
+            let today = Self.dayKey(now, in: timeZone)
+            var prepared = state.withLock { $0.day == today ? next($0.room, $0.day) : nil }
+            if prepared == nil { prepared = try change(at: now, keepIfUnsaved: false) { room, _, day in (next(room, day), []) } }
+            guard let prepared, let ticket = prepared.next else { return .roomFull(waiting: prepared?.waiting ?? 0) }
+            let printing = KioskPress.print(
+                TicketPrint(
+                    office: office, label: ticket.label, issued: Self.issuedText(now, in: timeZone), ahead: ticket.ahead,
+                    estimate: ticket.estimate, id: "jampasir:\(prepared.day):\(ticket.label)"),
+                on: printer)
+            return try change(at: now, keepIfUnsaved: true) { room, trouble, day in
+                guard day == prepared.day else {
+                    // The day turned while it printed: the ticket is the last day's, never queued.
+                    if case .notReady(let state) = printing { return (.printerNotReady(state), []) }
+                    let void = (prepared.day, Persist.voided(prepared.number, ticket.label, at: at))
+                    return (.printFailed(voided: ticket.label, reason: "the day ended while it printed"), [void])
                 }
                 let press = KioskPress.settle(printing, in: &room, at: at)
                 // What the hall shows of the printer from this press on (the reason of a failed
@@ -109,7 +124,7 @@ public final class HubQueue: Sendable {
                     return (press, [])
                 case .printFailed(let voided, _):
                     trouble = PrinterTrouble(message: "\(voided) tidak tercetak / did not print", prints: false)
-                    return (press, [.voided(room.lastNumber, voided, at: at)])
+                    return (press, [(day, .voided(room.lastNumber, voided, at: at))])
                 case .roomFull:
                     return (press, [])
                 }
@@ -117,22 +132,43 @@ public final class HubQueue: Sendable {
         }
     }
 
+    /// Whether `label` was called to `counter` today.
+    public func wasCalled(_ label: String, to counter: String) -> Bool {
+        state.withLock { state in
+            state.room.tickets.contains { ticket in
+                guard ticket.label == label, case .called(let to, _) = ticket.state else { return false }
+                return to == counter
+            }
+        }
+    }
+
     /// What the hall display shows at `now` (the warnings and breaches due are recorded first).
     public func snapshot(at now: Date) throws(HubStore.Failure) -> QueueSnapshot {
-        try change(at: now, keepIfUnsaved: false) { room, printer in
+        try change(at: now, keepIfUnsaved: false) { room, printer, _ in
             _ = room.advance(to: Self.wallTime(now))
             return (QueueSnapshot(room: room, at: Self.wallTime(now), timeZone: timeZone, printer: printer), [])
+        }
+    }
+
+    /// Records the warnings and breaches due by `now` (and closes the last day, if it ended),
+    /// and says when the next falls due (nil while nobody waits): `QueueClock` calls it, so they
+    /// are written at their minute whether or not anyone looks at the queue.
+    public func advance(to now: Date) throws(HubStore.Failure) -> Date? {
+        try change(at: now, keepIfUnsaved: false) { room, _, _ in
+            _ = room.advance(to: Self.wallTime(now))
+            return (room.nextDeadline.map { Date(timeIntervalSince1970: Double(Self.milliseconds($0)) / 1000) }, [])
         }
     }
 
     /// Runs `body` on a copy of today's room (after closing the last day's, at its end, if the
     /// day moved on), writes every row the change touched in one transaction, and only then makes
     /// the copy the room. If the write fails, the change is dropped, unless `keepIfUnsaved` (a
-    /// ticket already printed): then it stays, and its rows go with the next write. The printer's
-    /// trouble is read and set under the same lock, so the hall never pairs a room with an older
-    /// printer.
+    /// ticket already printed): then it stays, its rows go with the next write, and `log` says
+    /// so. The printer's trouble is read and set under the same lock, so the hall never pairs a
+    /// room with an older printer. `body` is told the room's day.
     private func change<T>(
-        at now: Date, keepIfUnsaved: Bool, _ body: (inout WaitingRoom, inout PrinterTrouble?) -> (T, [Persist])
+        at now: Date, keepIfUnsaved: Bool,
+        _ body: (inout WaitingRoom, inout PrinterTrouble?, _ day: String) -> (T, [(day: String, row: Persist)])
     ) throws(HubStore.Failure) -> T {
         try state.withLock { (state) throws(HubStore.Failure) -> T in
             var (day, room, printer) = (state.day, state.room, state.printerTrouble)
@@ -146,16 +182,17 @@ public final class HubQueue: Sendable {
                 (day, room) = (today, try Self.load(today, from: store, rules: rules))
             }
             let before = room.tickets
-            let (result, extra) = body(&room, &printer)
+            let (result, extra) = body(&room, &printer, day)
             rows += Self.rows(day, from: before, to: room.tickets, rules: rules)
-            rows += extra.map { (day, $0) }
+            rows += extra
             let pending = state.unsaved + rows
             do throws(HubStore.Failure) {
                 if !pending.isEmpty { try store.write { db in try Self.save(pending, db) } }
                 (state.day, state.room, state.unsaved, state.printerTrouble) = (day, room, [], printer)
             } catch {
-                if keepIfUnsaved { (state.day, state.room, state.unsaved, state.printerTrouble) = (day, room, pending, printer) }
-                throw error
+                guard keepIfUnsaved else { throw error }
+                (state.day, state.room, state.unsaved, state.printerTrouble) = (day, room, pending, printer)
+                log("a printed ticket is queued but not yet saved (\(error)): it is written with the next change")
             }
             return result
         }

@@ -17,17 +17,17 @@ extension HubServer {
     }
 
     func answerQueue(_ endpoint: Endpoint, _ request: Request) -> Reply {
-        let (target, peer, headers) = (request.target[...], request.peer, request.headers)
+        let (target, headers) = (request.target[...], request.headers)
         if endpoint == .hall {
             return Reply(
                 status: 200, result: "hall", detail: "page", body: Data(HallPage.html.utf8),
                 contentType: "text/html; charset=utf-8")
         }
-        if endpoint == .announcement {
-            return announcement(target)
-        }
         guard let queue else {
             return Reply(status: 404, result: "not_found", detail: "this hub keeps no queue")
+        }
+        if endpoint == .announcement {
+            return announcement(target, in: queue)
         }
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
@@ -58,14 +58,7 @@ extension HubServer {
                 return Reply(
                     status: 200, result: ticket == nil ? "nobody_waiting" : "called",
                     detail: "\(counter): \(ticket?.label ?? "nobody waiting")", body: try encoder.encode(answer))
-            case .ticket:
-                // From the hub itself, and from no web page (a browser on the hub, the hall's TV,
-                // would send its page's Origin).
-                guard Self.isLoopback(peer), headers["origin"] == nil else {
-                    return Reply(
-                        status: 403, result: "forbidden",
-                        detail: "tickets are taken from a program on the hub itself only (and its kiosk button), not from a web page")
-                }
+            case .ticket:  // from the hub itself (`route`)
                 guard tickets.take(at: now) else {
                     return Reply(
                         status: 429, result: "too_many",
@@ -103,18 +96,33 @@ extension HubServer {
         }
     }
 
-    /// The spoken call as WAV, from espeak-ng's Indonesian voice. Only a ticket label and a
-    /// counter id are taken, and only letters and number words reach the synthesiser (as one
-    /// argument, no shell).
-    func announcement(_ target: Substring) -> Reply {
+    /// The spoken call as WAV, from espeak-ng's Indonesian voice: only of a call made today (a
+    /// ticket label and the counter it was called to), so that nobody makes the hub speak at
+    /// will; only letters and number words reach the synthesiser (as one argument, no shell). The
+    /// last few are kept (`SpokenCalls`): every display in the hall asks for the same call.
+    func announcement(_ target: Substring, in queue: HubQueue) -> Reply {
         guard let ticket = Self.query(target, "ticket"), Ticket.isLabel(ticket),
             let counter = Self.query(target, "counter"), Configuration.isValidCounterID(counter)
         else {
             return Reply(status: 400, result: "bad_request", detail: "ticket=A-001&counter=ID are needed")
         }
+        guard queue.wasCalled(ticket, to: counter) else {
+            return Reply(status: 404, result: "not_found", detail: "\(ticket) was not called to \(counter) today")
+        }
+        let wav = spoken.wav(for: Announcement.text(label: ticket, counter: counter)) { text in Self.speak(text) }
+        guard let wav else {
+            return Reply(
+                status: 503, result: "no_speech",
+                detail: "espeak-ng failed or cannot run (\(Self.espeak)): install espeak-ng on the hub (apt install espeak-ng)")
+        }
+        return Reply(status: 200, result: "announcement", detail: "\(ticket) \(counter)", body: wav, contentType: "audio/wav")
+    }
+
+    /// `text` spoken by espeak-ng as a WAV with its real sizes, or nil if it failed.
+    static func speak(_ text: String) -> Data? {
         let speech = Process()
         speech.executableURL = URL(fileURLWithPath: Self.espeak)
-        speech.arguments = ["-v", "id", "-s", "150", "--stdout", Announcement.text(label: ticket, counter: counter)]
+        speech.arguments = ["-v", "id", "-s", "150", "--stdout", text]
         let output = Pipe()
         speech.standardOutput = output
         speech.standardError = FileHandle.nullDevice
@@ -123,9 +131,7 @@ extension HubServer {
             // A sentence takes espeak-ng a fraction of a second; nothing may hold the hub longer.
             DispatchQueue.global().asyncAfter(deadline: .now() + 5) { if speech.isRunning { speech.terminate() } }
         } catch {
-            return Reply(
-                status: 503, result: "no_speech",
-                detail: "cannot run \(Self.espeak): install espeak-ng on the hub (apt install espeak-ng)")
+            return nil
         }
         var wav = [UInt8](output.fileHandleForReading.readDataToEndOfFile().prefix(4 << 20))
         speech.waitUntilExit()
@@ -133,14 +139,11 @@ extension HubServer {
         // Players that trust it (sox, some browsers) want the real sizes, set here.
         guard speech.terminationStatus == 0, wav.count > 44, wav[0..<4] == Array("RIFF".utf8)[...],
             wav[36..<40] == Array("data".utf8)[...]
-        else {
-            return Reply(status: 500, result: "error", detail: "espeak-ng failed (\(speech.terminationStatus))")
-        }
+        else { return nil }
         for (offset, size) in [(4, wav.count - 8), (40, wav.count - 44)] {
             for byte in 0..<4 { wav[offset + byte] = UInt8(truncatingIfNeeded: size >> (8 * byte)) }
         }
-        return Reply(
-            status: 200, result: "announcement", detail: "\(ticket) \(counter)", body: Data(wav), contentType: "audio/wav")
+        return Data(wav)
     }
 
     static let espeak = "/usr/bin/espeak-ng"
@@ -179,6 +182,23 @@ extension HubServer {
 
 /// Tickets over HTTP at about the kiosk button's pace: a burst of `burst`, then one per `every`
 /// seconds, so a program gone wrong cannot fill the room in a second.
+/// The last spoken calls, by their text: a call is asked for by every display in the hall, and
+/// espeak-ng runs once for it.
+final class SpokenCalls: Sendable {
+    static let kept = 8
+    private let last = Mutex<[(text: String, wav: Data)]>([])
+
+    func wav(for text: String, speak: (String) -> Data?) -> Data? {
+        if let known = last.withLock({ $0.first { $0.text == text }?.wav }) { return known }
+        guard let wav = speak(text) else { return nil }
+        last.withLock { last in
+            last.removeAll { $0.text == text }
+            last = [(text, wav)] + last.prefix(Self.kept - 1)
+        }
+        return wav
+    }
+}
+
 final class TicketPace: Sendable {
     static let burst = 10.0
     static let every = 2.0

@@ -31,6 +31,7 @@ public struct HubServer: Sendable {
     let reports = ReportCache()
     /// Tickets over HTTP: from this machine only, at the kiosk button's pace.
     let tickets = TicketPace()
+    let spoken = SpokenCalls()
     let log: @Sendable (String) -> Void
 
     public init(store: HubStore, trusted: TrustedSigners, log: @escaping @Sendable (String) -> Void) {
@@ -62,14 +63,15 @@ public struct HubServer: Sendable {
         case bundles, report, queue, call, ticket, hall, announcement, metrics
 
         /// Who does its work: the queue's own (calls, the hall's reads), the printer's (tickets,
-        /// one at a time), the readers' (the history, the spoken call), or the imports' (one at a
-        /// time).
-        public enum Work: Sendable { case queue, printing, reading, importing }
+        /// one at a time), the speaker's (the spoken call), the readers' (the history), or the
+        /// imports' (one at a time).
+        public enum Work: Sendable { case queue, printing, speaking, reading, importing }
 
         public var work: Work {
             switch self {
             case .bundles: .importing
-            case .report, .announcement: .reading
+            case .report: .reading
+            case .announcement: .speaking
             case .ticket: .printing
             case .queue, .call, .hall, .metrics: .queue
             }
@@ -136,6 +138,14 @@ public struct HubServer: Sendable {
         let expected = [.call, .ticket, .bundles].contains(endpoint) ? "POST" : "GET"
         guard request.method == expected else {
             return .refused(Reply(status: 405, result: "method_not_allowed", detail: "\(expected) only"))
+        }
+        // Tickets from the hub itself, and from no web page (a browser on the hub, the hall's TV,
+        // would send its page's Origin): refused here, so that nobody else takes the printer's turn.
+        if endpoint == .ticket, !Self.isLoopback(request.peer) || request.headers["origin"] != nil {
+            return .refused(
+                Reply(
+                    status: 403, result: "forbidden",
+                    detail: "tickets are taken from a program on the hub itself only (and its kiosk button), not from a web page"))
         }
         let length = request.headers["content-length"].map { Int($0) ?? -1 }
         if endpoint.bodyLimit > 0 {
@@ -306,7 +316,9 @@ public enum BundlePush {
             BundleTransfer.path, body: body, contentType: "application/octet-stream", to: address, timeout: 30,
             within: 120 + Double(body.count) / 65_536)
         guard let answer = try? JSONSerialization.jsonObject(with: reply.body) as? [String: String] else {
-            throw TCP.Failure(description: "\(address) did not answer as a JamPasir hub")
+            // A 408 has no body: the hub cut a push that came too slowly.
+            let said = reply.status == 408 ? ": the push came too slowly and was cut (408)" : " (HTTP \(reply.status))"
+            throw TCP.Failure(description: "\(address) did not answer as a JamPasir hub\(said)")
         }
         return Answer(status: reply.status, result: answer["result"] ?? "?", detail: answer["detail"] ?? "")
     }

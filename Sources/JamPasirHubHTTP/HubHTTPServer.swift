@@ -16,8 +16,8 @@ import Synchronization
 /// (`RequestDeadline`), so a slow or silent client is cut within seconds. The hub's answers may
 /// block (SQLite, the printer, espeak-ng): each endpoint's work runs on a worker of its kind,
 /// never on NIO's threads, each with a bounded line (`Workers`): the queue's, the printer's
-/// (a ticket at a time, printed outside the queue's lock), the readers' (the history, the
-/// spoken call) and the imports', one bundle at a time (another is told 503, and `jampasir
+/// (a ticket at a time, printed outside the queue's lock), the speaker's (espeak-ng), the
+/// readers' (the history) and the imports', one bundle at a time (another is told 503, and `jampasir
 /// push` tries again). The workers still share the hub store's one SQLite connection:
 /// a call waits for an import's write transaction, if one is under way.
 public final class HubHTTPServer: Sendable {
@@ -118,7 +118,7 @@ public final class HubHTTPServer: Sendable {
         await running.withLock { $0 }?.triggerGracefulShutdown()
     }
 
-    /// The hub's four kinds of work, each on threads of its own, each with a bounded line: a
+    /// The hub's five kinds of work, each on threads of its own, each with a bounded line: a
     /// request that finds its line full is told 503 at once, and a job whose client has gone
     /// (its connection cut at its time) is skipped, so a flood of one kind neither grows
     /// without end nor delays another kind.
@@ -154,6 +154,7 @@ public final class HubHTTPServer: Sendable {
         let queue = Worker(threads: 2, room: 64)
         let reading = Worker(threads: 1, room: 4)
         let printing = Worker(threads: 1, room: 2)
+        let speaking = Worker(threads: 1, room: 4)
         let importing = Worker(threads: 1, room: 1)
 
         func worker(for work: HubServer.Endpoint.Work) -> Worker {
@@ -161,12 +162,13 @@ public final class HubHTTPServer: Sendable {
             case .queue: queue
             case .reading: reading
             case .printing: printing
+            case .speaking: speaking
             case .importing: importing
             }
         }
 
         /// Waits for the work under way (an import finishes its transaction).
-        func stop() async { for worker in [queue, printing, reading, importing] { try? await worker.pool.shutdownGracefully() } }
+        func stop() async { for worker in [queue, printing, speaking, reading, importing] { try? await worker.pool.shutdownGracefully() } }
     }
 
     private func respond(to head: Request, writer: consuming ResponseWriter, channel: any Channel, workers: Workers) async throws {
@@ -318,7 +320,10 @@ final class RequestDeadline: ChannelDuplexHandler, RemovableChannelHandler {
                 lingering = true
                 lingerEnd = .now() + .seconds(limits.answerSeconds)
                 let halfClosed = context.eventLoop.makePromise(of: Void.self)
-                halfClosed.futureResult.assumeIsolated().whenFailure { _ in context.close(promise: nil) }
+                halfClosed.futureResult.assumeIsolated().whenFailure { error in
+                    // HummingbirdCore may have closed the output first (`Connection: close`): still lingering.
+                    if error as? ChannelError != .outputClosed { context.close(promise: nil) }
+                }
                 context.close(mode: .output, promise: halfClosed)
                 armForBody(context)
                 context.read()
@@ -331,7 +336,8 @@ final class RequestDeadline: ChannelDuplexHandler, RemovableChannelHandler {
     /// (and no later than `lingerEnd` once the answer is out).
     private func armForBody(_ context: ChannelHandlerContext) {
         guard let head, !answering || lingering else { return }
-        let paced = limits.answerSeconds * 1_000_000_000 + received * 1_000_000_000 / limits.slowestBytesPerSecond
+        let bytes = min(received, limits.slowestBytesPerSecond * limits.longestSeconds)  // no overflow below
+        let paced = limits.answerSeconds * 1_000_000_000 + bytes * 1_000_000_000 / limits.slowestBytesPerSecond
         arm(context, at: min(lingerEnd, head + .nanoseconds(min(paced, limits.longestSeconds * 1_000_000_000))))
     }
 

@@ -157,8 +157,21 @@ struct HubQueueTests {
 
     @Test func theHallHearsTheCallInIndonesian() throws {
         let directory = try TemporaryDirectory("hub-queue-wav")
-        let server = try Server(store: directory.path + "/hub.sqlite", trusting: [], queue: Self.queue)
-        let wav = try server.raw("GET /v1/queue/announcement.wav?ticket=A-037&counter=loket-3 HTTP/1.1\r\n\r\n")
+        let made = Mutex<HubQueue?>(nil)
+        let server = try Server(store: directory.path + "/hub.sqlite", trusting: [], queue: { store in
+            let queue = try Self.queue(store)
+            made.withLock { $0 = queue }
+            return queue
+        })
+        let queue = try #require(made.withLock { $0 })
+        for _ in 0..<2 { _ = try queue.press(at: Date(), printer: GoodPrinter()) }
+        #expect(try queue.call(counter: "loket-3", at: Date()).ticket?.label == "A-001")
+        // Only a call made today is spoken: nobody makes the hub speak at will.
+        for (ticket, counter) in [("A-002", "loket-3"), ("A-001", "loket-4")] {
+            let refused = try server.raw("GET /v1/queue/announcement.wav?ticket=\(ticket)&counter=\(counter) HTTP/1.1\r\n\r\n")
+            #expect(refused.hasPrefix("HTTP/1.1 404 ") && refused.contains("was not called to \(counter) today"), "\(refused)")
+        }
+        let wav = try server.raw("GET /v1/queue/announcement.wav?ticket=A-001&counter=loket-3 HTTP/1.1\r\n\r\n")
         #expect(wav.hasPrefix("HTTP/1.1 200 ") && wav.contains("Content-Type: audio/wav"))
         #expect(Self.body(wav).hasPrefix("RIFF"))
         let length = try #require(wav.firstMatch(of: /Content-Length: (\d+)/).flatMap { Int($0.1) })
@@ -166,7 +179,7 @@ struct HubQueueTests {
         // The header says the real length (espeak-ng on a pipe cannot): players that trust it play it all.
         let directory2 = try TemporaryDirectory("hub-queue-wav-file")
         let file = directory2.path + "/call.wav"
-        _ = try runTool("/usr/bin/curl", ["-s", "-o", file, "http://\(server.address)/v1/queue/announcement.wav?ticket=A-037&counter=loket-3"])
+        _ = try runTool("/usr/bin/curl", ["-s", "-o", file, "http://\(server.address)/v1/queue/announcement.wav?ticket=A-001&counter=loket-3"])
         let seconds = Double(String(decoding: try runTool("/usr/bin/soxi", ["-D", file]).output, as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
         #expect((2.0...8.0).contains(seconds), "soxi reads \(seconds) s")
@@ -206,6 +219,82 @@ struct HubQueueTests {
         let reopened = try HubQueue(store: try HubStore(path: path), rules: .standard, timeZone: Self.jakarta, office: "K", now: morning)
         let yesterday = try reopened.snapshot(at: morning.addingTimeInterval(64 * 60))
         #expect(yesterday.waiting == 0, "A-003 and A-004 left at the day's end: \(yesterday.waitingTickets)")
+    }
+
+    /// A ticket still printing when the day ends (another request opened the new day meanwhile)
+    /// is the last day's: voided there, never queued today, and today's numbers start at A-001.
+    @Test func aTicketPrintingAtMidnightIsVoidedInItsOwnDay() throws {
+        let directory = try TemporaryDirectory("hub-queue-midnight")
+        let store = try HubStore(path: directory.path + "/hub.sqlite")
+        let lastMinute = Self.morning.addingTimeInterval(16 * 3600 - 1)  // 23:59:59 WIB
+        let queue = try HubQueue(store: store, rules: .standard, timeZone: Self.jakarta, office: "K", now: lastMinute)
+        let printer = HeldPrinter()
+        let pressed = Mutex<KioskPress?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            pressed.withLock { $0 = try? queue.press(at: lastMinute, printer: printer) }
+            done.signal()
+        }.start()
+        #expect(printer.writing.wait(timeout: .now() + 10) == .success, "the printer was asked")
+        let midnight = Self.morning.addingTimeInterval(16 * 3600 + 1)
+        #expect(try queue.snapshot(at: midnight).waiting == 0, "the hall's poll opens the new day")
+        printer.release.signal()
+        #expect(done.wait(timeout: .now() + 10) == .success)
+        #expect(pressed.withLock { $0 } == .printFailed(voided: "A-001", reason: "the day ended while it printed"))
+        guard case .issued(let first, _) = try queue.press(at: midnight, printer: GoodPrinter()) else {
+            Issue.record("no ticket in the new day")
+            return
+        }
+        #expect(first.label == "A-001")
+        let lastDay = try HubQueue.days(in: store, from: "2026-11-30", to: "2026-11-30", rules: .standard)
+        #expect(lastDay.flatMap { $0.tickets.filter(\.isWaiting) }.isEmpty, "nothing queued in the last day: \(lastDay)")
+    }
+
+    /// The store refuses a write just after a ticket printed: the ticket is queued all the same
+    /// (someone holds it), the journal says so, and the next change writes it.
+    @Test func aPrintedTicketTheStoreRefusedIsQueuedAndWrittenLater() throws {
+        let directory = try TemporaryDirectory("hub-queue-unsaved")
+        let path = directory.path + "/hub.sqlite"
+        let said = Mutex<[String]>([])
+        let queue = try HubQueue(
+            store: try HubStore(path: path), rules: .standard, timeZone: Self.jakarta, office: "K", now: Self.morning
+        ) { line in said.withLock { $0.append(line) } }
+        _ = try runTool("/usr/bin/sqlite3", [path, "CREATE TRIGGER no_more BEFORE INSERT ON ticket BEGIN SELECT RAISE(ABORT, 'disk full'); END;"])
+        guard case .issued(let ticket, _) = try queue.press(at: Self.morning, printer: GoodPrinter()) else {
+            Issue.record("the printed ticket was not issued")
+            return
+        }
+        #expect(said.withLock { $0 }.contains { $0.contains("not yet saved") && $0.contains("disk full") }, "\(said.withLock { $0 })")
+        _ = try runTool("/usr/bin/sqlite3", [path, "DROP TRIGGER no_more;"])
+        #expect(try queue.snapshot(at: Self.morning.addingTimeInterval(2)).waitingTickets.map(\.ticket) == [ticket.label])
+        let reopened = try HubQueue(store: try HubStore(path: path), rules: .standard, timeZone: Self.jakarta, office: "K", now: Self.morning)
+        #expect(try reopened.snapshot(at: Self.morning.addingTimeInterval(3)).waitingTickets.map(\.ticket) == ["A-001"])
+    }
+
+    /// Nobody looks at the queue: its clock still records the first warning at the ticket's
+    /// hour (not a moment before), in virtual time.
+    @Test func theQueuesClockRecordsAWarningAtItsMinuteWithoutAPoll() async throws {
+        let directory = try TemporaryDirectory("hub-queue-clock")
+        let store = try HubStore(path: directory.path + "/hub.sqlite")
+        let clock = ManualClock(now: .seconds(0))
+        let wall = FakeWallClock(clock: clock, epoch: Self.morning)
+        let queue = try HubQueue(store: store, rules: .standard, timeZone: Self.jakarta, office: "K", now: Self.morning)
+        _ = try queue.press(at: Self.morning, printer: GoodPrinter())
+        let ticking = QueueClock(queue: queue, clock: clock, wall: wall) { line in Issue.record("\(line)") }
+        ticking.start()
+        defer { ticking.stop() }
+        func marks() throws -> [Int] {
+            let day = try HubQueue.days(in: store, from: "2026-11-30", to: "2026-11-30", rules: .standard)
+            return day.flatMap { $0.tickets.map(\.marksPassed) }
+        }
+        let firstMark = Int(QueueRules.standard.warningMarks[0].components.seconds)
+        for second in stride(from: 0, to: firstMark, by: 15) {
+            await eventually("the queue's clock asleep at \(second) s") { clock.sleeperCount == 1 }
+            #expect(try marks() == [0], "no warning before its minute (\(second) s)")
+            clock.advance(to: .seconds(Double(second + 15)))
+        }
+        await eventually("the queue's clock asleep after the hour") { clock.sleeperCount == 1 }
+        #expect(try marks() == [1], "the warning at the ticket's hour, with no display polling")
     }
 
     /// A printer that takes a ticket only when the test lets it.

@@ -346,7 +346,7 @@ struct HubTests {
     /// import's own verified copy. A known bundle's files are still checked against its
     /// manifest: an edited copy of an export the hub has is refused, not `KNOWN`.
     @Test func leftoversAreNeverTakenForEvidenceAndKnownBundlesAreStillChecked() throws {
-        let (one, stick, folder) = try trustedExport([60, 70])
+        let (_, stick, folder) = try trustedExport([60, 70])
         #expect(try hub(["import", stick]).status == 0)
         let bundles = directory.file("hub/bundles")
         let id = try #require(try FileManager.default.contentsOfDirectory(atPath: bundles).first)
