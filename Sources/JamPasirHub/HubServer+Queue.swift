@@ -180,8 +180,6 @@ extension HubServer {
     }
 }
 
-/// Tickets over HTTP at about the kiosk button's pace: a burst of `burst`, then one per `every`
-/// seconds, so a program gone wrong cannot fill the room in a second.
 /// The last spoken calls, by their text: a call is asked for by every display in the hall, and
 /// espeak-ng runs once for it.
 final class SpokenCalls: Sendable {
@@ -199,6 +197,8 @@ final class SpokenCalls: Sendable {
     }
 }
 
+/// Tickets over HTTP at about the kiosk button's pace: a burst of `burst`, then one per `every`
+/// seconds, so a program gone wrong cannot fill the room in a second.
 final class TicketPace: Sendable {
     static let burst = 10.0
     static let every = 2.0

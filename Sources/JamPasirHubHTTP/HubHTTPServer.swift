@@ -17,9 +17,9 @@ import Synchronization
 /// block (SQLite, the printer, espeak-ng): each endpoint's work runs on a worker of its kind,
 /// never on NIO's threads, each with a bounded line (`Workers`): the queue's, the printer's
 /// (a ticket at a time, printed outside the queue's lock), the speaker's (espeak-ng), the
-/// readers' (the history) and the imports', one bundle at a time (another is told 503, and `jampasir
-/// push` tries again). The workers still share the hub store's one SQLite connection:
-/// a call waits for an import's write transaction, if one is under way.
+/// readers' (the history) and the imports', one bundle at a time (another is told 503, and
+/// `jampasir push` tries again). The workers still share the hub store's one SQLite
+/// connection: a call waits for an import's write transaction, if one is under way.
 public final class HubHTTPServer: Sendable {
     public struct Limits: Sendable {
         /// A request's head must have arrived this long after its connection opened…
