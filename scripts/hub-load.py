@@ -67,6 +67,19 @@ def printer(path_file):
         pending = tail[tail.find(b"\x10"):] if b"\x10" in tail else b""
 
 
+def post(url, body):
+    """POSTs `body`: the answer's status, or what went wrong."""
+    request = urllib.request.Request(url, data=body, method="POST",
+                                     headers={"Content-Type": "application/octet-stream"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except Exception as error:
+        return str(error)
+
+
 def percentile(values, p):
     if not values:
         return float("nan")
@@ -100,14 +113,7 @@ def run(args):
     def kiosk():
         while time.time() < stop:
             started = time.time()
-            request = urllib.request.Request(args.url + "/v1/queue/ticket", data=b"", method="POST")
-            try:
-                with urllib.request.urlopen(request, timeout=30) as answer:
-                    status = answer.status
-            except urllib.error.HTTPError as error:
-                status = error.code
-            except Exception as error:
-                status = str(error)
+            status = post(args.url + "/v1/queue/ticket", b"")
             record(tickets, started, status == 200, "ticket: %s" % status)
             time.sleep(max(0, 2.5 - (time.time() - started)))
 
@@ -134,15 +140,7 @@ def run(args):
         body = open(os.path.join(args.work, name), "rb").read()
         while time.time() < stop:
             started = time.time()
-            request = urllib.request.Request(args.url + "/v1/bundles", data=body, method="POST",
-                                             headers={"Content-Type": "application/octet-stream"})
-            try:
-                with urllib.request.urlopen(request, timeout=30) as answer:
-                    status = answer.status
-            except urllib.error.HTTPError as error:
-                status = error.code
-            except Exception as error:
-                status = str(error)
+            status = post(args.url + "/v1/bundles", body)
             record(hostile, started, status in (422, 503), "%s: %s" % (name, status))
             time.sleep(0.5)
 
