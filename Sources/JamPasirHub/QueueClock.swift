@@ -18,8 +18,6 @@ public final class QueueClock: Sendable {
     private let log: @Sendable (String) -> Void
     private let doorbell = Doorbell()
     private let stopped = Atomic<Bool>(false)
-    /// The last failure said, so that a store that stays broken is said once, not twice a minute.
-    private let lastFailure = Mutex<String?>(nil)
 
     public init(
         queue: HubQueue, clock: any MonotonicClock = SystemMonotonicClock(), wall: any WallClock = SystemWallClock(),
@@ -38,6 +36,8 @@ public final class QueueClock: Sendable {
     }
 
     private func run() {
+        // The last failure said, so that a store that stays broken is said once, not twice a minute.
+        var lastFailure: String?
         while !stopped.load(ordering: .sequentiallyConsistent) {
             let now = wall.now()
             var sleep = Self.longestSleep
@@ -45,10 +45,11 @@ public final class QueueClock: Sendable {
                 if let due = try queue.advance(to: now) {
                     sleep = min(sleep, .milliseconds(Int64(max(0, due.timeIntervalSince(now)) * 1000)))
                 }
-                lastFailure.withLock { $0 = nil }
+                lastFailure = nil
             } catch {
                 let message = "the queue could not record what fell due: \(error)"
-                if lastFailure.withLock({ last in defer { last = message }; return last != message }) { log(message) }
+                if message != lastFailure { log(message) }
+                lastFailure = message
             }
             clock.wait(until: clock.now() + sleep, doorbell: doorbell)
         }
